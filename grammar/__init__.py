@@ -1,0 +1,1 @@
+"""The symconv layer-language grammar, shipped as package data (symconv.grammar)."""

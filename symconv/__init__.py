@@ -1,0 +1,27 @@
+"""symconv: closed-form arithmetic of convolutional networks, symbolic and exact."""
+
+from symconv.errors import (
+    InvalidLayerError,
+    NoSolutionError,
+    ShapeError,
+    SymconvError,
+    SyntaxProblem,
+    UnknownNameError,
+    UnsupportedError,
+)
+from symconv.network import LayerRecord, Network, parse
+from symconv.symbols import symbol
+
+__all__ = [
+    "InvalidLayerError",
+    "LayerRecord",
+    "Network",
+    "NoSolutionError",
+    "ShapeError",
+    "SymconvError",
+    "SyntaxProblem",
+    "UnknownNameError",
+    "UnsupportedError",
+    "parse",
+    "symbol",
+]

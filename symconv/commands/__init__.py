@@ -1,0 +1,5 @@
+"""The subcommands; each module offers `register(subparsers)` and sets `run` on its parser."""
+
+from symconv.commands import table
+
+COMMANDS = (table,)

@@ -1,0 +1,64 @@
+"""The one exception hierarchy of symconv: every error a user can cause is one of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where something was written: 1-based line and column, and the text of that line."""
+
+    line: int
+    column: int
+    text: str
+
+    def pointer(self) -> str:
+        """The source line with a caret under the column."""
+        return f"  {self.text}\n  {' ' * (self.column - 1)}^"
+
+
+class SymconvError(Exception):
+    """Base of every error symconv reports; the message is meant for the user as it is."""
+
+    def __init__(self, message: str, source: Source | None = None, layer: str | None = None):
+        self.message = message
+        self.source = source
+        self.layer = layer
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """The full message: where, which layer, what rule, and the offending line."""
+        where = []
+        if self.source is not None:
+            where.append(f"line {self.source.line}, column {self.source.column}")
+        if self.layer is not None:
+            where.append(self.layer)
+        head = f"{', '.join(where)}: {self.message}" if where else self.message
+        if self.source is not None and self.source.text:
+            return f"{head}\n{self.source.pointer()}"
+        return head
+
+
+class SyntaxProblem(SymconvError, ValueError):
+    """The text does not follow the layer language."""
+
+
+class UnknownNameError(SymconvError, ValueError):
+    """A layer, parameter or symbol name that symconv does not know."""
+
+
+class InvalidLayerError(SymconvError, ValueError):
+    """A layer that breaks a rule PyTorch enforces (groups, output_padding, pool padding, ...)."""
+
+
+class ShapeError(SymconvError, ValueError):
+    """A shape that cannot exist: an empty output, a contradicting channel count, no input."""
+
+
+class NoSolutionError(SymconvError, ValueError):
+    """A solver question with no answer, or one that needs more numbers."""
+
+
+class UnsupportedError(SymconvError, ValueError):
+    """Something that is valid PyTorch but outside what symconv models."""

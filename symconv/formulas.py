@@ -1,0 +1,148 @@
+"""One function per quantity, for one spatial axis.
+
+Each formula is plain arithmetic that works on Python ints (exact, fast) and on SymPy
+expressions alike (where `//` becomes floor). These functions are the single source of the
+engine's arithmetic: shapes, counts, solvers, derivations and the formula sheet call them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sympy
+
+from symconv.symbols import Value, truth
+
+# ---------------------------------------------------------------- integer helpers
+
+
+def ceil_div(a: Any, b: Any) -> Any:
+    """The ceiling of a / b: exact for ints, `ceiling` for SymPy expressions."""
+    if isinstance(a, int) and isinstance(b, int):
+        return -((-a) // b)
+    return sympy.ceiling(sympy.sympify(a) / b)
+
+
+def exact_div(a: Any, b: Any) -> Any:
+    """a / b where b is known to divide a (validated by the caller): an int or an expression."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b
+    return sympy.sympify(a) / b
+
+
+def select(condition: Any, then: Any, otherwise: Any) -> Any:
+    """`then` where the condition holds, else `otherwise`; a Piecewise when undecided."""
+    decided = truth(condition)
+    if decided is True:
+        return then
+    if decided is False:
+        return otherwise
+    return sympy.Piecewise((then, condition), (otherwise, True))
+
+
+def both(a: Any, b: Any) -> Any:
+    """a and b, for Python bools and SymPy relations alike (b is not looked at if a is False)."""
+    if truth(a) is False:
+        return False
+    if isinstance(a, bool) and isinstance(b, bool):
+        return a and b
+    return sympy.And(a, b)
+
+
+def product(values: Iterable[Any]) -> Any:
+    """The product of the values (1 for none)."""
+    result: Any = 1
+    for v in values:
+        result = result * v
+    return result
+
+
+# ---------------------------------------------------------------- output sizes
+
+
+def window_out(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
+    """Output length of a convolution or floor-mode pooling along one axis (PyTorch)."""
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def window_out_ceil(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
+    """Output length of ceil_mode pooling: the division rounds up, but a last window that
+    would start inside the right padding (at or past n + p) is dropped, as in PyTorch."""
+    out = ceil_div(n + 2 * p - d * (k - 1) - 1, s) + 1
+    # The last window starts before (out - 1)s < n + 2p - d(k-1) - 1 + s, so it can only
+    # start at or past n + p when s + p exceeds the window's span d(k-1) + 1.
+    return select(both(s + p > effective_kernel(k, d), (out - 1) * s >= n + p), out - 1, out)
+
+
+def transposed_out(n: Value, k: Value, s: Value, p: Value, d: Value, op: Value) -> Value:
+    """Output length of a transposed convolution along one axis (PyTorch)."""
+    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def effective_kernel(k: Value, d: Value) -> Value:
+    """The span of a dilated kernel: d*(k-1) + 1 input elements."""
+    return d * (k - 1) + 1
+
+
+def same_padding(k: Value, d: Value) -> tuple[Value, Value]:
+    """PyTorch's padding='same' (stride 1): total d*(k-1), split (before, after) with the
+    odd element after."""
+    total = d * (k - 1)
+    before = total // 2
+    return before, total - before
+
+
+def adaptive_window(i: Value, n: Value, o: Value) -> tuple[Value, Value]:
+    """The input interval [start, end) that adaptive pooling's output index i reads."""
+    return (i * n) // o, ceil_div((i + 1) * n, o)
+
+
+# ---------------------------------------------------------------- counts
+
+
+def conv_weights_per_filter(c_in: Value, kernel_volume: Value, groups: Value, bias: bool) -> Value:
+    """Inputs one output element of a convolution reads, plus its bias: (C/g)*prod(k) + b."""
+    return exact_div(c_in, groups) * kernel_volume + int(bias)
+
+
+def conv_params(
+    c_in: Value, c_out: Value, kernel_volume: Value, groups: Value, bias: bool
+) -> Value:
+    """Learnable numbers of a convolution: one shared filter per output channel."""
+    return c_out * conv_weights_per_filter(c_in, kernel_volume, groups, bias)
+
+
+def transposed_params(
+    c_in: Value, c_out: Value, kernel_volume: Value, groups: Value, bias: bool
+) -> Value:
+    """Learnable numbers of a transposed convolution: weight (C_in, C_out/g, *k) + bias."""
+    return c_in * exact_div(c_out, groups) * kernel_volume + int(bias) * c_out
+
+
+def linear_params(f_in: Value, f_out: Value, bias: bool) -> Value:
+    """Learnable numbers of a fully connected layer: (inputs + bias) * outputs."""
+    return (f_in + int(bias)) * f_out
+
+
+def batchnorm_params(channels: Value, affine: bool) -> Value:
+    """Learnable numbers of batch normalisation: a scale and a shift per channel."""
+    return 2 * channels if affine else 0
+
+
+def connections(neurons: Value, inputs_per_neuron: Value) -> Value:
+    """Links into the outputs: every output element times the inputs (and bias) it reads."""
+    return neurons * inputs_per_neuron
+
+
+def conv_macs(neurons: Value, c_in: Value, kernel_volume: Value, groups: Value) -> Value:
+    """Multiply-adds of a convolution: (C/g)*prod(k) for every output element."""
+    return neurons * exact_div(c_in, groups) * kernel_volume
+
+
+def transposed_macs(
+    in_elements: Value, c_out: Value, kernel_volume: Value, groups: Value
+) -> Value:
+    """Multiply-adds of a transposed convolution, counted on its input: every input element
+    is scattered through (C_out/g)*prod(k) weights."""
+    return in_elements * exact_div(c_out, groups) * kernel_volume

@@ -1,0 +1,159 @@
+"""The network: an input shape and its layers, with the questions users ask of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from symconv.build import build
+from symconv.errors import ShapeError, Source, UnknownNameError
+from symconv.layers import Layer
+from symconv.parse import parse_expression, parse_shape, parse_statements
+from symconv.symbols import Value, as_value, free_names, substitution
+from symconv.trace import Record, trace
+
+Shape = tuple[Value, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRecord:
+    """One row of `Network.table()`: SymPy objects throughout."""
+
+    index: int
+    kind: str
+    output_shape: tuple[sympy.Expr, ...]
+    params: sympy.Expr
+    neurons: sympy.Expr
+    connections: sympy.Expr
+    macs: sympy.Expr
+    input_shape: tuple[sympy.Expr, ...] = field(repr=False, default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    input_shape: Shape
+    layers: tuple[Layer, ...]
+    input_source: Source | None = field(default=None, compare=False)
+
+    # ---------------------------------------------------------- symbols and values
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Names of every symbol in the input and the layers, sorted."""
+        names: set[str] = set()
+        _collect_names((self.input_shape, self.layers), names)
+        return tuple(sorted(names))
+
+    def bind(self, values: Mapping[str, object] | None = None, /, **more: object) -> Network:
+        """The network with symbols replaced by the given values (numbers or expressions)."""
+        merged = {**(values or {}), **more}
+        if not merged:
+            return self
+        known = self.symbols
+        for name in merged:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                have = ", ".join(known) if known else "none"
+                raise UnknownNameError(
+                    f"unknown symbol '{name}'{hint} (the network's symbols: {have})"
+                )
+        subs = substitution({k: _value(v) for k, v in merged.items()})
+        return _substitute(self, subs)  # type: ignore[no-any-return]
+
+    # ---------------------------------------------------------- answers
+
+    def records(self, **values: object) -> tuple[Record, ...]:
+        """Per-layer records with ints where numbers are known (the fast numeric form)."""
+        bound = self.bind(values)
+        return trace(bound.input_shape, bound.layers)
+
+    def table(self, **values: object) -> tuple[LayerRecord, ...]:
+        """One record per layer (after the input), every field a SymPy object."""
+        return tuple(_public(r) for r in self.records(**values))
+
+    def output_shape(self, **values: object) -> tuple[sympy.Expr, ...]:
+        """The shape after the last layer (the input's, for a network with no layers)."""
+        records = self.records(**values)
+        shape = records[-1].output_shape if records else self.bind(values).input_shape
+        return tuple(sympy.sympify(v) for v in shape)
+
+    def params(self, **values: object) -> sympy.Expr:
+        """Learnable parameters of the whole network."""
+        return sympy.sympify(sum((r.params for r in self.records(**values)), 0))  # type: ignore[no-any-return]
+
+    def totals(self, **values: object) -> dict[str, sympy.Expr]:
+        """Sums over the layers: params, neurons, connections, macs."""
+        records = self.records(**values)
+        return {
+            name: sympy.sympify(sum((getattr(r, name) for r in records), 0))
+            for name in ("params", "neurons", "connections", "macs")
+        }
+
+
+def parse(text: str, input_shape: Shape | str | None = None) -> Network:
+    """The network a description declares; `input_shape` (e.g. "3x224x224") replaces any
+    input line, and is required when the description has none."""
+    given = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    built = build(parse_statements(text), given)
+    if built.input_shape is None:
+        raise ShapeError(
+            "no input shape: start with a line such as 'input 3 x 224 x 224' or give --input"
+        )
+    if not built.layers:
+        raise ShapeError("the description has no layers", built.input_source)
+    return Network(built.input_shape, built.layers, built.input_source)
+
+
+def _value(value: object) -> object:
+    if isinstance(value, str):
+        return parse_expression(value)
+    return value
+
+
+def _collect_names(obj: Any, names: set[str]) -> None:
+    if isinstance(obj, sympy.Basic):
+        names |= free_names(obj)
+    elif isinstance(obj, tuple):
+        for item in obj:
+            _collect_names(item, names)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type | Source):
+        for f in dataclasses.fields(obj):
+            _collect_names(getattr(obj, f.name), names)
+
+
+def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
+    """A copy of obj (layers, windows, tuples) with every symbolic value substituted."""
+    if isinstance(obj, sympy.Basic):
+        return as_value(obj.xreplace(subs)) if obj.free_symbols else obj
+    if isinstance(obj, tuple):
+        return tuple(_substitute(item, subs) for item in obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type | Source):
+        changes = {
+            f.name: _substitute(getattr(obj, f.name), subs)
+            for f in dataclasses.fields(obj)
+            if f.name not in ("source", "input_source")
+        }
+        return dataclasses.replace(obj, **changes)
+    return obj
+
+
+def _public(record: Record) -> LayerRecord:
+    def s(v: Value) -> sympy.Expr:
+        return sympy.sympify(v)  # type: ignore[no-any-return]
+
+    return LayerRecord(
+        record.index,
+        record.kind,
+        tuple(s(v) for v in record.output_shape),
+        s(record.params),
+        s(record.neurons),
+        s(record.connections),
+        s(record.macs),
+        tuple(s(v) for v in record.input_shape),
+    )

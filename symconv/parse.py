@@ -1,0 +1,298 @@
+"""Text -> parse tree -> statements: the layer language read with Lark.
+
+The statements are still raw (names and argument values as written); `build.py` turns them
+into layers. Every statement and argument carries its `Source` for error messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, TypeAlias
+
+import lark
+import sympy
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from symconv.errors import Source, SyntaxProblem
+from symconv.symbols import Value, as_value, symbol
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """An argument as written: an expression, a tuple, a quoted string or a nested call."""
+
+    value: RawValue
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    name: str
+    value: RawValue
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class RawLayer:
+    """`conv 64 k=3` (call=False) or `nn.Conv2d(3, 64, 3)` (call=True), not yet resolved."""
+
+    name: str
+    args: tuple[Arg, ...]
+    keywords: tuple[Keyword, ...]
+    call: bool
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class InputDecl:
+    shape: tuple[Value, ...]
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class RawBlock:
+    """`repeat N { ... }`, `residual { ... } shortcut { ... }`, `concat { ... } { ... }`."""
+
+    name: str
+    argument: Arg | None
+    bodies: tuple[tuple[Statement, ...], ...]
+    source: Source
+
+
+RawValue: TypeAlias = "Value | tuple[Value, ...] | str | RawLayer"
+Statement: TypeAlias = "InputDecl | RawLayer | RawBlock"
+
+
+# ---------------------------------------------------------------- the parser
+
+
+class _ParenNewlines:
+    """Post-lexer: newlines inside ( ) and [ ] do not end a statement (as in Python)."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        for token in stream:
+            if token.type in ("CALL", "LPAR", "LSQB"):
+                depth += 1
+            elif token.type in ("RPAR", "RSQB"):
+                depth = max(depth - 1, 0)
+            elif token.type == "_NL" and depth > 0:
+                continue
+            yield token
+
+
+@cache
+def _parser() -> Lark:
+    text = resources.files("symconv.grammar").joinpath("symconv.lark").read_text("utf-8")
+    return Lark(
+        text,
+        parser="lalr",
+        lexer="contextual",
+        postlex=_ParenNewlines(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        start=["start", "shape", "expr"],
+    )
+
+
+def _source(lines: list[str], line: int, column: int) -> Source:
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Source(line, column, text.rstrip("\r"))
+
+
+class _ToStatements(Transformer[Token, Any]):
+    """One short method per grammar rule; expressions become SymPy, layers raw records."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__()
+        self._lines = lines
+
+    def _at(self, meta: Any) -> Source:
+        return _source(self._lines, meta.line, meta.column)
+
+    # expressions
+    def number(self, children: list[Token]) -> sympy.Expr:
+        text = str(children[0])
+        if text.isdigit():
+            return sympy.Integer(int(text))
+        return sympy.Rational(text)
+
+    def name(self, children: list[Token]) -> sympy.Expr:
+        return symbol(str(children[0]))
+
+    @v_args(inline=True)
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    @v_args(inline=True)
+    def sub(self, a: Any, b: Any) -> Any:
+        return a - b
+
+    @v_args(inline=True)
+    def mul(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    @v_args(inline=True)
+    def div(self, a: Any, b: Any) -> Any:
+        return sympy.sympify(a) / b
+
+    @v_args(inline=True)
+    def floordiv(self, a: Any, b: Any) -> Any:
+        return a // b
+
+    @v_args(inline=True)
+    def neg(self, a: Any) -> Any:
+        return -a
+
+    @v_args(inline=True)
+    def pow(self, a: Any, b: Any) -> Any:
+        return a**b
+
+    # values
+    def tuple(self, children: list[Any]) -> tuple[Value, ...]:
+        return tuple(as_value(c) for c in children if c is not None)
+
+    def string(self, children: list[Token]) -> str:
+        return str(children[0])[1:-1]
+
+    def shape_literal(self, children: list[Token]) -> tuple[Value, ...]:
+        text = str(children[0]).replace("×", "x")
+        return tuple(int(part) for part in text.split("x"))
+
+    def shape(self, children: list[Any]) -> tuple[Value, ...]:
+        return tuple(as_value(c) for c in children)
+
+    # statements
+    @v_args(meta=True)
+    def input_decl(self, meta: Any, children: list[Any]) -> InputDecl:
+        return InputDecl(children[0], self._at(meta))
+
+    @v_args(meta=True)
+    def positional(self, meta: Any, children: list[Any]) -> Arg:
+        return Arg(_plain(children[0]), self._at(meta))
+
+    @v_args(meta=True)
+    def keyword(self, meta: Any, children: list[Any]) -> Keyword:
+        return Keyword(str(children[0]), _plain(children[1]), self._at(meta))
+
+    @v_args(meta=True)
+    def layer(self, meta: Any, children: list[Any]) -> RawLayer:
+        name, *rest = children
+        return self._raw(str(name), rest, call=False, meta=meta)
+
+    @v_args(meta=True)
+    def call(self, meta: Any, children: list[Any]) -> RawLayer:
+        name, *rest = children
+        return self._raw(str(name)[:-1], [r for r in rest if r is not None], True, meta)
+
+    def _raw(self, name: str, rest: list[Any], call: bool, meta: Any) -> RawLayer:
+        args = tuple(r for r in rest if isinstance(r, Arg))
+        keywords = tuple(r for r in rest if isinstance(r, Keyword))
+        return RawLayer(name, args, keywords, call, self._at(meta))
+
+    def assignment(self, children: list[Any]) -> RawLayer:
+        return children[1]  # type: ignore[no-any-return]
+
+    def body(self, children: list[Any]) -> tuple[Statement, ...]:
+        return tuple(children)
+
+    @v_args(meta=True)
+    def block(self, meta: Any, children: list[Any]) -> RawBlock:
+        name, argument, *bodies = children
+        arg = None if argument is None else Arg(_plain(argument), self._at(meta))
+        return RawBlock(str(name), arg, tuple(bodies), self._at(meta))
+
+    def start(self, children: list[Any]) -> tuple[Statement, ...]:
+        return tuple(children)
+
+
+def _plain(value: Any) -> Any:
+    """Numbers as Python ints, everything else as it is."""
+    if isinstance(value, sympy.Basic):
+        return as_value(value)
+    return value
+
+
+# ---------------------------------------------------------------- errors in words
+
+_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "CALL": "a call such as nn.Conv2d(",
+    "STRING": "a quoted string",
+    "SHAPE_LITERAL": "a shape such as 3x32x32",
+    "_NL": "the end of the line",
+    "$END": "the end of the text",
+}
+
+
+def _expected_words(expected: set[str]) -> str:
+    terminals = {t.name: t for t in _parser().terminals}
+    words = set()
+    for name in expected:
+        if name in _WORDS:
+            words.add(_WORDS[name])
+        elif name in terminals and isinstance(terminals[name].pattern, lark.lexer.PatternStr):
+            words.add(f"'{terminals[name].pattern.value}'")
+        else:
+            words.add(name.lower())
+    ordered = sorted(words)
+    if len(ordered) > 1:
+        return ", ".join(ordered[:-1]) + " or " + ordered[-1]
+    return ordered[0] if ordered else "something else"
+
+
+def _syntax_problem(error: UnexpectedInput, lines: list[str]) -> SyntaxProblem:
+    line = max(error.line, 1) if error.line not in (None, -1) else len(lines) or 1
+    column = max(error.column, 1) if error.column not in (None, -1) else 1
+    if isinstance(error, UnexpectedCharacters):
+        found = f"unexpected character {lines[line - 1][column - 1]!r}" if lines else "?"
+        expected = error.allowed or set()
+    elif isinstance(error, UnexpectedToken):
+        token = error.token
+        found = (
+            "unexpected end of text"
+            if token.type == "$END"
+            else "unexpected end of line"
+            if token.type == "_NL"
+            else f"unexpected {str(token)!r}"
+        )
+        expected = error.accepts or error.expected
+    elif isinstance(error, UnexpectedEOF):
+        found, expected = "unexpected end of text", set(error.expected)
+    else:
+        found, expected = "unreadable text", set()
+    message = f"{found}; expected {_expected_words(set(expected))}"
+    return SyntaxProblem(message, _source(lines, line, column))
+
+
+def _parse(text: str, start: str) -> Any:
+    lines = text.splitlines() or [""]
+    try:
+        tree = _parser().parse(text, start=start)
+    except UnexpectedInput as error:
+        raise _syntax_problem(error, lines) from None
+    return _ToStatements(lines).transform(tree)
+
+
+def parse_statements(text: str) -> tuple[Statement, ...]:
+    """The statements of a description, in order (blocks nested)."""
+    return _parse(text + "\n", "start")  # type: ignore[no-any-return]
+
+
+def parse_shape(text: str) -> tuple[Value, ...]:
+    """A shape such as `3x224x224`, `3 x H x W` or `3,224,224` (commas allowed)."""
+    return _parse(text.replace(",", " x "), "shape")  # type: ignore[no-any-return]
+
+
+def parse_expression(text: str) -> Value:
+    """An expression over numbers and names, e.g. `224`, `2*K + 1`, as an int or SymPy."""
+    return as_value(_parse(text, "expr"))

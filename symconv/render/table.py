@@ -1,0 +1,118 @@
+"""Renderers of the per-layer table: text (rich), JSON, Markdown and LaTeX (booktabs)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+
+import sympy
+
+from symconv.network import LayerRecord, Network
+from symconv.render.values import json_list, json_value, text_shape, text_value
+
+COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
+
+
+def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
+    """The JSON form: input, one entry per layer, output shape, total parameters."""
+    layers = [
+        {
+            "index": r.index,
+            "kind": r.kind,
+            "output_shape": json_list(r.output_shape),
+            "params": json_value(r.params),
+            "neurons": json_value(r.neurons),
+            "connections": json_value(r.connections),
+            "macs": json_value(r.macs),
+        }
+        for r in records
+    ]
+    document = {
+        "input": json_list(records[0].input_shape if records else network.input_shape),
+        "layers": layers,
+        "output_shape": json_list(records[-1].output_shape if records else ()),
+        "params": json_value(sum((r.params for r in records), sympy.Integer(0))),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _rows(records: Sequence[LayerRecord]) -> list[list[str]]:
+    return [
+        [str(r.index), r.kind, text_shape(r.output_shape), text_value(r.params),
+         text_value(r.neurons), text_value(r.connections), text_value(r.macs)]
+        for r in records
+    ]
+
+
+def _total(records: Sequence[LayerRecord], field: str) -> sympy.Expr:
+    return sympy.sympify(sum((getattr(r, field) for r in records), sympy.Integer(0)))  # type: ignore[no-any-return]
+
+
+def table_text(network: Network, records: Sequence[LayerRecord], width: int = 120) -> str:
+    """An aligned table in the manner of a torchinfo summary, with totals."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_footer=True)
+    totals = ["", "total", "", *(text_value(_total(records, f))
+                                 for f in ("params", "neurons", "connections", "macs"))]
+    for column, footer in zip(COLUMNS, totals, strict=True):
+        justify = "left" if column in ("layer", "output shape") else "right"
+        table.add_column(column, footer=footer, justify=justify)  # type: ignore[arg-type]
+    input_shape = records[0].input_shape if records else network.input_shape
+    table.add_row("", "input", text_shape(input_shape), "", "", "", "")
+    for row in _rows(records):
+        table.add_row(*row)
+    out = io.StringIO()
+    Console(file=out, width=width, no_color=True, highlight=False).print(table)
+    return out.getvalue().rstrip() + "\n"
+
+
+def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
+    """A GitHub-flavoured Markdown table with $…$ math for symbolic entries."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in records:
+        cells = [str(r.index), r.kind, _md_shape(r.output_shape),
+                 *(_md(v) for v in (r.params, r.neurons, r.connections, r.macs))]
+        lines.append("| " + " | ".join(cells) + " |")
+    totals = [_md(_total(records, f)) for f in ("params", "neurons", "connections", "macs")]
+    lines.append("| | **total** | | " + " | ".join(totals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _md(value: sympy.Expr) -> str:
+    v = sympy.sympify(value)
+    return str(v) if v.is_Integer else f"${sympy.latex(v)}$"
+
+
+def _md_shape(shape: Sequence[sympy.Expr]) -> str:
+    if all(sympy.sympify(v).is_Integer for v in shape):
+        return " × ".join(str(v) for v in shape)
+    return "$" + r" \times ".join(sympy.latex(v) for v in shape) + "$"
+
+
+def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
+    """A booktabs tabular with every entry in math mode."""
+    head = " & ".join(COLUMNS).replace("#", r"\#")
+    lines = [r"\begin{tabular}{rllrrrr}", r"\toprule", head + r" \\", r"\midrule"]
+    for r in records:
+        shape = r" \times ".join(sympy.latex(v) for v in r.output_shape)
+        cells = [str(r.index), r"\texttt{" + r.kind + "}", f"${shape}$",
+                 *(f"${sympy.latex(v)}$" for v in (r.params, r.neurons, r.connections, r.macs))]
+        lines.append(" & ".join(cells) + r" \\")
+    lines.append(r"\midrule")
+    totals = [f"${sympy.latex(_total(records, f))}$"
+              for f in ("params", "neurons", "connections", "macs")]
+    lines.append(" & total & & " + " & ".join(totals) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {
+    "text": table_text,
+    "json": table_json,
+    "markdown": table_markdown,
+    "latex": table_latex,
+}

@@ -1,0 +1,36 @@
+"""How single values are written: JSON numbers or SymPy-syntax strings, and plain text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sympy
+
+
+def json_value(value: Any) -> int | str | None:
+    """An integer as a JSON integer; anything else (a symbolic expression, an exact fraction
+    such as 1/2) as a string in SymPy syntax."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    v = sympy.sympify(value)
+    if v.is_Integer:
+        return int(v)
+    return sympy.sstr(v)
+
+
+def json_list(values: Iterable[Any]) -> list[int | str | None]:
+    return [json_value(v) for v in values]
+
+
+def text_value(value: Any) -> str:
+    """A value as a person reads it in a terminal (SymPy syntax, exact)."""
+    return sympy.sstr(sympy.sympify(value))
+
+
+def text_shape(shape: Iterable[Any]) -> str:
+    return " x ".join(text_value(v) for v in shape)

@@ -1,0 +1,299 @@
+"""Layers -> per-layer records: output shape, parameters, neurons, connections, multiply-adds.
+
+One `match` over the layer kinds; the arithmetic is the formulas module's. The rules PyTorch
+enforces are checked here too, wherever the numbers decide them (symbols may leave a rule
+undecided; it is checked again once values are substituted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+import sympy
+
+from symconv import formulas as f
+from symconv.errors import InvalidLayerError, ShapeError, SymconvError
+from symconv.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    Pool,
+    Window,
+    kind_of,
+)
+from symconv.symbols import Value, truth
+
+Shape = tuple[Value, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What one layer does to its input: the numbers a summary table shows."""
+
+    index: int  # counting from 1
+    kind: str
+    layer: Layer
+    input_shape: Shape
+    output_shape: Shape
+    params: Value
+    neurons: Value
+    connections: Value
+    macs: Value
+
+
+@dataclass(frozen=True, slots=True)
+class _Effect:
+    output_shape: Shape
+    params: Value = 0
+    inputs_per_neuron: Value = 1  # links into one output element (bias counted as one)
+    macs: Value = 0
+    connections: Value | None = None  # where links are not uniform per output element
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """How the spatial axes are called in messages: L; H, W; D, H, W."""
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(
+        rank, tuple(f"axis{i + 1}" for i in range(rank))
+    )
+
+
+def trace(input_shape: Shape, layers: Sequence[Layer]) -> tuple[Record, ...]:
+    """The record of every layer, each layer's output feeding the next."""
+    records = []
+    shape = input_shape
+    for index, layer in enumerate(layers, start=1):
+        try:
+            effect = _effect(layer, shape)
+        except SymconvError as error:
+            if error.source is None and error.layer is None:
+                raise type(error)(error.message, layer.source, _label(index, layer)) from None
+            raise
+        neurons = f.product(effect.output_shape)
+        links = effect.connections
+        if links is None:
+            links = f.connections(neurons, effect.inputs_per_neuron)
+        records.append(
+            Record(index, kind_of(layer), layer, shape, effect.output_shape, effect.params,
+                   neurons, links, effect.macs)
+        )
+        shape = effect.output_shape
+    return tuple(records)
+
+
+def _label(index: int, layer: Layer) -> str:
+    return f"layer {index} ({kind_of(layer)})"
+
+
+def _effect(layer: Layer, shape: Shape) -> _Effect:
+    match layer:
+        case Conv():
+            return _conv(layer, shape)
+        case ConvTranspose():
+            return _conv_transpose(layer, shape)
+        case Pool():
+            return _pool(layer, shape)
+        case AdaptivePool():
+            return _adaptive_pool(layer, shape)
+        case Flatten():
+            return _Effect((f.product(shape),))
+        case Linear():
+            return _linear(layer, shape)
+        case BatchNorm():
+            return _batchnorm(layer, shape)
+        case Activation() | Dropout():
+            return _Effect(shape)
+        case _:
+            assert_never(layer)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _rule(condition: Any, message: str, error: type[SymconvError] = InvalidLayerError) -> None:
+    """Reject where the numbers decide that the condition fails."""
+    if truth(condition) is False:
+        raise error(message)
+
+
+def _check_window(window: Window, what: str = "") -> None:
+    for name, values, least in (
+        ("kernel_size", window.kernel, 1),
+        ("stride", window.stride, 1),
+        ("dilation", window.dilation, 1),
+        ("padding", window.padding, 0),
+    ):
+        for v in values:
+            _rule(sympy.sympify(v) >= least, f"{name} must be at least {least}, got {v}{what}")
+
+
+def _check_spatial(shape: Shape, rank: int) -> None:
+    if len(shape) - 1 != rank:
+        raise ShapeError(
+            f"the layer has {rank} spatial axes but its input {_show(shape)} has {len(shape) - 1}"
+        )
+
+
+def _check_out(outs: Shape, ins: Shape, rank: int, formula: str) -> None:
+    for axis, out, n in zip(axis_names(rank), outs, ins, strict=True):
+        _rule(
+            sympy.sympify(out) >= 1,
+            f"output {axis} would be {out} (input {axis} = {n}; {formula}): the input is too "
+            "small for this window",
+            ShapeError,
+        )
+
+
+def _check_declared(declared: Value | None, actual: Value, what: str) -> None:
+    if declared is not None:
+        _rule(
+            sympy.Eq(declared, actual),
+            f"{what} is declared as {declared} but the input has {actual}",
+            ShapeError,
+        )
+
+
+def _check_groups(c_in: Value, c_out: Value, groups: Value) -> None:
+    _rule(sympy.sympify(groups) >= 1, f"groups must be at least 1, got {groups}")
+    for name, channels in (("in_channels", c_in), ("out_channels", c_out)):
+        _rule(
+            sympy.Eq(sympy.Mod(channels, groups), 0),
+            f"{name} ({channels}) must be divisible by groups ({groups})",
+        )
+
+
+def _show(shape: Shape) -> str:
+    return " x ".join(str(v) for v in shape)
+
+
+# ---------------------------------------------------------------- layers
+
+
+def _conv(layer: Conv, shape: Shape) -> _Effect:
+    w = layer.window
+    _check_spatial(shape, w.rank)
+    c_in, *spatial = shape
+    _check_declared(layer.in_channels, c_in, "in_channels")
+    _check_window(w)
+    _rule(sympy.sympify(layer.out_channels) >= 1, "out_channels must be at least 1")
+    _check_groups(c_in, layer.out_channels, layer.groups)
+    if w.same:
+        for s in w.stride:
+            _rule(sympy.Eq(s, 1),
+                  f"padding='same' is not supported for strided convolutions (stride {s})")
+        outs: Shape = tuple(spatial)
+    else:
+        outs = tuple(
+            f.window_out(n, k, s, p, d)
+            for n, k, s, p, d in zip(spatial, w.kernel, w.stride, w.padding, w.dilation,
+                                     strict=True)
+        )
+        _check_out(outs, tuple(spatial), w.rank, "floor((n + 2p - d(k-1) - 1)/s) + 1")
+    volume = f.product(w.kernel)
+    out_shape = (layer.out_channels, *outs)
+    neurons = f.product(out_shape)
+    return _Effect(
+        out_shape,
+        f.conv_params(c_in, layer.out_channels, volume, layer.groups, layer.bias),
+        f.conv_weights_per_filter(c_in, volume, layer.groups, layer.bias),
+        f.conv_macs(neurons, c_in, volume, layer.groups),
+    )
+
+
+def _conv_transpose(layer: ConvTranspose, shape: Shape) -> _Effect:
+    w = layer.window
+    _check_spatial(shape, w.rank)
+    c_in, *spatial = shape
+    _check_declared(layer.in_channels, c_in, "in_channels")
+    _check_window(w)
+    _rule(sympy.sympify(layer.out_channels) >= 1, "out_channels must be at least 1")
+    _check_groups(c_in, layer.out_channels, layer.groups)
+    for op, s, d in zip(layer.output_padding, w.stride, w.dilation, strict=True):
+        _rule(sympy.sympify(op) >= 0, f"output_padding must be at least 0, got {op}")
+        _rule(
+            sympy.Or(sympy.sympify(op) < s, sympy.sympify(op) < d),
+            f"output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d})",
+        )
+    outs = tuple(
+        f.transposed_out(n, k, s, p, d, op)
+        for n, k, s, p, d, op in zip(spatial, w.kernel, w.stride, w.padding, w.dilation,
+                                     layer.output_padding, strict=True)
+    )
+    _check_out(outs, tuple(spatial), w.rank, "(n - 1)s - 2p + d(k-1) + op + 1")
+    volume = f.product(w.kernel)
+    out_shape = (layer.out_channels, *outs)
+    in_elements = f.product(shape)
+    weight_links = f.transposed_macs(in_elements, layer.out_channels, volume, layer.groups)
+    return _Effect(
+        out_shape,
+        f.transposed_params(c_in, layer.out_channels, volume, layer.groups, layer.bias),
+        macs=weight_links,
+        connections=weight_links + int(layer.bias) * f.product(out_shape),
+    )
+
+
+def _pool(layer: Pool, shape: Shape) -> _Effect:
+    w = layer.window
+    _check_spatial(shape, w.rank)
+    channels, *spatial = shape
+    _check_window(w)
+    for k, p in zip(w.kernel, w.padding, strict=True):
+        _rule(
+            2 * sympy.sympify(p) <= k,
+            f"padding ({p}) should be at most half of kernel size ({k})",
+        )
+    out_of = f.window_out_ceil if layer.ceil_mode else f.window_out
+    outs = tuple(
+        out_of(n, k, s, p, d)
+        for n, k, s, p, d in zip(spatial, w.kernel, w.stride, w.padding, w.dilation, strict=True)
+    )
+    _check_out(outs, tuple(spatial), w.rank, "pooling output size")
+    return _Effect((channels, *outs), inputs_per_neuron=f.product(w.kernel))
+
+
+def _adaptive_pool(layer: AdaptivePool, shape: Shape) -> _Effect:
+    rank = len(layer.output_size)
+    _check_spatial(shape, rank)
+    channels, *spatial = shape
+    outs = tuple(n if o is None else o for o, n in zip(layer.output_size, spatial, strict=True))
+    for o in outs:
+        _rule(sympy.sympify(o) >= 1, f"output_size must be at least 1, got {o}")
+    links = channels * f.product(_adaptive_reads(n, o) for n, o in zip(spatial, outs, strict=True))
+    return _Effect((channels, *outs), connections=links)
+
+
+def _adaptive_reads(n: Value, o: Value) -> Value:
+    """Input elements read along one axis, summed over the output (windows may overlap)."""
+    if isinstance(o, int):
+        return sum(end - start for start, end in (f.adaptive_window(i, n, o) for i in range(o)))
+    i = sympy.Dummy("i", integer=True, nonnegative=True)
+    start, end = f.adaptive_window(i, n, o)
+    return sympy.Sum(end - start, (i, 0, o - 1))  # type: ignore[no-any-return]
+
+
+def _linear(layer: Linear, shape: Shape) -> _Effect:
+    f_in = shape[-1]
+    _check_declared(layer.in_features, f_in, "in_features")
+    _rule(sympy.sympify(layer.out_features) >= 1, "out_features must be at least 1")
+    out_shape = (*shape[:-1], layer.out_features)
+    neurons = f.product(out_shape)
+    return _Effect(
+        out_shape,
+        f.linear_params(f_in, layer.out_features, layer.bias),
+        f_in + int(layer.bias),
+        neurons * f_in,
+    )
+
+
+def _batchnorm(layer: BatchNorm, shape: Shape) -> _Effect:
+    channels = shape[0]
+    _check_declared(layer.num_features, channels, "num_features")
+    # Inference: one multiply-add per element (scale and shift folded together).
+    return _Effect(shape, f.batchnorm_params(channels, layer.affine), macs=f.product(shape))
