@@ -152,7 +152,7 @@ def _bind_arguments(raw: RawLayer, spec: Spec) -> dict[str, _Given]:
     for arg in raw.args:
         flag = _flag_word(arg.value, spec)
         if flag is not None and not raw.call:
-            given[flag] = _Given(sympy.true, arg.source)  # type: ignore[arg-type]
+            given[flag] = _Given(sympy.true, arg.source)
         else:
             positional.append(arg)
     if len(positional) > len(order):
@@ -232,14 +232,14 @@ class _Reader:
                 f"{len(items)} values for {self.rank} spatial "
                 f"ax{'i' if self.rank == 1 else 'e'}s",
             )
-        out = []
+        out: list[Value | None] = []
         for item in items:
             if item is None or (allow_none and _word(item) == "None"):
                 out.append(None)
             elif isinstance(item, sympy.Symbol) and item.name in _WORDS:
                 raise self._fail(name, f"expected a size, got {item.name}")
             elif isinstance(item, (int, sympy.Expr)):
-                out.append(_integer(item, lambda i=item: self._fail(name, f"{i} is not an integer")))
+                out.append(_integer(item, lambda i=item: self._fail(name, f"{i} is not whole")))
             else:
                 raise self._fail(name, f"expected {Kind.AXES.value}, got {_show(item)}")
         return tuple(out)
@@ -308,7 +308,7 @@ def _integer(value: Any, fail: Any) -> Value:
         return int(number)
     if number.is_number or number.is_integer is False:
         raise fail()
-    return number  # type: ignore[no-any-return]
+    return number
 
 
 def _make(entry: Entry, given: dict[str, _Given], rank: int, raw: RawLayer) -> Layer:
@@ -327,7 +327,8 @@ def _make(entry: Entry, given: dict[str, _Given], rank: int, raw: RawLayer) -> L
             )
     read = _Reader(raw, spec, given, rank)
     family = spec.family
-    if family in (Family.CONV, Family.CONV_TRANSPOSE, Family.MAX_POOL, Family.AVG_POOL) and rank == 0:
+    windowed = (Family.CONV, Family.CONV_TRANSPOSE, Family.MAX_POOL, Family.AVG_POOL)
+    if family in windowed and rank == 0:
         raise ShapeError(
             f"{raw.name} needs spatial axes, but its input is flat (after flatten)",
             source,

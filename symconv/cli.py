@@ -22,7 +22,8 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a description file, or - for standard input")
     parser.add_argument("-e", "--expr", metavar="TEXT", help="the description itself")
     parser.add_argument("--input", metavar="SHAPE",
-                        help="input shape such as 3x224x224 or 'C x H x W' (replaces an input line)")
+                        help="input shape such as 3x224x224 or 'C x H x W' "
+                        "(replaces an input line)")
     parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[],
                         help="give a symbol a value (repeatable): --set W=224")
 
@@ -41,7 +42,8 @@ def read_text(args: argparse.Namespace) -> str:
         with open(args.net, encoding="utf-8") as handle:
             return handle.read()
     except (OSError, UnicodeDecodeError) as error:
-        raise SymconvError(f"cannot read {args.net}: {getattr(error, 'strerror', None) or error}") from None
+        reason = getattr(error, "strerror", None) or error
+        raise SymconvError(f"cannot read {args.net}: {reason}") from None
 
 
 def load_network(args: argparse.Namespace) -> Network:

@@ -50,6 +50,22 @@ def both(a: Any, b: Any) -> Any:
     return sympy.And(a, b)
 
 
+def either(a: Any, b: Any) -> Any:
+    """a or b, for Python bools and SymPy relations alike."""
+    if truth(a) is True:
+        return True
+    if isinstance(a, bool) and isinstance(b, bool):
+        return a or b
+    return sympy.Or(a, b)
+
+
+def equal(a: Any, b: Any) -> Any:
+    """a == b as a bool for numbers, as an equation (decided where SymPy can) otherwise."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return sympy.Eq(a, b)
+
+
 def product(values: Iterable[Any]) -> Any:
     """The product of the values (1 for none)."""
     result: Any = 1

@@ -64,7 +64,7 @@ class Network:
                     f"unknown symbol '{name}'{hint} (the network's symbols: {have})"
                 )
         subs = substitution({k: _value(v) for k, v in merged.items()})
-        return _substitute(self, subs)  # type: ignore[no-any-return]
+        return _substitute(self, subs)
 
     # ---------------------------------------------------------- answers
 
@@ -85,7 +85,7 @@ class Network:
 
     def params(self, **values: object) -> sympy.Expr:
         """Learnable parameters of the whole network."""
-        return sympy.sympify(sum((r.params for r in self.records(**values)), 0))  # type: ignore[no-any-return]
+        return sympy.sympify(sum((r.params for r in self.records(**values)), 0))
 
     def totals(self, **values: object) -> dict[str, sympy.Expr]:
         """Sums over the layers: params, neurons, connections, macs."""
@@ -94,6 +94,12 @@ class Network:
             name: sympy.sympify(sum((getattr(r, name) for r in records), 0))
             for name in ("params", "neurons", "connections", "macs")
         }
+
+    def to_torch_code(self, name: str = "net", **values: object) -> str:
+        """Python source of an equivalent nn.Sequential (see symconv.interop.torch_code)."""
+        from symconv.interop.torch_code import to_torch_code
+
+        return to_torch_code(self, name, **values)
 
 
 def parse(text: str, input_shape: Shape | str | None = None) -> Network:
@@ -145,7 +151,7 @@ def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
 
 def _public(record: Record) -> LayerRecord:
     def s(v: Value) -> sympy.Expr:
-        return sympy.sympify(v)  # type: ignore[no-any-return]
+        return sympy.sympify(v)
 
     return LayerRecord(
         record.index,

@@ -157,7 +157,7 @@ class _ToStatements(Transformer[Token, Any]):
         return a**b
 
     # values
-    def tuple(self, children: list[Any]) -> tuple[Value, ...]:
+    def items(self, children: list[Any]) -> tuple[Value, ...]:
         return tuple(as_value(c) for c in children if c is not None)
 
     def string(self, children: list[Token]) -> str:
@@ -199,7 +199,7 @@ class _ToStatements(Transformer[Token, Any]):
         return RawLayer(name, args, keywords, call, self._at(meta))
 
     def assignment(self, children: list[Any]) -> RawLayer:
-        return children[1]  # type: ignore[no-any-return]
+        return children[1]
 
     def body(self, children: list[Any]) -> tuple[Statement, ...]:
         return tuple(children)
@@ -285,12 +285,12 @@ def _parse(text: str, start: str) -> Any:
 
 def parse_statements(text: str) -> tuple[Statement, ...]:
     """The statements of a description, in order (blocks nested)."""
-    return _parse(text + "\n", "start")  # type: ignore[no-any-return]
+    return _parse(text + "\n", "start")
 
 
 def parse_shape(text: str) -> tuple[Value, ...]:
     """A shape such as `3x224x224`, `3 x H x W` or `3,224,224` (commas allowed)."""
-    return _parse(text.replace(",", " x "), "shape")  # type: ignore[no-any-return]
+    return _parse(text.replace(",", " x "), "shape")
 
 
 def parse_expression(text: str) -> Value:

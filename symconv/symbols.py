@@ -27,19 +27,19 @@ def as_value(expr: object) -> Value:
     if isinstance(expr, sympy.Integer):
         return int(expr)
     if isinstance(expr, sympy.Basic):
-        return expr  # type: ignore[return-value]
+        return expr
     raise TypeError(f"not a size: {expr!r}")
 
 
 def to_sympy(value: Value) -> sympy.Expr:
     """The value as a SymPy object (ints become sympy.Integer)."""
-    return sympy.sympify(value)  # type: ignore[no-any-return]
+    return sympy.sympify(value)
 
 
 def free_names(value: object) -> set[str]:
     """Names of the symbols in a value (empty for numbers)."""
     if isinstance(value, sympy.Basic):
-        return {s.name for s in value.free_symbols}  # type: ignore[attr-defined]
+        return {s.name for s in value.free_symbols}
     return set()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, assert_never
 
 import sympy
@@ -58,6 +59,7 @@ class _Effect:
     connections: Value | None = None  # where links are not uniform per output element
 
 
+@cache
 def axis_names(rank: int) -> tuple[str, ...]:
     """How the spatial axes are called in messages: L; H, W; D, H, W."""
     return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(
@@ -117,13 +119,19 @@ def _effect(layer: Layer, shape: Shape) -> _Effect:
 # ---------------------------------------------------------------- rules
 
 
-def _rule(condition: Any, message: str, error: type[SymconvError] = InvalidLayerError) -> None:
-    """Reject where the numbers decide that the condition fails."""
-    if truth(condition) is False:
-        raise error(message)
+def _rule(
+    condition: Any,
+    message: str,
+    error: type[SymconvError] = InvalidLayerError,
+    **fields: object,
+) -> None:
+    """Reject where the numbers decide that the condition fails; the message is a template
+    filled with `fields` only then (this check runs for every layer of every evaluation)."""
+    if condition is not True and truth(condition) is False:
+        raise error(message.format(**fields))
 
 
-def _check_window(window: Window, what: str = "") -> None:
+def _check_window(window: Window) -> None:
     for name, values, least in (
         ("kernel_size", window.kernel, 1),
         ("stride", window.stride, 1),
@@ -131,7 +139,8 @@ def _check_window(window: Window, what: str = "") -> None:
         ("padding", window.padding, 0),
     ):
         for v in values:
-            _rule(sympy.sympify(v) >= least, f"{name} must be at least {least}, got {v}{what}")
+            _rule(v >= least, "{name} must be at least {least}, got {v}",
+                  name=name, least=least, v=v)
 
 
 def _check_spatial(shape: Shape, rank: int) -> None:
@@ -144,28 +153,31 @@ def _check_spatial(shape: Shape, rank: int) -> None:
 def _check_out(outs: Shape, ins: Shape, rank: int, formula: str) -> None:
     for axis, out, n in zip(axis_names(rank), outs, ins, strict=True):
         _rule(
-            sympy.sympify(out) >= 1,
-            f"output {axis} would be {out} (input {axis} = {n}; {formula}): the input is too "
+            out >= 1,
+            "output {axis} would be {out} (input {axis} = {n}; {formula}): the input is too "
             "small for this window",
             ShapeError,
+            axis=axis, out=out, n=n, formula=formula,
         )
 
 
 def _check_declared(declared: Value | None, actual: Value, what: str) -> None:
     if declared is not None:
         _rule(
-            sympy.Eq(declared, actual),
-            f"{what} is declared as {declared} but the input has {actual}",
+            f.equal(declared, actual),
+            "{what} is declared as {declared} but the input has {actual}",
             ShapeError,
+            what=what, declared=declared, actual=actual,
         )
 
 
 def _check_groups(c_in: Value, c_out: Value, groups: Value) -> None:
-    _rule(sympy.sympify(groups) >= 1, f"groups must be at least 1, got {groups}")
+    _rule(groups >= 1, "groups must be at least 1, got {groups}", groups=groups)
     for name, channels in (("in_channels", c_in), ("out_channels", c_out)):
         _rule(
-            sympy.Eq(sympy.Mod(channels, groups), 0),
-            f"{name} ({channels}) must be divisible by groups ({groups})",
+            f.equal(channels % groups, 0),
+            "{name} ({channels}) must be divisible by groups ({groups})",
+            name=name, channels=channels, groups=groups,
         )
 
 
@@ -182,12 +194,12 @@ def _conv(layer: Conv, shape: Shape) -> _Effect:
     c_in, *spatial = shape
     _check_declared(layer.in_channels, c_in, "in_channels")
     _check_window(w)
-    _rule(sympy.sympify(layer.out_channels) >= 1, "out_channels must be at least 1")
+    _rule(layer.out_channels >= 1, "out_channels must be at least 1")
     _check_groups(c_in, layer.out_channels, layer.groups)
     if w.same:
         for s in w.stride:
-            _rule(sympy.Eq(s, 1),
-                  f"padding='same' is not supported for strided convolutions (stride {s})")
+            _rule(f.equal(s, 1),
+                  "padding='same' is not supported for strided convolutions (stride {s})", s=s)
         outs: Shape = tuple(spatial)
     else:
         outs = tuple(
@@ -213,13 +225,14 @@ def _conv_transpose(layer: ConvTranspose, shape: Shape) -> _Effect:
     c_in, *spatial = shape
     _check_declared(layer.in_channels, c_in, "in_channels")
     _check_window(w)
-    _rule(sympy.sympify(layer.out_channels) >= 1, "out_channels must be at least 1")
+    _rule(layer.out_channels >= 1, "out_channels must be at least 1")
     _check_groups(c_in, layer.out_channels, layer.groups)
     for op, s, d in zip(layer.output_padding, w.stride, w.dilation, strict=True):
-        _rule(sympy.sympify(op) >= 0, f"output_padding must be at least 0, got {op}")
+        _rule(op >= 0, "output_padding must be at least 0, got {op}", op=op)
         _rule(
-            sympy.Or(sympy.sympify(op) < s, sympy.sympify(op) < d),
-            f"output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d})",
+            f.either(op < s, op < d),
+            "output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d})",
+            op=op, s=s, d=d,
         )
     outs = tuple(
         f.transposed_out(n, k, s, p, d, op)
@@ -246,8 +259,8 @@ def _pool(layer: Pool, shape: Shape) -> _Effect:
     _check_window(w)
     for k, p in zip(w.kernel, w.padding, strict=True):
         _rule(
-            2 * sympy.sympify(p) <= k,
-            f"padding ({p}) should be at most half of kernel size ({k})",
+            2 * p <= k,
+            "padding ({p}) should be at most half of kernel size ({k})", p=p, k=k,
         )
     out_of = f.window_out_ceil if layer.ceil_mode else f.window_out
     outs = tuple(
@@ -264,7 +277,7 @@ def _adaptive_pool(layer: AdaptivePool, shape: Shape) -> _Effect:
     channels, *spatial = shape
     outs = tuple(n if o is None else o for o, n in zip(layer.output_size, spatial, strict=True))
     for o in outs:
-        _rule(sympy.sympify(o) >= 1, f"output_size must be at least 1, got {o}")
+        _rule(o >= 1, "output_size must be at least 1, got {o}", o=o)
     links = channels * f.product(_adaptive_reads(n, o) for n, o in zip(spatial, outs, strict=True))
     return _Effect((channels, *outs), connections=links)
 
@@ -275,13 +288,13 @@ def _adaptive_reads(n: Value, o: Value) -> Value:
         return sum(end - start for start, end in (f.adaptive_window(i, n, o) for i in range(o)))
     i = sympy.Dummy("i", integer=True, nonnegative=True)
     start, end = f.adaptive_window(i, n, o)
-    return sympy.Sum(end - start, (i, 0, o - 1))  # type: ignore[no-any-return]
+    return sympy.Sum(end - start, (i, 0, o - 1))
 
 
 def _linear(layer: Linear, shape: Shape) -> _Effect:
     f_in = shape[-1]
     _check_declared(layer.in_features, f_in, "in_features")
-    _rule(sympy.sympify(layer.out_features) >= 1, "out_features must be at least 1")
+    _rule(layer.out_features >= 1, "out_features must be at least 1")
     out_shape = (*shape[:-1], layer.out_features)
     neurons = f.product(out_shape)
     return _Effect(
