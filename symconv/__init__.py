@@ -9,6 +9,7 @@ from symconv.errors import (
     UnknownNameError,
     UnsupportedError,
 )
+from symconv.interop import from_torch, to_torch_code
 from symconv.network import LayerRecord, Network, parse
 from symconv.symbols import symbol
 
@@ -22,6 +23,8 @@ __all__ = [
     "SyntaxProblem",
     "UnknownNameError",
     "UnsupportedError",
+    "from_torch",
     "parse",
     "symbol",
+    "to_torch_code",
 ]

@@ -1,5 +1,5 @@
 """The subcommands; each module offers `register(subparsers)` and sets `run` on its parser."""
 
-from symconv.commands import table
+from symconv.commands import check, table
 
-COMMANDS = (table,)
+COMMANDS = (table, check)

@@ -1,0 +1,58 @@
+"""`symconv check NET [--torch]`: is the description valid, and does PyTorch agree with it?
+
+Exit 0 when everything agrees, 1 when torch and symconv differ, 2 on a user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import sympy
+
+from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.errors import SymconvError
+from symconv.render.values import text_shape, text_value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate a network; with --torch, compare every layer's shape and parameter "
+        "count with PyTorch's",
+    )
+    add_network_arguments(parser)
+    parser.add_argument("--torch", action="store_true",
+                        help="build the network in PyTorch and run it on the meta device")
+    parser.add_argument("--sizes", type=int, default=3, metavar="N",
+                        help="random values to try for symbols left without --set (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of those random values")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    network = load_network(args)
+    values = {name: _int(name, v) for name, v in values_from(args).items()}
+    if not args.torch:
+        records = network.records(**values)
+        params = sympy.sympify(sum((r.params for r in records), 0))
+        print(f"ok: {len(records)} layers, output {text_shape(records[-1].output_shape)}, "
+              f"{text_value(params)} parameters (add --torch to compare with PyTorch)")
+        return 0
+    from symconv.interop.torch_check import compare, random_values, report
+
+    if args.sizes < 1:
+        raise SymconvError(f"--sizes takes a positive count, got {args.sizes}")
+    agree = True
+    for chosen in random_values(network, values, args.sizes, args.seed):
+        comparison = compare(network, chosen)
+        print(report(comparison), end="")
+        agree = agree and comparison.agrees
+    return 0 if agree else 1
+
+
+def _int(name: str, value: object) -> int:
+    number = sympy.sympify(value)
+    if not number.is_Integer:
+        raise SymconvError(f"--set {name}: check needs a whole number, got {value}")
+    return int(number)

@@ -1,0 +1,149 @@
+"""symconv's numbers beside PyTorch's: the network built in torch and run on the meta device.
+
+The meta device computes shapes without data or memory, so even VGG-16's 138 million
+parameters cost nothing; each layer's output shape and parameter count are read with hooks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sympy
+
+from symconv.errors import SymconvError
+from symconv.interop._torch import require_torch
+from symconv.interop.torch_code import to_torch_module
+from symconv.symbols import free_names
+
+if TYPE_CHECKING:
+    from symconv.network import Network
+
+Ints = tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One layer: what symconv says and what torch did (None where torch stopped before)."""
+
+    index: int
+    kind: str
+    shape: Ints
+    params: int
+    torch_shape: Ints | None
+    torch_params: int | None
+
+    @property
+    def agrees(self) -> bool:
+        return (self.shape, self.params) == (self.torch_shape, self.torch_params)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One input size: the values used, the input shape, a row per layer, and torch's error
+    message if torch rejected the network where symconv accepted it."""
+
+    values: Mapping[str, int]
+    input_shape: Ints
+    rows: tuple[Row, ...]
+    torch_error: str | None = None
+
+    @property
+    def agrees(self) -> bool:
+        return self.torch_error is None and all(row.agrees for row in self.rows)
+
+
+def _ints(values: Sequence[object]) -> Ints:
+    return tuple(int(sympy.sympify(v)) for v in values)
+
+
+def compare(network: Network, values: Mapping[str, int]) -> Comparison:
+    """symconv's records and torch's meta-device forward for one set of values."""
+    torch = require_torch()
+    records = network.records(**values)
+    input_shape = _ints(records[0].input_shape)
+    module = to_torch_module(network, device="meta", **values).eval()
+    seen: list[tuple[Ints, int]] = []
+
+    def hook(layer: object, inputs: object, output: object) -> None:
+        seen.append((tuple(output.shape[1:]), _param_count(layer)))  # type: ignore[attr-defined]
+
+    for child in module:
+        child.register_forward_hook(hook)
+    error = None
+    try:
+        with torch.no_grad():
+            module(torch.empty(1, *input_shape, device="meta"))
+    except Exception as problem:  # torch rejects with RuntimeError, ValueError, ...
+        error = str(problem).strip().splitlines()[0] if str(problem).strip() else repr(problem)
+    rows = []
+    for i, record in enumerate(records):
+        torch_shape, torch_params = seen[i] if i < len(seen) else (None, None)
+        rows.append(Row(record.index, record.kind, _ints(record.output_shape),
+                        int(sympy.sympify(record.params)), torch_shape, torch_params))
+    return Comparison(dict(values), input_shape, tuple(rows), error)
+
+
+def _param_count(module: object) -> int:
+    return sum(p.numel() for p in module.parameters())  # type: ignore[attr-defined]
+
+
+def random_values(
+    network: Network, given: Mapping[str, int], count: int, seed: int
+) -> list[dict[str, int]]:
+    """`count` random values for the symbols left after `given`, each set one that symconv
+    accepts (input sizes drawn from 1..512, other symbols from 1..16); [given] if none left."""
+    bound = network.bind(given)
+    names = bound.symbols
+    if not names:
+        return [dict(given)]
+    input_names = set().union(*(free_names(v) for v in bound.input_shape[1:]))
+    draw = random.Random(seed)
+    found: list[dict[str, int]] = []
+    for _ in range(200 * count):
+        values = {n: draw.randint(1, 512 if n in input_names else 16) for n in names}
+        try:
+            bound.records(**values)
+        except SymconvError:
+            continue
+        found.append({**given, **values})
+        if len(found) == count:
+            return found
+    raise SymconvError(
+        f"found no values for {', '.join(names)} that give a valid network; "
+        "give them with --set NAME=VALUE"
+    )
+
+
+def report(comparison: Comparison) -> str:
+    """The comparison as an aligned text table, with a verdict line."""
+    shape = " x ".join(str(v) for v in comparison.input_shape)
+    drawn = ", ".join(f"{k}={v}" for k, v in sorted(comparison.values.items()))
+    lines = [f"input {shape}" + (f" ({drawn})" if drawn else "")]
+    table = [("#", "layer", "symconv shape", "torch shape", "symconv params", "torch params", "")]
+    for row in comparison.rows:
+        torch_shape = "-" if row.torch_shape is None else _shape(row.torch_shape)
+        torch_params = "-" if row.torch_params is None else str(row.torch_params)
+        verdict = "ok" if row.agrees else "DIFFERENT" if row.torch_shape is not None else ""
+        table.append((str(row.index), row.kind, _shape(row.shape), torch_shape,
+                      str(row.params), torch_params, verdict))
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        cells = [c.rjust(w) if i in (0, 4, 5) else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        lines.append(("  " + "  ".join(cells)).rstrip())
+    if comparison.torch_error is not None:
+        lines.append(f"torch rejected the network: {comparison.torch_error}")
+    differ = sum(1 for row in comparison.rows if not row.agrees)
+    if comparison.agrees:
+        n = len(comparison.rows)
+        lines.append(f"all {n} layers agree" if n > 1 else "the layer agrees")
+    else:
+        lines.append(f"{differ} of {len(comparison.rows)} layers differ")
+    return "\n".join(lines) + "\n"
+
+
+def _shape(shape: Ints) -> str:
+    return " x ".join(str(v) for v in shape)

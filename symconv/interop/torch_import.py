@@ -1,0 +1,390 @@
+"""PyTorch -> Network: a module's layers read into symconv's layers.
+
+The module is traced with torch.fx, which flattens nn.Sequential and nested containers and
+follows a custom forward; every layer symconv knows stays a leaf of the trace. What symconv
+does not model (an unknown layer, a function call, a second input) is named in an error,
+never skipped: a skipped layer would make every answer after it wrong.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+
+from symconv import catalog
+from symconv.catalog import Entry, Family
+from symconv.errors import ShapeError, SymconvError, UnsupportedError
+from symconv.interop._torch import require_torch
+from symconv.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    Pool,
+    PoolOp,
+    Window,
+)
+from symconv.parse import parse_shape
+from symconv.symbols import Value, symbol
+from symconv.trace import axis_names, trace
+
+# Containers are traced through; every other class from torch.nn is a leaf.
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One layer read from the module, with where it came from for messages."""
+
+    layer: Layer
+    where: str  # "nn.MaxPool2d at 'features.3'" or "torch.flatten in the forward"
+    features: Value | None = None  # x.view(-1, 400) declares the flattened size
+
+
+def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> Any:
+    """The Network of a torch module (nn.Sequential, nested containers, or a model whose
+    forward torch.fx can trace). `input_shape` has no batch axis, e.g. (3, 224, 224) or
+    "3x224x224"; without it the channels come from the first layer and the spatial sizes are
+    symbols (H, W; L in 1D; D, H, W in 3D)."""
+    from symconv.network import Network
+
+    torch = require_torch()
+    if not isinstance(module, torch.nn.Module):
+        raise UnsupportedError(f"from_torch takes a torch.nn.Module, not {type(module).__name__}")
+    steps = _read_graph(module, _trace(module, torch))
+    layers = tuple(step.layer for step in steps)
+    if not layers:
+        raise ShapeError("the module has no layers")
+    shape = _input_shape(input_shape, steps)
+    _check(shape, steps)
+    return Network(shape, layers)
+
+
+# ---------------------------------------------------------------- tracing
+
+
+def _trace(module: Any, torch: Any) -> Any:
+    import torch.fx
+
+    class _Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m: Any, qualname: str) -> bool:
+            cls = type(m)
+            if _torch_entry(cls) is not None:
+                return True
+            return cls.__module__.startswith("torch.nn") and cls.__name__ not in _CONTAINERS
+
+    try:
+        return _Tracer().trace(module)
+    except Exception as error:  # fx raises many types: TraceError, TypeError, ...
+        raise UnsupportedError(
+            f"torch.fx cannot trace the forward of {type(module).__name__} ({error}); "
+            "symconv reads models whose forward has no data-dependent control flow"
+        ) from None
+
+
+def _torch_entry(cls: type) -> tuple[str, Entry] | None:
+    """The catalog entry of a torch.nn class or of the torch.nn class it derives from."""
+    for base in cls.__mro__:
+        if base.__module__.startswith("torch.nn") and base.__name__ in catalog.TORCH_NAMES:
+            return base.__name__, catalog.TORCH_NAMES[base.__name__]
+    return None
+
+
+def _read_graph(root: Any, graph: Any) -> list[_Step]:
+    """The layers along the graph, which must be one chain from the input to the output."""
+    steps: list[_Step] = []
+    current = None  # the node holding the running tensor
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            if current is not None:
+                raise UnsupportedError(
+                    f"the forward takes more than one input ('{node.target}'); "
+                    "symconv reads models with one input tensor"
+                )
+            current = node
+            continue
+        if node.op == "output":
+            if node.args[0] is not current:
+                raise UnsupportedError(
+                    "the forward returns something other than one tensor computed in a chain; "
+                    "symconv reads models with one output"
+                )
+            break
+        if _is_size_query(node):
+            continue
+        inputs = [a for a in node.all_input_nodes if not _is_size_query(a)]
+        if _is_join(node):
+            raise UnsupportedError(
+                f"{_name_of(node)} joins two branches of the forward (a residual addition or "
+                "a concatenation); symconv does not read branching PyTorch models yet"
+            )
+        if inputs != [current]:
+            raise UnsupportedError(
+                f"'{node.name}' ({_name_of(node)}) starts or joins a branch of the forward; "
+                "symconv does not read branching PyTorch models yet"
+            )
+        step = _step(root, node)
+        if step is not None:
+            steps.append(step)
+        current = node
+    return steps
+
+
+def _is_size_query(node: Any) -> bool:
+    """x.size(0), x.shape[0], x.dim(): questions about a shape, not layers."""
+    if node.op == "call_method" and node.target in ("size", "dim"):
+        return True
+    if node.op != "call_function":
+        return False
+    if node.target is getattr:
+        return bool(node.args[1] == "shape")
+    return node.target is operator.getitem and _is_size_query(node.args[0])
+
+
+def _name_of(node: Any) -> str:
+    if node.op == "call_module":
+        return str(node.target)
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    module = getattr(target, "__module__", None) or "torch"
+    return f"{module}.{getattr(target, '__name__', target)}"
+
+
+def _step(root: Any, node: Any) -> _Step | None:
+    """The layer a graph node stands for; None for a node that changes nothing."""
+    if node.op == "call_module":
+        module = root.get_submodule(node.target)
+        found = _torch_entry(type(module))
+        where = f"nn.{type(module).__name__} at '{node.target}'"
+        if found is None:
+            raise UnsupportedError(
+                f"{where} is a layer symconv does not model (the layers it reads are "
+                "listed in docs/language.md)"
+            )
+        return _Step(_from_module(module, *found, where), where)
+    if node.op in ("call_function", "call_method"):
+        return _from_call(node)
+    raise UnsupportedError(f"'{node.name}' ({node.op} {node.target}) is not a layer symconv reads")
+
+
+# ---------------------------------------------------------------- modules
+
+
+def _axes(value: Any, rank: int) -> tuple[Value, ...]:
+    if isinstance(value, tuple | list):
+        return tuple(value)
+    return (value,) * rank
+
+
+def _window(m: Any, rank: int, dilation: Any = 1) -> Window:
+    padding = m.padding
+    same = padding == "same"
+    if isinstance(padding, str):
+        padding = 0
+    stride = m.stride if m.stride is not None else m.kernel_size
+    return Window(_axes(m.kernel_size, rank), _axes(stride, rank), _axes(padding, rank),
+                  _axes(dilation, rank), same)
+
+
+def _from_module(m: Any, name: str, entry: Entry, where: str) -> Layer:
+    rank = entry.rank or 0
+    family = entry.spec.family
+    bias = getattr(m, "bias", None) is not None
+    if family is Family.CONV:
+        return Conv(m.out_channels, _window(m, rank, m.dilation), m.groups, bias, m.in_channels)
+    if family is Family.CONV_TRANSPOSE:
+        return ConvTranspose(m.out_channels, _window(m, rank, m.dilation),
+                             _axes(m.output_padding, rank), m.groups, bias, m.in_channels)
+    if family in (Family.MAX_POOL, Family.AVG_POOL):
+        is_max = family is Family.MAX_POOL
+        window = _window(m, rank, m.dilation if is_max else 1)
+        return Pool(PoolOp.MAX if is_max else PoolOp.AVG, window, bool(m.ceil_mode))
+    if family in (Family.ADAPTIVE_MAX_POOL, Family.ADAPTIVE_AVG_POOL):
+        op = PoolOp.MAX if family is Family.ADAPTIVE_MAX_POOL else PoolOp.AVG
+        return AdaptivePool(op, _axes(m.output_size, rank))
+    if family is Family.FLATTEN:
+        return _flatten(m.start_dim, m.end_dim, where)
+    if family is Family.LINEAR:
+        return Linear(m.out_features, bias, m.in_features)
+    if family is Family.BATCH_NORM:
+        return BatchNorm(rank, m.num_features, bool(m.affine))
+    if family is Family.DROPOUT:
+        return Dropout(_rate(m.p), entry.kind_name)
+    if family is Family.ACTIVATION:
+        return Activation(entry.kind_name)
+    raise AssertionError(family)
+
+
+def _rate(p: float) -> sympy.Rational:
+    return sympy.nsimplify(p)
+
+
+def _flatten(start: int, end: int, where: str) -> Flatten:
+    if (start, end) != (1, -1):
+        raise UnsupportedError(
+            f"{where}: only a flatten of every axis but the batch (start_dim=1, end_dim=-1) "
+            f"is modelled, not start_dim={start}, end_dim={end}"
+        )
+    return Flatten()
+
+
+# ---------------------------------------------------------------- functions in a forward
+
+
+def _argument(node: Any, index: int, name: str, default: Any) -> Any:
+    """Argument `index` (after the tensor) of a call, positional or by keyword."""
+    if len(node.args) > index + 1:
+        return node.args[index + 1]
+    return node.kwargs.get(name, default)
+
+
+def _functional_pool(op: PoolOp, rank: int) -> Callable[[Any], Layer]:
+    def read(node: Any) -> Layer:
+        kernel = _argument(node, 0, "kernel_size", None)
+        stride = _argument(node, 1, "stride", None) or kernel
+        padding = _argument(node, 2, "padding", 0)
+        if op is PoolOp.MAX:
+            dilation = _argument(node, 3, "dilation", 1)
+            ceil = _argument(node, 4, "ceil_mode", False)
+        else:
+            dilation, ceil = 1, _argument(node, 3, "ceil_mode", False)
+        window = Window(_axes(kernel, rank), _axes(stride, rank), _axes(padding, rank),
+                        _axes(dilation, rank))
+        return Pool(op, window, bool(ceil))
+
+    return read
+
+
+def _functional_adaptive(op: PoolOp, rank: int) -> Callable[[Any], Layer]:
+    def read(node: Any) -> Layer:
+        return AdaptivePool(op, _axes(_argument(node, 0, "output_size", None), rank))
+
+    return read
+
+
+def _functional_dropout(name: str) -> Callable[[Any], Layer]:
+    def read(node: Any) -> Layer:
+        return Dropout(_rate(_argument(node, 0, "p", 0.5)), name)
+
+    return read
+
+
+def _flatten_call(node: Any) -> Layer | None:
+    if node.target in ("view", "reshape"):
+        shape = [a for a in node.args[1:]]
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = list(shape[0])
+        # x.view(x.size(0), -1) or x.view(-1, n): everything but the batch in one axis.
+        if len(shape) == 2 and (shape[1] == -1 or shape[0] == -1):
+            return Flatten()
+        raise UnsupportedError(
+            f"Tensor.{node.target} with shape {tuple(shape)}: symconv reads a reshape only as "
+            "a flatten, x.view(x.size(0), -1)"
+        )
+    start = _argument(node, 0, "start_dim", 0)
+    end = _argument(node, 1, "end_dim", -1)
+    return _flatten(start, end, f"{_name_of(node)}")
+
+
+def _declared_features(node: Any) -> Value | None:
+    """n in x.view(-1, n): the flattened size the forward expects."""
+    if node.op == "call_method" and node.target in ("view", "reshape") and len(node.args) == 3:
+        first, second = node.args[1:]
+        if first == -1 and isinstance(second, int):
+            return second
+    return None
+
+
+_FUNCTIONS: dict[str, Callable[[Any], Layer | None]] = {
+    **{f"max_pool{r}d": _functional_pool(PoolOp.MAX, r) for r in (1, 2, 3)},
+    **{f"avg_pool{r}d": _functional_pool(PoolOp.AVG, r) for r in (1, 2, 3)},
+    **{f"adaptive_max_pool{r}d": _functional_adaptive(PoolOp.MAX, r) for r in (1, 2, 3)},
+    **{f"adaptive_avg_pool{r}d": _functional_adaptive(PoolOp.AVG, r) for r in (1, 2, 3)},
+    **{f"dropout{r}d": _functional_dropout(f"dropout{r}d") for r in (1, 2, 3)},
+    "dropout": _functional_dropout("dropout"),
+    "flatten": _flatten_call,
+    "view": _flatten_call,
+    "reshape": _flatten_call,
+    "contiguous": lambda node: None,
+}
+
+
+def _from_call(node: Any) -> _Step | None:
+    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
+    where = f"{_name_of(node)} in the forward"
+    read = _FUNCTIONS.get(name)
+    if read is not None:
+        layer = read(node)
+        return None if layer is None else _Step(layer, where, _declared_features(node))
+    activation = catalog.DSL_NAMES.get(name.rstrip("_"))
+    if activation is not None and activation.spec.family is Family.ACTIVATION:
+        return _Step(Activation(activation.kind_name), where)
+    raise UnsupportedError(
+        f"{where} is not something symconv reads; use the nn layer instead (nn.ReLU(), "
+        "nn.MaxPool2d(2), nn.Flatten(), ...)"
+    )
+
+
+def _is_join(node: Any) -> bool:
+    """a + b, torch.add, torch.cat: where two branches of the forward meet."""
+    torch = require_torch()
+    joins = (operator.add, operator.iadd, torch.add, torch.cat, torch.concat)
+    return node.op == "call_function" and node.target in joins
+
+
+# ---------------------------------------------------------------- the input
+
+
+def _input_shape(given: Sequence[int] | str | None, steps: Sequence[_Step]) -> tuple[Value, ...]:
+    if isinstance(given, str):
+        return parse_shape(given)
+    if given is not None:
+        return tuple(int(v) for v in given)
+    for step in steps:
+        layer = step.layer
+        match layer:
+            case Conv(window=w) | ConvTranspose(window=w) if layer.in_channels is not None:
+                return (layer.in_channels, *_spatial(w.rank))
+            case Linear(in_features=n) if n is not None:
+                return (n,)
+            case BatchNorm(rank=rank, num_features=c) if c is not None:
+                return (c, *_spatial(rank))
+            case Activation() | Dropout():
+                continue
+            case _:
+                break
+    raise ShapeError(
+        "the first layers do not tell the input's channels; give the input shape without the "
+        "batch axis, as in from_torch(model, (3, 224, 224))"
+    )
+
+
+def _spatial(rank: int) -> tuple[Value, ...]:
+    return tuple(symbol(name) for name in axis_names(rank))
+
+
+def _check(shape: tuple[Value, ...], steps: Sequence[_Step]) -> None:
+    """Trace once so that a layer that cannot follow its input is named by its module path."""
+    for step in steps:
+        try:
+            (record,) = trace(shape, (step.layer,))
+        except SymconvError as error:
+            raise type(error)(error.message, None, step.where) from None
+        shape = record.output_shape
+        if step.features is not None and sympy.sympify(shape[0] - step.features) != 0:
+            raise ShapeError(
+                f"the forward flattens to {step.features} features, but the input here has "
+                f"{shape[0]} per example",
+                None,
+                step.where,
+            )
