@@ -162,3 +162,39 @@ def transposed_macs(
     """Multiply-adds of a transposed convolution, counted on its input: every input element
     is scattered through (C_out/g)*prod(k) weights."""
     return in_elements * exact_div(c_out, groups) * kernel_volume
+
+
+# ---------------------------------------------------------------- leftovers and conventions
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """The larger of a and b: `max` for ints, `Max` for SymPy expressions."""
+    if isinstance(a, int) and isinstance(b, int):
+        return max(a, b)
+    return sympy.Max(a, b)
+
+
+def window_leftover(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
+    """Padded input elements after the last window, which no window reads (0 when the
+    division in window_out is exact). It is also the output_padding with which a transposed
+    convolution of the same window gives back n: transposed_out(window_out(...), ...) = n."""
+    return n + 2 * p - effective_kernel(k, d) - s * (window_out(n, k, s, p, d) - 1)
+
+
+def transposed_out_range(n: Value, k: Value, s: Value, p: Value, d: Value) -> tuple[Value, Value]:
+    """Smallest and largest output of a transposed convolution: output_padding from 0 up to
+    max(s, d) - 1, the values PyTorch accepts."""
+    return transposed_out(n, k, s, p, d, 0), transposed_out(n, k, s, p, d, maximum(s, d) - 1)
+
+
+def tf_same_out(n: Value, s: Value) -> Value:
+    """Output length of TensorFlow's padding='SAME': ceil(n / s), whatever the kernel."""
+    return ceil_div(n, s)
+
+
+def tf_same_padding(n: Value, k: Value, s: Value, d: Value) -> tuple[Value, Value]:
+    """TensorFlow's padding='SAME' along one axis, (before, after) with the odd element after:
+    the total max((ceil(n/s) - 1)s + d(k-1) + 1 - n, 0) lets ceil(n/s) windows fit."""
+    total = maximum((tf_same_out(n, s) - 1) * s + effective_kernel(k, d) - n, 0)
+    before = total // 2
+    return before, total - before
