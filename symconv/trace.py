@@ -27,6 +27,7 @@ from symconv.layers import (
     Layer,
     Linear,
     Pool,
+    PoolOp,
     Window,
     kind_of,
 )
@@ -262,6 +263,15 @@ def _pool(layer: Pool, shape: Shape) -> _Effect:
             2 * p <= k,
             "padding ({p}) should be at most half of kernel size ({k})", p=p, k=k,
         )
+    if layer.op is PoolOp.AVG and w.rank == 3:
+        # PyTorch's 3-D average pooling alone also wants every unpadded axis >= the kernel.
+        for axis, n, k in zip(axis_names(3), spatial, w.kernel, strict=True):
+            _rule(
+                n >= k,
+                "input {axis} ({n}) is smaller than the kernel ({k}): 3-D average pooling "
+                "needs every input axis at least as long as the kernel",
+                ShapeError, axis=axis, n=n, k=k,
+            )
     out_of = f.window_out_ceil if layer.ceil_mode else f.window_out
     outs = tuple(
         out_of(n, k, s, p, d)
