@@ -60,6 +60,8 @@ def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> A
     torch = require_torch()
     if not isinstance(module, torch.nn.Module):
         raise UnsupportedError(f"from_torch takes a torch.nn.Module, not {type(module).__name__}")
+    if _is_leaf(type(module)):  # a single layer: torch.fx would trace into its forward
+        module = torch.nn.Sequential(module)
     steps = _read_graph(module, _trace(module, torch))
     layers = tuple(step.layer for step in steps)
     if not layers:
@@ -77,10 +79,7 @@ def _trace(module: Any, torch: Any) -> Any:
 
     class _Tracer(torch.fx.Tracer):
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
-            cls = type(m)
-            if _torch_entry(cls) is not None:
-                return True
-            return cls.__module__.startswith("torch.nn") and cls.__name__ not in _CONTAINERS
+            return _is_leaf(type(m))
 
     try:
         return _Tracer().trace(module)
@@ -89,6 +88,13 @@ def _trace(module: Any, torch: Any) -> Any:
             f"torch.fx cannot trace the forward of {type(module).__name__} ({error}); "
             "symconv reads models whose forward has no data-dependent control flow"
         ) from None
+
+
+def _is_leaf(cls: type) -> bool:
+    """Layers symconv knows, and every other torch.nn class but the containers."""
+    if _torch_entry(cls) is not None:
+        return True
+    return cls.__module__.startswith("torch.nn") and cls.__name__ not in _CONTAINERS
 
 
 def _torch_entry(cls: type) -> tuple[str, Entry] | None:
@@ -129,8 +135,8 @@ def _read_graph(root: Any, graph: Any) -> list[_Step]:
             )
         if inputs != [current]:
             raise UnsupportedError(
-                f"'{node.name}' ({_name_of(node)}) starts or joins a branch of the forward; "
-                "symconv does not read branching PyTorch models yet"
+                f"the forward branches: {_name_of(node)} reads a tensor other than the output "
+                "of the layer before it; symconv does not read branching PyTorch models yet"
             )
         step = _step(root, node)
         if step is not None:
@@ -152,10 +158,12 @@ def _is_size_query(node: Any) -> bool:
 
 def _name_of(node: Any) -> str:
     if node.op == "call_module":
-        return str(node.target)
+        return f"'{node.target}'"
     if node.op == "call_method":
         return f"Tensor.{node.target}"
     target = node.target
+    if target in (operator.add, operator.iadd):
+        return "the addition x + y"
     module = getattr(target, "__module__", None) or "torch"
     return f"{module}.{getattr(target, '__name__', target)}"
 

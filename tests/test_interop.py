@@ -1,0 +1,406 @@
+"""PyTorch interop: from_torch, to_torch_code and `symconv check --torch`, with torch as the
+oracle for every shape and parameter count."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import symconv
+from symconv.cli import main
+from symconv.interop import torch_check
+
+
+def torch_outputs(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """Output shape without the batch axis, and parameter count, as torch computes them."""
+    module.eval()
+    with torch.no_grad():
+        out = module(torch.zeros(2, *input_shape))
+    return tuple(out.shape[1:]), sum(p.numel() for p in module.parameters())
+
+
+def symconv_outputs(network: symconv.Network) -> tuple[tuple[int, ...], int]:
+    return tuple(int(v) for v in network.output_shape()), int(network.params())
+
+
+# ---------------------------------------------------------------- torch is optional
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_import_symconv_does_not_import_torch() -> None:
+    result = run_python("""
+        import sys
+        import symconv
+        symconv.parse("input 3 x 32 x 32\\nconv 8 k=3").table()
+        assert "torch" not in sys.modules, "import symconv imported torch"
+        print("ok")
+    """)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "symconv.from_torch(object())",
+        "symconv.parse('input 3 x 8 x 8\\nconv 4 k=3').to_torch_code() and "
+        "symconv.interop.to_torch_module(symconv.parse('input 3 x 8 x 8\\nconv 4 k=3'))",
+    ],
+)
+def test_without_torch_the_error_says_how_to_install_it(call: str) -> None:
+    result = run_python(f"""
+        import sys
+        sys.modules["torch"] = None  # as if torch were not installed
+        import symconv, symconv.interop
+        try:
+            {call}
+        except symconv.SymconvError as error:
+            print(error)
+    """)
+    assert result.stdout.strip() == (
+        'PyTorch is not installed; install it with: pip install "symconv[torch]"'
+    ), result.stderr
+
+
+def test_check_without_torch_exits_2_with_the_install_hint() -> None:
+    result = run_python("""
+        import sys
+        sys.modules["torch"] = None
+        from symconv.cli import main
+        sys.exit(main(["check", "-e", "input 3 x 8 x 8\\nconv 4 k=3", "--torch"]))
+    """)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        'symconv: error: PyTorch is not installed; install it with: pip install "symconv[torch]"'
+    )
+
+
+# ---------------------------------------------------------------- from_torch, layer by layer
+
+SINGLE_LAYERS: list[tuple[nn.Module, tuple[int, ...]]] = [
+    (nn.Conv1d(2, 4, 5, stride=2, padding=3, dilation=2), (2, 40)),
+    (nn.Conv2d(4, 8, (3, 5), stride=(2, 1), padding=(1, 2), groups=2, bias=False), (4, 17, 19)),
+    (nn.Conv2d(3, 6, 4, padding="same", dilation=3), (3, 20, 21)),
+    (nn.Conv2d(3, 6, 3, padding="valid", padding_mode="reflect"), (3, 9, 9)),
+    (nn.Conv3d(2, 3, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)), (2, 4, 15, 16)),
+    (nn.ConvTranspose1d(3, 5, 4, stride=3, padding=1, output_padding=2), (3, 11)),
+    (nn.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1, groups=4,
+                        dilation=2), (4, 7, 9)),
+    (nn.ConvTranspose3d(2, 2, 2, stride=2, bias=False), (2, 3, 4, 5)),
+    (nn.MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True), (3, 30)),
+    (nn.MaxPool2d((3, 2), ceil_mode=True), (3, 13, 11)),
+    (nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), (3, 14, 15)),
+    (nn.AvgPool3d(2), (2, 5, 6, 7)),
+    (nn.AdaptiveAvgPool2d((None, 3)), (3, 10, 11)),
+    (nn.AdaptiveMaxPool1d(4), (2, 9)),
+    (nn.BatchNorm2d(3), (3, 5, 5)),
+    (nn.BatchNorm1d(6, affine=False), (6, 7)),
+    (nn.Sequential(nn.Flatten(), nn.Linear(48, 7, bias=False)), (3, 4, 4)),
+    (nn.Sequential(nn.Dropout2d(0.3), nn.LeakyReLU(0.2), nn.Softmax(dim=1)), (3, 4, 4)),
+]
+
+
+@pytest.mark.parametrize(("module", "input_shape"), SINGLE_LAYERS,
+                         ids=[type(m).__name__ for m, _ in SINGLE_LAYERS])
+def test_from_torch_agrees_with_torch(module: nn.Module, input_shape: tuple[int, ...]) -> None:
+    network = symconv.from_torch(module, input_shape)
+    assert symconv_outputs(network) == torch_outputs(module, input_shape)
+
+
+@pytest.mark.parametrize(("module", "input_shape"), SINGLE_LAYERS,
+                         ids=[type(m).__name__ for m, _ in SINGLE_LAYERS])
+def test_to_torch_code_of_from_torch_agrees_with_torch(
+    module: nn.Module, input_shape: tuple[int, ...]
+) -> None:
+    """Both directions: the code symconv writes for a module builds the same numbers."""
+    code = symconv.to_torch_code(symconv.from_torch(module, input_shape))
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    assert torch_outputs(namespace["net"], input_shape) == torch_outputs(module, input_shape)
+
+
+class Nested(nn.Module):
+    """Containers inside containers, and a custom forward with functional calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()))
+        self.body = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8)])
+        self.head = nn.Linear(8 * 4 * 4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.body:
+            x = layer(x)
+        x = F.max_pool2d(F.relu(x), 2, stride=2, ceil_mode=True)
+        x = F.adaptive_avg_pool2d(torch.sigmoid(x), (4, 4))
+        x = x.view(x.size(0), -1)
+        x = F.dropout(x, p=0.25, training=self.training)
+        return self.head(x).relu_()
+
+
+def test_nested_containers_and_a_custom_forward() -> None:
+    network = symconv.from_torch(Nested(), (3, 21, 19))
+    assert [r.kind for r in network.table()] == [
+        "conv2d", "relu", "conv2d", "batchnorm2d", "relu", "maxpool2d", "sigmoid",
+        "adaptiveavgpool2d", "flatten", "dropout", "linear", "relu",
+    ]
+    assert symconv_outputs(network) == torch_outputs(Nested(), (3, 21, 19))
+
+
+def test_without_an_input_shape_the_spatial_sizes_are_symbols() -> None:
+    network_module = nn.Sequential(nn.ReLU(), nn.Conv2d(3, 8, 3, stride=2))
+    network = symconv.from_torch(network_module)
+    assert str(network.input_shape) == "(3, H, W)"
+    for h, w in [(3, 3), (9, 10), (64, 17)]:
+        assert network.output_shape(H=h, W=w) == torch_outputs(network_module, (3, h, w))[0]
+    one_d = symconv.from_torch(nn.Conv1d(2, 3, 3))
+    assert str(one_d.input_shape) == "(2, L)"
+
+
+def test_the_input_shape_may_be_text() -> None:
+    network = symconv.from_torch(nn.Conv2d(3, 8, 3), "3x32x32")
+    assert network.output_shape() == (8, 30, 30)
+
+
+class TwoInputs(nn.Module):
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) + x
+
+
+class Concat(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Conv2d(4, 4, 1), nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.a(x), self.b(x)], 1)
+
+
+class DataDependent(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if x.sum() > 0 else -x
+
+
+class Reshaped(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(1, 6, 5), nn.Linear(400, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).view(-1, 400))
+
+
+class Upsampling(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=2.0)
+
+
+ERRORS = [
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2)), (3, 8, 8),
+     "UnsupportedError",
+     "nn.Upsample at '1' is a layer symconv does not model (the layers it reads are listed "
+     "in docs/language.md)"),
+    (nn.Sequential(nn.LayerNorm(8)), (8,), "UnsupportedError",
+     "nn.LayerNorm at '0' is a layer symconv does not model (the layers it reads are listed "
+     "in docs/language.md)"),
+    (Upsampling(), (3, 8, 8), "UnsupportedError",
+     "torch.nn.functional.interpolate in the forward is not something symconv reads; use the "
+     "nn layer instead (nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), ...)"),
+    (Residual(), (4, 8, 8), "UnsupportedError",
+     "the addition x + y joins two branches of the forward (a residual addition or a "
+     "concatenation); symconv does not read branching PyTorch models yet"),
+    (Concat(), (4, 8, 8), "UnsupportedError",
+     "the forward branches: 'b' reads a tensor other than the output of the layer before it; "
+     "symconv does not read branching PyTorch models yet"),
+    (TwoInputs(), (3, 8, 8), "UnsupportedError",
+     "the forward takes more than one input ('y'); symconv reads models with one input tensor"),
+    (DataDependent(), (3, 8, 8), "UnsupportedError",
+     "torch.fx cannot trace the forward of DataDependent"),
+    (nn.Sequential(nn.Flatten(2)), (3, 8, 8), "UnsupportedError",
+     "nn.Flatten at '0': only a flatten of every axis but the batch (start_dim=1, end_dim=-1) "
+     "is modelled, not start_dim=2, end_dim=-1"),
+    (Reshaped(), (1, 28, 28), "ShapeError",
+     "Tensor.view in the forward: the forward flattens to 400 features, but the input here "
+     "has 3456 per example"),
+    (nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(100, 2)), (3, 8, 8),
+     "ShapeError",
+     "nn.Linear at '2': in_features is declared as 100 but the input has 288"),
+    (nn.Sequential(nn.Conv2d(3, 8, 5)), (3, 4, 4), "ShapeError",
+     "nn.Conv2d at '0': output H would be 0"),
+    (nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), None, "ShapeError",
+     "the first layers do not tell the input's channels; give the input shape without the "
+     "batch axis, as in from_torch(model, (3, 224, 224))"),
+    (nn.Sequential(), (3, 8, 8), "ShapeError", "the module has no layers"),
+    ("not a module", None, "UnsupportedError", "from_torch takes a torch.nn.Module, not str"),
+]
+
+
+@pytest.mark.parametrize(("module", "input_shape", "kind", "message"), ERRORS,
+                         ids=[m for *_, m in ERRORS])
+def test_from_torch_names_what_it_cannot_read(
+    module: Any, input_shape: tuple[int, ...] | None, kind: str, message: str
+) -> None:
+    with pytest.raises(symconv.SymconvError) as caught:
+        symconv.from_torch(module, input_shape)
+    assert type(caught.value).__name__ == kind
+    assert str(caught.value).startswith(message)
+
+
+# ---------------------------------------------------------------- to_torch_code
+
+def test_to_torch_code_writes_one_line_per_layer() -> None:
+    network = symconv.parse(
+        "input 3 x 32 x 32\nconv 16 k=(3,5) s=2 p=(1,2) bias=false\n"
+        "maxpool k=3 s=2 p=1 ceil\nconvT 8 k=2 s=2 op=1 d=2 g=2\nbn\nsoftmax\n"
+        "adaptive_avgpool (None, 4)\nflatten\ndropout 0.2\nlinear 10"
+    )
+    assert network.to_torch_code() == textwrap.dedent("""\
+        # Written by symconv for the input 3 x 32 x 32 (PyTorch adds the batch axis in front).
+        from torch import nn
+
+        net = nn.Sequential(
+            nn.Conv2d(3, 16, kernel_size=(3, 5), stride=2, padding=(1, 2), bias=False),  # -> 16 x 16 x 16
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=True),  # -> 16 x 9 x 9
+            nn.ConvTranspose2d(16, 8, kernel_size=2, stride=2, output_padding=1, dilation=2, groups=2),  # -> 8 x 20 x 20
+            nn.BatchNorm2d(8),  # -> 8 x 20 x 20
+            nn.Softmax(dim=1),  # -> 8 x 20 x 20
+            nn.AdaptiveAvgPool2d((None, 4)),  # -> 8 x 20 x 4
+            nn.Flatten(),  # -> 640
+            nn.Dropout(p=0.2),  # -> 640
+            nn.Linear(640, 10),  # -> 10
+        )
+    """)  # noqa: E501
+    namespace: dict[str, Any] = {}
+    exec(network.to_torch_code(), namespace)
+    assert torch_outputs(namespace["net"], (3, 32, 32)) == symconv_outputs(network)
+
+
+def test_to_torch_code_needs_numbers_for_channels_and_windows() -> None:
+    network = symconv.parse("input C x H x W\nconv K k=F s=S p=P")
+    with pytest.raises(symconv.ShapeError) as caught:
+        network.to_torch_code()
+    assert str(caught.value) == (
+        "PyTorch code needs numbers for every channel count and window size; "
+        "give values for C, F, K, P, S"
+    )
+    code = network.to_torch_code(C=3, K=8, F=3, S=1, P=1, name="layer")
+    assert "layer = nn.Sequential(" in code
+    assert "nn.Conv2d(3, 8, kernel_size=3, padding=1),  # -> 8 x H x W" in code
+
+
+def test_symbolic_spatial_sizes_need_no_numbers_until_a_linear_layer() -> None:
+    code = symconv.parse("input 3 x H x W\nconv 8 k=3").to_torch_code()
+    assert "nn.Conv2d(3, 8, kernel_size=3),  # -> 8 x H - 2 x W - 2" in code
+    with pytest.raises(symconv.ShapeError, match="give values for H, W"):
+        symconv.parse("input 3 x H x W\nconv 8 k=3\nflatten\nlinear 2").to_torch_code()
+
+
+# ---------------------------------------------------------------- symconv check
+
+
+def test_check_agrees_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "-e", "input 3 x 12 x 12\nconv 4 k=3 s=2\nrelu", "--torch"])
+    assert code == 0
+    assert capsys.readouterr().out == textwrap.dedent("""\
+        input 3 x 12 x 12
+          #  layer   symconv shape  torch shape  symconv params  torch params
+          1  conv2d  4 x 5 x 5      4 x 5 x 5               112           112  ok
+          2  relu    4 x 5 x 5      4 x 5 x 5                 0             0  ok
+        all 2 layers agree
+    """)
+
+
+def test_check_tries_random_sizes_for_symbols(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "-e", "input 3 x H x W\nconv 4 k=3 s=2\nflatten\nlinear 2",
+                 "--torch", "--sizes", "4", "--seed", "7"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("all 3 layers agree") == 4
+    assert out.count("(H=") == 4
+
+
+def test_check_without_torch_flag_validates_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "examples/lenet5.net"]) == 0
+    assert capsys.readouterr().out == (
+        "ok: 12 layers, output 10, 61706 parameters (add --torch to compare with PyTorch)\n"
+    )
+
+
+def test_check_reports_a_disagreement_and_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A torch build that differs from symconv's layers (here: one more output channel)."""
+    real = torch_check.to_torch_module
+
+    def off_by_one(network: symconv.Network, device: Any = None, **values: object) -> Any:
+        module = real(network, device, **values)
+        with torch.device(device):
+            module[0] = nn.Conv2d(3, 5, 3, stride=2)
+        return module
+
+    monkeypatch.setattr(torch_check, "to_torch_module", off_by_one)
+    code = main(["check", "-e", "input 3 x 12 x 12\nconv 4 k=3 s=2", "--torch"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "  1  conv2d  4 x 5 x 5      5 x 5 x 5               112           140  DIFFERENT" in out
+    assert out.endswith("1 of 1 layers differ\n")
+
+
+def test_check_reports_a_torch_rejection_and_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = torch_check.to_torch_module
+
+    def wrong_channels(network: symconv.Network, device: Any = None, **values: object) -> Any:
+        module = real(network, device, **values)
+        with torch.device(device):
+            module[1] = nn.Conv2d(5, 2, 1)
+        return module
+
+    monkeypatch.setattr(torch_check, "to_torch_module", wrong_channels)
+    code = main(["check", "-e", "input 3 x 12 x 12\nconv 4 k=3\nconv 2 k=1", "--torch"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "  2  conv2d  2 x 10 x 10    -            " in out
+    assert "torch rejected the network: " in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check", "-e", "input 3 x 8 x 8\nconv 4 k=9", "--torch"],
+         "symconv: error: line 2, column 1, layer 1 (conv2d): output H would be 0 (input H = 8;"),
+        (["check", "-e", "input 3 x 8 x 8\nconv 4 k=3", "--torch", "--sizes", "0"],
+         "symconv: error: --sizes takes a positive count, got 0"),
+        (["check", "-e", "input 3 x 8 x 8\nconv 4 k=3", "--torch", "--set", "X=2/3"],
+         "symconv: error: --set X: check needs a whole number, got 2/3"),
+        (["check", "-e", "input 3 x H x 8\nconv 4 k=H+9", "--torch"],
+         "symconv: error: found no values for H that give a valid network; "
+         "give them with --set NAME=VALUE"),
+    ],
+)
+def test_check_user_errors_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(message)
