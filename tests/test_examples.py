@@ -1,0 +1,237 @@
+"""The reference architectures in examples/, loaded both ways and compared with PyTorch:
+symconv text -> torch (the code to_torch_code writes, run on the meta device), and a plain
+torch definition (no torchvision) -> from_torch -> the same table as the text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import symconv
+from symconv.interop.torch_check import compare
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name: str) -> symconv.Network:
+    return symconv.parse((EXAMPLES / f"{name}.net").read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- torch definitions
+
+
+class LeNet5(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(torch.tanh(self.conv1(x)), 2)
+        x = F.avg_pool2d(torch.tanh(self.conv2(x)), 2)
+        x = x.view(-1, 16 * 5 * 5)
+        x = torch.tanh(self.fc1(x))
+        return self.fc3(torch.tanh(self.fc2(x)))
+
+
+def alexnet() -> nn.Module:
+    """As printed in shared seed 004 (d2l, Fashion-MNIST)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Flatten(),
+        nn.Linear(6400, 4096), nn.ReLU(),
+        nn.Dropout(p=0.5),
+        nn.Linear(4096, 4096), nn.ReLU(),
+        nn.Dropout(p=0.5),
+        nn.Linear(4096, 10))
+
+
+class VGG16(nn.Module):
+    """Configuration D, written the way torchvision writes it."""
+
+    CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+              512, 512, 512, "M")
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for item in self.CONFIG:
+            if item == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            else:
+                layers += [nn.Conv2d(channels, int(item), kernel_size=3, padding=1),
+                           nn.ReLU(inplace=True)]
+                channels = int(item)
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(),
+            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(),
+            nn.Linear(4096, 1000),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class UNetPath(nn.Module):
+    """The encoder/decoder path of a small U-Net (no skip connections)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc1 = nn.Sequential(conv_bn_relu(3, 32), conv_bn_relu(32, 32))
+        self.enc2 = nn.Sequential(conv_bn_relu(32, 64), conv_bn_relu(64, 64))
+        self.bottleneck = nn.Sequential(conv_bn_relu(64, 128), conv_bn_relu(128, 128))
+        self.up1, self.dec1 = nn.ConvTranspose2d(128, 64, 2, stride=2), conv_bn_relu(64, 64)
+        self.up2, self.dec2 = nn.ConvTranspose2d(64, 32, 2, stride=2), conv_bn_relu(32, 32)
+        self.head = nn.Conv2d(32, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(self.enc1(x), 2)
+        x = F.max_pool2d(self.enc2(x), 2)
+        x = self.dec1(self.up1(self.bottleneck(x)))
+        return self.head(self.dec2(self.up2(x)))
+
+
+class M5(nn.Module):
+    """The torchaudio speech-commands tutorial's model, with its global average pooling
+    written as a layer."""
+
+    def __init__(self, n_input: int = 1, n_output: int = 35, n_channel: int = 32) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv1d(n_input, n_channel, kernel_size=80, stride=16)
+        self.bn1, self.pool1 = nn.BatchNorm1d(n_channel), nn.MaxPool1d(4)
+        self.conv2 = nn.Conv1d(n_channel, n_channel, kernel_size=3)
+        self.bn2, self.pool2 = nn.BatchNorm1d(n_channel), nn.MaxPool1d(4)
+        self.conv3 = nn.Conv1d(n_channel, 2 * n_channel, kernel_size=3)
+        self.bn3, self.pool3 = nn.BatchNorm1d(2 * n_channel), nn.MaxPool1d(4)
+        self.conv4 = nn.Conv1d(2 * n_channel, 2 * n_channel, kernel_size=3)
+        self.bn4, self.pool4 = nn.BatchNorm1d(2 * n_channel), nn.MaxPool1d(4)
+        self.gap = nn.AdaptiveAvgPool1d(1)
+        self.fc1 = nn.Linear(2 * n_channel, n_output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(F.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(F.relu(self.bn2(self.conv2(x))))
+        x = self.pool3(F.relu(self.bn3(self.conv3(x))))
+        x = self.pool4(F.relu(self.bn4(self.conv4(x))))
+        return self.fc1(torch.flatten(self.gap(x), 1))
+
+
+class C3D(nn.Module):
+    """Written as the common PyTorch port of C3D is: one shared ReLU, a view before fc6."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv3d(3, 64, kernel_size=3, padding=1)
+        self.pool1 = nn.MaxPool3d(kernel_size=(1, 2, 2), stride=(1, 2, 2))
+        self.conv2 = nn.Conv3d(64, 128, kernel_size=3, padding=1)
+        self.pool2 = nn.MaxPool3d(kernel_size=2, stride=2)
+        self.conv3a = nn.Conv3d(128, 256, kernel_size=3, padding=1)
+        self.conv3b = nn.Conv3d(256, 256, kernel_size=3, padding=1)
+        self.pool3 = nn.MaxPool3d(kernel_size=2, stride=2)
+        self.conv4a = nn.Conv3d(256, 512, kernel_size=3, padding=1)
+        self.conv4b = nn.Conv3d(512, 512, kernel_size=3, padding=1)
+        self.pool4 = nn.MaxPool3d(kernel_size=2, stride=2)
+        self.conv5a = nn.Conv3d(512, 512, kernel_size=3, padding=1)
+        self.conv5b = nn.Conv3d(512, 512, kernel_size=3, padding=1)
+        self.pool5 = nn.MaxPool3d(kernel_size=2, stride=2, padding=(0, 1, 1))
+        self.fc6, self.fc7, self.fc8 = (nn.Linear(8192, 4096), nn.Linear(4096, 4096),
+                                        nn.Linear(4096, 487))
+        self.relu, self.dropout = nn.ReLU(), nn.Dropout(p=0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.pool1(self.relu(self.conv1(x)))
+        h = self.pool2(self.relu(self.conv2(h)))
+        h = self.pool3(self.relu(self.conv3b(self.relu(self.conv3a(h)))))
+        h = self.pool4(self.relu(self.conv4b(self.relu(self.conv4a(h)))))
+        h = self.pool5(self.relu(self.conv5b(self.relu(self.conv5a(h)))))
+        h = h.view(-1, 8192)
+        h = self.dropout(self.relu(self.fc6(h)))
+        h = self.dropout(self.relu(self.fc7(h)))
+        return self.fc8(h)
+
+
+# example file, torch definition, input shape (no batch axis)
+REFERENCES = [
+    ("lenet5", LeNet5, (1, 32, 32)),
+    ("alexnet", alexnet, (1, 224, 224)),
+    ("vgg16", VGG16, (3, 224, 224)),
+    ("unet", UNetPath, (3, 128, 128)),
+    ("audio1d", M5, (1, 8000)),
+    ("video3d", C3D, (3, 16, 112, 112)),
+]
+NAMES = [name for name, *_ in REFERENCES]
+
+
+def on_meta(make: type[nn.Module] | object) -> nn.Module:
+    """The torch model with meta parameters: shapes without memory (VGG-16 is 138M)."""
+    with torch.device("meta"):
+        return make()  # type: ignore[operator, no-any-return]
+
+
+def torch_facts(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """Output shape (no batch axis) and parameter count of a meta-device forward."""
+    with torch.no_grad():
+        out = model.eval()(torch.empty(1, *input_shape, device="meta"))
+    return tuple(out.shape[1:]), sum(p.numel() for p in model.parameters())
+
+
+def rows(network: symconv.Network) -> list[tuple[str, tuple[object, ...], object]]:
+    return [(r.kind, r.output_shape, r.params) for r in network.table()]
+
+
+@pytest.mark.parametrize(("name", "make", "input_shape"), REFERENCES, ids=NAMES)
+def test_text_to_torch_agrees_layer_by_layer(
+    name: str, make: object, input_shape: tuple[int, ...]
+) -> None:
+    network = load(name)
+    assert network.input_shape == input_shape
+    comparison = compare(network, {})
+    assert comparison.torch_error is None
+    assert [r for r in comparison.rows if not r.agrees] == []
+    assert len(comparison.rows) == len(network.layers)
+
+
+@pytest.mark.parametrize(("name", "make", "input_shape"), REFERENCES, ids=NAMES)
+def test_torch_definition_reads_as_the_text(
+    name: str, make: object, input_shape: tuple[int, ...]
+) -> None:
+    model = on_meta(make)
+    network = symconv.from_torch(model, input_shape)
+    assert rows(network) == rows(load(name))
+    shape, params = torch_facts(model, input_shape)
+    assert (tuple(int(v) for v in network.output_shape()), int(network.params())) == (
+        shape, params)
+
+
+PUBLISHED = [
+    ("lenet5", 61_706),  # LeCun et al. 1998, as rebuilt with a 5x5 convolution for C5
+    ("vgg16", 138_357_544),  # Simonyan & Zisserman 2015, torchvision's vgg16
+    ("audio1d", 26_915),  # M5, torchaudio speech-commands tutorial
+    ("alexnet", 46_764_746),  # seed 004's d2l variant (1 channel in, 10 classes)
+]
+
+
+@pytest.mark.parametrize(("name", "total"), PUBLISHED, ids=[n for n, _ in PUBLISHED])
+def test_published_parameter_totals(name: str, total: int) -> None:
+    assert load(name).params() == total
+
