@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -62,3 +64,10 @@ class NoSolutionError(SymconvError, ValueError):
 
 class UnsupportedError(SymconvError, ValueError):
     """Something that is valid PyTorch but outside what symconv models."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """'; did you mean 'X'?' for the closest known name (case-insensitive), or ''."""
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean '{lowered[close[0]]}'?" if close else ""

@@ -11,7 +11,7 @@ from typing import Any
 import sympy
 
 from symconv.build import build
-from symconv.errors import ShapeError, Source, UnknownNameError
+from symconv.errors import ShapeError, Source, UnknownNameError, did_you_mean
 from symconv.layers import Layer
 from symconv.parse import parse_expression, parse_shape, parse_statements
 from symconv.symbols import Value, as_value, free_names, substitution
@@ -57,11 +57,10 @@ class Network:
         known = self.symbols
         for name in merged:
             if name not in known:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
                 have = ", ".join(known) if known else "none"
                 raise UnknownNameError(
-                    f"unknown symbol '{name}'{hint} (the network's symbols: {have})"
+                    f"unknown symbol '{name}'{did_you_mean(name, known)} "
+                    f"(the network's symbols: {have})"
                 )
         subs = substitution({k: _value(v) for k, v in merged.items()})
         return _substitute(self, subs)

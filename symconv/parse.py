@@ -234,9 +234,25 @@ _WORDS = {
 }
 
 
+# Tokens that can start a value, and operators: each group is said in one phrase.
+_VALUE_START = {"NAME", "NUMBER", "STRING", "CALL", "LPAR", "LSQB", "MINUS", "PLUS"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "__ANON_0", "__ANON_1", "CIRCUMFLEX"}
+
+
 def _expected_words(expected: set[str]) -> str:
     terminals = {t.name: t for t in _parser().terminals}
     words = set()
+    if {"NAME", "NUMBER"} <= expected:
+        words.add("a value (a number, a name, a tuple such as (3, 5) or a quoted string)")
+        expected = expected - _VALUE_START
+    operators = {
+        n for n in expected
+        if n in _OPERATORS or (n in terminals and str(terminals[n].pattern.value) in
+                               ("*", "**", "/", "//", "^", "+", "-"))
+    }
+    if len(operators) > 2:
+        words.add("an operator")
+        expected = expected - operators
     for name in expected:
         if name in _WORDS:
             words.add(_WORDS[name])
@@ -289,8 +305,14 @@ def parse_statements(text: str) -> tuple[Statement, ...]:
 
 
 def parse_shape(text: str) -> tuple[Value, ...]:
-    """A shape such as `3x224x224`, `3 x H x W` or `3,224,224` (commas allowed)."""
-    return _parse(text.replace(",", " x "), "shape")
+    """A shape such as `3x224x224`, `3xHxW`, `3 x H x W` or `3,224,224`.
+
+    Without spaces around it, every `x` separates axes (so `3xHxW` is three axes); with
+    spaces, only a lone `x` does, and names may contain the letter."""
+    text = text.replace(",", " x ").replace("×", " x ")
+    if " x " not in f" {text} ":
+        text = " x ".join(text.split("x"))
+    return _parse(text, "shape")
 
 
 def parse_expression(text: str) -> Value:

@@ -1,0 +1,100 @@
+"""The command line: NET as a file, '-' or -e; exit 0 on success, 2 on the user's errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symconv.cli import main
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+def run(argv: list[str], stdin: str = "", monkeypatch: pytest.MonkeyPatch | None = None,
+        capsys: pytest.CaptureFixture[str] | None = None) -> tuple[int, str, str]:
+    assert monkeypatch is not None and capsys is not None
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_json_form(monkeypatch: pytest.MonkeyPatch,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["table", str(EXAMPLES / "alexnet.net"), "--format", "json"],
+                       monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0
+    document = json.loads(out)
+    assert document["input"] == [1, 224, 224]
+    assert document["output_shape"] == [10]
+    assert document["params"] == 46764746
+    first = {key: document["layers"][0][key] for key in (
+        "index", "kind", "output_shape", "params", "neurons", "connections", "macs")}
+    assert first == {"index": 1, "kind": "conv2d", "output_shape": [96, 54, 54],
+                     "params": 11712, "neurons": 279936, "connections": 34152192,
+                     "macs": 33872256}
+    assert [layer["index"] for layer in document["layers"]] == list(range(1, 22))
+
+
+def test_symbolic_values_are_sympy_strings(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["table", "-e", "input C x H x W\nconv K k=F s=S p=P", "--set", "C=3",
+                        "--format", "json"], monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0
+    layer = json.loads(out)["layers"][0]
+    assert layer["output_shape"] == ["K", "floor((-F + H + 2*P)/S) + 1",
+                                     "floor((-F + 2*P + W)/S) + 1"]
+    assert layer["params"] == "K*(3*F**2 + 1)"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "latex"])
+def test_every_format_from_stdin(fmt: str, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["table", "-", "--format", fmt],
+                       stdin="input 3 x 32 x 32\nconv 10 k=5 p=2\n",
+                       monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0
+    assert "760" in out
+
+
+def test_input_and_set_options(monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["table", "-e", "conv 8 k=3 s=S", "--input", "3xHxW", "--set", "H=33",
+                        "--set", "W=65", "--set", "S=2", "--format", "json"],
+                       monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0
+    assert json.loads(out)["output_shape"] == [8, 16, 32]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["table", "-e", "input 3x8x8\nconv 4 kernal=3"], "did you mean 'kernel'?"),
+        (["table", "-e", "conv 4 k=3"], "no input shape"),
+        (["table", "no/such/file.net"], "cannot read no/such/file.net"),
+        (["table", "-e", "input 3x8x8\nconv 4 k=3", "--set", "Q=3"], "unknown symbol 'Q'"),
+        (["table", "-e", "input 3x8x8\nconv 4 k=3", "--set", "W"], "--set takes NAME=VALUE"),
+        (["table"], "no network"),
+    ],
+)
+def test_user_errors_exit_2_with_one_message(argv: list[str], message: str,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(argv, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("symconv: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_console_script_and_module_entry_points() -> None:
+    for command in (["symconv"], [sys.executable, "-m", "symconv"]):
+        done = subprocess.run([*command, "table", str(EXAMPLES / "seed_conv.net")],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "760" in done.stdout

@@ -1,0 +1,114 @@
+"""Bad input gets a clear error naming the line, the layer and the rule; the message is part of
+the interface, so each row asserts it."""
+
+from __future__ import annotations
+
+import pytest
+
+import symconv
+from symconv.errors import (
+    InvalidLayerError,
+    ShapeError,
+    SymconvError,
+    SyntaxProblem,
+    UnknownNameError,
+    UnsupportedError,
+)
+
+IN = "input 3 x 32 x 32\n"
+
+ROWS = [
+    # syntax: line, column, the line with a caret, what was expected in words
+    (IN + "conv 10 k=3 s=", SyntaxProblem,
+     ["line 2, column 15", "expected a value", "conv 10 k=3 s=\n", "^"]),
+    (IN + "conv 10 k=(3,3", SyntaxProblem, ["line 2", "expected ')' or ','"]),
+    (IN + "conv 10 k=3 @", SyntaxProblem, ["line 2, column 13", "unexpected character '@'"]),
+    # unknown names suggest the closest one
+    (IN + "convv 10 k=3", UnknownNameError, ["line 2", "unknown layer 'convv'",
+                                             "did you mean 'conv'?"]),
+    (IN + "conv 10 kernal=3", UnknownNameError, ["line 2, column 9",
+                                                 "unknown parameter 'kernal' for conv",
+                                                 "did you mean 'kernel'?"]),
+    (IN + "nn.Conv2D(3, 10, 3)", UnknownNameError, ["did you mean 'nn.Conv2d'?"]),
+    (IN + "maxpool k=3 strde=2", UnknownNameError, ["did you mean 'stride'?"]),
+    # impossible shapes name the layer, the axis and the numbers
+    ("input 3 x 4 x 5\nconv 10 k=7", ShapeError,
+     ["line 2", "layer 1 (conv2d)", "output H would be -2", "input H = 4"]),
+    ("input 3 x 9 x 5\nrelu\nmaxpool k=6 s=1", ShapeError,
+     ["line 3", "layer 2 (maxpool2d)", "output W would be 0", "input W = 5"]),
+    ("input 3 x 1\nconvT 3 k=1 p=1", ShapeError,
+     ["layer 1 (convtranspose1d)", "output L would be -1"]),
+    # PyTorch's rules, with the rule in the message
+    (IN + "conv 10 k=3 g=2", InvalidLayerError,
+     ["layer 1 (conv2d)", "in_channels (3) must be divisible by groups (2)"]),
+    ("input 4 x 8 x 8\nconv 10 k=3 g=4", InvalidLayerError,
+     ["out_channels (10) must be divisible by groups (4)"]),
+    (IN + "convT 10 k=3 s=2 op=2", InvalidLayerError,
+     ["output_padding (2) must be smaller than either stride (2) or dilation (1)"]),
+    (IN + "maxpool k=3 p=2", InvalidLayerError,
+     ["padding (2) should be at most half of kernel size (3)"]),
+    (IN + "avgpool k=2 p=2", InvalidLayerError,
+     ["padding (2) should be at most half of kernel size (2)"]),
+    (IN + "conv 10 k=3 s=2 p=same", InvalidLayerError,
+     ["padding='same' is not supported for strided convolutions (stride 2)"]),
+    ("input 3 x 2 x 8 x 8\navgpool k=3", ShapeError,
+     ["input D (2) is smaller than the kernel (3)"]),
+    (IN + "conv 10 k=0", InvalidLayerError, ["kernel_size must be at least 1, got 0"]),
+    (IN + "conv 10 k=3 p=-1", InvalidLayerError, ["padding must be at least 0, got -1"]),
+    # declared sizes that contradict the running shape name both numbers
+    ("input 3 x 224 x 224\nnn.Conv2d(1, 96, kernel_size=11)", ShapeError,
+     ["in_channels is declared as 1 but the input has 3"]),
+    ("input 1 x 28 x 28\nflatten\nnn.Linear(6400, 10)", ShapeError,
+     ["layer 2 (linear)", "in_features is declared as 6400 but the input has 784"]),
+    ("input 8 x 4 x 4\nnn.BatchNorm2d(16)", ShapeError,
+     ["num_features is declared as 16 but the input has 8"]),
+    # arguments
+    (IN + "nn.Conv1d(3, 4, 3)", ShapeError, ["nn.Conv1d needs an input with 1 spatial axis"]),
+    (IN + "conv 10 k=(3,3,3)", InvalidLayerError, ["kernel_size: 3 values for 2 spatial axes"]),
+    (IN + "conv 10 k=3 k=5", InvalidLayerError, ["'kernel_size' is given twice"]),
+    (IN + "conv 10 20 k=3", InvalidLayerError, ["too many values: conv takes out_channels"]),
+    (IN + "conv k=3", InvalidLayerError, ["missing out_channels"]),
+    (IN + "conv 10 k=3 bias=maybe", InvalidLayerError, ["bias: expected true or false"]),
+    (IN + "dropout 1.5", InvalidLayerError, ["expected a probability between 0 and 1"]),
+    (IN + "conv 10 k=2.5", InvalidLayerError, ["kernel_size: 5/2 is not whole"]),
+    (IN + "flatten\nconv 3 k=1", ShapeError, ["line 3", "its input is flat"]),
+    (IN + "nn.Conv2d(3, 8, 3, padding='reflect')", InvalidLayerError,
+     ["expected a size, one per axis, 'same' or 'valid', got 'reflect'"]),
+    (IN + "nn.Flatten(start_dim=2)", UnsupportedError, ["start_dim=1, end_dim=-1"]),
+    # the description as a whole
+    ("# nothing here\n", ShapeError, ["no input shape"]),
+    ("input 3 x 32 x 32\n", ShapeError, ["the description has no layers"]),
+    ("conv 10 k=3", ShapeError, ["line 1", "no input shape", "--input"]),
+    (IN + "relu\ninput 3 x 3 x 3", ShapeError, ["line 3", "before the first layer"]),
+]
+
+
+@pytest.mark.parametrize(("text", "error", "fragments"), ROWS)
+def test_bad_input_message(text: str, error: type[SymconvError], fragments: list[str]) -> None:
+    with pytest.raises(error) as caught:
+        symconv.parse(text).table()
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message
+    assert isinstance(caught.value, ValueError)  # callers may catch ValueError
+
+
+def test_errors_point_at_the_line_with_a_caret() -> None:
+    with pytest.raises(UnknownNameError) as caught:
+        symconv.parse("input 3 x 8 x 8\nconv 4 k=3\n  relu\n  sigmoidd")
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("line 4, column 3")
+    assert lines[1:] == ["    sigmoidd", "    ^"]
+
+
+def test_unknown_symbol_in_values_is_named() -> None:
+    network = symconv.parse("input 3 x H x W\nconv 8 k=K")
+    with pytest.raises(UnknownNameError, match="unknown symbol 'w'; did you mean 'W'"):
+        network.output_shape(w=3)
+
+
+def test_symbols_leave_rules_open_until_values_decide() -> None:
+    network = symconv.parse("input 3 x W x W\nconv 8 k=3 s=S p=same")
+    assert network.output_shape(W=9, S=1) == (8, 9, 9)
+    with pytest.raises(InvalidLayerError, match="strided convolutions"):
+        network.output_shape(S=2)
