@@ -20,6 +20,7 @@ from symconv.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Concat,
     Conv,
     ConvTranspose,
     Dropout,
@@ -28,10 +29,12 @@ from symconv.layers import (
     Linear,
     Pool,
     PoolOp,
+    Repeat,
+    Residual,
     Window,
 )
 from symconv.parse import Arg, InputDecl, Keyword, RawBlock, RawLayer, RawValue, Statement
-from symconv.symbols import Value
+from symconv.symbols import Value, truth
 
 SAME = "same"
 
@@ -67,10 +70,8 @@ class _Builder:
                 self._input(shape, source)
             case RawLayer():
                 self._layer(statement)
-            case RawBlock(name=name, source=source):
-                raise UnsupportedError(
-                    f"blocks such as '{name} {{ ... }}' are not supported yet", source, name
-                )
+            case RawBlock():
+                self.layers.append(self._block(statement))
 
     def _input(self, shape: tuple[Value, ...], source: Source) -> None:
         if self.layers:
@@ -107,6 +108,77 @@ class _Builder:
         self.layers.append(layer)
         if isinstance(layer, Flatten):
             self.rank = 0
+
+
+    # ---------------------------------------------------------- blocks
+
+    def _block(self, raw: RawBlock) -> Layer:
+        """repeat N { ... }, residual { ... } [shortcut] { ... }, concat { ... } { ... }."""
+        if self.rank is None:
+            raise ShapeError("no input shape: start with a line such as 'input 3 x 224 x 224' "
+                             "or give --input", raw.source, raw.name)
+        rank, shape = self.rank, _BLOCKS.get(raw.name)
+        if shape is None:
+            raise UnknownNameError(
+                f"unknown block '{raw.name}'{_suggest(raw.name, list(_BLOCKS))}; "
+                "the blocks are " + ", ".join(_BLOCKS.values()), raw.source, raw.name)
+        low, high = (1, 1) if raw.name == "repeat" else (1, 2) if raw.name == "residual" else (
+            2, None)
+        if (raw.argument is None) != (raw.name != "repeat") or not (
+            low <= len(raw.bodies) and (high is None or len(raw.bodies) <= high)
+        ):
+            raise InvalidLayerError(f"a {raw.name} block is written {shape}", raw.source,
+                                    raw.name)
+        bodies = [self._body(statements, raw) for statements in raw.bodies]
+        ranks = {r for _, r in bodies}
+        if len(ranks) > 1 or (raw.name == "repeat" and ranks != {rank}):
+            raise ShapeError(
+                f"the paths of a {raw.name} block must keep the same number of spatial axes "
+                f"(here {', '.join(str(r) for _, r in bodies)}; the input has {rank})",
+                raw.source, raw.name)
+        self.rank = bodies[0][1]
+        if raw.name == "repeat":
+            assert raw.argument is not None
+            given = raw.argument.value
+
+            def not_count() -> InvalidLayerError:
+                return InvalidLayerError(
+                    f"the count of repeat must be a whole number (at least 1) or a symbol, got "
+                    f"{_show(given)}", raw.source, raw.name)
+
+            if not isinstance(given, int | sympy.Expr):
+                raise not_count()
+            count = _integer(given, not_count)
+            if truth(sympy.sympify(count) >= 1) is False:
+                raise not_count()
+            return Repeat(count, bodies[0][0], raw.source)
+        if raw.name == "residual":
+            shortcut = bodies[1][0] if len(bodies) == 2 else ()
+            return Residual(bodies[0][0], shortcut, raw.source)
+        return Concat(tuple(body for body, _ in bodies), raw.source)
+
+    def _body(
+        self, statements: Sequence[Statement], raw: RawBlock
+    ) -> tuple[tuple[Layer, ...], int]:
+        """The layers of one body and the number of spatial axes after it."""
+        inner = _Builder(None)
+        inner.rank = self.rank
+        for statement in statements:
+            if isinstance(statement, InputDecl):
+                raise ShapeError("an input declaration cannot stand inside a block",
+                                 statement.source, raw.name)
+            inner.statement(statement)
+        if not inner.layers:
+            raise InvalidLayerError(f"a body of {raw.name} has no layers", raw.source, raw.name)
+        assert inner.rank is not None
+        return tuple(inner.layers), inner.rank
+
+
+_BLOCKS = {
+    "repeat": "repeat N { ... }",
+    "residual": "residual { ... } with an optional shortcut { ... }",
+    "concat": "concat { ... } { ... } with two or more branches",
+}
 
 
 def _strip_prefix(name: str) -> str:

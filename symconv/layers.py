@@ -114,8 +114,35 @@ class Dropout:
     source: Source | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """`repeat N { ... }`: the body applied `count` times in sequence."""
+
+    count: Value
+    body: tuple[Layer, ...]
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Residual:
+    """`residual { ... } shortcut { ... }`: body(x) + shortcut(x); an empty shortcut is x."""
+
+    body: tuple[Layer, ...]
+    shortcut: tuple[Layer, ...] = ()
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Concat:
+    """`concat { ... } { ... }`: parallel branches on the same input, channels concatenated."""
+
+    branches: tuple[tuple[Layer, ...], ...]
+    source: Source | None = field(default=None, compare=False)
+
+
 Layer: TypeAlias = (
     Conv | ConvTranspose | Pool | AdaptivePool | Flatten | Linear | BatchNorm | Activation | Dropout
+    | Repeat | Residual | Concat
 )
 
 
@@ -138,5 +165,11 @@ def kind_of(layer: Layer) -> str:
             return f"batchnorm{rank}d"
         case Activation(name=name) | Dropout(name=name):
             return name
+        case Repeat():
+            return "repeat"
+        case Residual():
+            return "residual"
+        case Concat():
+            return "concat"
         case _:
             assert_never(layer)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +31,17 @@ class LayerRecord:
     connections: sympy.Expr
     macs: sympy.Expr
     input_shape: tuple[sympy.Expr, ...] = field(repr=False, default=())
+    # Receptive field of one output unit, per spatial axis of the network input (None: a
+    # jump after flatten, where every unit sees the whole input).
+    receptive_field: tuple[sympy.Expr, ...] = ()
+    jump: tuple[sympy.Expr | None, ...] = ()
+    start: tuple[sympy.Expr, ...] = ()
+    # Blocks: the rows inside (path 1, 2, ... for the branches), alignment and the condition
+    # under which the branches' shapes agree.
+    children: tuple[LayerRecord, ...] = field(repr=False, default=())
+    path: int = 0
+    aligned: Any = None
+    condition: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,24 @@ class Network:
     def table(self, **values: object) -> tuple[LayerRecord, ...]:
         """One record per layer (after the input), every field a SymPy object."""
         return tuple(_public(r) for r in self.records(**values))
+
+    def region(
+        self, layer: int, unit: Sequence[Value], **values: object
+    ) -> tuple[tuple[sympy.Expr, sympy.Expr], ...]:
+        """The input positions [first, last] that output unit `unit` (one index per spatial
+        axis, from 0) of layer `layer` (from 1) sees, per axis; positions below 0 or past
+        n - 1 lie in the padding."""
+        records = self.records(**values)
+        if not 1 <= layer <= len(records):
+            raise UnknownNameError(f"no layer {layer}: the network has {len(records)} layers")
+        fields = records[layer - 1].fields
+        if len(unit) != len(fields):
+            raise ShapeError(f"give one unit index per spatial axis ({len(fields)}), "
+                             f"got {len(unit)}")
+        return tuple(
+            (sympy.sympify(first), sympy.sympify(last))
+            for first, last in (fd.interval(u) for fd, u in zip(fields, unit, strict=True))
+        )
 
     def output_shape(self, **values: object) -> tuple[sympy.Expr, ...]:
         """The shape after the last layer (the input's, for a network with no layers)."""
@@ -161,4 +189,11 @@ def _public(record: Record) -> LayerRecord:
         s(record.connections),
         s(record.macs),
         tuple(s(v) for v in record.input_shape),
+        tuple(s(v) for v in record.receptive_field),
+        tuple(None if v is None else s(v) for v in record.jump),
+        tuple(s(v) for v in record.start),
+        tuple(_public(child) for child in record.children),
+        record.path,
+        record.aligned,
+        record.condition,
     )

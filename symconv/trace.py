@@ -15,11 +15,13 @@ from typing import Any, assert_never
 import sympy
 
 from symconv import formulas as f
+from symconv import receptive
 from symconv.errors import InvalidLayerError, ShapeError, SymconvError
 from symconv.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Concat,
     Conv,
     ConvTranspose,
     Dropout,
@@ -28,9 +30,13 @@ from symconv.layers import (
     Linear,
     Pool,
     PoolOp,
+    Repeat,
+    Residual,
     Window,
     kind_of,
 )
+from symconv.receptive import INPUT, Field
+from symconv.simplify import simplify_rounding
 from symconv.symbols import Value, truth
 
 Shape = tuple[Value, ...]
@@ -49,6 +55,25 @@ class Record:
     neurons: Value
     connections: Value
     macs: Value
+    # The receptive field of one output unit, one Field per spatial axis of the network input.
+    fields: tuple[Field, ...] = ()
+    # Blocks: the records of the layers inside, `path` telling which branch each is on.
+    children: tuple[Record, ...] = ()
+    path: int = 0  # 0 for a chain; 1, 2, ... for the branches of residual and concat
+    aligned: Any = None  # multi-path blocks: True, False, or the condition under which
+    condition: Any = None  # the condition on the input under which the paths' shapes agree
+
+    @property
+    def receptive_field(self) -> tuple[Value, ...]:
+        return tuple(fd.size for fd in self.fields)
+
+    @property
+    def jump(self) -> tuple[Value | None, ...]:
+        return tuple(fd.jump for fd in self.fields)
+
+    @property
+    def start(self) -> tuple[Value, ...]:
+        return tuple(fd.start for fd in self.fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,25 +95,49 @@ def axis_names(rank: int) -> tuple[str, ...]:
 
 def trace(input_shape: Shape, layers: Sequence[Layer]) -> tuple[Record, ...]:
     """The record of every layer, each layer's output feeding the next."""
+    start = Chain(input_shape, tuple(INPUT for _ in input_shape[1:]), tuple(input_shape[1:]))
+    return chain(layers, start)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """Where a chain of layers stands: its shape, its units' receptive fields, and the network
+    input's spatial size (a flatten's units see all of it)."""
+
+    shape: Shape
+    fields: tuple[Field, ...]
+    input_spatial: Shape
+
+
+def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Record, ...], Chain]:
+    """The records of layers applied in sequence from `at`, and where the chain ends."""
     records = []
-    shape = input_shape
     for index, layer in enumerate(layers, start=1):
         try:
-            effect = _effect(layer, shape)
+            record = _record(index, layer, at, path)
         except SymconvError as error:
             if error.source is None and error.layer is None:
                 raise type(error)(error.message, layer.source, _label(index, layer)) from None
             raise
-        neurons = f.product(effect.output_shape)
-        links = effect.connections
-        if links is None:
-            links = f.connections(neurons, effect.inputs_per_neuron)
-        records.append(
-            Record(index, kind_of(layer), layer, shape, effect.output_shape, effect.params,
-                   neurons, links, effect.macs)
-        )
-        shape = effect.output_shape
-    return tuple(records)
+        records.append(record)
+        at = Chain(record.output_shape, record.fields, at.input_spatial)
+    return tuple(records), at
+
+
+def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
+    if isinstance(layer, Repeat | Residual | Concat):
+        from symconv.blocks import block_record
+
+        return block_record(index, layer, at, path)
+    shape = at.shape
+    effect = _effect(layer, shape)
+    neurons = f.product(effect.output_shape)
+    links = effect.connections
+    if links is None:
+        links = f.connections(neurons, effect.inputs_per_neuron)
+    fields = receptive.layer_fields(layer, at.fields, shape[1:], at.input_spatial)
+    return Record(index, kind_of(layer), layer, shape, effect.output_shape, effect.params,
+                  neurons, links, effect.macs, fields, path=path)
 
 
 def _label(index: int, layer: Layer) -> str:
@@ -113,6 +162,8 @@ def _effect(layer: Layer, shape: Shape) -> _Effect:
             return _batchnorm(layer, shape)
         case Activation() | Dropout():
             return _Effect(shape)
+        case Repeat() | Residual() | Concat():
+            raise AssertionError("blocks are traced by symconv.blocks")
         case _:
             assert_never(layer)
 
@@ -204,7 +255,7 @@ def _conv(layer: Conv, shape: Shape) -> _Effect:
         outs: Shape = tuple(spatial)
     else:
         outs = tuple(
-            f.window_out(n, k, s, p, d)
+            simplify_rounding(f.window_out(n, k, s, p, d))
             for n, k, s, p, d in zip(spatial, w.kernel, w.stride, w.padding, w.dilation,
                                      strict=True)
         )
@@ -274,7 +325,7 @@ def _pool(layer: Pool, shape: Shape) -> _Effect:
             )
     out_of = f.window_out_ceil if layer.ceil_mode else f.window_out
     outs = tuple(
-        out_of(n, k, s, p, d)
+        simplify_rounding(out_of(n, k, s, p, d))
         for n, k, s, p, d in zip(spatial, w.kernel, w.stride, w.padding, w.dilation, strict=True)
     )
     _check_out(outs, tuple(spatial), w.rank, "pooling output size")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import sympy
 
@@ -14,20 +15,46 @@ from symconv.render.values import json_list, json_value, text_shape, text_value
 COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
 
 
+def flat_rows(records: Sequence[LayerRecord], parent: str = "") -> list[tuple[str, LayerRecord]]:
+    """Every row with its label, a block's rows after it: 3, 3.1, 3.2 for a repeated block;
+    3.a1, 3.b1 for the branches of residual (a: body, b: shortcut) and concat."""
+    rows = []
+    for r in records:
+        branch = "" if r.path == 0 else "abcdefghijklmnopqrstuvwxyz"[(r.path - 1) % 26]
+        label = f"{parent}.{branch}{r.index}" if parent else str(r.index)
+        rows.append((label, r))
+        rows += flat_rows(r.children, label)
+    return rows
+
+
+def _json_row(r: LayerRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "index": r.index,
+        "kind": r.kind,
+        "output_shape": json_list(r.output_shape),
+        "params": json_value(r.params),
+        "neurons": json_value(r.neurons),
+        "connections": json_value(r.connections),
+        "macs": json_value(r.macs),
+        "receptive_field": json_list(r.receptive_field),
+        "jump": json_list(r.jump),
+        "start": json_list(r.start),
+    }
+    if r.path:
+        row["path"] = r.path
+    if r.children:
+        row["children"] = [_json_row(child) for child in r.children]
+    if r.aligned is not None:
+        row["aligned"] = r.aligned if isinstance(r.aligned, bool) else sympy.sstr(r.aligned)
+    if r.condition is not None:
+        row["condition"] = sympy.sstr(r.condition)
+    return row
+
+
 def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
-    """The JSON form: input, one entry per layer, output shape, total parameters."""
-    layers = [
-        {
-            "index": r.index,
-            "kind": r.kind,
-            "output_shape": json_list(r.output_shape),
-            "params": json_value(r.params),
-            "neurons": json_value(r.neurons),
-            "connections": json_value(r.connections),
-            "macs": json_value(r.macs),
-        }
-        for r in records
-    ]
+    """The JSON form: input, one entry per layer (a block's layers nested under
+    "children"), output shape, total parameters."""
+    layers = [_json_row(r) for r in records]
     document = {
         "input": json_list(records[0].input_shape if records else network.input_shape),
         "layers": layers,
@@ -39,10 +66,14 @@ def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
 
 def _rows(records: Sequence[LayerRecord]) -> list[list[str]]:
     return [
-        [str(r.index), r.kind, text_shape(r.output_shape), text_value(r.params),
+        [label, _indent(label) + r.kind, text_shape(r.output_shape), text_value(r.params),
          text_value(r.neurons), text_value(r.connections), text_value(r.macs)]
-        for r in records
+        for label, r in flat_rows(records)
     ]
+
+
+def _indent(label: str) -> str:
+    return "  " * label.count(".")
 
 
 def _total(records: Sequence[LayerRecord], field: str) -> sympy.Expr:
@@ -73,8 +104,8 @@ def table_text(network: Network, records: Sequence[LayerRecord], width: int = 12
 def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
     """A GitHub-flavoured Markdown table with $…$ math for symbolic entries."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for r in records:
-        cells = [str(r.index), r.kind, _md_shape(r.output_shape),
+    for label, r in flat_rows(records):
+        cells = [label, _indent(label).replace(" ", "&nbsp;") + r.kind, _md_shape(r.output_shape),
                  *(_md(v) for v in (r.params, r.neurons, r.connections, r.macs))]
         lines.append("| " + " | ".join(cells) + " |")
     totals = [_md(_total(records, f)) for f in ("params", "neurons", "connections", "macs")]
@@ -97,9 +128,9 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
     """A booktabs tabular with every entry in math mode."""
     head = " & ".join(COLUMNS).replace("#", r"\#")
     lines = [r"\begin{tabular}{rllrrrr}", r"\toprule", head + r" \\", r"\midrule"]
-    for r in records:
+    for label, r in flat_rows(records):
         shape = r" \times ".join(sympy.latex(v) for v in r.output_shape)
-        cells = [str(r.index), r"\texttt{" + r.kind + "}", f"${shape}$",
+        cells = [label, r"\quad" * label.count(".") + r"\texttt{" + r.kind + "}", f"${shape}$",
                  *(f"${sympy.latex(v)}$" for v in (r.params, r.neurons, r.connections, r.macs))]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")

@@ -1,0 +1,261 @@
+"""Blocks -> records: `repeat N { ... }`, `residual { ... } shortcut { ... }`, `concat { ... }`.
+
+A block is one record whose children are the records of the layers inside it. Its counts
+are the sums over the children (a residual addition adds one neuron and two connections per
+output element, and no parameters). A block repeated a symbolic number of times N is traced
+once, and its output size, receptive field and counts are closed forms in N.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from typing import Any, assert_never
+
+import sympy
+
+from symconv import formulas as f
+from symconv.errors import ShapeError, UnsupportedError
+from symconv.layers import (
+    AdaptivePool,
+    Concat,
+    Flatten,
+    Layer,
+    Linear,
+    Repeat,
+    Residual,
+    kind_of,
+)
+from symconv.receptive import merge_paths, repeat_fields
+from symconv.simplify import ITERATION, FloorMap, floor_map, repeat_map, simplify_rounding
+from symconv.symbols import Value, truth
+from symconv.trace import Chain, Record, Shape, axis_names, chain
+
+COUNTS = ("params", "neurons", "connections", "macs")
+
+
+def block_record(index: int, block: Repeat | Residual | Concat, at: Chain, path: int) -> Record:
+    """The record of one block applied at `at`, its children inside."""
+    match block:
+        case Repeat(count=count) if isinstance(count, int):
+            return _unrolled(index, block, count, at, path)
+        case Repeat():
+            return _repeated(index, block, at, path)
+        case Residual():
+            return _residual(index, block, at, path)
+        case Concat():
+            return _concat(index, block, at, path)
+        case _:
+            assert_never(block)
+
+
+def _sums(records: Sequence[Record]) -> dict[str, Value]:
+    return {name: sum((getattr(r, name) for r in records), 0) for name in COUNTS}
+
+
+def _numbered(records: Sequence[Record]) -> tuple[Record, ...]:
+    return tuple(dataclasses.replace(r, index=i) for i, r in enumerate(records, start=1))
+
+
+def _make(index: int, block: Layer, at: Chain, end: Chain, children: Sequence[Record],
+          path: int, **extra: Any) -> Record:
+    counts = {**_sums(children), **{k: v for k, v in extra.items() if k in COUNTS}}
+    rest = {k: v for k, v in extra.items() if k not in COUNTS}
+    return Record(index, kind_of(block), block, at.shape, end.shape, counts["params"],
+                  counts["neurons"], counts["connections"], counts["macs"], end.fields,
+                  tuple(children), path, **rest)
+
+
+# ---------------------------------------------------------------- repeat
+
+
+def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Record:
+    children: list[Record] = []
+    end = at
+    for _ in range(count):
+        records, end = chain(block.body, end)
+        children += records
+    return _make(index, block, at, end, _numbered(children), path)
+
+
+def _repeated(index: int, block: Repeat, at: Chain, path: int) -> Record:
+    """N passes with N a symbol: the first pass traced, the rest in closed form."""
+    n = block.count
+    _windows_only(block.body, n)
+    first, once = chain(block.body, at)
+    _, twice = chain(block.body, once)
+    channels = once.shape[0]
+    if truth(f.equal(twice.shape[0], channels)) is not True:
+        raise UnsupportedError(
+            f"the channels change on every pass ({at.shape[0]}, {channels}, {twice.shape[0]}, "
+            f"...); give {n} a number"
+        )
+    names = axis_names(len(at.shape) - 1)
+    probes = tuple(sympy.Dummy(name, integer=True, positive=True) for name in names)
+    _, probe = chain(block.body, Chain((channels, *probes), at.fields, at.input_spatial))
+    maps: list[FloorMap] = []
+    for name, x, out in zip(names, probes, probe.shape[1:], strict=True):
+        one = floor_map(out, x)
+        many = None if one is None else repeat_map(one, n)
+        if one is None or many is None:
+            shown = sympy.sstr(sympy.sympify(out).subs(x, sympy.Symbol("n")))
+            raise UnsupportedError(
+                f"the output size after {n} passes has no closed form here (one pass maps "
+                f"{name} = n to {shown}); give {n} a number, e.g. --set {n}=4"
+            )
+        maps.append(one)
+    spatial = at.shape[1:]
+    after = tuple(simplify_rounding(_passes(m, n)(s)) for m, s in zip(maps, spatial, strict=True))
+    # Passes 2..N read the shape after i passes, i = 1..N-1.
+    shape_i = (channels, *(_passes(m, ITERATION)(s) for m, s in zip(maps, spatial, strict=True)))
+    later, _ = chain(block.body, Chain(shape_i, once.fields, at.input_spatial))
+    counts = {
+        name: _sum_over_passes(value, n) for name, value in _sums(later).items()
+    }
+    totals = {name: _tidy(_sums(first)[name] + counts[name]) for name in COUNTS}
+    fields = tuple(repeat_fields(b, o, n) for b, o in zip(at.fields, once.fields, strict=True))
+    end = Chain((channels, *after), fields, at.input_spatial)
+    return _make(index, block, at, end, first, path, **totals)
+
+
+def _passes(one: FloorMap, count: Value) -> FloorMap:
+    many = repeat_map(one, count)
+    assert many is not None  # repeat_map's answer depends only on the map, checked above
+    return many
+
+
+def _sum_over_passes(value: Value, n: Value) -> sympy.Expr:
+    total = sympy.Sum(value, (ITERATION, 1, n - 1))
+    if sympy.sympify(value).has(sympy.floor, sympy.ceiling, sympy.Piecewise):
+        return total
+    return sympy.simplify(total.doit())
+
+
+def _tidy(value: Any) -> Any:
+    return value if value.has(sympy.Sum) else sympy.factor(value)
+
+
+def _windows_only(body: Sequence[Layer], n: Value) -> None:
+    for layer in body:
+        if isinstance(layer, Flatten | Linear | AdaptivePool):
+            raise UnsupportedError(
+                f"a block repeated {n} times can hold only layers that keep spatial axes with "
+                f"a fixed window (here {kind_of(layer)}); give {n} a number"
+            )
+        inner: tuple[tuple[Layer, ...], ...] = ()
+        match layer:
+            case Repeat(body=b) | Residual(body=b, shortcut=()):
+                inner = (b,)
+            case Residual(body=b, shortcut=s):
+                inner = (b, s)
+            case Concat(branches=branches):
+                inner = branches
+        for b in inner:
+            _windows_only(b, n)
+
+
+# ---------------------------------------------------------------- paths that meet
+
+
+def _residual(index: int, block: Residual, at: Chain, path: int) -> Record:
+    body, body_end = chain(block.body, at, path=1)
+    shortcut, short_end = chain(block.shortcut, at, path=2) if block.shortcut else ((), at)
+    other = "the shortcut" if block.shortcut else "the input (no shortcut)"
+    condition = agree(body_end.shape, short_end.shape, "the body", other, "added")
+    fields, aligned = merge_paths((body_end.fields, short_end.fields))
+    end = Chain(body_end.shape, fields, at.input_spatial)
+    children = (*body, *shortcut)
+    elements = f.product(body_end.shape)  # the sum: one neuron, two inputs per element
+    sums = _sums(children)
+    return _make(index, block, at, end, children, path, aligned=aligned, condition=condition,
+                 neurons=sums["neurons"] + elements,
+                 connections=sums["connections"] + 2 * elements)
+
+
+def _concat(index: int, block: Concat, at: Chain, path: int) -> Record:
+    ends: list[Chain] = []
+    children: list[Record] = []
+    for number, branch in enumerate(block.branches, start=1):
+        records, end = chain(branch, at, path=number)
+        ends.append(end)
+        children += records
+    conditions = [
+        agree(ends[0].shape[1:], end.shape[1:], "branch 1", f"branch {number}", "concatenated")
+        for number, end in enumerate(ends[1:], start=2)
+    ]
+    kept = [c for c in conditions if c is not None]
+    channels = sum((e.shape[0] for e in ends), 0)
+    fields, aligned = merge_paths([e.fields for e in ends])
+    end = Chain((channels, *ends[0].shape[1:]), fields, at.input_spatial)
+    return _make(index, block, at, end, children, path, aligned=aligned,
+                 condition=sympy.And(*kept) if kept else None)
+
+
+def agree(a: Shape, b: Shape, first: str, second: str, verb: str) -> Any:
+    """None where the shapes are equal for every input, the condition on the input under
+    which they are, or a ShapeError naming both shapes."""
+    def mismatch(why: str = "") -> ShapeError:
+        return ShapeError(f"{first} gives {_show(a)} and {second} {_show(b)}: they cannot be "
+                          f"{verb}{why}")
+
+    if len(a) != len(b):
+        raise mismatch()
+    conditions = []
+    for x, y in zip(a, b, strict=True):
+        condition = equal_when(x, y)
+        if condition is False:
+            raise mismatch(" for any input size" if _symbolic(x, y) else "")
+        if condition is not True:
+            conditions.append(condition)
+    return sympy.And(*conditions) if conditions else None
+
+
+def _symbolic(*values: Value) -> bool:
+    return any(isinstance(v, sympy.Basic) and v.free_symbols for v in values)
+
+
+def _show(shape: Shape) -> str:
+    return " x ".join(sympy.sstr(v) for v in shape)
+
+
+def equal_when(x: Value, y: Value) -> Any:
+    """True, False, or the condition under which x = y. Sizes n ↦ ⌊(M·n + A)/S⌋ of one
+    symbol with the same slope M/S differ by a function of n mod lcm(S), so one period of
+    residues decides them exactly (e.g. ⌊W/2⌋ = ⌈W/2⌉ exactly when W is even)."""
+    if isinstance(x, int) and isinstance(y, int):
+        return x == y
+    decided = truth(sympy.Eq(x, y))
+    if decided is not None:
+        return decided
+    difference = simplify_rounding(sympy.expand(sympy.sympify(x) - y))
+    if difference == 0:
+        return True
+    symbols = sympy.sympify(difference).free_symbols
+    if len(symbols) != 1:
+        return sympy.Eq(x, y)
+    (w,) = symbols
+    mx, my = floor_map(x, w), floor_map(y, w)
+    if mx is None or my is None or not all(
+        isinstance(v, sympy.Integer | int) for v in (mx.divisor, my.divisor)
+    ) or sympy.simplify(mx.scale / mx.divisor - my.scale / my.divisor) != 0:
+        return sympy.Eq(x, y)
+    period = math.lcm(int(mx.divisor), int(my.divisor))
+    residues = [r for r in range(period)
+                if mx(period + r) == my(period + r)]
+    if len(residues) == period:
+        return True
+    if not residues:
+        return False
+    return sympy.Or(*(sympy.Eq(sympy.Mod(w, period), r) for r in residues))
+
+
+def describe(condition: Any) -> str:
+    """A condition in words where it is a parity ("W even"), else in SymPy syntax."""
+    if isinstance(condition, sympy.Eq) and isinstance(condition.lhs, sympy.Mod):
+        w, m = condition.lhs.args
+        if m == 2:
+            return f"{w} {'even' if condition.rhs == 0 else 'odd'}"
+    if isinstance(condition, sympy.And):
+        return " and ".join(describe(c) for c in condition.args)
+    return sympy.sstr(condition)

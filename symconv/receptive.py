@@ -1,0 +1,274 @@
+"""Receptive fields, per axis: the recursion layer by layer, and the closed forms.
+
+Coordinates are input indices: input element i has its centre at i. Every unit of a layer's
+output along one axis is described by three numbers (Araujo, Norris & Sim, Distill 2019):
+
+    r      the receptive field: how many input positions one unit's region spans
+    j      the jump: the input distance between the centres of neighbouring units
+    start  the centre of unit 0's region, so unit u is centred at start + u·j
+
+A window layer with span k_eff = d(k − 1) + 1, stride s and padding p before advances them:
+r' = r + (k_eff − 1)·j,  j' = j·s,  start' = start + ((k_eff − 1)/2 − p)·j.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+import sympy
+
+from symconv import formulas as f
+from symconv.errors import UnsupportedError
+from symconv.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Concat,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    Pool,
+    Repeat,
+    Residual,
+    Window,
+)
+from symconv.simplify import geometric_sum, simplify_rounding
+from symconv.symbols import Value, as_value, truth
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """The receptive field of one axis's units (`jump` None: the chain has ended, as after
+    flatten, and every unit sees the whole input)."""
+
+    size: Value
+    jump: Value | None
+    start: Value
+
+    @property
+    def ended(self) -> bool:
+        return self.jump is None
+
+    def centre(self, unit: Value) -> Value:
+        """Centre of unit `unit`'s region: start + unit·j."""
+        return self.start if self.jump is None else exact(self.start + unit * self.jump)
+
+    def interval(self, unit: Value) -> tuple[Value, Value]:
+        """The input positions [first, last] unit `unit` sees (beyond 0 and n − 1: padding)."""
+        centre, half = self.centre(unit), ratio(self.size - 1, 2)
+        return exact(centre - half), exact(centre + half)
+
+
+INPUT = Field(1, 1, 0)
+
+
+def exact(value: Any) -> Value:
+    """An int where the value is one, else an exact SymPy number or expression."""
+    if isinstance(value, int):
+        return value
+    return as_value(simplify_rounding(sympy.nsimplify(value) if isinstance(value, float)
+                                      else sympy.expand(sympy.sympify(value))))
+
+
+def ratio(a: Value, b: Value) -> Value:
+    """a / b exactly: an int, a Rational such as 1/2, or an expression."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b if a % b == 0 else sympy.Rational(a, b)
+    return exact(sympy.sympify(a) / b)
+
+
+# ---------------------------------------------------------------- one window
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """A layer's window along one axis as the recursion sees it: span, stride, padding."""
+
+    span: Value  # k_eff
+    stride: Value
+    before: Value  # padding before the first element
+    after: Value
+
+
+def advance(field: Field, g: Geometry) -> Field:
+    """The field after one window layer (the recursion of the module docstring)."""
+    if field.jump is None:
+        return field
+    j = field.jump
+    return Field(
+        exact(field.size + (g.span - 1) * j),
+        exact(j * g.stride),
+        exact(field.start + (ratio(g.span - 1, 2) - g.before) * j),
+    )
+
+
+def window_geometry(w: Window) -> tuple[Geometry, ...]:
+    """Per axis: k_eff, s and the padding on each side (p=same splits d(k−1), extra after)."""
+    out = []
+    for k, s, p, d in zip(w.kernel, w.stride, w.padding, w.dilation, strict=True):
+        before, after = f.same_padding(k, d) if w.same else (p, p)
+        out.append(Geometry(f.effective_kernel(k, d), s, before, after))
+    return tuple(out)
+
+
+def transposed(field: Field, k: Value, s: Value, p: Value, d: Value) -> Field:
+    """The field after a transposed convolution: a stride-1 window of span k_eff over its
+    input spread out by s (zeros between), so the jump divides, j' = j/s, and the window
+    is padded by k_eff − 1 − p before."""
+    if field.jump is None:
+        return field
+    spread = Field(field.size, ratio(field.jump, s), field.start)
+    span = f.effective_kernel(k, d)
+    return advance(spread, Geometry(span, 1, span - 1 - p, span - 1 - p))
+
+
+# ---------------------------------------------------------------- one layer
+
+
+def whole_input(input_spatial: Sequence[Value]) -> tuple[Field, ...]:
+    """Every unit sees the whole input: r = n and the centre of the input, per axis."""
+    return tuple(Field(n, None, ratio(n - 1, 2)) for n in input_spatial)
+
+
+def layer_fields(
+    layer: Layer,
+    fields: tuple[Field, ...],
+    in_spatial: Sequence[Value],
+    input_spatial: Sequence[Value],
+) -> tuple[Field, ...]:
+    """The fields after one (non-block) layer; `input_spatial` is the network input's size."""
+    if any(field.ended for field in fields):
+        return fields
+    match layer:
+        case Conv(window=w) | Pool(window=w):
+            return tuple(advance(fd, g) for fd, g in zip(fields, window_geometry(w), strict=True))
+        case ConvTranspose(window=w):
+            return tuple(
+                transposed(fd, k, s, p, d)
+                for fd, k, s, p, d in zip(fields, w.kernel, w.stride, w.padding, w.dilation,
+                                          strict=True)
+            )
+        case AdaptivePool(output_size=size):
+            return tuple(
+                _adaptive(fd, n, n if o is None else o)
+                for fd, n, o in zip(fields, in_spatial, size, strict=True)
+            )
+        case Flatten() | Linear():
+            return whole_input(input_spatial)
+        case BatchNorm() | Activation() | Dropout():
+            return fields
+        case Repeat() | Residual() | Concat():
+            raise AssertionError("blocks are traced by trace.py")
+        case _:
+            assert_never(layer)
+
+
+def _adaptive(field: Field, n: Value, o: Value) -> Field:
+    """Adaptive pooling: where o divides n, a pool with k = s = n/o; otherwise the widest
+    window ⌈n/o⌉ + 1 with the mean stride n/o (unit centres then wander by under one)."""
+    divides = truth(sympy.Eq(sympy.Mod(n, o), 0))
+    if divides is False:
+        span: Value = f.ceil_div(n, o) + 1
+        if isinstance(n, int) and isinstance(o, int):
+            span = max(f.ceil_div((i + 1) * n, o) - (i * n) // o for i in range(o))
+        return advance(field, Geometry(span, ratio(n, o), 0, 0))
+    k = ratio(n, o)
+    return advance(field, Geometry(k, k, 0, 0))
+
+
+# ---------------------------------------------------------------- blocks
+
+
+def repeat_fields(before: Field, once: Field, count: Value) -> Field:
+    """The field after a block repeated `count` times, given the field before it and after
+    one pass. Per pass j multiplies by J and r, start grow by R·j, T·j, so after N passes
+    r = r₀ + R·j₀·Σ_{i<N} J^i (a geometric sum, N where J = 1)."""
+    if before.jump is None or once.jump is None:
+        raise UnsupportedError(
+            "the receptive field of a block repeated a symbolic number of times is known only "
+            "for blocks of window layers; give the count as a number"
+        )
+    j0 = before.jump
+    growth = ratio(once.jump, j0)
+    total = geometric_sum(growth, count)
+    # Kept factored, so that 1 + (K − 1)·(S^N − 1)/(S − 1) reads as it is derived.
+    return Field(
+        before.size + sympy.factor(once.size - before.size) * total,
+        exact(j0 * sympy.sympify(growth) ** count),
+        before.start + sympy.factor(once.start - before.start) * total,
+    )
+
+
+def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], Any]:
+    """Fields of paths that meet (sum or concatenation): the largest receptive field over the
+    paths, and whether the paths are aligned (every path centres unit u at the same place):
+    True, False, or the condition under which they are."""
+    merged, conditions = [], []
+    for axis in zip(*paths, strict=True):
+        widest = axis[0]
+        for fd in axis[1:]:
+            if truth(sympy.sympify(fd.size) > widest.size) is True:
+                widest = fd
+        merged.append(widest)
+        for fd in axis[1:]:
+            if fd.ended or widest.ended:
+                conditions.append(sympy.sympify(fd.ended == widest.ended))
+                continue
+            conditions += [sympy.Eq(fd.jump, widest.jump), sympy.Eq(fd.start, widest.start)]
+    aligned = sympy.And(*conditions)
+    decided = truth(aligned)
+    return tuple(merged), aligned if decided is None else decided
+
+
+# ---------------------------------------------------------------- closed forms
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of a path as an equivalent window, in units of its input's jump:
+    k = 1 + Δr/j, s = j'/j, p = (k − 1)/2 − Δstart/j (a block counts as one stage)."""
+
+    kernel: Value
+    stride: Value
+    padding: Value
+
+
+def stage(before: Field, after: Field) -> Stage | None:
+    """The window equivalent to the step from `before` to `after` (None past a chain end)."""
+    if before.jump is None or after.jump is None:
+        return None
+    j = before.jump
+    k = exact(1 + ratio(exact(after.size - before.size), j))
+    return Stage(k, ratio(after.jump, j), exact(ratio(k - 1, 2) - ratio(
+        exact(after.start - before.start), j)))
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedForm:
+    """Araujo et al.'s closed forms over a chain of stages, for one axis."""
+
+    receptive_field: Value  # 1 + Σ_l (k_l − 1)·Π_{i<l} s_i
+    stride: Value  # Π_l s_l
+    padding: Value  # Σ_l p_l·Π_{i<l} s_i
+    terms: tuple[Value, ...]  # the (k_l − 1)·Π_{i<l} s_i
+
+    def centre(self, unit: Value) -> Value:
+        """Centre of output unit `unit`'s region: u·S − P + (r − 1)/2."""
+        return exact(unit * self.stride - self.padding + ratio(self.receptive_field - 1, 2))
+
+
+def closed_form(stages: Sequence[Stage]) -> ClosedForm:
+    """The sums and products of the closed forms, evaluated stage by stage."""
+    terms: list[Value] = []
+    stride: Value = 1
+    padding: Value = 0
+    for st in stages:
+        terms.append(exact((st.kernel - 1) * stride))
+        padding = exact(padding + st.padding * stride)
+        stride = exact(stride * st.stride)
+    return ClosedForm(exact(1 + sum(terms, 0)), stride, padding, tuple(terms))

@@ -1,0 +1,183 @@
+"""Closed forms of nested floors and ceilings, and of maps repeated a symbolic number of times.
+
+Substituting layer after layer into the output-size formulas nests roundings:
+⌊(⌊(n − 1)/2⌋ + 1 − 1)/2⌋ + 1 … This module applies exact identities, valid for integer x
+(any real x for the first two) and positive integers a, b, m:
+
+    ⌊(⌊x⌋ + m)/b⌋ = ⌊(x + m)/b⌋          ⌈(⌈x⌉ + m)/b⌉ = ⌈(x + m)/b⌉
+    ⌊z/b⌋ = ⌈(z − b + 1)/b⌉  for integer z   (so ⌊(n − 1)/2⌋ + 1 = ⌈n/2⌉)
+
+and recognises the result as a map n ↦ ⌊(M·n + A)/S⌋ when it is one: such maps compose and
+repeat in closed form (`repeat_map`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+
+from symconv.symbols import Value, as_value
+
+_ROUNDINGS = (sympy.floor, sympy.ceiling)
+# The summation index of repeated blocks: iteration i of N, counted from 0.
+ITERATION = sympy.Symbol("i", integer=True, nonnegative=True)
+
+
+def simplify_rounding(value: Value) -> Value:
+    """The value with nested floors and ceilings merged (an int stays an int)."""
+    if isinstance(value, int):
+        return value
+    expr = sympy.sympify(value)
+    if not expr.has(sympy.floor, sympy.ceiling):
+        return as_value(expr)
+    return as_value(_bottom_up(expr))
+
+
+def _bottom_up(expr: sympy.Expr) -> Any:
+    if not expr.args or not expr.has(sympy.floor, sympy.ceiling):
+        return expr
+    args = [_bottom_up(a) for a in expr.args]
+    expr = expr.func(*args) if args != list(expr.args) else expr
+    if isinstance(expr, sympy.Add):
+        return _fold_integer(expr)
+    if isinstance(expr, _ROUNDINGS):
+        return _canonical(_merge(expr))
+    return expr
+
+
+def _is_integer(value: Any) -> bool:
+    return bool(sympy.sympify(value).is_integer)
+
+
+def _positive_integer(value: Any) -> bool:
+    v = sympy.sympify(value)
+    return bool(v.is_integer and v.is_positive)
+
+
+def _merge(outer: Any) -> Any:
+    """R(α·Q(y) + β) with Q a rounding, 1/α a positive integer b and β·b an integer:
+    one rounding of (y + β·b)/b, converted to Q's direction first when R differs."""
+    arg = sympy.expand(outer.args[0])
+    inner = [t for t in arg.atoms(*_ROUNDINGS) if arg.coeff(t) != 0]
+    if len(inner) != 1:
+        return outer
+    q = inner[0]
+    alpha = arg.coeff(q)
+    beta = sympy.expand(arg - alpha * q)
+    if beta.has(q) or alpha.has(q):
+        return outer
+    b = sympy.simplify(1 / alpha)
+    m = sympy.expand(beta * b)
+    if not (_positive_integer(b) and _is_integer(m)):
+        return outer
+    y = q.args[0]
+    if outer.func is q.func:
+        return outer.func(sympy.expand((y + m) / b))
+    if outer.func is sympy.floor:  # ⌊(⌈y⌉ + m)/b⌋ = ⌈(⌈y⌉ + m − b + 1)/b⌉
+        return sympy.ceiling(sympy.expand((y + m - b + 1) / b))
+    return sympy.floor(sympy.expand((y + m + b - 1) / b))  # ⌈z/b⌉ = ⌊(z + b − 1)/b⌋
+
+
+def _fold_integer(expr: sympy.Add) -> Any:
+    """c + R(u) with c an integer and R the only rounding term: R(u + c), rewritten."""
+    roundings = [t for t in expr.args if isinstance(t, _ROUNDINGS)]
+    rest = [t for t in expr.args if not isinstance(t, _ROUNDINGS)]
+    if len(roundings) != 1:
+        return expr
+    constant = sympy.Add(*rest)
+    if not _is_integer(constant):
+        return expr
+    r = roundings[0]
+    folded = _canonical(r.func(sympy.expand(r.args[0] + constant)))
+    return folded if sympy.count_ops(folded) <= sympy.count_ops(expr) else expr
+
+
+def _canonical(expr: Any) -> Any:
+    """⌊(z + m)/b⌋ or ⌈(z + m − b + 1)/b⌉, whichever has the smaller constant (z integer)."""
+    if not isinstance(expr, _ROUNDINGS):
+        return expr
+    numerator, b = sympy.fraction(sympy.together(expr.args[0]))
+    m, z = sympy.expand(numerator).as_coeff_Add()
+    if not b.is_Integer:  # a symbolic divisor: one fraction, rounded the shorter way
+        as_floor = sympy.expand(numerator if expr.func is sympy.floor else numerator + b - 1)
+        as_ceiling = sympy.expand(as_floor - b + 1)
+        if sympy.count_ops(as_ceiling) < sympy.count_ops(as_floor):
+            return sympy.ceiling(as_ceiling / b)
+        return sympy.floor(as_floor / b)
+    if not (b > 1 and m.is_Integer and _is_integer(z)):
+        return expr
+    floor_m = m if expr.func is sympy.floor else m + b - 1
+    ceil_m = floor_m - b + 1
+    if abs(ceil_m) < abs(floor_m):
+        return sympy.ceiling(sympy.expand((z + ceil_m) / b))
+    return sympy.floor(sympy.expand((z + floor_m) / b))
+
+
+# ---------------------------------------------------------------- maps n ↦ ⌊(M·n + A)/S⌋
+
+
+@dataclass(frozen=True, slots=True)
+class FloorMap:
+    """The map n ↦ ⌊(M·n + A)/S⌋ of one axis (S = 1: an affine map)."""
+
+    scale: Any  # M
+    offset: Any  # A
+    divisor: Any  # S
+
+    def __call__(self, n: Value) -> Value:
+        if self.divisor == 1:
+            return as_value(sympy.expand(self.scale * n + self.offset))
+        return simplify_rounding(sympy.floor((self.scale * n + self.offset) / self.divisor))
+
+
+def floor_map(expr: Value, x: sympy.Symbol) -> FloorMap | None:
+    """`expr` (in x) as ⌊(M·x + A)/S⌋ with integer M, A and positive integer S, or None."""
+    e = sympy.expand(sympy.sympify(simplify_rounding(expr)))
+    roundings = [t for t in e.atoms(*_ROUNDINGS) if t.has(x)]
+    if not roundings:
+        return _affine(e, x)
+    if len(roundings) != 1:
+        return None
+    r = roundings[0]
+    c0 = sympy.expand(e - r)
+    inner = _affine(sympy.expand(r.args[0]), x, integral=False)
+    if c0.has(x) or not _is_integer(c0) or inner is None:
+        return None
+    scale, divisor = sympy.fraction(sympy.together(inner.scale))
+    offset = sympy.expand(inner.offset * divisor)
+    if r.func is sympy.ceiling:
+        offset += divisor - 1
+    offset = sympy.expand(offset + c0 * divisor)
+    if not (_is_integer(scale) and _is_integer(offset) and _positive_integer(divisor)):
+        return None
+    return FloorMap(scale, offset, divisor)
+
+
+def _affine(e: Any, x: sympy.Symbol, integral: bool = True) -> FloorMap | None:
+    scale = sympy.diff(e, x)
+    if scale.has(x) or e.has(sympy.Piecewise):
+        return None
+    offset = sympy.expand(e - scale * x)
+    if integral and not (_is_integer(scale) and _is_integer(offset)):
+        return None
+    return FloorMap(scale, offset, 1)
+
+
+def geometric_sum(ratio: Any, count: Any) -> Any:
+    """Σ_{i<count} ratio^i, derived by summation: count where ratio = 1 (a Piecewise when
+    undecided)."""
+    k = sympy.Dummy("k", integer=True, nonnegative=True)
+    return sympy.summation(sympy.sympify(ratio) ** k, (k, 0, count - 1))
+
+
+def repeat_map(m: FloorMap, count: Any) -> FloorMap | None:
+    """The map applied `count` times, in closed form, or None where none is known (both a
+    scale and a divisor other than 1)."""
+    if m.scale == 1:
+        # ⌊(⌊(n + A)/S⌋ + A)/S⌋ = ⌊(n + A + A·S)/S²⌋, and so on.
+        return FloorMap(1, m.offset * geometric_sum(m.divisor, count), m.divisor**count)
+    if m.divisor == 1:
+        return FloorMap(m.scale**count, m.offset * geometric_sum(m.scale, count), 1)
+    return None
