@@ -13,7 +13,7 @@ from symconv.build import build
 from symconv.errors import ShapeError, Source, UnknownNameError, did_you_mean
 from symconv.layers import Layer
 from symconv.parse import parse_expression, parse_shape, parse_statements
-from symconv.symbols import Value, as_value, free_names, substitution
+from symconv.symbols import Value, as_value, free_names, substitution, truth
 from symconv.trace import Record, trace
 
 Shape = tuple[Value, ...]
@@ -80,6 +80,12 @@ class Network:
     def records(self, **values: object) -> tuple[Record, ...]:
         """Per-layer records with ints where numbers are known (the fast numeric form)."""
         bound = self.bind(values)
+        for size in bound.input_shape:
+            if truth(size >= 1) is False:
+                raise ShapeError(
+                    f"input sizes must be at least 1, got {_shape_text(bound.input_shape)}",
+                    self.input_source,
+                )
         return trace(bound.input_shape, bound.layers)
 
     def table(self, **values: object) -> tuple[LayerRecord, ...]:
@@ -141,6 +147,10 @@ def parse(text: str, input_shape: Shape | str | None = None) -> Network:
     if not built.layers:
         raise ShapeError("the description has no layers", built.input_source)
     return Network(built.input_shape, built.layers, built.input_source)
+
+
+def _shape_text(shape: Shape) -> str:
+    return " x ".join(str(v) for v in shape)
 
 
 def _value(value: object) -> object:

@@ -15,9 +15,15 @@ from typing import Any, TypeAlias
 import lark
 import sympy
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
-from symconv.errors import Source, SyntaxProblem
+from symconv.errors import Source, SymconvError, SyntaxProblem
 from symconv.symbols import Value, as_value, symbol
 
 # ---------------------------------------------------------------- statements
@@ -71,6 +77,17 @@ Statement: TypeAlias = "InputDecl | RawLayer | RawBlock"
 
 # ---------------------------------------------------------------- the parser
 
+# Sizes beyond these are typing mistakes; refusing them keeps exact arithmetic quick.
+_MAX_DIGITS = 4000
+_MAX_EXPONENT = 4096
+
+
+def _exponent(number: str) -> int:
+    """The decimal exponent written in a number such as 1e400 (0 when there is none)."""
+    _, e, power = number.lower().partition("e")
+    return abs(int(power)) if e and power.lstrip("+-").isdigit() else 0
+
+
 
 class _ParenNewlines:
     """Post-lexer: newlines inside ( ) and [ ] do not end a statement (as in Python)."""
@@ -118,9 +135,14 @@ class _ToStatements(Transformer[Token, Any]):
     def _at(self, meta: Any) -> Source:
         return _source(self._lines, meta.line, meta.column)
 
+    def _too_large(self, token: Token, message: str) -> SyntaxProblem:
+        return SyntaxProblem(message, _source(self._lines, token.line or 1, token.column or 1))
+
     # expressions
     def number(self, children: list[Token]) -> sympy.Expr:
         text = str(children[0])
+        if len(text) > _MAX_DIGITS or _exponent(text) > _MAX_DIGITS:
+            raise self._too_large(children[0], f"the number {text[:20]}… is too large")
         if text.isdigit():
             return sympy.Integer(int(text))
         return sympy.Rational(text)
@@ -140,20 +162,34 @@ class _ToStatements(Transformer[Token, Any]):
     def mul(self, a: Any, b: Any) -> Any:
         return a * b
 
-    @v_args(inline=True)
-    def div(self, a: Any, b: Any) -> Any:
+    @v_args(meta=True)
+    def div(self, meta: Any, children: list[Any]) -> Any:
+        a, b = children
+        if b == 0:
+            raise SyntaxProblem("division by zero", self._at(meta))
         return sympy.sympify(a) / b
 
-    @v_args(inline=True)
-    def floordiv(self, a: Any, b: Any) -> Any:
+    @v_args(meta=True)
+    def floordiv(self, meta: Any, children: list[Any]) -> Any:
+        a, b = children
+        if b == 0:
+            raise SyntaxProblem("division by zero", self._at(meta))
         return a // b
 
     @v_args(inline=True)
     def neg(self, a: Any) -> Any:
         return -a
 
-    @v_args(inline=True)
-    def pow(self, a: Any, b: Any) -> Any:
+    @v_args(meta=True)
+    def pow(self, meta: Any, children: list[Any]) -> Any:
+        a, b = children
+        if not (b.is_Symbol or (b.is_Integer and 0 <= b <= _MAX_EXPONENT)):
+            raise SyntaxProblem(
+                f"an exponent must be a name or a whole number from 0 to {_MAX_EXPONENT}",
+                self._at(meta),
+            )
+        if a.is_Integer and b.is_Integer and abs(a) > 1 and b * len(str(abs(a))) > _MAX_DIGITS:
+            raise SyntaxProblem("the power is too large", self._at(meta))
         return a**b
 
     # values
@@ -270,7 +306,8 @@ def _syntax_problem(error: UnexpectedInput, lines: list[str]) -> SyntaxProblem:
     line = max(error.line, 1) if error.line not in (None, -1) else len(lines) or 1
     column = max(error.column, 1) if error.column not in (None, -1) else 1
     if isinstance(error, UnexpectedCharacters):
-        found = f"unexpected character {lines[line - 1][column - 1]!r}" if lines else "?"
+        text = lines[line - 1] if line <= len(lines) else ""
+        found = f"unexpected character {text[column - 1:column] or 'here'!r}"
         expected = error.allowed or set()
     elif isinstance(error, UnexpectedToken):
         token = error.token
@@ -291,12 +328,18 @@ def _syntax_problem(error: UnexpectedInput, lines: list[str]) -> SyntaxProblem:
 
 
 def _parse(text: str, start: str) -> Any:
-    lines = text.splitlines() or [""]
+    lines = text.split("\n")  # as lark counts lines: "\x85" or "\u2028" do not end one
     try:
         tree = _parser().parse(text, start=start)
+        return _ToStatements(lines).transform(tree)
     except UnexpectedInput as error:
         raise _syntax_problem(error, lines) from None
-    return _ToStatements(lines).transform(tree)
+    except VisitError as error:  # a rule method rejected a value: the error is ours
+        if isinstance(error.orig_exc, SymconvError):
+            raise error.orig_exc from None
+        raise
+    except RecursionError:
+        raise SyntaxProblem("the description is nested too deeply") from None
 
 
 def parse_statements(text: str) -> tuple[Statement, ...]:
