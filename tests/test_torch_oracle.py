@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from oracle_cases import MAKERS, Case, cases
 
 import symconv
-from oracle_cases import MAKERS, Case, cases
 
 CASES_PER_CHUNK = 250
 CHUNKS = {"conv": 8, "convtranspose": 6, "pool": 8, "adaptive": 2}
