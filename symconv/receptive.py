@@ -13,6 +13,7 @@ r' = r + (k_eff − 1)·j,  j' = j·s,  start' = start + ((k_eff − 1)/2 − p)
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -71,8 +72,15 @@ def exact(value: Any) -> Value:
     """An int where the value is one, else an exact SymPy number or expression."""
     if isinstance(value, int):
         return value
-    return as_value(simplify_rounding(sympy.nsimplify(value) if isinstance(value, float)
-                                      else sympy.expand(sympy.sympify(value))))
+    if isinstance(value, sympy.Rational):
+        return as_value(value)
+    e = sympy.sympify(value)
+    pieces = list(e.atoms(sympy.Piecewise))
+    if pieces:  # 1 + (K − 1)·Σ rather than 1 + K·Σ − Σ, the sums left as summed
+        e = sympy.collect(sympy.expand(e, deep=False), pieces, func=sympy.factor)
+    else:
+        e = sympy.expand(e)
+    return as_value(simplify_rounding(e))
 
 
 def ratio(a: Value, b: Value) -> Value:
@@ -219,10 +227,16 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
             if fd.ended or widest.ended:
                 conditions.append(sympy.sympify(fd.ended == widest.ended))
                 continue
-            conditions += [sympy.Eq(fd.jump, widest.jump), sympy.Eq(fd.start, widest.start)]
+            conditions += [_equal(fd.jump, widest.jump), _equal(fd.start, widest.start)]
     aligned = sympy.And(*conditions)
     decided = truth(aligned)
     return tuple(merged), aligned if decided is None else decided
+
+
+def _equal(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return sympy.true if exact(a - b) == 0 else sympy.Eq(a, b)
 
 
 # ---------------------------------------------------------------- closed forms
@@ -272,3 +286,22 @@ def closed_form(stages: Sequence[Stage]) -> ClosedForm:
         padding = exact(padding + st.padding * stride)
         stride = exact(stride * st.stride)
     return ClosedForm(exact(1 + sum(terms, 0)), stride, padding, tuple(terms))
+
+
+def closed_forms(path: Sequence[tuple[Field, ...]]) -> tuple[ClosedForm, ...]:
+    """Per axis, the closed forms of a chain given the fields after each of its steps, the
+    first entry being the input's (steps past a chain end are left out)."""
+    out = []
+    for axis in zip(*path, strict=True):
+        stages = [st for st in itertools.starmap(stage, itertools.pairwise(axis))
+                  if st is not None]
+        out.append(closed_form(stages))
+    return tuple(out)
+
+
+def padding_after(field: Field, n_in: Value, n_out: Value) -> Value:
+    """How far the last unit's region reaches past the input's last element (its effective
+    padding on the far side; negative where trailing input elements are never seen)."""
+    if field.jump is None:
+        return 0
+    return exact(field.centre(n_out - 1) + ratio(field.size - 1, 2) - (n_in - 1))

@@ -1,0 +1,196 @@
+"""`symconv rf NET`: the receptive-field recursion, layer by layer, and its closed forms."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import sympy
+
+from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.errors import ShapeError, SymconvError
+from symconv.network import Network
+from symconv.parse import parse_expression
+from symconv.receptive import INPUT, Field, closed_forms, padding_after, stage
+from symconv.render.values import json_value, text_value
+from symconv.symbols import Value
+from symconv.trace import Record, axis_names
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rf", help="receptive field, jump and start per layer, and their closed forms"
+    )
+    add_network_arguments(parser)
+    parser.add_argument("--layer", type=int, metavar="L",
+                        help="the layer the closed forms describe (default: the last one with "
+                        "spatial axes)")
+    parser.add_argument("--unit", metavar="I,J",
+                        help="also say which input positions this output unit of the layer sees")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    network = load_network(args)
+    values = values_from(args)
+    records = network.records(**values)
+    target = _target(records, args.layer)
+    unit = None if args.unit is None else _unit(args.unit)
+    report = _report(network.bind(values), records, target, unit)
+    if args.format == "json":
+        print(json.dumps(report, indent=2, default=_json_default))
+    else:
+        print(_text(report), end="")
+    return 0
+
+
+def _target(records: Sequence[Record], layer: int | None) -> int:
+    if layer is None:
+        spatial = [r.index for r in records if not any(fd.ended for fd in r.fields)]
+        return spatial[-1] if spatial else 0
+    if not 1 <= layer <= len(records):
+        raise SymconvError(f"--layer {layer}: the network has layers 1 to {len(records)}")
+    return layer
+
+
+def _unit(text: str) -> tuple[Value, ...]:
+    return tuple(parse_expression(part) for part in text.split(","))
+
+
+def _report(network: Network, records: Sequence[Record], target: int,
+            unit: tuple[Value, ...] | None) -> dict[str, Any]:
+    spatial = network.input_shape[1:]
+    axes = axis_names(len(spatial))
+    before: tuple[Field, ...] = tuple(INPUT for _ in spatial)
+    rows = [{"index": "", "layer": "input", "k": None, "s": None, "p": None,
+             **_fields(before)}]
+    path = [before]
+    for r in records:
+        stages = [stage(a, b) for a, b in zip(before, r.fields, strict=True)]
+        rows.append({
+            "index": r.index, "layer": r.kind,
+            "k": _axes([None if st is None else st.kernel for st in stages]),
+            "s": _axes([None if st is None else st.stride for st in stages]),
+            "p": _axes([None if st is None else st.padding for st in stages]),
+            **_fields(r.fields),
+        })
+        before = r.fields
+        path.append(r.fields)
+    report: dict[str, Any] = {"axes": list(axes), "rows": rows, "layer": target}
+    if target == 0:
+        return report
+    record = records[target - 1]
+    forms = closed_forms(path[: target + 1])
+    report["closed_forms"] = {
+        axis: {
+            "receptive_field": cf.receptive_field,
+            "terms": list(cf.terms),
+            "effective_stride": cf.stride,
+            "effective_padding": cf.padding,
+            "effective_padding_after": padding_after(fd, n, out),
+            "centre": cf.centre(sympy.Symbol("u")),
+        }
+        for axis, cf, fd, n, out in zip(axes, forms, record.fields, spatial,
+                                        record.output_shape[1:], strict=True)
+    }
+    aligned = [r.aligned for r in records[:target] if r.aligned is not None]
+    report["aligned"] = _aligned(aligned)
+    if unit is not None:
+        if len(unit) != len(spatial):
+            raise ShapeError(f"--unit takes one index per spatial axis ({', '.join(axes)})")
+        report["unit"] = list(unit)
+        report["region"] = {
+            axis: {"from": first, "to": last, "elements": _elements(first, last, n)}
+            for axis, (first, last), n in zip(
+                axes, network.region(target, unit), spatial, strict=True)
+        }
+    return report
+
+
+def _fields(fields: Sequence[Field]) -> dict[str, Any]:
+    return {"r": _axes([fd.size for fd in fields]), "j": _axes([fd.jump for fd in fields]),
+            "start": _axes([fd.start for fd in fields])}
+
+
+def _axes(values: Sequence[Any]) -> Any:
+    """One value where every axis has the same, else the list."""
+    return values[0] if len(set(map(str, values))) == 1 else list(values)
+
+
+def _aligned(conditions: Sequence[Any]) -> Any:
+    if not conditions:
+        return None
+    if all(c is True for c in conditions):
+        return True
+    if any(c is False for c in conditions):
+        return False
+    return sympy.And(*conditions)
+
+
+def _elements(first: Any, last: Any, n: Value) -> list[Any]:
+    """The input elements inside [first, last], padding left out."""
+    return [sympy.Max(0, sympy.ceiling(first)), sympy.Min(n - 1, sympy.floor(last))]
+
+
+def _json_default(value: Any) -> Any:
+    return json_value(value)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return text_value(value)
+
+
+def _text(report: dict[str, Any]) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("#", "layer", "k", "s", "p", "r", "j", "start"):
+        table.add_column(column, justify="left" if column == "layer" else "right")
+    for row in report["rows"]:
+        table.add_row(str(row["index"]), row["layer"],
+                      *(_show(row[c]) for c in ("k", "s", "p", "r", "j", "start")))
+    out = io.StringIO()
+    Console(file=out, width=120, no_color=True, highlight=False).print(table)
+    lines = ["receptive field r, jump j and start (the centre of unit 0; input element i is "
+             "centred at i),", "one value per axis where the axes differ; k, s, p: each "
+             "layer as one window", out.getvalue().rstrip(), ""]
+    if "closed_forms" in report:
+        lines.append(f"closed forms at layer {report['layer']} "
+                     "(Araujo, Norris & Sim, Distill 2019):")
+        groups: dict[str, list[str]] = {}
+        for axis, cf in report["closed_forms"].items():
+            groups.setdefault(str(cf), []).append(axis)
+        for axes in groups.values():
+            cf = report["closed_forms"][axes[0]]
+            axis = ", ".join(axes)
+            terms = " + ".join(_show(t) for t in cf["terms"] if t != 0) or "0"
+            lines += [
+                f"  {axis}: receptive field  1 + Σ (k_l - 1)·Π_{{i<l}} s_i = 1 + {terms} "
+                f"= {_show(cf['receptive_field'])}",
+                f"     effective stride  Π s_l = {_show(cf['effective_stride'])}",
+                f"     effective padding Σ p_l·Π_{{i<l}} s_i = {_show(cf['effective_padding'])}"
+                f" (far side: {_show(cf['effective_padding_after'])})",
+                f"     centre of unit u  u·S - P + (r - 1)/2 = {_show(cf['centre'])}",
+            ]
+        aligned = report["aligned"]
+        if aligned is not None:
+            words = {True: "yes", False: "no"}.get(aligned, f"where {_show(aligned)}")
+            lines.append(f"  aligned (every path centres each unit alike): {words}")
+    if "region" in report:
+        unit = ", ".join(_show(u) for u in report["unit"])
+        lines.append(f"unit ({unit}) of layer {report['layer']} sees:")
+        for axis, region in report["region"].items():
+            first, last = region["elements"]
+            lines.append(f"  {axis}: positions {_show(region['from'])} to {_show(region['to'])}"
+                         f", input elements {_show(first)} to {_show(last)}")
+    return "\n".join(lines) + "\n"
