@@ -1,5 +1,5 @@
 """The subcommands; each module offers `register(subparsers)` and sets `run` on its parser."""
 
-from symconv.commands import check, rf, table
+from symconv.commands import check, derive, formulas, notes, rf, table
 
-COMMANDS = (table, check, rf)
+COMMANDS = (table, check, rf, derive, notes, formulas)

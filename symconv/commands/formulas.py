@@ -1,0 +1,32 @@
+"""`symconv formulas [-o docs/formulas.md]`: the formula sheet, generated from the code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from symconv.errors import SymconvError
+from symconv.formula_sheet import sheet_latex, sheet_markdown
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "formulas", help="the formula sheet (Markdown or LaTeX) from symconv/formulas.py"
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    parser.add_argument("--format", choices=("markdown", "latex"), default="markdown")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    text = sheet_markdown() if args.format == "markdown" else sheet_latex()
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise SymconvError(f"cannot write {args.output}: {error.strerror or error}") from None
+    return 0

@@ -1,0 +1,54 @@
+"""`symconv notes NET -o notes.tex [--pdf]`: lecture notes as LaTeX, compiled on request."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.errors import SymconvError
+from symconv.notes import build_notes, compile_pdf, notes_body, notes_document
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "notes", help="a LaTeX document with the table, derivations, closed forms and formulas"
+    )
+    add_network_arguments(parser)
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="where to write the .tex file (default: standard output)")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also compile it with pdflatex into FILE with .pdf")
+    parser.add_argument("--title", help="the document's title")
+    parser.add_argument("--fragment", action="store_true",
+                        help="write only the body, to \\input into a document of your own")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.pdf and args.output is None:
+        raise SymconvError("--pdf needs -o FILE.tex (the PDF is written beside it)")
+    if args.pdf and args.fragment:
+        raise SymconvError("--pdf compiles a whole document; leave out --fragment")
+    notes = build_notes(load_network(args), values_from(args))
+    title = args.title if args.title is not None else _default_title(args)
+    tex = notes_body(notes) if args.fragment else notes_document(notes, title)
+    if args.output is None:
+        sys.stdout.write(tex)
+        return 0
+    out = Path(args.output)
+    try:
+        out.write_text(tex, encoding="utf-8")
+    except OSError as error:
+        raise SymconvError(f"cannot write {out}: {error.strerror or error}") from None
+    if args.pdf:
+        compile_pdf(tex, out.with_suffix(".pdf"))
+    return 0
+
+
+def _default_title(args: argparse.Namespace) -> str:
+    if args.net and args.net != "-":
+        return f"Network arithmetic: {Path(args.net).name}"
+    return "Network arithmetic"

@@ -1,0 +1,402 @@
+"""Derivations as data: every derived quantity written out the way a teacher does.
+
+For each layer, each axis and each quantity a `Step` holds SymPy objects only:
+
+    target = formula            the general formula, in symbols (H_1, K_1, S_1, P_1, ...)
+           = substituted        the same formula with every number put in (`Given` atoms)
+           = simplified ...     the operands of the outermost operation worked out
+           = value              the number, or the closed form where symbols remain
+
+Every line comes from calling the functions in `symconv.formulas`: with symbols for the
+general formula, with `Given` atoms for the substituted line and with the values for the
+value, so a derivation cannot say something the engine does not compute. Layers are
+chained: layer l's output sizes are layer l + 1's inputs. Renderers (symconv.render.latex,
+.markdown, .text) only format these records.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+import sympy
+
+from symconv import formulas as f
+from symconv.errors import UnknownNameError
+from symconv.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Concat,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    Linear,
+    Pool,
+    Repeat,
+    Residual,
+    Window,
+)
+from symconv.network import Network, parse
+from symconv.symbols import Value
+from symconv.trace import Record, axis_names
+
+
+class Quantity(enum.Enum):
+    SHAPE = "shape"
+    PARAMS = "params"
+
+
+QUANTITIES = tuple(q.value for q in Quantity)
+
+
+class Given(sympy.Symbol):
+    """A value put in for a symbol: printed as the value, but kept in the symbol's place, so
+    the substituted line has exactly the shape of the general formula (nothing is computed
+    until the next line)."""
+
+    __slots__ = ("value",)
+    value: sympy.Expr
+
+    def __new__(cls, name: str, value: Value) -> Given:
+        obj = sympy.Symbol.__xnew__(cls, name)
+        obj.value = sympy.sympify(value)
+        return obj
+
+    def __getnewargs__(self) -> tuple[str, sympy.Expr]:
+        return (self.name, self.value)
+
+    def _hashable_content(self) -> tuple[Any, ...]:
+        return (*super()._hashable_content(), self.value)
+
+    def _sympystr(self, printer: Any) -> str:
+        text = str(printer._print(self.value))
+        return text if self.value.is_Atom and not self.value.is_negative else f"({text})"
+
+
+def evaluate(expr: sympy.Basic) -> sympy.Expr:
+    """The expression with every `Given` replaced by its value and unevaluated parts worked
+    out: the value a line of a derivation stands for."""
+    given = {g: g.value for g in expr.atoms(Given)}
+    return sympy.sympify(expr.xreplace(given).doit())
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One derived quantity: target = formula = substituted = simplified... = value."""
+
+    quantity: Quantity
+    target: sympy.Symbol
+    formula: sympy.Expr
+    substituted: sympy.Expr
+    simplified: tuple[sympy.Expr, ...]
+    value: sympy.Expr
+    order: tuple[str, ...] = ()  # symbol names in the formula's argument order
+
+    def lines(self) -> tuple[sympy.Expr, ...]:
+        """The right-hand sides in order, a line equal to the one before it left out, and the
+        value left out where only symbols were put in (the substituted line is then already
+        the closed form, and the value would only repeat it in another order)."""
+        given = self.substituted.atoms(Given)
+        symbolic = bool(given) and not any(g.value.is_Number for g in given)
+        lines: list[sympy.Expr] = []
+        for expr in (self.formula, self.substituted, *self.simplified,
+                     *(() if symbolic else (self.value,))):
+            if not lines or lines[-1] != expr:
+                lines.append(expr)
+        return tuple(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerDerivation:
+    """The steps of one layer (none for a layer that keeps the shape and has no parameters)."""
+
+    index: int
+    kind: str
+    steps: tuple[Step, ...]
+
+    @property
+    def title(self) -> str:
+        return f"Layer {self.index}: {self.kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """The derivations of a whole network: the input sizes and then every layer's steps.
+
+    Prints as text; Jupyter shows it as rendered math (`_repr_latex_`, `_repr_markdown_`)."""
+
+    inputs: tuple[Step, ...]
+    layers: tuple[LayerDerivation, ...]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(s for layer in self.layers for s in layer.steps)
+
+    def __str__(self) -> str:
+        from symconv.render.text import derivation_text
+
+        return derivation_text(self)
+
+    def _repr_latex_(self) -> str:
+        from symconv.render.latex import derivation_math
+
+        return derivation_math(self)
+
+    def _repr_markdown_(self) -> str:
+        from symconv.render.markdown import derivation_markdown
+
+        return derivation_markdown(self)
+
+
+def derive(
+    network: Network | str, quantity: str | Sequence[str] = "all", **values: object
+) -> Derivation:
+    """The derivations of `network` (a Network or its description) for `quantity` ('shape',
+    'params' or 'all'), with the symbols in `values` given numbers first."""
+    if isinstance(network, str):
+        network = parse(network)
+    wanted = _quantities(quantity)
+    records = network.records(**values)
+    chain = _Chain.start(network.bind(values).input_shape)
+    inputs = tuple(chain.given(i, v) for i, v in enumerate(chain.values))
+    layers = []
+    for record in records:
+        steps = _layer_steps(record, chain)
+        layers.append(
+            LayerDerivation(record.index, record.kind,
+                            tuple(s for s in steps if s.quantity in wanted))
+        )
+    return Derivation(inputs, tuple(layers))
+
+
+def _quantities(quantity: str | Sequence[str]) -> frozenset[Quantity]:
+    names = [quantity] if isinstance(quantity, str) else list(quantity)
+    if "all" in names:
+        return frozenset(Quantity)
+    chosen = set()
+    for name in names:
+        try:
+            chosen.add(Quantity(name))
+        except ValueError:
+            raise UnknownNameError(
+                f"unknown quantity '{name}' (choose from {', '.join(QUANTITIES)} or all)"
+            ) from None
+    return frozenset(chosen)
+
+
+# ---------------------------------------------------------------- building steps
+
+# One argument of a formula: a product of (symbol name, value) pairs, or a fixed value that
+# is not shown as a symbol (a bias flag, or a dilation or group count of 1).
+Slot = tuple[tuple[str, Value], ...] | bool | int
+
+
+def _call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: Slot) -> Step:
+    """The step that `formula` yields when called with symbols, with numbers put in, and
+    with the values."""
+
+    def arguments(pick: Callable[[str, Value], Any]) -> list[Any]:
+        return [
+            f.product(pick(name, value) for name, value in slot)
+            if isinstance(slot, tuple) else slot
+            for slot in slots
+        ]
+
+    general = sympy.sympify(formula(*arguments(lambda name, _: sympy.Symbol(name))))
+    substituted = sympy.sympify(formula(*arguments(Given)))
+    value = sympy.sympify(formula(*arguments(lambda _, value: value)))
+    order = tuple(name for slot in slots if isinstance(slot, tuple) for name, _ in slot)
+    numeric = all(g.value.is_Number for g in substituted.atoms(Given))
+    simplified = (_work_out(substituted, order),) if numeric else ()
+    return Step(quantity, sympy.Symbol(target), general, substituted, simplified, value, order)
+
+
+def term_rank(expr: sympy.Basic, order: Sequence[str]) -> tuple[int, int]:
+    """Where a term or factor goes when a sum or product is written out: those with symbols
+    first, by the earliest formula argument they hold (W - K + 2P), then worked-out parts
+    such as floor(31/1), then plain numbers (the + 1 at the end)."""
+    names = [getattr(s, "name", "") for s in expr.free_symbols]
+    positions = [order.index(n) for n in names if n in order]
+    group = 0 if names else 2 if expr.is_Number else 1
+    return (group, min(positions, default=len(order)))
+
+
+def _work_out(expr: sympy.Expr, order: Sequence[str]) -> sympy.Expr:
+    """The outermost operation with its operands worked out, in the order they are written:
+    floor((32 - 5 + 2·2)/1) + 1 becomes floor(31/1) + 1, (3·5·5 + 1)·10 becomes 76·10."""
+    if isinstance(expr, sympy.Add | sympy.Mul):
+        operands = sorted(expr.args, key=lambda a: term_rank(a, order))
+        if isinstance(expr, sympy.Mul):  # numbers first, as the printer writes them
+            operands = sorted(operands, key=lambda a: not a.is_Number)
+        return type(expr)(*(_operand(a) for a in operands), evaluate=False)
+    return _operand(expr)
+
+
+def _operand(expr: sympy.Expr) -> sympy.Expr:
+    if isinstance(expr, sympy.floor | sympy.ceiling):
+        numerator, denominator = sympy.fraction(expr.args[0])
+        quotient = sympy.Mul(
+            evaluate(numerator), sympy.Pow(evaluate(denominator), -1, evaluate=False),
+            evaluate=False,
+        )
+        return type(expr)(quotient, evaluate=False)
+    return evaluate(expr)
+
+
+def _given(quantity: Quantity, target: str, value: Value) -> Step:
+    """A step with nothing to derive: target = value (a layer's declared channel count)."""
+    v = sympy.sympify(value)
+    return Step(quantity, sympy.Symbol(target), v, v, (), v)
+
+
+@dataclass
+class _Chain:
+    """The sizes flowing from layer to layer: per axis, the symbol that last named it
+    (H_0, H_1, ...) and its value."""
+
+    names: list[str]
+    values: list[Value]
+
+    @classmethod
+    def start(cls, shape: Sequence[Value]) -> _Chain:
+        return cls([f"{axis}_0" for axis in _axes(len(shape))], list(shape))
+
+    def given(self, i: int, value: Value) -> Step:
+        return _given(Quantity.SHAPE, self.names[i], value)
+
+    def slot(self, i: int) -> Slot:
+        return ((self.names[i], self.values[i]),)
+
+    def reshape(self, rank: int) -> None:
+        """A new number of axes (flatten): the names restart from the axis letters."""
+        self.names = [f"{axis}_?" for axis in _axes(rank)]
+        self.values = [0] * rank
+
+    def advance(self, i: int, index: int, value: Value) -> str:
+        """Name axis i's size after layer `index`; returns the new name."""
+        axis = _axes(len(self.names))[i]
+        self.names[i] = f"{axis}_{index}"
+        self.values[i] = value
+        return self.names[i]
+
+
+def _axes(length: int) -> tuple[str, ...]:
+    """What each axis of a shape is called: F for a flat shape; C then L / H, W / D, H, W."""
+    return ("F",) if length == 1 else ("C", *axis_names(length - 1))
+
+
+def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
+    """The steps of one layer; advances the chain to the layer's output."""
+    layer, at = record.layer, record.index
+    match layer:
+        case Conv() | ConvTranspose():
+            return [_channels_step(layer, at, chain), *_window_steps(layer, at, chain),
+                    *_conv_params(layer, at, chain)]
+        case Pool():
+            return _window_steps(layer, at, chain)
+        case AdaptivePool():
+            return [
+                _given(Quantity.SHAPE, chain.advance(a + 1, at, out), out)
+                for a, (size, out) in enumerate(
+                    zip(layer.output_size, record.output_shape[1:], strict=True))
+                if size is not None
+            ]
+        case Flatten():
+            step_args = tuple(((name, value),)
+                              for name, value in zip(chain.names, chain.values, strict=True))
+            chain.reshape(1)
+            target = chain.advance(0, at, record.output_shape[0])
+            return [_call(Quantity.SHAPE, target, lambda *xs: f.product(xs), *step_args)]
+        case Linear():
+            last = len(chain.names) - 1
+            f_in = chain.slot(last)
+            target = chain.advance(last, at, layer.out_features)
+            return [
+                _given(Quantity.SHAPE, target, layer.out_features),
+                _call(Quantity.PARAMS, f"params_{at}", f.linear_params, f_in,
+                      ((target, layer.out_features),), layer.bias),
+            ]
+        case BatchNorm():
+            if not layer.affine:
+                return []
+            return [_call(Quantity.PARAMS, f"params_{at}", f.batchnorm_params, chain.slot(0), True)]
+        case Activation() | Dropout():
+            return []
+        case Repeat() | Residual() | Concat():
+            return _block_steps(record, chain)
+        case _:
+            assert_never(layer)
+
+
+def _block_steps(record: Record, chain: _Chain) -> list[Step]:
+    """A block's output sizes and parameters as the engine sums them over its inner layers
+    (the table lists them); the chain continues from the block's output."""
+    shape = record.output_shape
+    if len(shape) != len(chain.names):
+        chain.reshape(len(shape))
+    steps = [_given(Quantity.SHAPE, chain.advance(i, record.index, v), v)
+             for i, v in enumerate(shape) if chain.values[i] != v or chain.names[i][-1] == "?"]
+    if record.params != 0:
+        steps.append(_given(Quantity.PARAMS, f"params_{record.index}", record.params))
+    return steps
+
+
+def _channels_step(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> Step:
+    # The input channels stay in the chain for the parameter count; see _conv_params.
+    return _given(Quantity.SHAPE, f"C_{at}", layer.out_channels)
+
+
+def _suffix(window: Window, axis: str) -> str:
+    """',H' when the window differs between axes (so K_1 needs saying which axis)."""
+    uniform = all(len(set(map(str, v))) == 1 for v in
+                  (window.kernel, window.stride, window.padding, window.dilation))
+    return "" if uniform else f",{axis}"
+
+
+def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) -> list[Step]:
+    w = layer.window
+    rank = w.rank
+    steps = []
+    for a, axis in enumerate(axis_names(rank)):
+        i = a + 1
+        n = chain.slot(i)
+        sfx = _suffix(w, axis)
+        k, s, p = ((f"K_{at}{sfx}", w.kernel[a]),), ((f"S_{at}{sfx}", w.stride[a]),), \
+            ((f"P_{at}{sfx}", w.padding[a]),)
+        d: Slot = 1 if w.dilation[a] == 1 else ((f"D_{at}{sfx}", w.dilation[a]),)
+        target = f"{axis}_{at}"
+        match layer:
+            case Conv(window=Window(same=True)):
+                step = _call(Quantity.SHAPE, target, lambda x: x, n)
+            case Conv():
+                step = _call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d)
+            case ConvTranspose(output_padding=ops):
+                op: Slot = 0 if ops[a] == 0 else ((f"O_{at}{sfx}", ops[a]),)
+                step = _call(Quantity.SHAPE, target, f.transposed_out, n, k, s, p, d, op)
+            case Pool(ceil_mode=ceil):
+                formula = f.window_out_ceil if ceil else f.window_out
+                step = _call(Quantity.SHAPE, target, formula, n, k, s, p, d)
+            case _:
+                assert_never(layer)
+        chain.advance(i, at, step.value if not step.value.is_Integer else int(step.value))
+        steps.append(step)
+    return steps
+
+
+def _conv_params(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> list[Step]:
+    rank = layer.window.rank
+    kernel = tuple(
+        (f"K_{at}" if rank == 1 else f"K_{at},{axis}", k)
+        for axis, k in zip(axis_names(rank), layer.window.kernel, strict=True)
+    )
+    groups: Slot = 1 if layer.groups == 1 else ((f"G_{at}", layer.groups),)
+    c_in = chain.slot(0)
+    c_out = ((f"C_{at}", layer.out_channels),)
+    chain.advance(0, at, layer.out_channels)
+    formula = f.conv_params if isinstance(layer, Conv) else f.transposed_params
+    return [_call(Quantity.PARAMS, f"params_{at}", formula, c_in, c_out, kernel, groups,
+                  layer.bias)]

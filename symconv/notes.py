@@ -1,0 +1,222 @@
+"""Lecture notes: a LaTeX document (or a body to \\input) with the network table, every
+layer's derivations, the closed forms and the formula sheet; compiled with pdflatex on request.
+
+Everything a user typed (title, names) is escaped; pdflatex runs with -no-shell-escape.
+Lines of math that are wider than the page are scaled to fit by the macros below, so long
+closed forms are never cut off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import sympy
+
+from symconv.derive import Derivation, Quantity, Step, derive
+from symconv.errors import SymconvError
+from symconv.formula_sheet import sheet_latex
+from symconv.network import Network
+from symconv.render.latex import escape_text, latex, step_latex
+from symconv.render.table import table_latex
+from symconv.symbols import symbol
+from symconv.trace import axis_names
+
+PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx")
+
+# \symconvfit[width]{math}: the math in display style, scaled down to `width` if wider.
+# \symconvfitbox{material}: a box (a table) scaled to the line's width and the page's height.
+MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphicx}
+\ifdefined\symconvbox\else\newsavebox{\symconvbox}\fi
+\providecommand{\symconvfit}[2][\linewidth]{%
+  \sbox{\symconvbox}{$\displaystyle #2$}%
+  \ifdim\wd\symconvbox>#1\relax\resizebox{#1}{!}{\usebox{\symconvbox}}%
+  \else\usebox{\symconvbox}\fi}
+\providecommand{\symconvfitbox}[1]{%
+  \sbox{\symconvbox}{#1}%
+  \ifdim\wd\symconvbox>\linewidth
+    \sbox{\symconvbox}{\resizebox{\linewidth}{!}{\usebox{\symconvbox}}}\fi
+  \ifdim\dimexpr\ht\symconvbox+\dp\symconvbox\relax>0.85\textheight
+    \sbox{\symconvbox}{\resizebox*{!}{0.85\textheight}{\usebox{\symconvbox}}}\fi
+  \usebox{\symconvbox}}
+"""
+
+# The right-hand side of an aligned row: the line less room for the left-hand side.
+FIT = r"\symconvfit[\dimexpr\linewidth-7em\relax]"
+
+
+class LatexError(SymconvError):
+    """pdflatex is missing, or it could not compile the document."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Notes:
+    """The parts of the notes, computed once: derivations and closed forms as data."""
+
+    network: Network
+    values: Mapping[str, object]
+    derivation: Derivation
+    closed_forms: tuple[Step, ...]
+
+
+def build_notes(network: Network, values: Mapping[str, object] | None = None) -> Notes:
+    """Derivations of every layer, and the closed forms of the sizes in the input's sizes."""
+    values = dict(values or {})
+    return Notes(network, values, derive(network, "all", **values),
+                 _closed_forms(network.bind(values)))
+
+
+def _closed_forms(network: Network) -> tuple[Step, ...]:
+    """Every layer's sizes as expressions of the input's spatial sizes (which are made
+    symbols H_0, W_0, ... where they are numbers), and the total parameter count."""
+    shape = network.input_shape
+    if len(shape) > 1:
+        axes = axis_names(len(shape) - 1)
+        shape = (shape[0], *(symbol(f"{a}_0") if isinstance(v, int) else v
+                             for a, v in zip(axes, shape[1:], strict=True)))
+    general = dataclasses.replace(network, input_shape=shape)
+    steps = [dataclasses.replace(s, value=tidy(s.value))
+             for s in derive(general, Quantity.SHAPE.value).steps
+             if s.value.free_symbols and not s.target.name.startswith("C_")]
+    total = tidy(sympy.sympify(general.params()))
+    params = Step(Quantity.PARAMS, sympy.Symbol("params"), total, total, (), total)
+    return (*steps, params)
+
+
+def tidy(expr: sympy.Expr) -> sympy.Expr:
+    """The same expression with each floor's or ceiling's argument over one denominator:
+    floor((H - 9)/4) rather than floor(H/4 - 9/4)."""
+    return expr.replace(
+        lambda e: isinstance(e, sympy.floor | sympy.ceiling),
+        lambda e: type(e)(sympy.factor_terms(sympy.together(e.args[0]))),
+    )
+
+
+def notes_body(notes: Notes) -> str:
+    """The body: macros, the table, the derivations, the closed forms and the formula sheet."""
+    network = notes.network
+    records = network.table(**notes.values)
+    input_shape = records[0].input_shape if records else network.input_shape
+    parts = [
+        MACROS,
+        r"\section{Network}",
+        "Input: $" + r" \times ".join(latex(v) for v in input_shape) + "$.",
+        "",
+        r"\begin{center}",
+        r"\symconvfitbox{" + table_latex(network, records).strip() + "}",
+        r"\end{center}",
+        "",
+        r"\section{Derivations}",
+        "Each quantity is written as its general formula, the formula with the numbers put "
+        "in, the outermost operation worked out, and the value. The output of layer $l$ is "
+        "the input of layer $l + 1$.",
+        "",
+    ]
+    inputs = ", ".join(f"${latex(s.target)} = {latex(s.value)}$" for s in notes.derivation.inputs)
+    parts += [f"Input sizes: {inputs}.", ""]
+    quiet = []
+    for layer in notes.derivation.layers:
+        if not layer.steps:
+            quiet.append(f"{layer.index} ({escape_text(layer.kind)})")
+            continue
+        parts += [r"\subsection*{" + escape_text(layer.title) + "}", _aligned(layer.steps), ""]
+    if quiet:
+        parts += ["Layers " + ", ".join(quiet) + " keep the shape of their input and have "
+                  "no parameters.", ""]
+    parts += [
+        r"\section{Closed forms}",
+        "The sizes after each layer as functions of the input's sizes, and the number of "
+        "parameters of the whole network.",
+        "",
+        _aligned(notes.closed_forms, values_only=True),
+        "",
+        r"\appendix",
+        r"\section{Formula sheet}",
+        "The functions in \\texttt{symconv/formulas.py} that compute every number above, "
+        "written out by latexify-py.",
+        r"\sloppy",  # long code names in the docstrings: stretch spaces rather than overflow
+        "",
+        sheet_latex(),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _aligned(steps: tuple[Step, ...], values_only: bool = False) -> str:
+    if values_only:
+        rows = [f"{latex(s.target)} &= {FIT}{{{latex(s.value)}}}" for s in steps]
+    else:
+        rows = [step_latex(s, fit=FIT) for s in steps]
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def notes_document(notes: Notes, title: str = "Network arithmetic") -> str:
+    """A standalone article: preamble, escaped title, body."""
+    return "\n".join([
+        r"\documentclass[11pt]{article}",
+        r"\usepackage[margin=2.2cm]{geometry}",
+        *(rf"\usepackage{{{p}}}" for p in PACKAGES),
+        r"\allowdisplaybreaks",
+        r"\title{" + escape_text(title) + "}",
+        r"\author{}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+        notes_body(notes),
+        r"\end{document}",
+        "",
+    ])
+
+
+# ---------------------------------------------------------------- pdflatex
+
+
+def compile_pdf(tex: str, pdf: Path) -> str:
+    """Compile the document with pdflatex (-no-shell-escape) into `pdf`; returns the log.
+    Raises LatexError with the log's error lines when the run fails."""
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise LatexError(
+            "pdflatex is not installed; install TeX Live (Debian: texlive-latex-base "
+            "texlive-latex-recommended) or leave out --pdf"
+        )
+    with tempfile.TemporaryDirectory(prefix="symconv-") as tmp:
+        work = Path(tmp)
+        (work / "notes.tex").write_text(tex, encoding="utf-8")
+        try:
+            run = subprocess.run(
+                [exe, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                 "notes.tex"],
+                cwd=work, capture_output=True, text=True, errors="replace", timeout=300,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise LatexError("pdflatex did not finish within 300 s") from None
+        log_file = work / "notes.log"
+        log = log_file.read_text(errors="replace") if log_file.exists() else run.stdout
+        if run.returncode != 0 or not (work / "notes.pdf").exists():
+            raise LatexError("pdflatex could not compile the notes:\n" + error_lines(log))
+        try:
+            shutil.copyfile(work / "notes.pdf", pdf)
+        except OSError as error:
+            raise LatexError(f"cannot write {pdf}: {error.strerror or error}") from None
+    return log
+
+
+def error_lines(log: str, context: int = 3) -> str:
+    """The lines of a TeX log that say what went wrong: each '!' line and a few after it."""
+    lines = log.splitlines()
+    picked: list[str] = []
+    for i, line in enumerate(lines):
+        if line.startswith("!"):
+            picked.extend(lines[i:i + context + 1])
+    return "\n".join(picked) if picked else "\n".join(lines[-15:])
+
+
+def overfull_boxes(log: str) -> list[str]:
+    """The log's warnings about boxes that stick out of the line (material cut off)."""
+    return [line for line in log.splitlines() if re.match(r"Overfull \\[hv]box", line)]

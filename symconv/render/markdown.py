@@ -1,0 +1,28 @@
+"""Markdown: derivations with $…$ and $$…$$ math, for notebooks, READMEs and issue threads."""
+
+from __future__ import annotations
+
+import re
+
+from symconv.derive import Derivation
+from symconv.render.latex import latex, step_latex
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown as it is in Markdown (no emphasis, links or math from user names)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def derivation_markdown(derivation: Derivation) -> str:
+    """The input sizes inline, then per layer a bold title and an aligned display block."""
+    sizes = ", ".join(f"${latex(s.target)} = {latex(s.value)}$" for s in derivation.inputs)
+    out = [f"Input: {sizes}", ""]
+    for layer in derivation.layers:
+        if not layer.steps:
+            continue
+        rows = " \\\\\n".join(step_latex(s) for s in layer.steps)
+        out += [f"**{escape_markdown(layer.title)}**", "",
+                "$$\n\\begin{aligned}\n" + rows + "\n\\end{aligned}\n$$", ""]
+    return "\n".join(out)

@@ -1,0 +1,61 @@
+"""Plain text: derivations as a person reads them in a terminal (SymPy syntax, exact)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from symconv.derive import Derivation, Step, term_rank
+
+
+class OrderedTerms:
+    """Printer mixin: sums list their terms in the order the formula takes its arguments
+    (W - K + 2*P rather than -K + 2*P + W); sums worked out from numbers keep their order."""
+
+    _settings: dict[str, Any]
+
+    def ordered_terms(self, expr: Any, terms: list[Any]) -> list[Any]:
+        if not expr.free_symbols:
+            return list(expr.args)  # a sum worked out from numbers: as written
+        order: Sequence[str] = self._settings["arg_order"]
+        return sorted(terms, key=lambda t: term_rank(t, order)) if order else terms
+
+
+class TextPrinter(OrderedTerms, StrPrinter):
+    _default_settings: ClassVar[dict[str, Any]] = {**StrPrinter._default_settings, "arg_order": ()}
+
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        return self.ordered_terms(expr, list(super()._as_ordered_terms(expr, order)))
+
+
+def text(expr: object, order: Sequence[str] = ()) -> str:
+    """The expression in SymPy syntax, terms ordered as the formula's arguments."""
+    return str(TextPrinter({"arg_order": tuple(order)}).doprint(sympy.sympify(expr)))
+
+
+def step_text(step: Step, indent: str = "  ") -> str:
+    """target = first line, then '= line' aligned under it for the rest."""
+    lhs = text(step.target)
+    lines: list[str] = []
+    for expr in step.lines():
+        line = text(expr, step.order)
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    pad = " " * len(lhs)
+    return "\n".join(
+        f"{indent}{lhs if i == 0 else pad} = {line}" for i, line in enumerate(lines)
+    )
+
+
+def derivation_text(derivation: Derivation) -> str:
+    """Input sizes, then each layer that has steps, its title and its steps."""
+    out = ["Input: " + ", ".join(f"{text(s.target)} = {text(s.value)}"
+                                 for s in derivation.inputs)]
+    for layer in derivation.layers:
+        if layer.steps:
+            out.append(layer.title)
+            out.extend(step_text(s) for s in layer.steps)
+    return "\n".join(out) + "\n"
