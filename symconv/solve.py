@@ -291,12 +291,12 @@ def _numeric(
     if direction in (1, -1):
         # rises: true from some value on; falls: false from some value on.
         rises, falls = (at_least, at_most) if direction == 1 else (at_most, at_least)
-        low = _first(rises, least)
+        low = first_true(rises, least)
         if low > _FAR:
             return _none(name, equations, inequalities,
                          f"no {name} up to 2**62 gives {_show(targets)}")
         stop = _plateau(net, u, least) if direction == -1 else _FAR
-        end = _first(lambda v: not falls(v), low, stop)
+        end = first_true(lambda v: not falls(v), low, stop)
         if end > stop:
             return answer(low, sympy.oo, f"every {name} >= {low} gives {_show(targets)}: the "
                           f"output no longer changes as {name} grows")
@@ -316,11 +316,11 @@ def _numeric(
         return _checked(net, u, targets, found[0], found[-1], equations, inequalities, reason,
                         False, only=found)
     if low > high:
-        return _none(name, equations, inequalities, _gap(name, sizes, low, targets))
+        return _none(name, equations, inequalities, _gap(name, sizes, low, least, targets))
     return answer(low, high, "")
 
 
-def _first(test: Callable[[int], bool], start: int, stop: int = _FAR) -> int:
+def first_true(test: Callable[[int], bool], start: int, stop: int = _FAR) -> int:
     """The least v >= start with test(v), for a test that stays true once true; stop + 1
     when none is found up to stop."""
     if test(start):
@@ -403,14 +403,14 @@ def _verify(net: Network, name: str, value: int, targets: tuple[int, ...]) -> st
     return None
 
 
-def _gap(name: str, sizes: Callable[[int], tuple[int, ...] | None], low: int,
+def _gap(name: str, sizes: Callable[[int], tuple[int, ...] | None], low: int, least: int,
          targets: tuple[int, ...]) -> str:
     """Why no value fits: the output steps over the target between two neighbours."""
-    before, after = sizes(low - 1), sizes(low)
-    if before is None or low - 1 < 0:
-        return f"{name} = {low} gives {_show(after)}, and no value gives {_show(targets)}"
-    return (f"no integer {name} gives {_show(targets)}: {name} = {low - 1} gives "
-            f"{_show(before)} and {name} = {low} gives {_show(after)}")
+    after, head = sizes(low), f"no integer {name} gives {_show(targets)}"
+    if low <= least:
+        return f"{head}: {name} = {least} already gives {_show(after)}"
+    return (f"{head}: {name} = {low - 1} gives {_show(sizes(low - 1))} and {name} = {low} "
+            f"gives {_show(after)}")
 
 
 def _none(name: str, equations: tuple[sympy.Eq, ...], inequalities: tuple[Between, ...],

@@ -1,0 +1,63 @@
+"""`symconv design --size 224 --target 112`: every convolution window within bounds that
+maps the size to the target, cheapest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from symconv.errors import SymconvError
+from symconv.solve_design import Bounds, Cost, design_search
+
+COLUMNS = ("kernel", "stride", "padding", "dilation", "params", "macs")
+
+
+def _range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("..")
+    try:
+        return (int(low), int(high)) if sep else (int(low), int(low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a range such as 1..11, got '{text}'") from None
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "design",
+        help="every convolution window (kernel, stride, padding, dilation) within bounds "
+        "that maps a size to a target, ranked by parameters or multiply-adds",
+    )
+    parser.add_argument("--size", type=int, required=True, help="input length of each axis")
+    parser.add_argument("--target", type=int, required=True, help="output length of each axis")
+    defaults = Bounds()
+    for name in ("kernel", "stride", "padding", "dilation"):
+        low, high = getattr(defaults, name)
+        parser.add_argument(f"--{name}", type=_range, default=(low, high), metavar="LO..HI",
+                            help=f"range to search (default {low}..{high})")
+    parser.add_argument("--in-channels", type=int, default=1)
+    parser.add_argument("--out-channels", type=int, default=1)
+    parser.add_argument("--axes", type=int, default=2, help="spatial axes (default 2)")
+    parser.add_argument("--rank-by", choices=[c.value for c in Cost], default="params")
+    parser.add_argument("--top", type=int, default=None, help="show only the first N")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.axes < 1 or args.in_channels < 1 or args.out_channels < 1:
+        raise SymconvError("--axes, --in-channels and --out-channels must be at least 1")
+    bounds = Bounds(args.kernel, args.stride, args.padding, args.dilation)
+    designs = design_search(args.size, args.target, bounds, in_channels=args.in_channels,
+                            out_channels=args.out_channels, axes=args.axes,
+                            cost=Cost(args.rank_by))[: args.top]
+    rows = [[getattr(d, c) for c in COLUMNS] for d in designs]
+    if args.format == "json":
+        print(json.dumps([dict(zip(COLUMNS, row, strict=True)) for row in rows], indent=2))
+        return 0
+    if not rows:
+        print(f"no window within the bounds maps {args.size} to {args.target}")
+        return 0
+    widths = [max(len(c), *(len(str(r[i])) for r in rows)) for i, c in enumerate(COLUMNS)]
+    for row in [list(COLUMNS), *rows]:
+        print("  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=True)))
+    return 0

@@ -1,0 +1,80 @@
+"""`symconv solve NET --for P --target 112x112 [--set W=224]`: the values of one symbol that
+give the network's output that size; `--aligned` instead: the input sizes from which no
+layer discards pixels."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import sympy
+
+from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.commands.design import _range
+from symconv.errors import SymconvError
+from symconv.network import Network
+from symconv.solve import solve
+from symconv.solve_align import Alignment, aligned_sizes
+from symconv.solve_render import solution_dict, solution_latex, solution_text
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "solve",
+        help="values of one symbol (padding, stride, kernel, dilation, input size, "
+        "output_padding) that give a target output size",
+        description="Solve for one symbol of the description, e.g. --for P --target 112x112 "
+        "for 'conv 64 k=7 s=2 p=P'. The input size is solved for by naming a symbol of the "
+        "input line ('input 3 x W x W', --for W). One target number stands for every axis.",
+    )
+    add_network_arguments(parser)
+    parser.add_argument("--for", dest="unknown", metavar="NAME", help="the symbol to solve for")
+    parser.add_argument("--target", metavar="SIZE",
+                        help="the output's spatial size: 112x112, or 56 for every axis")
+    parser.add_argument("--aligned", action="store_true",
+                        help="instead: the input sizes from which no layer discards pixels")
+    parser.add_argument("--range", dest="span", type=_range, metavar="LO..HI",
+                        help="with --aligned: list the aligned sizes from LO to HI")
+    parser.add_argument("--format", choices=("text", "json", "latex"), default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    network = load_network(args)
+    if args.aligned:
+        return _aligned(network, args)
+    if args.unknown is None or args.target is None:
+        raise SymconvError("give the symbol to solve for and the size: --for P --target 112x112")
+    solution = solve(network, args.unknown, args.target, **values_from(args))
+    if args.format == "json":
+        print(json.dumps(solution_dict(solution), indent=2))
+    elif args.format == "latex":
+        print(solution_latex(solution), end="")
+    else:
+        print(solution_text(solution), end="")
+    return 0
+
+
+def _aligned(network: Network, args: argparse.Namespace) -> int:
+    alignments = aligned_sizes(network, **values_from(args))
+    if args.format == "json":
+        print(json.dumps([_alignment_dict(a, args.span) for a in alignments], indent=2))
+    elif args.format == "latex":
+        rows = [sympy.latex(a.condition()) for a in alignments]
+        print("\\begin{gather*}\n" + " \\\\\n".join(rows) + "\n\\end{gather*}")
+    else:
+        for a in alignments:
+            classes = " or ".join(f"{a.axis} = {r} (mod {a.modulus})" for r in a.residues)
+            print(f"{classes}, {a.axis} >= {a.least}")
+            if args.span is not None:
+                print(f"  {', '.join(map(str, a.sizes(*args.span))) or 'none in the range'}")
+    return 0
+
+
+def _alignment_dict(a: Alignment, span: tuple[int, int] | None) -> dict[str, Any]:
+    document: dict[str, Any] = {"axis": a.axis, "modulus": a.modulus,
+                                "residues": list(a.residues), "least": a.least}
+    if span is not None:
+        document["sizes"] = a.sizes(*span)
+    return document

@@ -1,0 +1,179 @@
+"""Aligned input sizes: those from which no layer of a network discards pixels.
+
+A convolution or pooling discards the `window_leftover` elements after its last window; an
+input size is aligned when every such leftover, on every path (residual shortcuts and
+concatenated branches too), is 0. Along one axis the aligned sizes are periodic with period
+M, the product of the strides of all windows on that axis: adding M to the input adds to
+each layer's input a multiple of the product of the strides still to come (a division by
+a stride divides the shift exactly, a transposed convolution multiplies it, an adaptive
+pooling makes it 0), so each floor shifts by an integer and each leftover stays the same.
+Sizes grow with the input, so the valid inputs are those from some least size on. The
+answer is therefore the residues mod M found over one period from that least size,
+reduced to the smallest period that describes them (e.g. W = 0 mod 32, W >= 32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import assert_never
+
+import sympy
+
+from symconv import formulas as f
+from symconv.errors import NoSolutionError, UnsupportedError
+from symconv.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Concat,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    Pool,
+    Repeat,
+    Residual,
+)
+from symconv.network import Network, parse
+from symconv.solve import first_true
+from symconv.symbols import Value
+from symconv.trace import axis_names
+
+PERIOD_LIMIT = 10**6
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """The aligned input sizes along one axis: n = r (mod modulus) for r in residues, and
+    n >= least (the smallest input every layer accepts)."""
+
+    axis: str
+    modulus: int
+    residues: tuple[int, ...]
+    least: int
+
+    def __contains__(self, n: object) -> bool:
+        return isinstance(n, int) and n >= self.least and n % self.modulus in self.residues
+
+    def sizes(self, low: int, high: int) -> list[int]:
+        """The aligned sizes from low to high."""
+        return [n for n in range(max(low, self.least), high + 1) if n in self]
+
+    def condition(self) -> sympy.Expr:
+        """The set as a SymPy condition on the axis's symbol."""
+        n = sympy.Symbol(self.axis, integer=True, positive=True)
+        classes = [sympy.Eq(sympy.Mod(n - r, self.modulus), 0) for r in self.residues]
+        return sympy.And(sympy.Or(*classes), n >= self.least)
+
+
+def aligned_sizes(network: Network | str, /, **values: object) -> tuple[Alignment, ...]:
+    """The aligned input sizes of each spatial axis, the layers' symbols taking `values`."""
+    net = (parse(network) if isinstance(network, str) else network).bind(values)
+    rank = len(net.input_shape) - 1
+    names = axis_names(rank)
+    return tuple(
+        _axis(net.layers, axis, v.name if isinstance(v, sympy.Symbol) else names[axis])
+        for axis, v in enumerate(net.input_shape[1:])
+    )
+
+
+def leftovers_zero(layers: Sequence[Layer], axis: int, n: int) -> bool | None:
+    """Whether no layer discards elements of an input of length n along the axis; None when
+    some layer's output would be empty."""
+    walked = _walk(layers, axis, n)
+    return None if walked is None else walked[1]
+
+
+def _axis(layers: Sequence[Layer], axis: int, name: str) -> Alignment:
+    period = _period(layers, axis)
+    if period > PERIOD_LIMIT:
+        raise UnsupportedError(f"the strides along {name} multiply to {period}, too many sizes "
+                               "to examine")
+    least = first_true(lambda n: _walk(layers, axis, n) is not None, 1, 2**40)
+    if least > 2**40:
+        raise NoSolutionError(f"no input size along {name} gives every layer an output")
+    residues = sorted(n % period for n in range(least, least + period)
+                      if leftovers_zero(layers, axis, n))
+    if not residues:
+        raise NoSolutionError(f"every input size along {name} leaves some layer with elements "
+                              "it discards")
+    modulus = min(m for m in range(1, period + 1) if period % m == 0
+                  and all((r + m) % period in residues for r in residues))
+    return Alignment(name, modulus, tuple(sorted({r % modulus for r in residues})), least)
+
+
+def _int(v: Value) -> int:
+    if not isinstance(v, int):
+        raise NoSolutionError(f"the layers must be numbers to find aligned sizes; give {v} a "
+                              "value with --set")
+    return v
+
+
+def _period(layers: Sequence[Layer], axis: int) -> int:
+    period = 1
+    for layer in layers:
+        match layer:
+            case Conv(window=w) | Pool(window=w):
+                period *= 1 if isinstance(layer, Conv) and w.same else _int(w.stride[axis])
+            case Repeat(count=count, body=body):
+                period *= _period(body, axis) ** _int(count)
+            case Residual(body=body, shortcut=shortcut):
+                period *= _period(body, axis) * _period(shortcut, axis)
+            case Concat(branches=branches):
+                for branch in branches:
+                    period *= _period(branch, axis)
+    return period
+
+
+def _walk(layers: Sequence[Layer], axis: int, n: int) -> tuple[int, bool] | None:
+    """The length after the layers and whether none discarded anything (None: empty)."""
+    exact = True
+    for layer in layers:
+        walked = _step(layer, axis, n)
+        if walked is None or walked[0] < 1:
+            return None
+        n, exact = walked[0], exact and walked[1]
+    return n, exact
+
+
+def _step(layer: Layer, axis: int, n: int) -> tuple[int, bool] | None:
+    match layer:
+        case Conv(window=w) if w.same:
+            return n, True
+        case Conv(window=w) | Pool(window=w):
+            k, s, p, d = (_int(v[axis]) for v in (w.kernel, w.stride, w.padding, w.dilation))
+            out = f.window_out_ceil if isinstance(layer, Pool) and layer.ceil_mode else f.window_out
+            return out(n, k, s, p, d), f.window_leftover(n, k, s, p, d) == 0
+        case ConvTranspose(window=w, output_padding=op):
+            k, s, p, d, o = (_int(v[axis]) for v in (w.kernel, w.stride, w.padding, w.dilation, op))
+            return f.transposed_out(n, k, s, p, d, o), True
+        case AdaptivePool(output_size=size):
+            return (n if size[axis] is None else _int(size[axis])), True
+        case Repeat(count=count, body=body):
+            return _paths((body,) * _int(count), axis, n, chained=True)
+        case Residual(body=body, shortcut=shortcut):
+            return _paths((body, shortcut), axis, n)
+        case Concat(branches=branches):
+            return _paths(branches, axis, n)
+        case Flatten() | Linear() | BatchNorm() | Activation() | Dropout():
+            return n, True  # after a flatten nothing is spatial any more
+        case _:
+            assert_never(layer)
+
+
+def _paths(paths: Sequence[Sequence[Layer]], axis: int, n: int, chained: bool = False
+           ) -> tuple[int, bool] | None:
+    """Paths that all read n (a residual's body and shortcut, concatenated branches; the
+    first one's output goes on), or that follow one another when chained (a repeat)."""
+    first, exact = None, True
+    for path in paths:
+        walked = _walk(path, axis, n)
+        if walked is None:
+            return None
+        exact = exact and walked[1]
+        first = walked[0] if first is None else first
+        n = walked[0] if chained else n
+    return (n if chained else (first if first is not None else n)), exact

@@ -1,0 +1,80 @@
+"""Design search: every convolution window (K, S, P, D) within bounds that maps an input
+length to a target length, ranked by parameters or multiply-adds.
+
+Each candidate is judged by `formulas.window_out`, the definition of the output length; the
+counts are `formulas.conv_params` and `formulas.conv_macs`. A kernel of 1 reads one element
+whatever the dilation, so only dilation 1 is listed for it (the others are the same layer).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from dataclasses import dataclass
+
+from symconv import formulas as f
+from symconv.errors import NoSolutionError
+
+
+class Cost(enum.Enum):
+    PARAMS = "params"
+    MACS = "macs"
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Inclusive ranges of the search: kernel, stride, padding, dilation."""
+
+    kernel: tuple[int, int] = (1, 11)
+    stride: tuple[int, int] = (1, 4)
+    padding: tuple[int, int] = (0, 5)
+    dilation: tuple[int, int] = (1, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """One window that works, the same on every axis, with what it costs."""
+
+    kernel: int
+    stride: int
+    padding: int
+    dilation: int
+    params: int
+    macs: int
+
+
+def design_search(
+    size: int,
+    target: int,
+    bounds: Bounds = Bounds(),
+    *,
+    in_channels: int = 1,
+    out_channels: int = 1,
+    axes: int = 2,
+    groups: int = 1,
+    bias: bool = True,
+    cost: Cost = Cost.PARAMS,
+) -> tuple[Design, ...]:
+    """Every (K, S, P, D) within the bounds for which a convolution turns `size` into
+    `target` on each of `axes` axes, cheapest first (ties by K, S, P, D)."""
+    for name, (low, high), least in (("kernel", bounds.kernel, 1), ("stride", bounds.stride, 1),
+                                     ("padding", bounds.padding, 0),
+                                     ("dilation", bounds.dilation, 1)):
+        if low < least or high < low:
+            raise NoSolutionError(f"the {name} range {low}..{high} is empty or starts below "
+                                  f"{least}")
+    if size < 1 or target < 1:
+        raise NoSolutionError("sizes must be at least 1")
+    found = []
+    for k, s, p, d in itertools.product(*(range(low, high + 1) for low, high in (
+            bounds.kernel, bounds.stride, bounds.padding, bounds.dilation))):
+        if (k == 1 and d > 1) or f.window_out(size, k, s, p, d) != target:
+            continue
+        volume = k**axes
+        neurons = out_channels * target**axes
+        found.append(Design(k, s, p, d,
+                            f.conv_params(in_channels, out_channels, volume, groups, bias),
+                            f.conv_macs(neurons, in_channels, volume, groups)))
+    rank = (lambda x: x.params) if cost is Cost.PARAMS else (lambda x: x.macs)
+    return tuple(sorted(found, key=lambda x: (rank(x), x.kernel, x.stride, x.padding,
+                                              x.dilation)))

@@ -1,0 +1,72 @@
+"""Answers about single windows: 'same' padding in PyTorch's and TensorFlow's conventions,
+the output_padding that makes a transposed convolution undo a convolution, and the sizes a
+transposed convolution can produce. The arithmetic is the formulas module's."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from symconv import formulas as f
+from symconv.errors import NoSolutionError
+from symconv.symbols import Value
+
+
+class Convention(enum.Enum):
+    """Whose padding='same': PyTorch's (stride 1 only, output n) or TensorFlow's (any stride,
+    output ceil(n/s), padding that depends on n)."""
+
+    TORCH = "torch"
+    TENSORFLOW = "tensorflow"
+
+
+@dataclass(frozen=True, slots=True)
+class SamePadding:
+    """Padding before and after the input along one axis, and the output length it gives."""
+
+    before: Value
+    after: Value
+    output: Value
+
+    @property
+    def symmetric(self) -> bool:
+        """Whether PyTorch's single `padding=` number can express it (before == after)."""
+        return bool(self.before == self.after)
+
+
+def same_padding(
+    n: Value, k: Value, s: Value = 1, d: Value = 1, convention: Convention = Convention.TORCH
+) -> SamePadding:
+    """padding='same' along one axis of length n. PyTorch pads d(k-1) in total, the odd
+    element after, and refuses strides above 1; TensorFlow pads max((ceil(n/s) - 1)s +
+    d(k-1) + 1 - n, 0), the odd element after, for an output of ceil(n/s). With stride 1 the
+    two coincide; they differ exactly where the stride is above 1."""
+    if convention is Convention.TENSORFLOW:
+        before, after = f.tf_same_padding(n, k, s, d)
+        return SamePadding(before, after, f.tf_same_out(n, s))
+    if s != 1:
+        raise NoSolutionError(
+            f"PyTorch's padding='same' needs stride 1 (got {s}); TensorFlow's 'SAME' gives "
+            f"ceil(n/{s}) instead, or solve for a padding with 'symconv solve'"
+        )
+    before, after = f.same_padding(k, d)
+    return SamePadding(before, after, f.window_out(n + before + after, k, 1, 0, d))
+
+
+def undo_output_padding(n: Value, k: Value, s: Value = 1, p: Value = 0, d: Value = 1) -> Value:
+    """The output_padding with which ConvTranspose(k, s, p, d) gives back the length n that
+    Conv(k, s, p, d) turned into window_out(n, ...): the elements the convolution left over,
+    (n + 2p - d(k-1) - 1) mod s, always below s and so accepted by PyTorch."""
+    if isinstance(n, int) and f.window_out(n, k, s, p, d) < 1:
+        raise NoSolutionError(f"the convolution has no output for an input of {n}")
+    return f.window_leftover(n, k, s, p, d)
+
+
+def transposed_sizes(n: Value, k: Value, s: Value = 1, p: Value = 0, d: Value = 1
+                     ) -> tuple[Value, Value]:
+    """The smallest and largest output length ConvTranspose(k, s, p, d) makes of length n,
+    over the output_padding values PyTorch accepts (0 to max(s, d) - 1)."""
+    low, high = f.transposed_out_range(n, k, s, p, d)
+    if isinstance(high, int) and high < 1:
+        raise NoSolutionError(f"the transposed convolution has no output for an input of {n}")
+    return f.maximum(low, 1), high
