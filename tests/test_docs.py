@@ -1,0 +1,263 @@
+"""The documentation runs: every code block in docs/ is executed, so the pages cannot rot.
+
+Fenced blocks by language:
+- python: executed in order, one namespace per page (assert what the prose claims);
+- pycon: doctest (the printed output is compared);
+- console: `$ symconv ...` lines run through the CLI, the lines after each compared with
+  what it prints (standard output and errors together, trailing spaces ignored);
+- symconv: a description that must parse and agree with PyTorch layer by layer, unless a
+  `text` block follows at once: then it is a bad input and the text is its exact message.
+
+docs/language.md also holds tables generated from symconv/catalog.py; run with
+SYMCONV_REGENERATE_DOCS=1 to rewrite them after the catalog changes (and read the diff).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import doctest
+import io
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import symconv
+from symconv import catalog
+from symconv.catalog import REQUIRED, Family, Kind, Spec
+from symconv.cli import main
+from symconv.interop.torch_check import compare
+from symconv.render.values import text_shape
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    language: str
+    text: str
+    line: int  # of the opening fence, for messages
+    adjacent: bool  # only blank lines between the previous block and this one
+
+
+def blocks(page: Path) -> list[Block]:
+    text = page.read_text(encoding="utf-8")
+    found, end = [], -1
+    for m in FENCE.finditer(text):
+        adjacent = end >= 0 and not text[end:m.start()].strip()
+        found.append(Block(m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1, adjacent))
+        end = m.end()
+    return found
+
+
+def test_there_are_pages() -> None:
+    names = {page.name for page in PAGES}
+    assert {"language.md", "errors.md", "conventions.md", "tutorial-python.md"} <= names
+
+
+# ---------------------------------------------------------------- running the blocks
+
+
+def run_cli(command: str) -> str:
+    """What `symconv ...` prints, standard output and errors together."""
+    argv = shlex.split(command)
+    assert argv[0] == "symconv", command
+    out = io.StringIO()
+    with (contextlib.redirect_stdout(out), contextlib.redirect_stderr(out),
+          contextlib.suppress(SystemExit)):  # argparse's own usage errors
+        main(argv[1:])
+    return out.getvalue()
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.rstrip("\n").splitlines()]
+
+
+def run_console(block: Block, where: str) -> None:
+    commands: list[tuple[str, list[str]]] = []
+    for line in block.text.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        else:
+            assert commands, f"{where}: output before the first '$ ' line"
+            commands[-1][1].append(line)
+    for command, expected in commands:
+        assert _lines(run_cli(command)) == _lines("\n".join(expected)), f"{where}: $ {command}"
+
+
+def run_pycon(block: Block, namespace: dict[str, object], where: str) -> None:
+    test = doctest.DocTestParser().get_doctest(block.text, namespace, where, where, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    report = io.StringIO()
+    runner.run(test, out=report.write, clear_globs=False)
+    assert runner.failures == 0, report.getvalue()
+
+
+ARROW = re.compile(r"#\s*->\s*(.+?)\s*$")
+
+
+def run_description(block: Block, where: str) -> None:
+    """Parse; check each `# -> SHAPE` note against the layer's output shape on that line;
+    compare with PyTorch where every size is a number."""
+    network = symconv.parse(block.text)
+    notes = {n: m.group(1) for n, line in enumerate(block.text.splitlines(), start=1)
+             if (m := ARROW.search(line))}
+    last_on_line = {r.layer.source.line: text_shape(r.output_shape)
+                    for r in network.records() if r.layer.source is not None}
+    for line, shape in notes.items():
+        assert last_on_line.get(line) == shape, f"{where}, line {line} of the block"
+    if network.symbols:
+        return
+    comparison = compare(network, {})
+    assert comparison.agrees, f"{where}: PyTorch disagrees\n{comparison}"
+
+
+def run_bad_description(block: Block, message: Block, where: str) -> None:
+    with pytest.raises(symconv.SymconvError) as caught:
+        symconv.parse(block.text).table()
+    assert _lines(str(caught.value)) == _lines(message.text), where
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("SYMCONV_DOCS_TMP", str(tmp_path))
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    found = blocks(page)
+    for i, block in enumerate(found):
+        where = f"{page.name}:{block.line}"
+        if block.language == "python":
+            exec(compile(block.text, where, "exec"), namespace)
+        elif block.language == "pycon":
+            run_pycon(block, namespace, where)
+        elif block.language == "console":
+            run_console(block, where)
+        elif block.language == "symconv":
+            following = found[i + 1] if i + 1 < len(found) else None
+            if following is not None and following.language == "text" and following.adjacent:
+                run_bad_description(block, following, where)
+            else:
+                run_description(block, where)
+
+
+# ---------------------------------------------------------------- the language reference
+
+BEGIN = "<!-- generated from symconv/catalog.py: {} -->"
+END = "<!-- end of generated table -->"
+
+
+def _default(spec: Spec, name: str, default: object) -> str:
+    if default is REQUIRED:
+        return "required"
+    if default is None:
+        if name == "stride":
+            return "the kernel size"
+        if name in ("in_channels", "in_features", "num_features"):
+            return "from the input"
+        return "none"
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)
+
+
+def catalog_table(spec: Spec) -> str:
+    """The parameters of one layer family as a Markdown table."""
+    lines = ["| parameter | short names | default | takes |", "|---|---|---|---|"]
+    for p in spec.params:
+        if p.kind is Kind.IGNORED:
+            continue
+        aliases = ", ".join(f"`{a}`" for a in p.aliases) or "-"
+        lines.append(f"| `{p.name}` | {aliases} | {_default(spec, p.name, p.default)} | "
+                     f"{p.kind.value} |")
+    ignored = [p.name for p in spec.params if p.kind is Kind.IGNORED]
+    if len(lines) == 2:
+        lines = ["No parameters that change a shape or a count."]
+    if spec.positional:
+        lines.append("")
+        lines.append(f"Without a name: {', '.join(f'`{n}`' for n in spec.positional)}. "
+                     f"In PyTorch's call form, PyTorch's order: "
+                     f"{', '.join(f'`{n}`' for n in spec.torch_positional)}.")
+    if spec.flags:
+        lines.append("")
+        flags = ", ".join(f"`{f}`" for f in spec.flags)
+        lines.append(f"Bare words that switch a flag on: {flags}.")
+    if ignored:
+        lines.append("")
+        lines.append("Accepted and ignored (they change no shape or count): "
+                     f"{', '.join(f'`{n}`' for n in ignored)}.")
+    return "\n".join(lines)
+
+
+def layer_names(family: Family) -> str:
+    ours = sorted(n for n, e in catalog.DSL_NAMES.items() if e.spec.family is family)
+    theirs = sorted(n for n, e in catalog.TORCH_NAMES.items() if e.spec.family is family)
+    return (f"Names: {', '.join(f'`{n}`' for n in ours)}; in PyTorch's form "
+            f"{', '.join(f'`nn.{n}(...)`' for n in theirs)}.")
+
+
+def generated(family: Family) -> str:
+    spec = next(e.spec for e in catalog.DSL_NAMES.values() if e.spec.family is family)
+    return f"{layer_names(family)}\n\n{catalog_table(spec)}"
+
+
+LANGUAGE = DOCS / "language.md"
+
+
+def _section(family: Family) -> re.Pattern[str]:
+    return re.compile(re.escape(BEGIN.format(family.value)) + r"\n(.*?)" + re.escape(END),
+                      re.S)
+
+
+def test_language_reference_tables_match_the_catalog() -> None:
+    text = LANGUAGE.read_text(encoding="utf-8")
+    if os.environ.get("SYMCONV_REGENERATE_DOCS"):
+        for family in Family:
+            text = _section(family).sub(
+                lambda m, f=family: f"{BEGIN.format(f.value)}\n{generated(f)}\n{END}", text)
+        LANGUAGE.write_text(text, encoding="utf-8")
+    for family in Family:
+        found = _section(family).search(text)
+        assert found is not None, f"language.md has no generated table for {family.value}"
+        assert found.group(1) == generated(family) + "\n", (
+            f"the {family.value} table differs from the catalog; "
+            "regenerate with SYMCONV_REGENERATE_DOCS=1 and read the diff")
+
+
+def _family_of(word: str) -> Family | None:
+    name = word.split("(")[0]
+    for prefix in catalog.TORCH_PREFIXES:
+        name = name.removeprefix(prefix)
+    entry = catalog.DSL_NAMES.get(name) or catalog.TORCH_NAMES.get(name)
+    return None if entry is None else entry.spec.family
+
+
+def test_every_name_and_parameter_spelling_has_an_example() -> None:
+    """Each layer name, and each parameter name and alias of each family, is used in some
+    description on the language page (every such description is run by test_page_runs)."""
+    used_names: set[str] = set()
+    used: dict[Family, set[str]] = {family: set() for family in Family}
+    for block in blocks(LANGUAGE):
+        if block.language != "symconv":
+            continue
+        for line in block.text.splitlines():
+            words = line.split("#")[0].split()
+            if not words or _family_of(words[0]) is None:
+                continue
+            family = _family_of(words[0])
+            assert family is not None
+            used_names.add(words[0].split("(")[0])
+            used[family] |= set(re.findall(r"(\w+)\s*=", line.split("#")[0]))
+            used[family] |= set(words[1:])
+    missing_names = sorted(set(catalog.DSL_NAMES) - used_names)
+    assert missing_names == [], f"layer names without an example: {missing_names}"
+    for family in Family:
+        spec = next(e.spec for e in catalog.DSL_NAMES.values() if e.spec.family is family)
+        spellings = {s for p in spec.params if p.kind is not Kind.IGNORED
+                     for s in (p.name, *p.aliases)}
+        assert sorted(spellings - used[family]) == [], f"{family.value}: no example uses these"
