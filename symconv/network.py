@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -15,6 +15,9 @@ from symconv.layers import Layer
 from symconv.parse import parse_expression, parse_shape, parse_statements
 from symconv.symbols import Value, as_value, free_names, substitution, truth
 from symconv.trace import Record, trace
+
+if TYPE_CHECKING:
+    from symconv.evaluate import Evaluator
 
 Shape = tuple[Value, ...]
 
@@ -119,6 +122,13 @@ class Network:
     def params(self, **values: object) -> sympy.Expr:
         """Learnable parameters of the whole network."""
         return sympy.sympify(sum((r.params for r in self.records(**values)), 0))
+
+    def evaluator(self) -> Evaluator:
+        """The network compiled for fast exact numeric evaluation (see symconv.evaluate):
+        `network.evaluator()(W=224)` gives one record of Python ints per layer."""
+        from symconv.evaluate import compile_network
+
+        return compile_network(self)
 
     def totals(self, **values: object) -> dict[str, sympy.Expr]:
         """Sums over the layers: params, neurons, connections, macs."""

@@ -8,6 +8,7 @@ undecided; it is checked again once values are substituted).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, assert_never
@@ -83,6 +84,10 @@ class _Effect:
     inputs_per_neuron: Value = 1  # links into one output element (bias counted as one)
     macs: Value = 0
     connections: Value | None = None  # where links are not uniform per output element
+
+
+# Where a caller collects the rules that symbols leave undecided (see evaluate.py).
+PENDING_RULES: ContextVar[list[Any] | None] = ContextVar("pending_rules", default=None)
 
 
 @cache
@@ -179,8 +184,13 @@ def _rule(
 ) -> None:
     """Reject where the numbers decide that the condition fails; the message is a template
     filled with `fields` only then (this check runs for every layer of every evaluation)."""
-    if condition is not True and truth(condition) is False:
+    if condition is True:
+        return
+    decided = truth(condition)
+    if decided is False:
         raise error(message.format(**fields))
+    if decided is None and (pending := PENDING_RULES.get()) is not None:
+        pending.append(condition)  # left to whoever substitutes numbers later (evaluate.py)
 
 
 def _check_window(window: Window) -> None:

@@ -1,0 +1,111 @@
+"""Numeric evaluation of a 50-layer network, symconv against PyTorch on the meta device, in one
+run; and the wall time of `symconv table` on the AlexNet example.
+
+    python bench/bench_numeric.py
+
+Figures are medians over repeated runs on this machine; README.md records them.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import symconv
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPTH = 50
+
+
+def network_text() -> str:
+    """A 50-layer plain CNN: conv / bn / relu / grouped conv / pool, repeated."""
+    lines = ["input 3 x H x W"]
+    cycle = ["conv 64 k=3 p=1", "bn", "relu", "conv 64 k=3 p=1 g=2", "maxpool k=3 s=1 p=1"]
+    lines += [cycle[i % len(cycle)] for i in range(DEPTH)]
+    return "\n".join(lines)
+
+
+def torch_answer(h: int, w: int) -> tuple[list[tuple[int, ...]], int]:
+    """What torch needs to give the same answers: build the modules on the meta device, run a
+    forward pass layer by layer, count the parameters."""
+    with torch.device("meta"):
+        modules: list[nn.Module] = []
+        channels = 3
+        for i in range(DEPTH):
+            step = i % 5
+            if step == 0:
+                modules.append(nn.Conv2d(channels, 64, 3, padding=1))
+                channels = 64
+            elif step == 1:
+                modules.append(nn.BatchNorm2d(channels))
+            elif step == 2:
+                modules.append(nn.ReLU())
+            elif step == 3:
+                modules.append(nn.Conv2d(channels, 64, 3, padding=1, groups=2))
+            else:
+                modules.append(nn.MaxPool2d(3, 1, 1))
+        x = torch.empty(1, 3, h, w)
+        shapes = []
+        for module in modules:
+            x = module(x)
+            shapes.append(tuple(x.shape[1:]))
+    return shapes, sum(p.numel() for m in modules for p in m.parameters())
+
+
+def median_seconds(run: Callable[[], object], repeat: int, number: int) -> float:
+    run()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            run()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    network = symconv.parse(network_text())
+    start = time.perf_counter()
+    evaluator = network.evaluator()
+    compile_s = time.perf_counter() - start
+
+    sizes = (224, 224)
+    records = evaluator(H=sizes[0], W=sizes[1])
+    shapes, params = torch_answer(*sizes)
+    assert [r.output_shape for r in records] == shapes, "symconv and torch disagree"
+    assert sum(r.params for r in records) == params
+
+    t_torch = median_seconds(lambda: torch_answer(*sizes), repeat=5, number=10)
+    t_compiled = median_seconds(lambda: evaluator(H=224, W=224), repeat=5, number=2000)
+    t_trace = median_seconds(lambda: network.records(H=224, W=224), repeat=5, number=20)
+
+    print(f"{DEPTH}-layer network, input 3 x 224 x 224: shapes and counts of every layer")
+    print(f"  {'method':46} {'time per answer':>16} {'vs torch':>10}")
+    rows = [
+        ("torch, meta device (build + forward + count)", t_torch),
+        ("symconv compiled evaluator (network.evaluator())", t_compiled),
+        ("symconv trace with substitution (records)", t_trace),
+    ]
+    for name, seconds in rows:
+        print(f"  {name:46} {seconds * 1e6:13.1f} us {t_torch / seconds:9.1f}x")
+    print(f"  compiling the evaluator once: {compile_s * 1e3:.0f} ms")
+
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "symconv", "table", str(ROOT / "examples" /
+                        "alexnet.net")], check=True, capture_output=True)
+        runs.append(time.perf_counter() - start)
+    print(f"`symconv table examples/alexnet.net`, start to finish: median "
+          f"{statistics.median(runs):.2f} s (min {min(runs):.2f} s) over 5 runs")
+
+
+if __name__ == "__main__":
+    main()
