@@ -1,5 +1,6 @@
 """symconv: closed-form arithmetic of convolutional networks, symbolic and exact."""
 
+from symconv.derive import Derivation, derive
 from symconv.errors import (
     InvalidLayerError,
     NoSolutionError,
@@ -14,6 +15,7 @@ from symconv.network import LayerRecord, Network, parse
 from symconv.symbols import symbol
 
 __all__ = [
+    "Derivation",
     "InvalidLayerError",
     "LayerRecord",
     "Network",
@@ -23,6 +25,7 @@ __all__ = [
     "SyntaxProblem",
     "UnknownNameError",
     "UnsupportedError",
+    "derive",
     "from_torch",
     "parse",
     "symbol",

@@ -24,6 +24,7 @@ from typing import Any, assert_never
 import sympy
 
 from symconv import formulas as f
+from symconv import receptive
 from symconv.errors import UnknownNameError
 from symconv.layers import (
     Activation,
@@ -41,6 +42,8 @@ from symconv.layers import (
     Window,
 )
 from symconv.network import Network, parse
+from symconv.receptive import Field, Geometry
+from symconv.simplify import simplify_rounding
 from symconv.symbols import Value
 from symconv.trace import Record, axis_names
 
@@ -48,6 +51,7 @@ from symconv.trace import Record, axis_names
 class Quantity(enum.Enum):
     SHAPE = "shape"
     PARAMS = "params"
+    RF = "rf"  # receptive field and jump, per spatial axis of the network input
 
 
 QUANTITIES = tuple(q.value for q in Quantity)
@@ -98,10 +102,12 @@ class Step:
 
     def lines(self) -> tuple[sympy.Expr, ...]:
         """The right-hand sides in order, a line equal to the one before it left out, and the
-        value left out where only symbols were put in (the substituted line is then already
-        the closed form, and the value would only repeat it in another order)."""
+        value left out where only symbols were put in and nothing simplifies (the substituted
+        line is then already the closed form, and the value would repeat it in another
+        order)."""
         given = self.substituted.atoms(Given)
-        symbolic = bool(given) and not any(g.value.is_Number for g in given)
+        symbolic = (bool(given) and not any(g.value.is_Number for g in given)
+                    and evaluate(self.substituted) == self.value)
         lines: list[sympy.Expr] = []
         for expr in (self.formula, self.substituted, *self.simplified,
                      *(() if symbolic else (self.value,))):
@@ -165,7 +171,7 @@ def derive(
     inputs = tuple(chain.given(i, v) for i, v in enumerate(chain.values))
     layers = []
     for record in records:
-        steps = _layer_steps(record, chain)
+        steps = [*_layer_steps(record, chain), *_rf_steps(record, chain)]
         layers.append(
             LayerDerivation(record.index, record.kind,
                             tuple(s for s in steps if s.quantity in wanted))
@@ -208,7 +214,9 @@ def _call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: 
 
     general = sympy.sympify(formula(*arguments(lambda name, _: sympy.Symbol(name))))
     substituted = sympy.sympify(formula(*arguments(Given)))
-    value = sympy.sympify(formula(*arguments(lambda _, value: value)))
+    # Nested floors merged as the engine merges them (trace.py), so a closed form reads as
+    # the table's.
+    value = sympy.sympify(simplify_rounding(formula(*arguments(lambda _, value: value))))
     order = tuple(name for slot in slots if isinstance(slot, tuple) for name, _ in slot)
     numeric = all(g.value.is_Number for g in substituted.atoms(Given))
     simplified = (_work_out(substituted, order),) if numeric else ()
@@ -229,7 +237,8 @@ def _work_out(expr: sympy.Expr, order: Sequence[str]) -> sympy.Expr:
     """The outermost operation with its operands worked out, in the order they are written:
     floor((32 - 5 + 2·2)/1) + 1 becomes floor(31/1) + 1, (3·5·5 + 1)·10 becomes 76·10."""
     if isinstance(expr, sympy.Add | sympy.Mul):
-        operands = sorted(expr.args, key=lambda a: term_rank(a, order))
+        written = expr.as_ordered_terms() if isinstance(expr, sympy.Add) else expr.args
+        operands = sorted(written, key=lambda a: term_rank(a, order))
         if isinstance(expr, sympy.Mul):  # numbers first, as the printer writes them
             operands = sorted(operands, key=lambda a: not a.is_Number)
         return type(expr)(*(_operand(a) for a in operands), evaluate=False)
@@ -260,10 +269,15 @@ class _Chain:
 
     names: list[str]
     values: list[Value]
+    # Per spatial axis of the network input: the receptive field's and the jump's symbol
+    # names and values (None once the field covers the whole input, as after flatten).
+    fields: list[_Field | None]
 
     @classmethod
     def start(cls, shape: Sequence[Value]) -> _Chain:
-        return cls([f"{axis}_0" for axis in _axes(len(shape))], list(shape))
+        spatial = axis_names(len(shape) - 1) if len(shape) > 1 else ()
+        return cls([f"{axis}_0" for axis in _axes(len(shape))], list(shape),
+                    [_Field.start(axis, len(spatial)) for axis in spatial])
 
     def given(self, i: int, value: Value) -> Step:
         return _given(Quantity.SHAPE, self.names[i], value)
@@ -282,6 +296,22 @@ class _Chain:
         self.names[i] = f"{axis}_{index}"
         self.values[i] = value
         return self.names[i]
+
+
+@dataclass
+class _Field:
+    axis: str
+    rank: int
+    r: tuple[str, Value]
+    j: tuple[str, Value]
+
+    @classmethod
+    def start(cls, axis: str, rank: int) -> _Field:
+        return cls(axis, rank, (cls.name("R", 0, axis, rank), 1), (cls.name("J", 0, axis, rank), 1))
+
+    @staticmethod
+    def name(letter: str, index: int, axis: str, rank: int) -> str:
+        return f"{letter}_{index}" if rank == 1 else f"{letter}_{index},{axis}"
 
 
 def _axes(length: int) -> tuple[str, ...]:
@@ -400,3 +430,59 @@ def _conv_params(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> list[St
     formula = f.conv_params if isinstance(layer, Conv) else f.transposed_params
     return [_call(Quantity.PARAMS, f"params_{at}", formula, c_in, c_out, kernel, groups,
                   layer.bias)]
+
+
+# ---------------------------------------------------------------- receptive fields
+
+
+def _rf_steps(record: Record, chain: _Chain) -> list[Step]:
+    """Receptive field (and jump, where the stride changes it) after a window layer, by the
+    recursion of symconv.receptive; after flatten or a linear layer every unit sees the whole
+    input; blocks and adaptive pooling take the engine's values."""
+    if not chain.fields or any(fd is None for fd in chain.fields) or not record.fields:
+        return []
+    layer, at = record.layer, record.index
+    steps: list[Step] = []
+    for a, (fd, field) in enumerate(zip(chain.fields, record.fields, strict=True)):
+        assert fd is not None
+        r_name = _Field.name("R", at, fd.axis, fd.rank)
+        match layer:
+            case Conv(window=w) | Pool(window=w) | ConvTranspose(window=w):
+                sfx = _suffix(w, fd.axis) if w.rank > 1 else ""
+                k: Slot = ((f"K_{at}{sfx}", w.kernel[a]),)
+                s: Slot = ((f"S_{at}{sfx}", w.stride[a]),)
+                d: Slot = 1 if w.dilation[a] == 1 else ((f"D_{at}{sfx}", w.dilation[a]),)
+                size, jump = ((_transposed_field, _transposed_jump)
+                              if isinstance(layer, ConvTranspose)
+                              else (_window_field, _window_jump))
+                steps.append(_call(Quantity.RF, r_name, size, (fd.r,), (fd.j,), k, s, d))
+                if w.stride[a] != 1:
+                    j_name = _Field.name("J", at, fd.axis, fd.rank)
+                    steps.append(_call(Quantity.RF, j_name, jump, (fd.j,), s))
+                    fd.j = (j_name, steps[-1].value)
+                fd.r = (r_name, steps[-1 if w.stride[a] == 1 else -2].value)
+            case _ if field.ended:
+                steps.append(_given(Quantity.RF, r_name, field.size))
+                chain.fields[a] = None
+            case _ if field.size != fd.r[1] or field.jump != fd.j[1]:
+                steps.append(_given(Quantity.RF, r_name, field.size))
+                fd.r = (r_name, field.size)
+                if field.jump is not None:
+                    fd.j = (fd.j[0], field.jump)
+    return steps
+
+
+def _window_field(r: Value, j: Value, k: Value, s: Value, d: Value) -> Value:
+    return receptive.advance(Field(r, j, 0), Geometry(f.effective_kernel(k, d), s, 0, 0)).size
+
+
+def _window_jump(j: Value, s: Value) -> Value:
+    return receptive.advance(Field(1, j, 0), Geometry(1, s, 0, 0)).jump
+
+
+def _transposed_field(r: Value, j: Value, k: Value, s: Value, d: Value) -> Value:
+    return receptive.transposed(Field(r, j, 0), k, s, 0, d).size
+
+
+def _transposed_jump(j: Value, s: Value) -> Value:
+    return receptive.transposed(Field(1, j, 0), 1, s, 0, 1).jump

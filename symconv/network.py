@@ -138,6 +138,18 @@ class Network:
             for name in ("params", "neurons", "connections", "macs")
         }
 
+    # ---------------------------------------------------------- Jupyter: the table as math
+
+    def _repr_markdown_(self) -> str:
+        from symconv.render.table import table_markdown
+
+        return table_markdown(self, self.table())
+
+    def _repr_latex_(self) -> str:
+        from symconv.render.latex import table_math
+
+        return table_math(self, self.table())
+
     def to_torch_code(self, name: str = "net", **values: object) -> str:
         """Python source of an equivalent nn.Sequential (see symconv.interop.torch_code)."""
         from symconv.interop.torch_code import to_torch_code

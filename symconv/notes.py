@@ -25,7 +25,7 @@ from symconv.network import Network
 from symconv.render.latex import escape_text, latex, step_latex
 from symconv.render.table import table_latex
 from symconv.symbols import symbol
-from symconv.trace import axis_names
+from symconv.trace import Record, axis_names
 
 PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx")
 
@@ -100,7 +100,7 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
 def notes_body(notes: Notes) -> str:
     """The body: macros, the table, the derivations, the closed forms and the formula sheet."""
     network = notes.network
-    records = network.table(**notes.values)
+    records = network.table(**notes.values)  # the table's records: SymPy values
     input_shape = records[0].input_shape if records else network.input_shape
     parts = [
         MACROS,
@@ -128,6 +128,7 @@ def notes_body(notes: Notes) -> str:
     if quiet:
         parts += ["Layers " + ", ".join(quiet) + " keep the shape of their input and have "
                   "no parameters.", ""]
+    parts += _receptive_table(records_of(notes))
     parts += [
         r"\section{Closed forms}",
         "The sizes after each layer as functions of the input's sizes, and the number of "
@@ -144,6 +145,38 @@ def notes_body(notes: Notes) -> str:
         sheet_latex(),
     ]
     return "\n".join(parts) + "\n"
+
+
+def records_of(notes: Notes) -> tuple[Record, ...]:
+    return notes.network.records(**notes.values)
+
+
+def _receptive_table(records: tuple[Record, ...]) -> list[str]:
+    """A booktabs table of the receptive field and jump after every layer that has spatial
+    axes (r: input positions one unit sees; j: input distance between neighbouring units)."""
+    rows = [r for r in records if r.fields and not any(fd.ended for fd in r.fields)]
+    if not rows:
+        return []
+    axes = axis_names(len(rows[0].fields))
+    head = ["\\#", "layer", *(f"$r_{{{a}}}$" for a in axes), *(f"$j_{{{a}}}$" for a in axes)]
+    lines = [
+        r"\section{Receptive fields}",
+        "After each layer: how many input positions one output unit sees ($r$) and the input "
+        "distance between neighbouring units ($j$), per axis.",
+        "",
+        r"\begin{center}",
+        r"\symconvfitbox{\begin{tabular}{rl" + "r" * (2 * len(axes)) + "}",
+        r"\toprule",
+        " & ".join(head) + r" \\",
+        r"\midrule",
+    ]
+    for r in rows:
+        cells = [str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
+                 *(f"${latex(fd.size)}$" for fd in r.fields),
+                 *(f"${latex(fd.jump)}$" for fd in r.fields)]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}}", r"\end{center}", ""]
+    return lines
 
 
 def _aligned(steps: tuple[Step, ...], values_only: bool = False) -> str:

@@ -16,6 +16,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 
 from symconv.derive import Derivation, Given, LayerDerivation, Step, term_rank
+from symconv.network import LayerRecord, Network
 from symconv.render.text import OrderedTerms
 
 # The characters that mean something to TeX, and what stands for each in running text.
@@ -88,8 +89,11 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
             rest = -expr
             tex = self._print(rest)
             return f"- \\left({tex}\\right)" if rest.is_Add else f"- {tex}"
-        numerator = [a for a in expr.args if not _reciprocal(a)]
+        numerator = [a for a in expr.args if not _reciprocal(a) and not _fraction(a)]
         denominator = [sympy.Pow(a.base, -a.exp) for a in expr.args if _reciprocal(a)]
+        for a in filter(_fraction, expr.args):  # H_0/2, not 1/2 H_0
+            numerator += [sympy.Integer(a.p)] if a.p != 1 else []
+            denominator.append(sympy.Integer(a.q))
         if denominator:
             return (r"\frac{" + self._product(numerator or [sympy.S.One]) + "}{"
                     + self._product(denominator) + "}")
@@ -143,6 +147,10 @@ def _numeric(expr: sympy.Basic) -> bool:
     return bool(expr.is_Number) or (isinstance(expr, Given) and sympy.sympify(expr.value).is_Number)
 
 
+def _fraction(expr: sympy.Basic) -> bool:
+    return isinstance(expr, sympy.Rational) and not expr.is_Integer
+
+
 def _reciprocal(expr: sympy.Basic) -> bool:
     return isinstance(expr, sympy.Pow) and bool(expr.exp.is_negative)
 
@@ -185,8 +193,10 @@ def layer_heading(layer: LayerDerivation) -> str:
 
 
 def derivation_latex(derivation: Derivation) -> str:
-    """One aligned block per layer, each introduced by its heading (amsmath's align*)."""
-    parts = []
+    """The input sizes, then one aligned block per layer, each introduced by its heading
+    (amsmath's align*)."""
+    sizes = ", ".join(f"${latex(s.target)} = {latex(s.value)}$" for s in derivation.inputs)
+    parts = [f"Input sizes: {sizes}.\n"]
     for layer in derivation.layers:
         parts.append(f"\\paragraph{{{layer_heading(layer)}}}")
         if not layer.steps:
@@ -203,3 +213,34 @@ def derivation_math(derivation: Derivation) -> str:
         rows.append(r"&\text{" + layer_heading(layer) + "}")
         rows.extend(step_latex(s) for s in layer.steps)
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
+
+
+# ---------------------------------------------------------------- tables
+
+
+def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
+    """The per-layer table as one display-math array (what Jupyter's MathJax can show)."""
+    from symconv.render.table import COLUMNS
+
+    def row(cells: Sequence[str]) -> str:
+        return " & ".join(cells) + r" \\"
+
+    input_shape = records[0].input_shape if records else network.input_shape
+    lines = [r"$$\begin{array}{rllrrrr}",
+             row([r"\text{" + escape_text(c) + "}" for c in COLUMNS]), r"\hline",
+             row(["", r"\text{input}", _shape(input_shape), "", "", "", ""])]
+    for r in records:
+        lines.append(row([str(r.index), r"\text{" + escape_text(r.kind) + "}",
+                          _shape(r.output_shape),
+                          *(latex(v) for v in (r.params, r.neurons, r.connections, r.macs))]))
+    totals = [latex(sum((getattr(r, f) for r in records), sympy.Integer(0)))
+              for f in ("params", "neurons", "connections", "macs")]
+    lines += [r"\hline", row(["", r"\text{total}", "", *totals]), r"\end{array}$$"]
+    return "\n".join(lines)
+
+
+def _shape(shape: Sequence[object]) -> str:
+    """C × H × W, a sum in parentheses so that × binds as it reads."""
+    return r" \times ".join(
+        rf"\left({latex(v)}\right)" if sympy.sympify(v).is_Add else latex(v) for v in shape
+    )

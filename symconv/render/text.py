@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import sympy
+from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from symconv.derive import Derivation, Step, term_rank
@@ -29,6 +30,16 @@ class TextPrinter(OrderedTerms, StrPrinter):
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         return self.ordered_terms(expr, list(super()._as_ordered_terms(expr, order)))
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:
+        """A product of whole factors in the formula's order, numbers first: (3*5*5 + 1)*10
+        as the LaTeX writes it; anything with a quotient or a sign is SymPy's."""
+        order: Sequence[str] = self._settings["arg_order"]
+        if (not order or expr.could_extract_minus_sign()
+                or any((a.is_Rational and not a.is_Integer) or a.is_Pow for a in expr.args)):
+            return str(super()._print_Mul(expr))
+        factors = sorted(expr.args, key=lambda a: (not a.is_Number, term_rank(a, order)))
+        return "*".join(self.parenthesize(a, precedence(expr), strict=False) for a in factors)
 
 
 def text(expr: object, order: Sequence[str] = ()) -> str:
