@@ -4,6 +4,7 @@ torch definition (no torchvision) -> from_torch -> the same table as the text.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from torch import nn
 
 import symconv
 from symconv.interop.torch_check import compare
+from symconv.trace import Record
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -170,6 +172,89 @@ class C3D(nn.Module):
         return self.fc8(h)
 
 
+class BasicBlock(nn.Module):
+    """ResNet's basic block as torchvision writes it: `out += identity`, then a ReLU."""
+
+    expansion = 1
+
+    def __init__(self, c_in: int, width: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, width, 3, stride=stride, padding=1, bias=False)
+        self.bn1, self.relu = nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.downsample = _projection(c_in, width * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """ResNet v1.5's bottleneck: 1 x 1 down, 3 x 3 (strided), 1 x 1 up by 4."""
+
+    expansion = 4
+
+    def __init__(self, c_in: int, width: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, width * 4, 1, bias=False)
+        self.bn3, self.relu = nn.BatchNorm2d(width * 4), nn.ReLU(inplace=True)
+        self.downsample = _projection(c_in, width * self.expansion, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+def _projection(c_in: int, c_out: int, stride: int) -> nn.Module | None:
+    if stride == 1 and c_in == c_out:
+        return None
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                         nn.BatchNorm2d(c_out))
+
+
+class ResNet(nn.Module):
+    def __init__(self, block: type[BasicBlock | Bottleneck], depths: tuple[int, ...]) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1, self.relu = nn.BatchNorm2d(64), nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        stages: list[nn.Module] = []
+        channels = 64
+        for i, depth in enumerate(depths):
+            width = 64 * 2**i
+            blocks = []
+            for j in range(depth):
+                blocks.append(block(channels, width, 2 if i > 0 and j == 0 else 1))
+                channels = width * block.expansion
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(channels, 1000)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def resnet18() -> nn.Module:
+    return ResNet(BasicBlock, (2, 2, 2, 2))
+
+
+def resnet50() -> nn.Module:
+    return ResNet(Bottleneck, (3, 4, 6, 3))
+
+
 # example file, torch definition, input shape (no batch axis)
 REFERENCES = [
     ("lenet5", LeNet5, (1, 32, 32)),
@@ -178,6 +263,8 @@ REFERENCES = [
     ("unet", UNetPath, (3, 128, 128)),
     ("audio1d", M5, (1, 8000)),
     ("video3d", C3D, (3, 16, 112, 112)),
+    ("resnet18", resnet18, (3, 224, 224)),
+    ("resnet50", resnet50, (3, 224, 224)),
 ]
 NAMES = [name for name, *_ in REFERENCES]
 
@@ -195,8 +282,15 @@ def torch_facts(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[tuple[i
     return tuple(out.shape[1:]), sum(p.numel() for p in model.parameters())
 
 
-def rows(network: symconv.Network) -> list[tuple[str, tuple[object, ...], object]]:
-    return [(r.kind, r.output_shape, r.params) for r in network.table()]
+def rows(records: Sequence[Record]) -> list[tuple[str, tuple[object, ...], object]]:
+    """Kind, output shape and parameters of every layer and block, the layers inside a block
+    after it; a repeat stands for its copies (a torch model writes them out)."""
+    out = []
+    for r in records:
+        if r.kind != "repeat":
+            out.append((r.kind, r.output_shape, r.params))
+        out += rows(r.children)
+    return out
 
 
 @pytest.mark.parametrize(("name", "make", "input_shape"), REFERENCES, ids=NAMES)
@@ -208,7 +302,8 @@ def test_text_to_torch_agrees_layer_by_layer(
     comparison = compare(network, {})
     assert comparison.torch_error is None
     assert [r for r in comparison.rows if not r.agrees] == []
-    assert len(comparison.rows) == len(network.layers)
+    assert len(comparison.rows) == len(rows(network.records())) + sum(
+        1 for r in network.records() if r.kind == "repeat")
 
 
 @pytest.mark.parametrize(("name", "make", "input_shape"), REFERENCES, ids=NAMES)
@@ -217,7 +312,7 @@ def test_torch_definition_reads_as_the_text(
 ) -> None:
     model = on_meta(make)
     network = symconv.from_torch(model, input_shape)
-    assert rows(network) == rows(load(name))
+    assert rows(network.records()) == rows(load(name).records())
     shape, params = torch_facts(model, input_shape)
     assert (tuple(int(v) for v in network.output_shape()), int(network.params())) == (
         shape, params)
@@ -228,6 +323,8 @@ PUBLISHED = [
     ("vgg16", 138_357_544),  # Simonyan & Zisserman 2015, torchvision's vgg16
     ("audio1d", 26_915),  # M5, torchaudio speech-commands tutorial
     ("alexnet", 46_764_746),  # seed 004's d2l variant (1 channel in, 10 classes)
+    ("resnet18", 11_689_512),  # He et al. 2016, torchvision's resnet18
+    ("resnet50", 25_557_032),  # He et al. 2016, torchvision's resnet50 (v1.5)
 ]
 
 

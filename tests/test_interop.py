@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from test_examples import BasicBlock
 from torch import nn
 
 import symconv
+import symconv.layers as symconv_layers
 from symconv.cli import main
 from symconv.interop import torch_check
 
@@ -49,40 +51,28 @@ def test_import_symconv_does_not_import_torch() -> None:
     assert result.stdout.strip() == "ok", result.stderr
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        "symconv.from_torch(object())",
-        "symconv.parse('input 3 x 8 x 8\\nconv 4 k=3').to_torch_code() and "
-        "symconv.interop.to_torch_module(symconv.parse('input 3 x 8 x 8\\nconv 4 k=3'))",
-    ],
-)
-def test_without_torch_the_error_says_how_to_install_it(call: str) -> None:
-    result = run_python(f"""
-        import sys
+def test_without_torch_every_entry_point_says_how_to_install_it() -> None:
+    """from_torch, to_torch_module and `symconv check --torch`, with torch made unimportable;
+    the command line exits 2."""
+    result = run_python("""
+        import contextlib, io, sys
         sys.modules["torch"] = None  # as if torch were not installed
         import symconv, symconv.interop
-        try:
-            {call}
-        except symconv.SymconvError as error:
-            print(error)
-    """)
-    assert result.stdout.strip() == (
-        'PyTorch is not installed; install it with: pip install "symconv[torch]"'
-    ), result.stderr
-
-
-def test_check_without_torch_exits_2_with_the_install_hint() -> None:
-    result = run_python("""
-        import sys
-        sys.modules["torch"] = None
         from symconv.cli import main
-        sys.exit(main(["check", "-e", "input 3 x 8 x 8\\nconv 4 k=3", "--torch"]))
+        net = symconv.parse("input 3 x 8 x 8\\nconv 4 k=3")
+        for call in (lambda: symconv.from_torch(object()),
+                     lambda: symconv.interop.to_torch_module(net)):
+            try:
+                call()
+            except symconv.SymconvError as error:
+                print(error)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["check", "-e", "input 3 x 8 x 8\\nconv 4 k=3", "--torch"])
+        print(code, err.getvalue().strip())
     """)
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        'symconv: error: PyTorch is not installed; install it with: pip install "symconv[torch]"'
-    )
+    hint = 'PyTorch is not installed; install it with: pip install "symconv[torch]"'
+    assert result.stdout.splitlines() == [hint, hint, f"2 symconv: error: {hint}"], result.stderr
 
 
 # ---------------------------------------------------------------- from_torch, layer by layer
@@ -173,27 +163,75 @@ def test_the_input_shape_may_be_text() -> None:
     assert network.output_shape() == (8, 30, 30)
 
 
+class Inception(nn.Module):
+    """Four parallel branches joined along the channels, one of them with a residual inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(8, 4, 1)
+        self.b = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1))
+        self.c = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(8, 2, 1))
+        self.d = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.a(x), self.b(x), self.c(x), torch.add(x, self.d(x))], dim=1)
+
+
+BRANCHING = [
+    (nn.Sequential(BasicBlock(4, 4, 1), BasicBlock(4, 8, 2)), (4, 15, 16),
+     ["residual", "relu", "residual", "relu"]),
+    (nn.Sequential(nn.Conv2d(3, 8, 3), Inception(), nn.ReLU()), (3, 12, 12),
+     ["conv2d", "concat", "relu"]),
+]
+
+
+@pytest.mark.parametrize(("module", "input_shape", "kinds"), BRANCHING,
+                         ids=["basic-blocks", "inception"])
+def test_branches_become_blocks(
+    module: nn.Module, input_shape: tuple[int, ...], kinds: list[str]
+) -> None:
+    network = symconv.from_torch(module, input_shape)
+    assert [r.kind for r in network.table()] == kinds
+    assert symconv_outputs(network) == torch_outputs(module, input_shape)
+    namespace: dict[str, Any] = {}
+    exec(network.to_torch_code(), namespace)
+    assert torch_outputs(namespace["net"], input_shape) == torch_outputs(module, input_shape)
+
+
+def test_branch_layers_land_in_body_and_shortcut() -> None:
+    network = symconv.from_torch(BasicBlock(4, 8, 2), (4, 9, 9))
+    block = network.layers[0]
+    assert isinstance(block, symconv_layers.Residual)
+    assert [type(layer).__name__ for layer in block.body] == [
+        "Conv", "BatchNorm", "Activation", "Conv", "BatchNorm"]
+    assert [type(layer).__name__ for layer in block.shortcut] == ["Conv", "BatchNorm"]
+    identity = symconv.from_torch(BasicBlock(4, 4, 1), (4, 9, 9)).layers[0]
+    assert isinstance(identity, symconv_layers.Residual)
+    assert identity.shortcut == ()
+
+
 class TwoInputs(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return x
 
 
-class Residual(nn.Module):
+class Gate(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.conv = nn.Conv2d(4, 4, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x) + x
+        return x * torch.sigmoid(self.conv(x))
 
 
-class Concat(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.a, self.b = nn.Conv2d(4, 4, 1), nn.Conv2d(4, 4, 1)
-
+class CatAlongWidth(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.a(x), self.b(x)], 1)
+        return torch.cat([x, F.relu(x)], dim=3)
+
+
+class Double(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + x
 
 
 class DataDependent(nn.Module):
@@ -226,14 +264,16 @@ ERRORS = [
     (Upsampling(), (3, 8, 8), "UnsupportedError",
      "torch.nn.functional.interpolate in the forward is not something symconv reads; use the "
      "nn layer instead (nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), ...)"),
-    (Residual(), (4, 8, 8), "UnsupportedError",
-     "the addition x + y joins two branches of the forward (a residual addition or a "
-     "concatenation); symconv does not read branching PyTorch models yet"),
-    (Concat(), (4, 8, 8), "UnsupportedError",
-     "the forward branches: 'b' reads a tensor other than the output of the layer before it; "
-     "symconv does not read branching PyTorch models yet"),
+    (Gate(), (4, 8, 8), "UnsupportedError",
+     "_operator.mul combines 2 tensors; symconv reads branches that meet in an addition "
+     "(a residual block) or torch.cat (a concatenation)"),
+    (CatAlongWidth(), (4, 8, 8), "UnsupportedError",
+     "torch.cat in the forward joins along dim=3; symconv reads concatenations of the "
+     "channels (dim=1)"),
+    (Double(), (4, 8, 8), "UnsupportedError",
+     "the addition x + y in the forward adds a tensor to itself"),
     (TwoInputs(), (3, 8, 8), "UnsupportedError",
-     "the forward takes more than one input ('y'); symconv reads models with one input tensor"),
+     "the forward takes 2 inputs ('x', 'y'); symconv reads models with one input tensor"),
     (DataDependent(), (3, 8, 8), "UnsupportedError",
      "torch.fx cannot trace the forward of DataDependent"),
     (nn.Sequential(nn.Flatten(2)), (3, 8, 8), "UnsupportedError",
@@ -300,7 +340,7 @@ def test_to_torch_code_needs_numbers_for_channels_and_windows() -> None:
     with pytest.raises(symconv.ShapeError) as caught:
         network.to_torch_code()
     assert str(caught.value) == (
-        "PyTorch code needs numbers for every channel count and window size; "
+        "PyTorch code needs numbers for every channel count, window size and repeat count; "
         "give values for C, F, K, P, S"
     )
     code = network.to_torch_code(C=3, K=8, F=3, S=1, P=1, name="layer")

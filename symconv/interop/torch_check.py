@@ -9,14 +9,16 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
 from symconv.errors import SymconvError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_code import to_torch_module
+from symconv.layers import Concat, Repeat, Residual
 from symconv.symbols import free_names
+from symconv.trace import Record
 
 if TYPE_CHECKING:
     from symconv.network import Network
@@ -28,7 +30,7 @@ Ints = tuple[int, ...]
 class Row:
     """One layer: what symconv says and what torch did (None where torch stopped before)."""
 
-    index: int
+    label: str  # as in `symconv table`: 3, 3.a1, 3.b1, 4.2
     kind: str
     shape: Ints
     params: int
@@ -65,12 +67,13 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
     records = network.records(**values)
     input_shape = _ints(records[0].input_shape)
     module = to_torch_module(network, device="meta", **values).eval()
-    seen: list[tuple[Ints, int]] = []
+    pairs = _pairs(records, list(module))
+    seen: dict[int, tuple[Ints, int]] = {}
 
-    def hook(layer: object, inputs: object, output: object) -> None:
-        seen.append((tuple(output.shape[1:]), _param_count(layer)))  # type: ignore[attr-defined]
+    def hook(layer: Any, inputs: object, output: Any) -> None:
+        seen[id(layer)] = (tuple(output.shape[1:]), _param_count(layer))
 
-    for child in module:
+    for _, _, child in pairs:
         child.register_forward_hook(hook)
     error = None
     try:
@@ -79,11 +82,38 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
     except Exception as problem:  # torch rejects with RuntimeError, ValueError, ...
         error = str(problem).strip().splitlines()[0] if str(problem).strip() else repr(problem)
     rows = []
-    for i, record in enumerate(records):
-        torch_shape, torch_params = seen[i] if i < len(seen) else (None, None)
-        rows.append(Row(record.index, record.kind, _ints(record.output_shape),
+    for label, record, child in pairs:
+        torch_shape, torch_params = seen.get(id(child), (None, None))
+        rows.append(Row(label, record.kind, _ints(record.output_shape),
                         int(sympy.sympify(record.params)), torch_shape, torch_params))
     return Comparison(dict(values), input_shape, tuple(rows), error)
+
+
+def _pairs(records: Sequence[Record], modules: Sequence[Any], parent: str = ""
+           ) -> list[tuple[str, Record, Any]]:
+    """Each record with its label and the torch module to_torch_code wrote for it, blocks
+    followed by the layers inside them (as `symconv table` lists them)."""
+    pairs = []
+    for record, module in zip(records, modules, strict=True):
+        branch = "" if record.path == 0 else "abcdefghijklmnopqrstuvwxyz"[(record.path - 1) % 26]
+        label = f"{parent}.{branch}{record.index}" if parent else str(record.index)
+        pairs.append((label, record, module))
+        inner = _inner_modules(record, module)
+        pairs += _pairs(record.children, inner, label)
+    return pairs
+
+
+def _inner_modules(record: Record, module: Any) -> list[Any]:
+    """The modules of a block's children, in the order of record.children."""
+    match record.layer:
+        case Repeat():
+            return list(module)
+        case Residual(shortcut=shortcut):
+            return [*module.body, *(module.shortcut if shortcut else ())]
+        case Concat():
+            return [child for branch in module.branches for child in branch]
+        case _:
+            return []
 
 
 def _param_count(module: object) -> int:
@@ -127,7 +157,7 @@ def report(comparison: Comparison) -> str:
         torch_shape = "-" if row.torch_shape is None else _shape(row.torch_shape)
         torch_params = "-" if row.torch_params is None else str(row.torch_params)
         verdict = "ok" if row.agrees else "DIFFERENT" if row.torch_shape is not None else ""
-        table.append((str(row.index), row.kind, _shape(row.shape), torch_shape,
+        table.append((row.label, row.kind, _shape(row.shape), torch_shape,
                       str(row.params), torch_params, verdict))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for r in table:

@@ -17,6 +17,7 @@ from symconv.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Concat,
     Conv,
     ConvTranspose,
     Dropout,
@@ -24,6 +25,8 @@ from symconv.layers import (
     Linear,
     Pool,
     PoolOp,
+    Repeat,
+    Residual,
     kind_of,
 )
 from symconv.render.values import text_shape
@@ -116,33 +119,104 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
         case Dropout(p=p):
             if p != sympy.Rational(1, 2):
                 args.append(f"p={float(p)!r}")
+        case Repeat() | Residual() | Concat():
+            raise AssertionError("blocks are written by block_lines")
         case _:
             assert_never(layer)
     return f"nn.{TORCH_CLASS[kind_of(layer)]}({', '.join(args)})"
 
 
+# The modules symconv's branching blocks become; written into the code only where used.
+RESIDUAL_CLASS = '''
+class Residual(nn.Module):
+    """symconv's residual block: body(x) + shortcut(x); no shortcut is the identity."""
+
+    def __init__(self, body, shortcut=None):
+        super().__init__()
+        self.body = body
+        self.shortcut = nn.Identity() if shortcut is None else shortcut
+
+    def forward(self, x):
+        return self.body(x) + self.shortcut(x)
+'''
+
+CONCAT_CLASS = '''
+class Concat(nn.Module):
+    """symconv's concat block: the branches on the same input, joined along the channels."""
+
+    def __init__(self, *branches):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+'''
+
+
+def _sequential(records: Sequence[Record], numbers: _Numbers, indent: str) -> list[str]:
+    lines = [f"{indent}nn.Sequential("]
+    for record in records:
+        lines += record_lines(record, numbers, indent + "    ")
+    return [*lines, f"{indent}),"]
+
+
+def record_lines(record: Record, numbers: _Numbers, indent: str) -> list[str]:
+    """The source lines of one record, each ending with a comma; blocks nest."""
+    comment = f"  # -> {text_shape(record.output_shape)}"
+    layer = record.layer
+    match layer:
+        case Repeat(count=count):
+            numbers.int(count)
+            inner = _sequential(record.children, numbers, indent)
+        case Residual():
+            body = [r for r in record.children if r.path == 1]
+            shortcut = [r for r in record.children if r.path == 2]
+            inner = [f"{indent}Residual(", *_sequential(body, numbers, indent + "    ")]
+            if shortcut:
+                inner += _sequential(shortcut, numbers, indent + "    ")
+            inner.append(f"{indent}),")
+        case Concat(branches=branches):
+            inner = [f"{indent}Concat("]
+            for path in range(1, len(branches) + 1):
+                branch = [r for r in record.children if r.path == path]
+                inner += _sequential(branch, numbers, indent + "    ")
+            inner.append(f"{indent}),")
+        case _:
+            return [f"{indent}{layer_code(record, numbers)},{comment}"]
+    return [*inner[:-1], inner[-1] + comment]
+
+
+def _uses(records: Sequence[Record], kind: type) -> bool:
+    return any(isinstance(r.layer, kind) or _uses(r.children, kind) for r in records)
+
+
 def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     """Python source that builds the network as `name = nn.Sequential(...)`, one layer per
-    line with symconv's output shape as a comment. Every channel count and window size must
-    be a number: give symbols values as keyword arguments (W=224), as in Network.table()."""
+    line with symconv's output shape as a comment; residual and concat blocks become the small
+    modules `Residual` and `Concat` defined in the code, a repeat its copies in a row. Every
+    channel count and window size must be a number: give symbols values as keyword arguments
+    (W=224), as in Network.table()."""
     records = network.records(**values)
     numbers = _Numbers()
-    lines = [f"{layer_code(r, numbers)},  # -> {text_shape(r.output_shape)}" for r in records]
+    lines = [line for r in records for line in record_lines(r, numbers, "    ")]
     if numbers.missing:
         names = ", ".join(sorted(numbers.missing))
         raise ShapeError(
-            f"PyTorch code needs numbers for every channel count and window size; "
-            f"give values for {names}"
+            f"PyTorch code needs numbers for every channel count, window size and repeat "
+            f"count; give values for {names}"
         )
     input_shape = records[0].input_shape if records else network.bind(values).input_shape
     head = [
         f"# Written by symconv for the input {text_shape(input_shape)} "
         "(PyTorch adds the batch axis in front).",
-        "from torch import nn",
-        "",
-        f"{name} = nn.Sequential(",
     ]
-    return "\n".join([*head, *(f"    {line}" for line in lines), ")"]) + "\n"
+    concat = _uses(records, Concat)
+    head += ["import torch", "from torch import nn"] if concat else ["from torch import nn"]
+    if _uses(records, Residual):
+        head.append(RESIDUAL_CLASS)
+    if concat:
+        head.append(CONCAT_CLASS)
+    return "\n".join([*head, "", f"{name} = nn.Sequential(", *lines, ")"]) + "\n"
 
 
 def to_torch_module(network: Network, device: Any = None, **values: object) -> Any:

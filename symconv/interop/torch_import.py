@@ -1,16 +1,15 @@
 """PyTorch -> Network: a module's layers read into symconv's layers.
 
 The module is traced with torch.fx, which flattens nn.Sequential and nested containers and
-follows a custom forward; every layer symconv knows stays a leaf of the trace. What symconv
-does not model (an unknown layer, a function call, a second input) is named in an error,
-never skipped: a skipped layer would make every answer after it wrong.
+follows a custom forward; every layer symconv knows stays a leaf of the trace, and branches
+that meet in an addition or torch.cat become residual and concat blocks (torch_graph.py).
+What symconv does not model (an unknown layer, a function call, a second input) is named in
+an error, never skipped: a skipped layer would make every answer after it wrong.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sympy
@@ -19,6 +18,7 @@ from symconv import catalog
 from symconv.catalog import Entry, Family
 from symconv.errors import ShapeError, SymconvError, UnsupportedError
 from symconv.interop._torch import require_torch
+from symconv.interop.torch_graph import Step, is_size_query, name_of, read_graph
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -41,15 +41,6 @@ from symconv.trace import axis_names, trace
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One layer read from the module, with where it came from for messages."""
-
-    layer: Layer
-    where: str  # "nn.MaxPool2d at 'features.3'" or "torch.flatten in the forward"
-    features: Value | None = None  # x.view(-1, 400) declares the flattened size
-
-
 def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> Any:
     """The Network of a torch module (nn.Sequential, nested containers, or a model whose
     forward torch.fx can trace). `input_shape` has no batch axis, e.g. (3, 224, 224) or
@@ -62,7 +53,7 @@ def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> A
         raise UnsupportedError(f"from_torch takes a torch.nn.Module, not {type(module).__name__}")
     if _is_leaf(type(module)):  # a single layer: torch.fx would trace into its forward
         module = torch.nn.Sequential(module)
-    steps = _read_graph(module, _trace(module, torch))
+    steps = read_graph(_trace(module, torch), lambda node: _step(module, node))
     layers = tuple(step.layer for step in steps)
     if not layers:
         raise ShapeError("the module has no layers")
@@ -105,70 +96,7 @@ def _torch_entry(cls: type) -> tuple[str, Entry] | None:
     return None
 
 
-def _read_graph(root: Any, graph: Any) -> list[_Step]:
-    """The layers along the graph, which must be one chain from the input to the output."""
-    steps: list[_Step] = []
-    current = None  # the node holding the running tensor
-    for node in graph.nodes:
-        if node.op == "placeholder":
-            if current is not None:
-                raise UnsupportedError(
-                    f"the forward takes more than one input ('{node.target}'); "
-                    "symconv reads models with one input tensor"
-                )
-            current = node
-            continue
-        if node.op == "output":
-            if node.args[0] is not current:
-                raise UnsupportedError(
-                    "the forward returns something other than one tensor computed in a chain; "
-                    "symconv reads models with one output"
-                )
-            break
-        if _is_size_query(node):
-            continue
-        inputs = [a for a in node.all_input_nodes if not _is_size_query(a)]
-        if _is_join(node):
-            raise UnsupportedError(
-                f"{_name_of(node)} joins two branches of the forward (a residual addition or "
-                "a concatenation); symconv does not read branching PyTorch models yet"
-            )
-        if inputs != [current]:
-            raise UnsupportedError(
-                f"the forward branches: {_name_of(node)} reads a tensor other than the output "
-                "of the layer before it; symconv does not read branching PyTorch models yet"
-            )
-        step = _step(root, node)
-        if step is not None:
-            steps.append(step)
-        current = node
-    return steps
-
-
-def _is_size_query(node: Any) -> bool:
-    """x.size(0), x.shape[0], x.dim(): questions about a shape, not layers."""
-    if node.op == "call_method" and node.target in ("size", "dim"):
-        return True
-    if node.op != "call_function":
-        return False
-    if node.target is getattr:
-        return bool(node.args[1] == "shape")
-    return node.target is operator.getitem and _is_size_query(node.args[0])
-
-
-def _name_of(node: Any) -> str:
-    if node.op == "call_module":
-        return f"'{node.target}'"
-    if node.op == "call_method":
-        return f"Tensor.{node.target}"
-    target = node.target
-    if target in (operator.add, operator.iadd):
-        return "the addition x + y"
-    module = getattr(target, "__module__", None) or "torch"
-    return f"{module}.{getattr(target, '__name__', target)}"
-
-
-def _step(root: Any, node: Any) -> _Step | None:
+def _step(root: Any, node: Any) -> Step | None:
     """The layer a graph node stands for; None for a node that changes nothing."""
     if node.op == "call_module":
         module = root.get_submodule(node.target)
@@ -179,7 +107,9 @@ def _step(root: Any, node: Any) -> _Step | None:
                 f"{where} is a layer symconv does not model (the layers it reads are "
                 "listed in docs/language.md)"
             )
-        return _Step(_from_module(module, *found, where), where)
+        return Step(_from_module(module, *found, where), where)
+    if is_size_query(node):
+        return None
     if node.op in ("call_function", "call_method"):
         return _from_call(node)
     raise UnsupportedError(f"'{node.name}' ({node.op} {node.target}) is not a layer symconv reads")
@@ -301,7 +231,7 @@ def _flatten_call(node: Any) -> Layer | None:
         )
     start = _argument(node, 0, "start_dim", 0)
     end = _argument(node, 1, "end_dim", -1)
-    return _flatten(start, end, f"{_name_of(node)}")
+    return _flatten(start, end, f"{name_of(node)}")
 
 
 def _declared_features(node: Any) -> Value | None:
@@ -327,33 +257,26 @@ _FUNCTIONS: dict[str, Callable[[Any], Layer | None]] = {
 }
 
 
-def _from_call(node: Any) -> _Step | None:
+def _from_call(node: Any) -> Step | None:
     name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
-    where = f"{_name_of(node)} in the forward"
+    where = f"{name_of(node)} in the forward"
     read = _FUNCTIONS.get(name)
     if read is not None:
         layer = read(node)
-        return None if layer is None else _Step(layer, where, _declared_features(node))
+        return None if layer is None else Step(layer, where, _declared_features(node))
     activation = catalog.DSL_NAMES.get(name.rstrip("_"))
     if activation is not None and activation.spec.family is Family.ACTIVATION:
-        return _Step(Activation(activation.kind_name), where)
+        return Step(Activation(activation.kind_name), where)
     raise UnsupportedError(
         f"{where} is not something symconv reads; use the nn layer instead (nn.ReLU(), "
         "nn.MaxPool2d(2), nn.Flatten(), ...)"
     )
 
 
-def _is_join(node: Any) -> bool:
-    """a + b, torch.add, torch.cat: where two branches of the forward meet."""
-    torch = require_torch()
-    joins = (operator.add, operator.iadd, torch.add, torch.cat, torch.concat)
-    return node.op == "call_function" and node.target in joins
-
-
 # ---------------------------------------------------------------- the input
 
 
-def _input_shape(given: Sequence[int] | str | None, steps: Sequence[_Step]) -> tuple[Value, ...]:
+def _input_shape(given: Sequence[int] | str | None, steps: Sequence[Step]) -> tuple[Value, ...]:
     if isinstance(given, str):
         return parse_shape(given)
     if given is not None:
@@ -381,7 +304,7 @@ def _spatial(rank: int) -> tuple[Value, ...]:
     return tuple(symbol(name) for name in axis_names(rank))
 
 
-def _check(shape: tuple[Value, ...], steps: Sequence[_Step]) -> None:
+def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> None:
     """Trace once so that a layer that cannot follow its input is named by its module path."""
     for step in steps:
         try:

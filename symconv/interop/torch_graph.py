@@ -1,0 +1,175 @@
+"""A torch.fx graph -> symconv's layers, with branches as blocks.
+
+The graph is walked backwards from the output. A node that joins tensors (x + y, torch.add,
+torch.cat along the channels) is a block: each of its inputs is followed back to the node
+where the paths forked, and each path becomes a branch (an empty one where the input is the
+fork itself, as in an identity shortcut). Branches may nest.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from symconv.errors import UnsupportedError
+from symconv.layers import Concat, Layer, Residual
+from symconv.symbols import Value
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One layer read from the module, with where it came from for messages."""
+
+    layer: Layer
+    where: str  # "nn.MaxPool2d at 'features.3'" or "torch.flatten in the forward"
+    features: Value | None = None  # x.view(-1, 400) declares the flattened size
+
+
+Reader = Callable[[Any], "Step | None"]
+
+
+def is_size_query(node: Any) -> bool:
+    """x.size(0), x.shape[0], x.dim(): questions about a shape, not layers."""
+    if node.op == "call_method" and node.target in ("size", "dim"):
+        return True
+    if node.op != "call_function":
+        return False
+    if node.target is getattr:
+        return bool(node.args[1] == "shape")
+    return node.target is operator.getitem and is_size_query(node.args[0])
+
+
+def name_of(node: Any) -> str:
+    """How a node is called in messages: 'layer1.0.conv1', Tensor.view, torch.cat."""
+    if node.op == "call_module":
+        return f"'{node.target}'"
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    if target in (operator.add, operator.iadd):
+        return "the addition x + y"
+    module = getattr(target, "__module__", None) or "torch"
+    return f"{module}.{getattr(target, '__name__', target)}"
+
+
+def _join_kind(node: Any) -> str | None:
+    """'add' or 'cat' where the node joins tensors, else None."""
+    if node.op != "call_function":
+        return None
+    import torch
+
+    if node.target in (operator.add, operator.iadd, torch.add):
+        return "add"
+    if node.target in (torch.cat, torch.concat):
+        return "cat"
+    return None
+
+
+class _Walk:
+    def __init__(self, read: Reader, start: Any):
+        self.read, self.start = read, start
+        self.forks: dict[Any, Any] = {}
+
+    def inputs(self, node: Any) -> list[Any]:
+        kind = _join_kind(node)
+        if kind == "cat":
+            tensors = node.args[0]
+            if not isinstance(tensors, list | tuple):
+                raise UnsupportedError(f"{name_of(node)} of something other than a list")
+            return list(tensors)
+        if kind == "add":
+            tensors = [a for a in node.args if hasattr(a, "op")]
+            if len(tensors) != 2:
+                raise UnsupportedError(
+                    f"{name_of(node)} in the forward adds a number to a tensor; symconv reads "
+                    "additions of two branches (a residual block)"
+                )
+            return tensors
+        return [a for a in node.all_input_nodes if not is_size_query(a)]
+
+    def previous(self, node: Any) -> Any:
+        """The node before this one on its path: its input, or for a join, the fork."""
+        if _join_kind(node):
+            return self.fork(node)
+        inputs = self.inputs(node)
+        if len(inputs) != 1:
+            raise UnsupportedError(
+                f"{name_of(node)} combines {len(inputs)} tensors; symconv reads branches that "
+                "meet in an addition (a residual block) or torch.cat (a concatenation)"
+            )
+        return inputs[0]
+
+    def path_back(self, node: Any) -> list[Any]:
+        """The nodes from `node` back to the input, each branch skipped at its join."""
+        path = [node]
+        while path[-1] is not self.start:
+            path.append(self.previous(path[-1]))
+        return path
+
+    def fork(self, join: Any) -> Any:
+        """Where the paths into a join went apart: the nearest node on all of them."""
+        if join not in self.forks:
+            paths = [self.path_back(n) for n in self.inputs(join)]
+            shared = set.intersection(*(set(p) for p in paths[1:])) if len(paths) > 1 else set()
+            self.forks[join] = next(n for n in paths[0] if n in shared or len(paths) == 1)
+        return self.forks[join]
+
+    def steps(self, end: Any, start: Any) -> list[Step]:
+        """The steps from `start` (excluded) to `end` (included)."""
+        steps: list[Step] = []
+        node = end
+        while node is not start:
+            if node is self.start:
+                raise UnsupportedError(
+                    "a branch of the forward does not start where the others do; symconv "
+                    "reads branches that leave one tensor and meet again"
+                )
+            before = self.previous(node)
+            if _join_kind(node):
+                steps.append(self.block(node))
+            else:
+                step = self.read(node)
+                if step is not None:
+                    steps.append(step)
+            node = before
+        return steps[::-1]
+
+    def block(self, join: Any) -> Step:
+        fork = self.fork(join)
+        branches = [tuple(s.layer for s in self.steps(n, fork)) for n in self.inputs(join)]
+        where = f"{name_of(join)} in the forward"
+        if _join_kind(join) == "cat":
+            dim = join.args[1] if len(join.args) > 1 else join.kwargs.get("dim", 0)
+            if dim != 1:
+                raise UnsupportedError(
+                    f"{where} joins along dim={dim}; symconv reads concatenations of the "
+                    "channels (dim=1)"
+                )
+            return Step(Concat(tuple(branches)), where)
+        body, shortcut = branches
+        if not body:
+            body, shortcut = shortcut, body
+        if not body:
+            raise UnsupportedError(f"{where} adds a tensor to itself")
+        return Step(Residual(body, shortcut), where)
+
+
+def read_graph(graph: Any, read: Reader) -> list[Step]:
+    """The steps of a traced forward with one input and one output, blocks nested."""
+    inputs = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(inputs) != 1:
+        names = ", ".join(f"'{n.target}'" for n in inputs)
+        raise UnsupportedError(
+            f"the forward takes {len(inputs)} inputs ({names}); symconv reads models with one "
+            "input tensor"
+        )
+    (output,) = [n for n in graph.nodes if n.op == "output"]
+    result = output.args[0]
+    if not hasattr(result, "op"):
+        raise UnsupportedError(
+            "the forward returns something other than one tensor; symconv reads models with "
+            "one output"
+        )
+    return _Walk(read, inputs[0]).steps(result, inputs[0])
