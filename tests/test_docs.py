@@ -96,6 +96,7 @@ def run_pycon(block: Block, namespace: dict[str, object], where: str) -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     report = io.StringIO()
     runner.run(test, out=report.write, clear_globs=False)
+    namespace.update(test.globs)  # DocTest works on a copy; later blocks see these names
     assert runner.failures == 0, report.getvalue()
 
 
