@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any
 
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
@@ -24,7 +24,8 @@ from symconv.symbols import Value, symbol
 from symconv.trace import PENDING_RULES, trace
 
 
-class NumericRecord(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class NumericRecord:
     """One layer's numbers: Python ints throughout."""
 
     index: int

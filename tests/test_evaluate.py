@@ -43,8 +43,9 @@ def test_compiled_equals_traced(text: str) -> None:
             rejected += 1
             continue
         got = evaluator(**values)
-        assert [(r.index, r.kind, r.output_shape, r.params, r.neurons, r.connections, r.macs)
-                for r in expected] == [tuple(r) for r in got]
+        fields = ("index", "kind", "output_shape", "params", "neurons", "connections", "macs")
+        assert [[getattr(r, f) for f in fields] for r in expected] == [
+            [getattr(r, f) for f in fields] for r in got]
         agreed += 1
     assert agreed > 10 and rejected > 0
 
