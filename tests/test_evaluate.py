@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from oracle_cases import MAKERS, cases
 
 import symconv
-from oracle_cases import MAKERS, cases
 
 NETWORKS = [
     "input 3 x H x W\nconv 64 k=7 s=2 p=3\nbn\nrelu\nmaxpool k=3 s=2 p=1\n"
