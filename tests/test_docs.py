@@ -20,6 +20,7 @@ import io
 import os
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from symconv.catalog import REQUIRED, Family, Kind, Spec
 from symconv.cli import main
 from symconv.interop.torch_check import compare
 from symconv.render.values import text_shape
+from symconv.trace import Record
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -100,6 +102,11 @@ def run_pycon(block: Block, namespace: dict[str, object], where: str) -> None:
     assert runner.failures == 0, report.getvalue()
 
 
+def _all_records(records: Sequence[Record]) -> list[Record]:
+    """Records in the order of the text: a block's layers after it, then the next layer."""
+    return [x for r in records for x in (r, *_all_records(r.children))]
+
+
 ARROW = re.compile(r"#\s*->\s*(.+?)\s*$")
 
 
@@ -110,7 +117,7 @@ def run_description(block: Block, where: str) -> None:
     notes = {n: m.group(1) for n, line in enumerate(block.text.splitlines(), start=1)
              if (m := ARROW.search(line))}
     last_on_line = {r.layer.source.line: text_shape(r.output_shape)
-                    for r in network.records() if r.layer.source is not None}
+                    for r in _all_records(network.records()) if r.layer.source is not None}
     for line, shape in notes.items():
         assert last_on_line.get(line) == shape, f"{where}, line {line} of the block"
     if network.symbols:
@@ -230,6 +237,9 @@ def test_language_reference_tables_match_the_catalog() -> None:
             "regenerate with SYMCONV_REGENERATE_DOCS=1 and read the diff")
 
 
+KEYWORDS = ("input", "repeat", "residual", "shortcut", "concat")
+
+
 def _family_of(word: str) -> Family | None:
     name = word.split("(")[0]
     for prefix in catalog.TORCH_PREFIXES:
@@ -255,6 +265,8 @@ def test_every_name_and_parameter_spelling_has_an_example() -> None:
             used_names.add(words[0].split("(")[0])
             used[family] |= set(re.findall(r"(\w+)\s*=", line.split("#")[0]))
             used[family] |= set(words[1:])
+    words = {w for b in blocks(LANGUAGE) if b.language == "symconv" for w in b.text.split()}
+    assert sorted(set(KEYWORDS) - words) == [], "keywords without an example"
     missing_names = sorted(set(catalog.DSL_NAMES) - used_names)
     assert missing_names == [], f"layer names without an example: {missing_names}"
     for family in Family:
