@@ -21,6 +21,9 @@ VALID = [
     "input 3x64x64\nnn.Conv2d(3, 8, kernel_size=3, padding='same', bias=False),\n"
     "nn.AdaptiveAvgPool2d((None, 6)), nn.Flatten(), nn.Linear(8 * 64 * 6, 10)",
     (EXAMPLES / "alexnet.net").read_text(),
+    "input 3 x H x W\nrepeat N {\n  conv 8 k=3 s=2 p=1\n  relu\n}\n"
+    "residual {\n  conv 8 k=3 p=1\n} shortcut {\n  conv 8 k=1\n}\n"
+    "concat { conv 4 k=1 } { maxpool k=3 s=1 p=1 }\nflatten\nlinear 10",
 ]
 # Pieces of the language, so that mutations stay close to real descriptions.
 PIECES = ["conv", "k=", "s=", "p=", "same", "(", ")", ",", "x", "=", "\n", " ", "0", "-1", "W",
