@@ -13,7 +13,9 @@ repeat in closed form (`repeat_map`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import sympy
@@ -32,7 +34,10 @@ def simplify_rounding(value: Value) -> Value:
     expr = sympy.sympify(value)
     if not expr.has(sympy.floor, sympy.ceiling):
         return as_value(expr)
-    return as_value(_bottom_up(expr))
+    expr = _bottom_up(expr)
+    if expr.has(sympy.Piecewise):
+        expr = _collapse(expr)
+    return as_value(expr)
 
 
 def _bottom_up(expr: sympy.Expr) -> Any:
@@ -113,6 +118,98 @@ def _canonical(expr: Any) -> Any:
     if abs(ceil_m) < abs(floor_m):
         return sympy.ceiling(sympy.expand((z + ceil_m) / b))
     return sympy.floor(sympy.expand((z + floor_m) / b))
+
+
+# ---------------------------------------------------------------- quasi-linear sizes
+
+
+def evaluate(expr: Any, x: sympy.Symbol, n: int) -> Any:
+    """expr at x = n in exact rational arithmetic (Fractions and bools, never floats)."""
+    if expr == x:
+        return Fraction(n)
+    if expr.is_Rational:
+        return Fraction(int(expr.p), int(expr.q))
+    if isinstance(expr, sympy.Piecewise):
+        return next(evaluate(v, x, n) for v, c in expr.args if evaluate(c, x, n))
+    if expr is sympy.true or expr is sympy.false:
+        return bool(expr)
+    args = [evaluate(a, x, n) for a in expr.args]
+    if isinstance(expr, sympy.ITE):
+        return args[1] if args[0] else args[2]
+    operation = _OPERATIONS.get(type(expr)) or _OPERATIONS.get(getattr(expr, "rel_op", None))
+    if operation is None:
+        raise TypeError(f"cannot evaluate {expr.func} exactly")
+    return operation(args)
+
+
+_OPERATIONS: dict[Any, Any] = {
+    sympy.Add: lambda a: sum(a, Fraction(0)),
+    sympy.Mul: math.prod,
+    sympy.Pow: lambda a: a[0] ** a[1],
+    sympy.floor: lambda a: Fraction(math.floor(a[0])),
+    sympy.ceiling: lambda a: Fraction(math.ceil(a[0])),
+    sympy.And: all,
+    sympy.Or: any,
+    sympy.Not: lambda a: not a[0],
+    ">=": lambda a: a[0] >= a[1],
+    ">": lambda a: a[0] > a[1],
+    "<=": lambda a: a[0] <= a[1],
+    "<": lambda a: a[0] < a[1],
+    "==": lambda a: a[0] == a[1],
+    "!=": lambda a: a[0] != a[1],
+}
+
+
+def _collapse(expr: Any) -> Any:
+    """A Piecewise size of one symbol (ceil_mode's dropped last window) as one ⌊(M·x + A)/S⌋.
+
+    Every part is quasi-linear: floors of rational multiples of x and of each other, and
+    conditions comparing parts of equal slope. Shifting x by P, a multiple of every divisor
+    met, then shifts each part by a constant, so f(x + P) − f(x) is constant and f agrees
+    with the floor map everywhere once it agrees over one period."""
+    symbols = expr.free_symbols
+    if len(symbols) != 1:
+        return expr
+    (x,) = symbols
+    period = _period(expr)
+    if period is None or period > 4096:
+        return expr
+    try:
+        values = [evaluate(expr, x, n) for n in range(1, 2 * period + 2)]
+    except (TypeError, StopIteration):
+        return expr
+    rise = values[period] - values[0]
+    if any(values[i + period] - values[i] != rise for i in range(period + 1)):
+        return expr
+    slope = Fraction(rise) / period
+    divisor, scale = slope.denominator, slope.numerator
+    low = max(v * divisor - scale * n for n, v in enumerate(values, start=1))
+    high = min((v + 1) * divisor - 1 - scale * n for n, v in enumerate(values, start=1))
+    if low > high:
+        return expr
+    offset = min(range(int(low), int(high) + 1), key=abs)
+    return _canonical(sympy.floor((scale * x + offset) / divisor)) if divisor != 1 else (
+        scale * x + offset)
+
+
+def _period(expr: Any) -> int | None:
+    """A shift of x after which every rounding inside expr moves by an integer: the lcm over
+    roundings of their divisors times the periods of the roundings inside them."""
+    period = 1
+    for r in expr.atoms(*_ROUNDINGS):
+        if any(r in other.args[0].atoms(*_ROUNDINGS) for other in expr.atoms(*_ROUNDINGS)):
+            continue  # counted inside the rounding that holds it
+        own = 1
+        for term in sympy.Add.make_args(sympy.expand(r.args[0])):
+            coefficient = term.as_coeff_Mul()[0]
+            if not coefficient.is_Rational:
+                return None
+            own = math.lcm(own, int(coefficient.q))
+        inner = _period(r.args[0]) if r.args[0].has(*_ROUNDINGS) else 1
+        if inner is None:
+            return None
+        period = math.lcm(period, own * inner)
+    return period
 
 
 # ---------------------------------------------------------------- maps n ↦ ⌊(M·n + A)/S⌋
