@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import assert_never
+from typing import Any, assert_never
 
 import sympy
 
@@ -51,7 +51,8 @@ from symconv.parse import parse_shape
 from symconv.solve_invert import Between, NotInvertible, invert
 from symconv.symbols import Value, free_names, symbol
 
-SEARCH_LIMIT = 4096  # the range enumerated where the output is not monotone in the unknown
+SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
+ENDS = 16  # solutions at each end of a list that are checked by building the network
 _FAR = 2**62  # where searches for growing outputs give up (no layer grows that slowly)
 
 
@@ -91,23 +92,44 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     u = symbol(unknown)
     targets = _targets(target, len(bound.input_shape) - 1, bound)
     least = 0 if all(zero_ok for v, _, zero_ok in _roles(bound, u) if _has(v, u)) else 1
-    # Trace with an unknown whose assumptions match its true range (paddings may be 0), so
-    # SymPy's simplifications stay valid there.
-    x = sympy.Dummy(unknown, integer=True, nonnegative=True) if least == 0 else u
-    outputs = tuple(bound.bind({unknown: x}).output_shape()[1:])
-    if len(outputs) != len(targets):
-        raise NoSolutionError(
-            f"the output has {len(outputs)} spatial axes, the target {len(targets)}"
-        )
-    equations = tuple(sympy.Eq(o.xreplace({x: u}), t, evaluate=False)
-                      for o, t in zip(outputs, targets, strict=True))
     others = set().union(*(free_names(v) for v, _, _ in _roles(bound, u)),
                          *map(free_names, targets))
     others.discard(unknown)
     if others:
-        return _symbolic(unknown, x, outputs, targets, equations, least, sorted(others))
-    inequalities = _try_inequalities(outputs, targets, x, u)
+        return _symbolic(bound, u, targets, least, sorted(others))
+    # The relation with the numbers in place, as the formulas write it (unevaluated: SymPy's
+    # floor would spend its time on simplifying what the search decides anyway).
+    with sympy.evaluate(False):
+        relation = _run(bound.layers, tuple(bound.input_shape[1:]), lambda v: v)
+    outputs = tuple(_tidy(o) for o in _axes_of(relation, targets))
+    equations = tuple(sympy.Eq(o, t, evaluate=False) for o, t in zip(outputs, targets,
+                                                                       strict=True))
+    inequalities = _try_inequalities(outputs, targets, u)
     return _numeric(bound, u, tuple(int(t) for t in targets), least, equations, inequalities)
+
+
+def _tidy(e: sympy.Basic) -> sympy.Expr:
+    """The expression with sums and products evaluated but floors and ceilings kept as they
+    are, which is fast and reads like the formula."""
+    if not e.args:
+        return e
+    args = [_tidy(a) for a in e.args]
+    if isinstance(e, sympy.floor | sympy.ceiling):
+        return e.func(*args, evaluate=False)
+    return e.func(*args)
+
+
+def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr]
+             ) -> tuple[sympy.Expr, ...]:
+    if outputs is None:
+        raise NoSolutionError("some layer's output is empty whatever the unknown is")
+    if not outputs:
+        raise NoSolutionError("the network's output has no spatial axes (it ends flat)")
+    if len(outputs) != len(targets):
+        raise NoSolutionError(
+            f"the output has {len(outputs)} spatial axes, the target {len(targets)}"
+        )
+    return tuple(sympy.sympify(o) for o in outputs)
 
 
 def _targets(target: object, rank: int, net: Network) -> tuple[sympy.Expr, ...]:
@@ -144,9 +166,9 @@ def _layer_roles(layers: Sequence[Layer]) -> Iterator[tuple[Value, int | None, b
         match layer:
             case Conv(window=w) | Pool(window=w):
                 if not (isinstance(layer, Conv) and w.same):
-                    yield from _window_roles(w, 1)
+                    yield from _window_roles(w, 1, isinstance(layer, Pool) and layer.ceil_mode)
             case ConvTranspose(window=w, output_padding=op):
-                yield from _window_roles(w, -1)
+                yield from _window_roles(w, -1, False)
                 yield from ((v, 1, True) for v in op)
             case AdaptivePool(output_size=size):
                 yield from ((v, 1, False) for v in size if v is not None)
@@ -163,15 +185,19 @@ def _layer_roles(layers: Sequence[Layer]) -> Iterator[tuple[Value, int | None, b
                 assert_never(layer)
 
 
-def _window_roles(w: Window, sign: int) -> Iterator[tuple[Value, int | None, bool]]:
+def _window_roles(w: Window, sign: int, ceil: bool
+                  ) -> Iterator[tuple[Value, int | None, bool]]:
     # A convolution's output floor((n + 2p - d(k-1) - 1)/s) + 1 grows with p and shrinks
     # with k, d and s (s: while the numerator is >= 0, i.e. while the output is >= 1); a
-    # transposed one, (n-1)s - 2p + d(k-1) + op + 1, the other way round.
+    # transposed one, (n-1)s - 2p + d(k-1) + op + 1, the other way round. Pooling in ceil
+    # mode is the exception: ceil(x/s) + 1 with x < 0 is 1 for a large stride and less
+    # for a small one, so its stride moves the output both ways.
+    stride = None if ceil else -sign
     for values, direction, may_be_zero in (
-        (w.kernel, -1, False), (w.stride, -1, False), (w.dilation, -1, False),
-        (w.padding, 1, True),
+        (w.kernel, -sign, False), (w.stride, stride, False), (w.dilation, -sign, False),
+        (w.padding, sign, True),
     ):
-        yield from ((v, sign * direction, may_be_zero) for v in values)
+        yield from ((v, direction, may_be_zero) for v in values)
 
 
 def _has(value: Value, u: sympy.Symbol) -> bool:
@@ -225,10 +251,12 @@ def output_sizes(net: Network, u: sympy.Symbol, value: int) -> tuple[int, ...] |
     return _run(net.layers, tuple(at(v) for v in net.input_shape[1:]), at)
 
 
-def _run(layers: Sequence[Layer], sizes: tuple[int, ...] | None,
-         at: Callable[[Value], int]) -> tuple[int, ...] | None:
+def _run(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
+         at: Callable[[Value], Any]) -> tuple[Any, ...] | None:
+    """The spatial sizes after the layers (ints, or expressions where `at` leaves symbols);
+    None once some size is below 1."""
     for layer in layers:
-        if sizes is None or any(n < 1 for n in sizes):
+        if sizes is None or _empty(sizes):
             return None
         match layer:
             case Conv(window=w) if w.same:
@@ -260,7 +288,12 @@ def _run(layers: Sequence[Layer], sizes: tuple[int, ...] | None,
                 pass
             case _:
                 assert_never(layer)
-    return None if sizes is None or any(n < 1 for n in sizes) else sizes
+    return None if _empty(sizes) else sizes
+
+
+def _empty(sizes: tuple[Any, ...] | None) -> bool:
+    """Whether some size is known to be below 1 (symbolic sizes are left to the caller)."""
+    return sizes is None or any(isinstance(n, int) and n < 1 for n in sizes)
 
 
 def _numeric(
@@ -369,19 +402,30 @@ def _checked(
     """The solutions after substituting each back into the network (PyTorch's rules too)."""
     name = u.name
     if high == sympy.oo:
+        # PyTorch's rules (output_padding below stride or dilation, pooling padding at most
+        # half the kernel) hold from some value on when they hold far out: each is monotone.
         far = max(low, min(_plateau(net, u, low), 10**6)) + 1
-        failed = [v for v in (low, far) if _verify(net, name, v, targets) is not None]
-        if failed:
-            raise SymconvError(f"internal check failed: {name} = {failed[0]} does not give "
-                               f"{_show(targets)}")
-        return Solution(name, equations, inequalities, sympy.Integer(low), sympy.oo, None,
-                        reason, complete)
+        if _verify(net, name, far, targets) is None:
+            first = first_true(lambda v: _verify(net, name, v, targets) is None, low, far)
+            return Solution(name, equations, inequalities, sympy.Integer(first), sympy.oo, None,
+                            reason.replace(f">= {low} ", f">= {first} "), complete)
+        low, high = low, low + SEARCH_LIMIT
+        reason = f"{name} = {far} breaks a rule, so only {low} <= {name} <= {high} was searched"
+        complete = False
     candidates = list(only) if only is not None else list(range(low, int(high) + 1))
-    kept: list[tuple[int, str | None]] = []
-    rejected: list[tuple[int, str | None]] = []
-    for v in candidates:
-        problem = _verify(net, name, v, targets)
-        (kept if problem is None else rejected).append((v, problem))
+    # Every candidate is substituted into the formulas. The network itself (PyTorch's rules
+    # too) is built for the first and last ENDS of them, or all when one of those fails: a
+    # rule that involves the unknown is monotone in it, so where it holds at both ends of a
+    # run of values it holds in between.
+    if any(output_sizes(net, u, v) != targets for v in candidates):
+        raise SymconvError(f"internal check failed: the search for {name} found a value that "
+                           "does not give the target")
+    ends = candidates if len(candidates) <= 2 * ENDS else candidates[:ENDS] + candidates[-ENDS:]
+    problems = {v: _verify(net, name, v, targets) for v in ends}
+    if any(problems.values()):
+        problems = {v: _verify(net, name, v, targets) for v in candidates}
+    kept = [(v, None) for v in candidates if problems.get(v) is None]
+    rejected = [(v, problems[v]) for v in candidates if problems.get(v) is not None]
     if not kept:
         v, problem = rejected[0]
         return _none(name, equations, inequalities, f"{name} = {v} gives the size but {problem}")
@@ -426,29 +470,33 @@ def _show(sizes: Sequence[object] | None) -> str:
 
 
 def _try_inequalities(
-    outputs: Sequence[sympy.Expr], targets: Sequence[sympy.Expr], x: sympy.Symbol, u: sympy.Symbol
+    outputs: Sequence[sympy.Expr], targets: Sequence[sympy.Expr], u: sympy.Symbol
 ) -> tuple[Between, ...]:
     """The inequalities the floors become, for display (empty where inversion does not apply)."""
     steps: list[Between] = []
     for o, t in zip(outputs, targets, strict=True):
         try:
-            steps.extend(invert(o, x, t)[2])
+            steps.extend(invert(o, u, t)[2])
         except NotInvertible:
             return ()
-    subs = {x: u}
-    return tuple(Between(b.low.xreplace(subs), b.expr.xreplace(subs), b.high.xreplace(subs))
-                 for b in dict.fromkeys(steps))
+    return tuple(dict.fromkeys(steps))
 
 
 def _symbolic(
-    name: str,
-    x: sympy.Symbol,
-    outputs: Sequence[sympy.Expr],
-    targets: Sequence[sympy.Expr],
-    equations: tuple[sympy.Eq, ...],
-    least: int,
+    net: Network, u: sympy.Symbol, targets: Sequence[sympy.Expr], least: int,
     others: list[str],
 ) -> Solution:
+    name = u.name
+    # Trace with an unknown whose assumptions match its true range (paddings may be 0), so
+    # SymPy's simplifications stay valid there.
+    x = sympy.Dummy(name, integer=True, nonnegative=True) if least == 0 else u
+    try:
+        outputs = _axes_of(net.bind({name: x}).output_shape()[1:], targets)
+    except SymconvError as error:  # decided for every value of the unknown at once
+        return _none(name, (), (), f"no value of {name} works: {error.message}")
+    back = {x: u}
+    equations = tuple(sympy.Eq(o.xreplace(back), t, evaluate=False)
+                      for o, t in zip(outputs, targets, strict=True))
     lows: list[sympy.Expr] = [sympy.Integer(least)]
     highs: list[sympy.Expr] = []
     steps: list[Between] = []
@@ -466,13 +514,12 @@ def _symbolic(
         lows.append(low)
         highs.append(high)
         steps.extend(found)
-    u = symbol(name)
-    subs = {x: u}
     low = sympy.Max(*lows)
     high = sympy.Min(*highs) if highs else sympy.oo
-    inequalities = tuple(Between(b.low.xreplace(subs), b.expr.xreplace(subs),
-                                 b.high.xreplace(subs)) for b in dict.fromkeys(steps))
+    inequalities = tuple(Between(b.low.xreplace(back), b.expr.xreplace(back),
+                                 b.high.xreplace(back)) for b in dict.fromkeys(steps))
     reason = (f"the integers {name} with {sympy.sstr(low)} <= {name} <= {sympy.sstr(high)} "
               f"(none where the lower end exceeds the upper), where every layer's output is "
               f"at least 1")
-    return Solution(name, equations, inequalities, low, high, None, reason)
+    return Solution(name, equations, inequalities, low.xreplace(back), high.xreplace(back),
+                    None, reason)
