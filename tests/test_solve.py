@@ -218,9 +218,9 @@ def test_symbolic_interval_agrees_with_brute_force(text, name, target, ranges):
 
 def test_issue_example_padding_interval():
     solution = solve("input 3 x W x W\nconv 64 k=K s=S p=P", "P", "O")
-    W, K, S, O = map(symbol, "WKSO")
-    assert solution.high == sympy.floor(sympy.together((S * O - 1 - W + K) / 2))
-    assert solution.low == sympy.Max(0, sympy.ceiling(sympy.together((S * (O - 1) - W + K) / 2)))
+    W, K, S, T = map(symbol, "WKSO")
+    assert solution.high == sympy.floor(sympy.together((S * T - 1 - W + K) / 2))
+    assert solution.low == sympy.Max(0, sympy.ceiling(sympy.together((S * (T - 1) - W + K) / 2)))
 
 
 # ---------------------------------------------------------------- errors
