@@ -17,7 +17,7 @@ chained: layer l's output sizes are layer l + 1's inputs. Renderers (symconv.ren
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
 
@@ -60,23 +60,36 @@ QUANTITIES = tuple(q.value for q in Quantity)
 class Given(sympy.Symbol):
     """A value put in for a symbol: printed as the value, but kept in the symbol's place, so
     the substituted line has exactly the shape of the general formula (nothing is computed
-    until the next line)."""
+    until the next line).
 
-    __slots__ = ("value",)
+    `chained` marks a size that an earlier line derived (H_1 in layer 2's formula): where
+    its value is an expression rather than a number or a single symbol, it is shown by its
+    name, which that earlier line defines, instead of repeating the whole expression."""
+
+    __slots__ = ("chained", "value")
     value: sympy.Expr
+    chained: bool
 
-    def __new__(cls, name: str, value: Value) -> Given:
+    def __new__(cls, name: str, value: Value, chained: bool = False) -> Given:
         obj = sympy.Symbol.__xnew__(cls, name)
         obj.value = sympy.sympify(value)
+        obj.chained = chained
         return obj
 
-    def __getnewargs__(self) -> tuple[str, sympy.Expr]:
-        return (self.name, self.value)
+    def __getnewargs__(self) -> tuple[str, sympy.Expr, bool]:
+        return (self.name, self.value, self.chained)
 
     def _hashable_content(self) -> tuple[Any, ...]:
-        return (*super()._hashable_content(), self.value)
+        return (*super()._hashable_content(), self.value, self.chained)
+
+    @property
+    def by_name(self) -> bool:
+        """Shown by its name rather than its value (a derived size that is an expression)."""
+        return self.chained and not self.value.is_Atom
 
     def _sympystr(self, printer: Any) -> str:
+        if self.by_name:
+            return self.name
         text = str(printer._print(self.value))
         return text if self.value.is_Atom and not self.value.is_negative else f"({text})"
 
@@ -106,7 +119,7 @@ class Step:
         line is then already the closed form, and the value would repeat it in another
         order)."""
         given = self.substituted.atoms(Given)
-        symbolic = (bool(given) and not any(g.value.is_Number for g in given)
+        symbolic = (bool(given) and not any(g.value.is_Number or g.by_name for g in given)
                     and evaluate(self.substituted) == self.value)
         lines: list[sympy.Expr] = []
         for expr in (self.formula, self.substituted, *self.simplified,
@@ -201,9 +214,10 @@ def _quantities(quantity: str | Sequence[str]) -> frozenset[Quantity]:
 Slot = tuple[tuple[str, Value], ...] | bool | int
 
 
-def _call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: Slot) -> Step:
+def _call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: Slot,
+          chained: Collection[str] = ()) -> Step:
     """The step that `formula` yields when called with symbols, with numbers put in, and
-    with the values."""
+    with the values; `chained` names the sizes that earlier lines derived."""
 
     def arguments(pick: Callable[[str, Value], Any]) -> list[Any]:
         return [
@@ -213,7 +227,8 @@ def _call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: 
         ]
 
     general = sympy.sympify(formula(*arguments(lambda name, _: sympy.Symbol(name))))
-    substituted = sympy.sympify(formula(*arguments(Given)))
+    substituted = sympy.sympify(
+        formula(*arguments(lambda name, value: Given(name, value, name in chained))))
     # Nested floors merged as the engine merges them (trace.py), so a closed form reads as
     # the table's.
     value = sympy.sympify(simplify_rounding(formula(*arguments(lambda _, value: value))))
@@ -221,6 +236,11 @@ def _call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: 
     numeric = all(g.value.is_Number for g in substituted.atoms(Given))
     simplified = (_work_out(substituted, order),) if numeric else ()
     return Step(quantity, sympy.Symbol(target), general, substituted, simplified, value, order)
+
+
+def numeric(expr: sympy.Basic) -> bool:
+    """A number, or a number put in for a symbol (a dot goes between two of them)."""
+    return bool(expr.is_Number) or (isinstance(expr, Given) and bool(expr.value.is_Number))
 
 
 def term_rank(expr: sympy.Basic, order: Sequence[str]) -> tuple[int, int]:
@@ -340,20 +360,22 @@ def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
                               for name, value in zip(chain.names, chain.values, strict=True))
             chain.reshape(1)
             target = chain.advance(0, at, record.output_shape[0])
-            return [_call(Quantity.SHAPE, target, lambda *xs: f.product(xs), *step_args)]
+            return [_call(Quantity.SHAPE, target, lambda *xs: f.product(xs), *step_args,
+                          chained=[name for (name, _), in step_args])]
         case Linear():
             last = len(chain.names) - 1
-            f_in = chain.slot(last)
+            f_in, before = chain.slot(last), list(chain.names)
             target = chain.advance(last, at, layer.out_features)
             return [
                 _given(Quantity.SHAPE, target, layer.out_features),
                 _call(Quantity.PARAMS, f"params_{at}", f.linear_params, f_in,
-                      ((target, layer.out_features),), layer.bias),
+                      ((target, layer.out_features),), layer.bias, chained=before),
             ]
         case BatchNorm():
             if not layer.affine:
                 return []
-            return [_call(Quantity.PARAMS, f"params_{at}", f.batchnorm_params, chain.slot(0), True)]
+            return [_call(Quantity.PARAMS, f"params_{at}", f.batchnorm_params, chain.slot(0), True,
+                          chained=chain.names)]
         case Activation() | Dropout():
             return []
         case Repeat() | Residual() | Concat():
@@ -401,15 +423,18 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) ->
         target = f"{axis}_{at}"
         match layer:
             case Conv(window=Window(same=True)):
-                step = _call(Quantity.SHAPE, target, lambda x: x, n)
+                step = _call(Quantity.SHAPE, target, lambda x: x, n, chained=chain.names)
             case Conv():
-                step = _call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d)
+                step = _call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d,
+                             chained=chain.names)
             case ConvTranspose(output_padding=ops):
                 op: Slot = 0 if ops[a] == 0 else ((f"O_{at}{sfx}", ops[a]),)
-                step = _call(Quantity.SHAPE, target, f.transposed_out, n, k, s, p, d, op)
+                step = _call(Quantity.SHAPE, target, f.transposed_out, n, k, s, p, d, op,
+                             chained=chain.names)
             case Pool(ceil_mode=ceil):
                 formula = f.window_out_ceil if ceil else f.window_out
-                step = _call(Quantity.SHAPE, target, formula, n, k, s, p, d)
+                step = _call(Quantity.SHAPE, target, formula, n, k, s, p, d,
+                             chained=chain.names)
             case _:
                 assert_never(layer)
         chain.advance(i, at, step.value if not step.value.is_Integer else int(step.value))
@@ -424,12 +449,12 @@ def _conv_params(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> list[St
         for axis, k in zip(axis_names(rank), layer.window.kernel, strict=True)
     )
     groups: Slot = 1 if layer.groups == 1 else ((f"G_{at}", layer.groups),)
-    c_in = chain.slot(0)
+    c_in, c_name = chain.slot(0), chain.names[0]
     c_out = ((f"C_{at}", layer.out_channels),)
     chain.advance(0, at, layer.out_channels)
     formula = f.conv_params if isinstance(layer, Conv) else f.transposed_params
     return [_call(Quantity.PARAMS, f"params_{at}", formula, c_in, c_out, kernel, groups,
-                  layer.bias)]
+                  layer.bias, chained=[c_name])]
 
 
 # ---------------------------------------------------------------- receptive fields
@@ -455,10 +480,12 @@ def _rf_steps(record: Record, chain: _Chain) -> list[Step]:
                 size, jump = ((_transposed_field, _transposed_jump)
                               if isinstance(layer, ConvTranspose)
                               else (_window_field, _window_jump))
-                steps.append(_call(Quantity.RF, r_name, size, (fd.r,), (fd.j,), k, s, d))
+                steps.append(_call(Quantity.RF, r_name, size, (fd.r,), (fd.j,), k, s, d,
+                                   chained=(fd.r[0], fd.j[0])))
                 if w.stride[a] != 1:
                     j_name = _Field.name("J", at, fd.axis, fd.rank)
-                    steps.append(_call(Quantity.RF, j_name, jump, (fd.j,), s))
+                    steps.append(_call(Quantity.RF, j_name, jump, (fd.j,), s,
+                                       chained=(fd.j[0],)))
                     fd.j = (j_name, steps[-1].value)
                 fd.r = (r_name, steps[-1 if w.stride[a] == 1 else -2].value)
             case _ if field.ended:

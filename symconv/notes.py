@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import sympy
@@ -21,9 +21,8 @@ import sympy
 from symconv.derive import Derivation, Quantity, Step, derive
 from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex
-from symconv.network import Network
-from symconv.render.latex import escape_text, latex, step_latex
-from symconv.render.table import table_latex
+from symconv.network import LayerRecord, Network
+from symconv.render.latex import escape_text, latex, step_lines
 from symconv.symbols import symbol
 from symconv.trace import Record, axis_names
 
@@ -48,6 +47,16 @@ MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphic
 
 # The right-hand side of an aligned row: the line less room for the left-hand side.
 FIT = r"\symconvfit[\dimexpr\linewidth-7em\relax]"
+
+# TeX cannot build a box wider than about 5.7 m, whatever the scale it is shown at: longer
+# expressions are left to `symconv derive` / `symconv table`, which print them in full.
+LINE_LIMIT = 4000  # characters of LaTeX in one line of a derivation
+FITS = 60  # a line of at most this many characters of LaTeX fits without scaling
+CELL_LIMIT = 160  # characters of LaTeX in one table entry
+TOO_LONG = r"\text{(too long to typeset; \texttt{symconv derive} prints it)}"
+LONG = r"\ldots"
+LONG_NOTE = (r"Entries shown as \ldots{} are expressions too long for the table; "
+             r"\texttt{symconv table} prints them in full.")
 
 
 class LatexError(SymconvError):
@@ -102,15 +111,17 @@ def notes_body(notes: Notes) -> str:
     network = notes.network
     records = network.table(**notes.values)  # the table's records: SymPy values
     input_shape = records[0].input_shape if records else network.input_shape
+    table = _table(network, records)
     parts = [
         MACROS,
         r"\section{Network}",
         "Input: $" + r" \times ".join(latex(v) for v in input_shape) + "$.",
         "",
         r"\begin{center}",
-        r"\symconvfitbox{" + table_latex(network, records).strip() + "}",
+        r"\symconvfitbox{" + table + "}",
         r"\end{center}",
         "",
+        *([LONG_NOTE, ""] if LONG in table else []),
         r"\section{Derivations}",
         "Each quantity is written as its general formula, the formula with the numbers put "
         "in, the outermost operation worked out, and the value. The output of layer $l$ is "
@@ -180,11 +191,45 @@ def _receptive_table(records: tuple[Record, ...]) -> list[str]:
 
 
 def _aligned(steps: tuple[Step, ...], values_only: bool = False) -> str:
-    if values_only:
-        rows = [f"{latex(s.target)} &= {FIT}{{{latex(s.value)}}}" for s in steps]
-    else:
-        rows = [step_latex(s, fit=FIT) for s in steps]
+    """An align* block of the steps; a line too long for TeX to typeset at any scale is
+    replaced by a pointer to `symconv derive`."""
+    rows = []
+    for step in steps:
+        lines = [latex(step.value)] if values_only else step_lines(step)
+        for i, line in enumerate(lines):
+            body = (TOO_LONG if len(line) > LINE_LIMIT
+                    else f"{FIT}{{{line}}}" if len(line) > FITS else line)
+            rows.append(f"{latex(step.target) if i == 0 else ''} &= {body}")
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def _table(network: Network, records: Sequence[LayerRecord]) -> str:
+    """The per-layer table (booktabs); an entry too long for a table cell is shown as LONG,
+    and LONG_NOTE follows the table."""
+
+    def cell(tex: str) -> str:
+        return f"${tex}$" if len(tex) <= CELL_LIMIT else LONG
+
+    def shape(values: Sequence[sympy.Expr]) -> str:
+        return r" \times ".join(
+            rf"\left({latex(v)}\right)" if v.is_Add else latex(v) for v in values)
+
+    def total(name: str) -> sympy.Expr:
+        return sympy.sympify(sum((getattr(r, name) for r in records), sympy.Integer(0)))
+
+    input_shape = records[0].input_shape if records else network.input_shape
+    lines = [r"\begin{tabular}{rllrrrr}", r"\toprule",
+             r"\# & layer & output shape & params & neurons & connections & macs \\",
+             r"\midrule", f" & input & {cell(shape(input_shape))} & & & & " + r"\\"]
+    for r in records:
+        counts = (r.params, r.neurons, r.connections, r.macs)
+        lines.append(" & ".join([str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
+                                 cell(shape(r.output_shape)),
+                                 *(cell(latex(v)) for v in counts)]) + r" \\")
+    totals = [cell(latex(total(n))) for n in ("params", "neurons", "connections", "macs")]
+    lines += [r"\midrule", " & total & & " + " & ".join(totals) + r" \\",
+              r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
 
 
 def notes_document(notes: Notes, title: str = "Network arithmetic") -> str:

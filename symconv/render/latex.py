@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from symconv.derive import Derivation, Given, LayerDerivation, Step, term_rank
+from symconv.derive import Derivation, Given, LayerDerivation, Step, numeric, term_rank
 from symconv.network import LayerRecord, Network
 from symconv.render.text import OrderedTerms
 
@@ -114,13 +114,15 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
             if bracketed:
                 piece = rf"\left({piece}\right)"
             if previous is not None:
-                dot = _numeric(factor) or (_numeric(previous) and bracketed)
+                dot = numeric(factor) or (numeric(previous) and bracketed)
                 tex += r" \cdot " if dot else " "
             tex += piece
             previous = factor
         return tex
 
     def _print_Given(self, expr: Given) -> str:
+        if expr.by_name:
+            return name_latex(expr.name)
         value = sympy.sympify(expr.value)
         tex = str(self._print(value))
         if value.is_Atom and not (value.is_Number and value < 0):
@@ -141,10 +143,6 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
     def _bracket(self, left: str, right: str, expr: sympy.Basic, exp: Any) -> str:
         tex = left + str(self._print(expr.args[0])) + right
         return f"{tex}^{{{exp}}}" if exp is not None else tex
-
-
-def _numeric(expr: sympy.Basic) -> bool:
-    return bool(expr.is_Number) or (isinstance(expr, Given) and sympy.sympify(expr.value).is_Number)
 
 
 def _fraction(expr: sympy.Basic) -> bool:
