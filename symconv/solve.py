@@ -109,14 +109,15 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
 
 
 def _tidy(e: sympy.Basic) -> sympy.Expr:
-    """The expression with sums and products evaluated but floors and ceilings kept as they
-    are, which is fast and reads like the formula."""
+    """The expression with sums, products and powers evaluated and everything else (floors,
+    ceilings, ceil mode's Piecewise) kept as it is, which is fast and reads like the formula."""
     if not e.args:
         return e
     args = [_tidy(a) for a in e.args]
-    if isinstance(e, sympy.floor | sympy.ceiling):
-        return e.func(*args, evaluate=False)
-    return e.func(*args)
+    if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
+        return e.func(*args)
+    with sympy.evaluate(False):  # floor, ceiling, and ceil mode's Piecewise and conditions
+        return e.func(*args)
 
 
 def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr]
