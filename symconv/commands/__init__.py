@@ -1,6 +1,5 @@
 """The subcommands; each module offers `register(subparsers)` and sets `run` on its parser."""
 
-from symconv.commands import check, derive, formulas, notes, rf, table
-from symconv.commands import design, solve
+from symconv.commands import check, derive, design, formulas, notes, rf, solve, table
 
 COMMANDS = (table, check, rf, derive, notes, formulas, solve, design)
