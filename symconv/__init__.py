@@ -12,6 +12,7 @@ from symconv.errors import (
 )
 from symconv.interop import from_torch, to_torch_code
 from symconv.network import LayerRecord, Network, parse
+from symconv.solve import Solution, solve
 from symconv.symbols import symbol
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Network",
     "NoSolutionError",
     "ShapeError",
+    "Solution",
     "SymconvError",
     "SyntaxProblem",
     "UnknownNameError",
@@ -28,6 +30,7 @@ __all__ = [
     "derive",
     "from_torch",
     "parse",
+    "solve",
     "symbol",
     "to_torch_code",
 ]
