@@ -444,3 +444,17 @@ def test_check_user_errors_exit_2(
 ) -> None:
     assert main(argv) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+def test_every_subpackage_ships_in_the_wheel() -> None:
+    """A package missing from pyproject's list works in an editable install and breaks in a
+    real one (symconv.commands once did: the command line had no subcommands)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"])
+    found = {".".join(init.parent.relative_to(root).parts)
+             for init in (root / "symconv").rglob("__init__.py")}
+    assert found - listed == set()
