@@ -22,7 +22,7 @@ from symconv.derive import Derivation, Quantity, Step, derive
 from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
-from symconv.render.latex import escape_text, latex, step_lines
+from symconv.render.latex import escape_text, input_sizes, latex, shape_latex, step_lines
 from symconv.symbols import symbol
 from symconv.trace import Record, axis_names
 
@@ -115,7 +115,7 @@ def notes_body(notes: Notes) -> str:
     parts = [
         MACROS,
         r"\section{Network}",
-        "Input: $" + r" \times ".join(latex(v) for v in input_shape) + "$.",
+        "Input: $" + shape_latex(input_shape) + "$.",
         "",
         r"\begin{center}",
         r"\symconvfitbox{" + table + "}",
@@ -128,8 +128,7 @@ def notes_body(notes: Notes) -> str:
         "the input of layer $l + 1$.",
         "",
     ]
-    inputs = ", ".join(f"${latex(s.target)} = {latex(s.value)}$" for s in notes.derivation.inputs)
-    parts += [f"Input sizes: {inputs}.", ""]
+    parts += [f"Input sizes: {input_sizes(notes.derivation)}.", ""]
     quiet = []
     for layer in notes.derivation.layers:
         if not layer.steps:
@@ -210,21 +209,17 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
     def cell(tex: str) -> str:
         return f"${tex}$" if len(tex) <= CELL_LIMIT else LONG
 
-    def shape(values: Sequence[sympy.Expr]) -> str:
-        return r" \times ".join(
-            rf"\left({latex(v)}\right)" if v.is_Add else latex(v) for v in values)
-
     def total(name: str) -> sympy.Expr:
         return sympy.sympify(sum((getattr(r, name) for r in records), sympy.Integer(0)))
 
     input_shape = records[0].input_shape if records else network.input_shape
     lines = [r"\begin{tabular}{rllrrrr}", r"\toprule",
              r"\# & layer & output shape & params & neurons & connections & macs \\",
-             r"\midrule", f" & input & {cell(shape(input_shape))} & & & & " + r"\\"]
+             r"\midrule", f" & input & {cell(shape_latex(input_shape))} & & & & " + r"\\"]
     for r in records:
         counts = (r.params, r.neurons, r.connections, r.macs)
         lines.append(" & ".join([str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
-                                 cell(shape(r.output_shape)),
+                                 cell(shape_latex(r.output_shape)),
                                  *(cell(latex(v)) for v in counts)]) + r" \\")
     totals = [cell(latex(total(n))) for n in ("params", "neurons", "connections", "macs")]
     lines += [r"\midrule", " & total & & " + " & ".join(totals) + r" \\",

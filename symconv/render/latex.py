@@ -190,11 +190,15 @@ def layer_heading(layer: LayerDerivation) -> str:
     return escape_text(layer.title)
 
 
+def input_sizes(derivation: Derivation) -> str:
+    """'$C_{0} = 3$, $H_{0} = 32$, ...': the input's sizes as inline math."""
+    return ", ".join(f"${latex(s.target)} = {latex(s.value)}$" for s in derivation.inputs)
+
+
 def derivation_latex(derivation: Derivation) -> str:
     """The input sizes, then one aligned block per layer, each introduced by its heading
     (amsmath's align*)."""
-    sizes = ", ".join(f"${latex(s.target)} = {latex(s.value)}$" for s in derivation.inputs)
-    parts = [f"Input sizes: {sizes}.\n"]
+    parts = [f"Input sizes: {input_sizes(derivation)}.\n"]
     for layer in derivation.layers:
         parts.append(f"\\paragraph{{{layer_heading(layer)}}}")
         if not layer.steps:
@@ -226,10 +230,10 @@ def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
     input_shape = records[0].input_shape if records else network.input_shape
     lines = [r"$$\begin{array}{rllrrrr}",
              row([r"\text{" + escape_text(c) + "}" for c in COLUMNS]), r"\hline",
-             row(["", r"\text{input}", _shape(input_shape), "", "", "", ""])]
+             row(["", r"\text{input}", shape_latex(input_shape), "", "", "", ""])]
     for r in records:
         lines.append(row([str(r.index), r"\text{" + escape_text(r.kind) + "}",
-                          _shape(r.output_shape),
+                          shape_latex(r.output_shape),
                           *(latex(v) for v in (r.params, r.neurons, r.connections, r.macs))]))
     totals = [latex(sum((getattr(r, f) for r in records), sympy.Integer(0)))
               for f in ("params", "neurons", "connections", "macs")]
@@ -237,7 +241,7 @@ def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
     return "\n".join(lines)
 
 
-def _shape(shape: Sequence[object]) -> str:
+def shape_latex(shape: Sequence[object]) -> str:
     """C × H × W, a sum in parentheses so that × binds as it reads."""
     return r" \times ".join(
         rf"\left({latex(v)}\right)" if sympy.sympify(v).is_Add else latex(v) for v in shape

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from symconv.derive import Derivation
-from symconv.render.latex import latex, step_latex
+from symconv.render.latex import input_sizes, step_latex
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$])")
 
@@ -17,8 +17,7 @@ def escape_markdown(text: str) -> str:
 
 def derivation_markdown(derivation: Derivation) -> str:
     """The input sizes inline, then per layer a bold title and an aligned display block."""
-    sizes = ", ".join(f"${latex(s.target)} = {latex(s.value)}$" for s in derivation.inputs)
-    out = [f"Input: {sizes}", ""]
+    out = [f"Input: {input_sizes(derivation)}", ""]
     for layer in derivation.layers:
         if not layer.steps:
             continue
