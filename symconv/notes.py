@@ -182,10 +182,12 @@ def _receptive_table(records: tuple[Record, ...]) -> list[str]:
     ]
     for r in rows:
         cells = [str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
-                 *(f"${latex(fd.size)}$" for fd in r.fields),
-                 *(f"${latex(fd.jump)}$" for fd in r.fields)]
+                 *(_cell(latex(fd.size)) for fd in r.fields),
+                 *(_cell(latex(fd.jump)) for fd in r.fields)]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", r"\end{center}", ""]
+    if any(LONG in line for line in lines):
+        lines += [LONG_NOTE.replace("symconv table", "symconv rf"), ""]
     return lines
 
 
@@ -202,12 +204,14 @@ def _aligned(steps: tuple[Step, ...], values_only: bool = False) -> str:
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
+def _cell(tex: str) -> str:
+    """A table entry: the math, or LONG where it is too long for a cell."""
+    return f"${tex}$" if len(tex) <= CELL_LIMIT else LONG
+
+
 def _table(network: Network, records: Sequence[LayerRecord]) -> str:
     """The per-layer table (booktabs); an entry too long for a table cell is shown as LONG,
     and LONG_NOTE follows the table."""
-
-    def cell(tex: str) -> str:
-        return f"${tex}$" if len(tex) <= CELL_LIMIT else LONG
 
     def total(name: str) -> sympy.Expr:
         return sympy.sympify(sum((getattr(r, name) for r in records), sympy.Integer(0)))
@@ -215,13 +219,13 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
     input_shape = records[0].input_shape if records else network.input_shape
     lines = [r"\begin{tabular}{rllrrrr}", r"\toprule",
              r"\# & layer & output shape & params & neurons & connections & macs \\",
-             r"\midrule", f" & input & {cell(shape_latex(input_shape))} & & & & " + r"\\"]
+             r"\midrule", f" & input & {_cell(shape_latex(input_shape))} & & & & " + r"\\"]
     for r in records:
         counts = (r.params, r.neurons, r.connections, r.macs)
         lines.append(" & ".join([str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
-                                 cell(shape_latex(r.output_shape)),
-                                 *(cell(latex(v)) for v in counts)]) + r" \\")
-    totals = [cell(latex(total(n))) for n in ("params", "neurons", "connections", "macs")]
+                                 _cell(shape_latex(r.output_shape)),
+                                 *(_cell(latex(v)) for v in counts)]) + r" \\")
+    totals = [_cell(latex(total(n))) for n in ("params", "neurons", "connections", "macs")]
     lines += [r"\midrule", " & total & & " + " & ".join(totals) + r" \\",
               r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines)

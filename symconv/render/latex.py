@@ -114,7 +114,10 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
             if bracketed:
                 piece = rf"\left({piece}\right)"
             if previous is not None:
-                dot = numeric(factor) or (numeric(previous) and bracketed)
+                # 2 P and 2 \left(…\right) for a coefficient; a dot after a number put in
+                # for a symbol, so that 1 \cdot S never reads as 1S
+                dot = (numeric(factor) or (isinstance(previous, Given) and numeric(previous))
+                       or (numeric(previous) and bracketed))
                 tex += r" \cdot " if dot else " "
             tex += piece
             previous = factor
