@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from test_seeds import alexnet_torch  # seed 004's network, as d2l defines it
 from torch import nn
 
 import symconv
@@ -38,25 +39,6 @@ class LeNet5(nn.Module):
         x = x.view(-1, 16 * 5 * 5)
         x = torch.tanh(self.fc1(x))
         return self.fc3(torch.tanh(self.fc2(x)))
-
-
-def alexnet() -> nn.Module:
-    """As printed in shared seed 004 (d2l, Fashion-MNIST)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Flatten(),
-        nn.Linear(6400, 4096), nn.ReLU(),
-        nn.Dropout(p=0.5),
-        nn.Linear(4096, 4096), nn.ReLU(),
-        nn.Dropout(p=0.5),
-        nn.Linear(4096, 10))
 
 
 class VGG16(nn.Module):
@@ -258,7 +240,7 @@ def resnet50() -> nn.Module:
 # example file, torch definition, input shape (no batch axis)
 REFERENCES = [
     ("lenet5", LeNet5, (1, 32, 32)),
-    ("alexnet", alexnet, (1, 224, 224)),
+    ("alexnet", alexnet_torch, (1, 224, 224)),
     ("vgg16", VGG16, (3, 224, 224)),
     ("unet", UNetPath, (3, 128, 128)),
     ("audio1d", M5, (1, 8000)),

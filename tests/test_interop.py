@@ -386,43 +386,42 @@ def test_check_without_torch_flag_validates_only(capsys: pytest.CaptureFixture[s
     )
 
 
+def replace_torch_layer(monkeypatch: pytest.MonkeyPatch, index: int, layer: nn.Module) -> None:
+    """Make `symconv check` build a torch model whose layer `index` differs from symconv's."""
+    real = torch_check.to_torch_module
+
+    def changed(network: symconv.Network, device: Any = None, **values: object) -> Any:
+        module = real(network, device, **values)
+        module[index] = layer.to(device)
+        return module
+
+    monkeypatch.setattr(torch_check, "to_torch_module", changed)
+
+
+@pytest.mark.parametrize(
+    ("text", "index", "layer", "expected"),
+    [
+        # one more output channel than symconv's layer
+        ("input 3 x 12 x 12\nconv 4 k=3 s=2", 0, nn.Conv2d(3, 5, 3, stride=2),
+         ["  1  conv2d  4 x 5 x 5      5 x 5 x 5               112           140  DIFFERENT",
+          "1 of 1 layers differ"]),
+        # a layer torch rejects: it expects 5 channels and gets 4
+        ("input 3 x 12 x 12\nconv 4 k=3\nconv 2 k=1", 1, nn.Conv2d(5, 2, 1),
+         ["  2  conv2d  2 x 10 x 10    -                        10             -",
+          "torch rejected the network: "]),
+    ],
+    ids=["different", "rejected"],
+)
 def test_check_reports_a_disagreement_and_exits_1(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    text: str, index: int, layer: nn.Module, expected: list[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A torch build that differs from symconv's layers (here: one more output channel)."""
-    real = torch_check.to_torch_module
-
-    def off_by_one(network: symconv.Network, device: Any = None, **values: object) -> Any:
-        module = real(network, device, **values)
-        with torch.device(device):
-            module[0] = nn.Conv2d(3, 5, 3, stride=2)
-        return module
-
-    monkeypatch.setattr(torch_check, "to_torch_module", off_by_one)
-    code = main(["check", "-e", "input 3 x 12 x 12\nconv 4 k=3 s=2", "--torch"])
+    replace_torch_layer(monkeypatch, index, layer)
+    code = main(["check", "-e", text, "--torch"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "  1  conv2d  4 x 5 x 5      5 x 5 x 5               112           140  DIFFERENT" in out
-    assert out.endswith("1 of 1 layers differ\n")
-
-
-def test_check_reports_a_torch_rejection_and_exits_1(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = torch_check.to_torch_module
-
-    def wrong_channels(network: symconv.Network, device: Any = None, **values: object) -> Any:
-        module = real(network, device, **values)
-        with torch.device(device):
-            module[1] = nn.Conv2d(5, 2, 1)
-        return module
-
-    monkeypatch.setattr(torch_check, "to_torch_module", wrong_channels)
-    code = main(["check", "-e", "input 3 x 12 x 12\nconv 4 k=3\nconv 2 k=1", "--torch"])
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "  2  conv2d  2 x 10 x 10    -            " in out
-    assert "torch rejected the network: " in out
+    for line in expected:
+        assert line in out, out
 
 
 @pytest.mark.parametrize(
