@@ -7,7 +7,7 @@
   `symconv.formulas` (the definition of the relation). The search is exact because that
   function is monotone: every layer's output grows with its input; it grows with a
   convolution's or pooling's padding and shrinks with its kernel, stride and dilation, and
-  the other way round for a transposed convolution (see `_roles`). So the unknown's
+  the other way round for a transposed convolution (see `solve_walk.roles`). So the unknown's
   solutions are one interval, found by two exponential-then-binary searches; an output
   that stays constant from some stride on (every window then reads from the first row)
   makes the interval unbounded. Where the unknown both grows and shrinks the output (for
@@ -15,44 +15,30 @@
 - When other symbols remain, the output expression is inverted in closed form
   (`solve_invert`): an interval whose ends are SymPy expressions.
 
-Every solution of a finite list is substituted back into the network (`Network.bind`, which
-also checks PyTorch's rules) before it is returned; an unbounded set has its first value and a
-value past the point where the output stops changing checked the same way.
+Every solution is substituted back into the formulas before it is returned, and the first
+and last of them into the network itself (`Network.output_shape`, which also checks
+PyTorch's rules: a rule that involves the unknown is monotone in it, so it holds between
+two values where it holds at both); an unbounded set has its first value and a value past
+the point where the output stops changing checked the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, assert_never
 
 import sympy
 
-from symconv import formulas as f
 from symconv.errors import NoSolutionError, SymconvError, UnknownNameError
-from symconv.layers import (
-    Activation,
-    AdaptivePool,
-    BatchNorm,
-    Concat,
-    Conv,
-    ConvTranspose,
-    Dropout,
-    Flatten,
-    Layer,
-    Linear,
-    Pool,
-    Repeat,
-    Residual,
-    Window,
-)
+from symconv.layers import Conv, Pool
 from symconv.network import Network, parse
 from symconv.parse import parse_shape
 from symconv.solve_invert import Between, NotInvertible, invert
+from symconv.solve_walk import direction, has, output_sizes, relation, roles
 from symconv.symbols import Value, free_names, symbol
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
-ENDS = 16  # solutions at each end of a list that are checked by building the network
+ENDS = 1  # solutions at each end of a list that are checked by building the network
 _FAR = 2**62  # where searches for growing outputs give up (no layer grows that slowly)
 
 
@@ -91,33 +77,19 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     bound = net.bind(values)
     u = symbol(unknown)
     targets = _targets(target, len(bound.input_shape) - 1, bound)
-    least = 0 if all(zero_ok for v, _, zero_ok in _roles(bound, u) if _has(v, u)) else 1
-    others = set().union(*(free_names(v) for v, _, _ in _roles(bound, u)),
+    least = 0 if all(zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)) else 1
+    others = set().union(*(free_names(v) for v, _, _ in roles(bound, u)),
                          *map(free_names, targets))
     others.discard(unknown)
-    if others:
-        return _symbolic(bound, u, targets, least, sorted(others))
-    # The relation with the numbers in place, as the formulas write it (unevaluated: SymPy's
-    # floor would spend its time on simplifying what the search decides anyway).
-    with sympy.evaluate(False):
-        relation = _run(bound.layers, tuple(bound.input_shape[1:]), lambda v: v)
-    outputs = tuple(_tidy(o) for o in _axes_of(relation, targets))
+    # The relation with the numbers in place, as the formulas write it (floors unevaluated:
+    # SymPy would spend its time simplifying what the inversion or the search decides).
+    outputs = _axes_of(relation(bound), targets)
     equations = tuple(sympy.Eq(o, t, evaluate=False) for o, t in zip(outputs, targets,
                                                                        strict=True))
+    if others:
+        return _symbolic(u, outputs, targets, equations, least, sorted(others))
     inequalities = _try_inequalities(outputs, targets, u)
     return _numeric(bound, u, tuple(int(t) for t in targets), least, equations, inequalities)
-
-
-def _tidy(e: sympy.Basic) -> sympy.Expr:
-    """The expression with sums, products and powers evaluated and everything else (floors,
-    ceilings, ceil mode's Piecewise) kept as it is, which is fast and reads like the formula."""
-    if not e.args:
-        return e
-    args = [_tidy(a) for a in e.args]
-    if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
-        return e.func(*args)
-    with sympy.evaluate(False):  # floor, ceiling, and ceil mode's Piecewise and conditions
-        return e.func(*args)
 
 
 def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr]
@@ -151,150 +123,7 @@ def _targets(target: object, rank: int, net: Network) -> tuple[sympy.Expr, ...]:
     return tuple(values)
 
 
-# ---------------------------------------------------------------- where the unknown acts
-
-
-def _roles(net: Network, u: sympy.Symbol) -> Iterator[tuple[Value, int | None, bool]]:
-    """Every value that decides the output's spatial size: (value, +1 if the output grows
-    with it, -1 if it shrinks, None if either, whether 0 is a valid value)."""
-    for v in net.input_shape[1:]:
-        yield v, 1, False
-    yield from _layer_roles(net.layers)
-
-
-def _layer_roles(layers: Sequence[Layer]) -> Iterator[tuple[Value, int | None, bool]]:
-    for layer in layers:
-        match layer:
-            case Conv(window=w) | Pool(window=w):
-                if not (isinstance(layer, Conv) and w.same):
-                    yield from _window_roles(w, 1, isinstance(layer, Pool) and layer.ceil_mode)
-            case ConvTranspose(window=w, output_padding=op):
-                yield from _window_roles(w, -1, False)
-                yield from ((v, 1, True) for v in op)
-            case AdaptivePool(output_size=size):
-                yield from ((v, 1, False) for v in size if v is not None)
-            case Repeat(count=count, body=body):
-                yield count, None, False
-                yield from _layer_roles(body)
-            # The output of a residual block is its body's, of a concatenation any branch's
-            # (the others must agree, which the check by substitution sees to).
-            case Residual(body=body) | Concat(branches=(body, *_)):
-                yield from _layer_roles(body)
-            case Flatten() | Linear() | BatchNorm() | Activation() | Dropout() | Concat():
-                pass
-            case _:
-                assert_never(layer)
-
-
-def _window_roles(w: Window, sign: int, ceil: bool
-                  ) -> Iterator[tuple[Value, int | None, bool]]:
-    # A convolution's output floor((n + 2p - d(k-1) - 1)/s) + 1 grows with p and shrinks
-    # with k, d and s (s: while the numerator is >= 0, i.e. while the output is >= 1); a
-    # transposed one, (n-1)s - 2p + d(k-1) + op + 1, the other way round. Pooling in ceil
-    # mode is the exception: ceil(x/s) + 1 with x < 0 is 1 for a large stride and less
-    # for a small one, so its stride moves the output both ways.
-    stride = None if ceil else -sign
-    for values, direction, may_be_zero in (
-        (w.kernel, -sign, False), (w.stride, stride, False), (w.dilation, -sign, False),
-        (w.padding, sign, True),
-    ):
-        yield from ((v, direction, may_be_zero) for v in values)
-
-
-def _has(value: Value, u: sympy.Symbol) -> bool:
-    return isinstance(value, sympy.Basic) and value.has(u)
-
-
-def _direction(net: Network, u: sympy.Symbol) -> int | None:
-    """+1 if the output never shrinks as u grows, -1 if it never grows, 0 if u does not act
-    on it, None if it may do both."""
-    seen = set()
-    for value, sign, _ in _roles(net, u):
-        if _has(value, u):
-            inner = _expr_direction(sympy.sympify(value), u)
-            seen.add(None if inner is None or sign is None else sign * inner)
-    seen.discard(0)
-    if len(seen) > 1 or None in seen:
-        return None
-    return seen.pop() if seen else 0
-
-
-def _expr_direction(e: sympy.Expr, u: sympy.Symbol) -> int | None:
-    """How a parameter written as an expression (2*P, K - 1, K//2) moves with u."""
-    if e == u:
-        return 1
-    if not e.has(u):
-        return 0
-    if isinstance(e, sympy.Add | sympy.floor | sympy.ceiling):
-        seen = {_expr_direction(a, u) for a in e.args} - {0}
-        return seen.pop() if len(seen) == 1 else None
-    if isinstance(e, sympy.Mul):
-        inner = [a for a in e.args if a.has(u)]
-        factor = e / inner[0]
-        d = _expr_direction(inner[0], u) if len(inner) == 1 else None
-        if d is not None and factor.is_positive:
-            return d
-        if d is not None and factor.is_negative:
-            return -d
-    return None
-
-
 # ---------------------------------------------------------------- numbers
-
-
-def output_sizes(net: Network, u: sympy.Symbol, value: int) -> tuple[int, ...] | None:
-    """The spatial output with u = value by the formulas alone (PyTorch's rules unchecked),
-    or None where some layer's output would be smaller than 1."""
-
-    def at(v: Value) -> int:
-        return v if isinstance(v, int) else int(v.xreplace({u: sympy.Integer(value)}))
-
-    return _run(net.layers, tuple(at(v) for v in net.input_shape[1:]), at)
-
-
-def _run(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
-         at: Callable[[Value], Any]) -> tuple[Any, ...] | None:
-    """The spatial sizes after the layers (ints, or expressions where `at` leaves symbols);
-    None once some size is below 1."""
-    for layer in layers:
-        if sizes is None or _empty(sizes):
-            return None
-        match layer:
-            case Conv(window=w) if w.same:
-                pass
-            case Conv(window=w) | Pool(window=w):
-                ceil = isinstance(layer, Pool) and layer.ceil_mode
-                out = f.window_out_ceil if ceil else f.window_out
-                sizes = tuple(
-                    out(n, at(k), at(s), at(p), at(d))
-                    for n, k, s, p, d in zip(sizes, w.kernel, w.stride, w.padding, w.dilation,
-                                             strict=True)
-                )
-            case ConvTranspose(window=w, output_padding=ops):
-                sizes = tuple(
-                    f.transposed_out(n, at(k), at(s), at(p), at(d), at(op))
-                    for n, k, s, p, d, op in zip(sizes, w.kernel, w.stride, w.padding,
-                                                 w.dilation, ops, strict=True)
-                )
-            case AdaptivePool(output_size=size):
-                sizes = tuple(n if o is None else at(o) for n, o in zip(sizes, size, strict=True))
-            case Flatten() | Linear():
-                sizes = ()
-            case Repeat(count=count, body=body):
-                for _ in range(at(count)):
-                    sizes = _run(body, sizes, at)
-            case Residual(body=body) | Concat(branches=(body, *_)):
-                sizes = _run(body, sizes, at)
-            case BatchNorm() | Activation() | Dropout() | Concat():
-                pass
-            case _:
-                assert_never(layer)
-    return None if _empty(sizes) else sizes
-
-
-def _empty(sizes: tuple[Any, ...] | None) -> bool:
-    """Whether some size is known to be below 1 (symbolic sizes are left to the caller)."""
-    return sizes is None or any(isinstance(n, int) and n < 1 for n in sizes)
 
 
 def _numeric(
@@ -321,21 +150,21 @@ def _numeric(
     def answer(low: int, high: float | int, reason: str, complete: bool = True) -> Solution:
         return _checked(net, u, targets, low, high, equations, inequalities, reason, complete)
 
-    direction = _direction(net, u)
-    if direction in (1, -1):
+    moves = direction(net, u)
+    if moves in (1, -1):
         # rises: true from some value on; falls: false from some value on.
-        rises, falls = (at_least, at_most) if direction == 1 else (at_most, at_least)
+        rises, falls = (at_least, at_most) if moves == 1 else (at_most, at_least)
         low = first_true(rises, least)
         if low > _FAR:
             return _none(name, equations, inequalities,
                          f"no {name} up to 2**62 gives {_show(targets)}")
-        stop = _plateau(net, u, least) if direction == -1 else _FAR
+        stop = _plateau(net, u, least) if moves == -1 else _FAR
         end = first_true(lambda v: not falls(v), low, stop)
         if end > stop:
             return answer(low, sympy.oo, f"every {name} >= {low} gives {_show(targets)}: the "
                           f"output no longer changes as {name} grows")
         high = end - 1
-    elif direction == 0:
+    elif moves == 0:
         got = sizes(least)
         if got != targets:
             return _none(name, equations, inequalities,
@@ -378,7 +207,7 @@ def _plateau(net: Network, u: sympy.Symbol, least: int) -> int:
     single window. Else _FAR."""
     strides = [(i, layer.window) for i, layer in enumerate(net.layers)
                if isinstance(layer, Conv | Pool) and u in layer.window.stride]
-    inside = [v for v, _, _ in _roles(net, u) if _has(v, u)]
+    inside = [v for v, _, _ in roles(net, u) if has(v, u)]
     if len(inside) != sum(w.stride.count(u) for _, w in strides):
         return _FAR  # u is also something other than a plain stride
     widest = 0
@@ -484,28 +313,22 @@ def _try_inequalities(
 
 
 def _symbolic(
-    net: Network, u: sympy.Symbol, targets: Sequence[sympy.Expr], least: int,
+    u: sympy.Symbol,
+    outputs: Sequence[sympy.Expr],
+    targets: Sequence[sympy.Expr],
+    equations: tuple[sympy.Eq, ...],
+    least: int,
     others: list[str],
 ) -> Solution:
     name = u.name
-    # Trace with an unknown whose assumptions match its true range (paddings may be 0), so
-    # SymPy's simplifications stay valid there.
-    x = sympy.Dummy(name, integer=True, nonnegative=True) if least == 0 else u
-    try:
-        outputs = _axes_of(net.bind({name: x}).output_shape()[1:], targets)
-    except SymconvError as error:  # decided for every value of the unknown at once
-        return _none(name, (), (), f"no value of {name} works: {error.message}")
-    back = {x: u}
-    equations = tuple(sympy.Eq(o.xreplace(back), t, evaluate=False)
-                      for o, t in zip(outputs, targets, strict=True))
     lows: list[sympy.Expr] = [sympy.Integer(least)]
     highs: list[sympy.Expr] = []
     steps: list[Between] = []
     for o, t in zip(outputs, targets, strict=True):
-        if not o.has(x):
+        if not o.has(u):
             continue
         try:
-            low, high, found = invert(o, x, t)
+            low, high, found = invert(o, u, t)
         except NotInvertible as why:
             raise NoSolutionError(
                 f"{name} cannot be solved in closed form while {', '.join(others)} "
@@ -517,10 +340,7 @@ def _symbolic(
         steps.extend(found)
     low = sympy.Max(*lows)
     high = sympy.Min(*highs) if highs else sympy.oo
-    inequalities = tuple(Between(b.low.xreplace(back), b.expr.xreplace(back),
-                                 b.high.xreplace(back)) for b in dict.fromkeys(steps))
     reason = (f"the integers {name} with {sympy.sstr(low)} <= {name} <= {sympy.sstr(high)} "
               f"(none where the lower end exceeds the upper), where every layer's output is "
               f"at least 1")
-    return Solution(name, equations, inequalities, low.xreplace(back), high.xreplace(back),
-                    None, reason)
+    return Solution(name, equations, tuple(dict.fromkeys(steps)), low, high, None, reason)

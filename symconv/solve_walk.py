@@ -1,0 +1,220 @@
+"""How an unknown acts on a network's output size: where it appears and in which direction
+it moves the output (`roles`, `direction`), and the output computed from the formulas alone,
+as numbers (`output_sizes`, exact) or as the relation the formulas write (`relation`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from fractions import Fraction
+from functools import cache
+from typing import Any, assert_never
+
+import sympy
+
+from symconv import formulas as f
+from symconv.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Concat,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    Pool,
+    Repeat,
+    Residual,
+    Window,
+)
+from symconv.network import Network
+from symconv.symbols import Value
+
+# ---------------------------------------------------------------- where the unknown acts
+
+
+def roles(net: Network, u: sympy.Symbol) -> Iterator[tuple[Value, int | None, bool]]:
+    """Every value that decides the output's spatial size: (value, +1 if the output grows
+    with it, -1 if it shrinks, None if either, whether 0 is a valid value)."""
+    for v in net.input_shape[1:]:
+        yield v, 1, False
+    yield from _layer_roles(net.layers)
+
+
+def _layer_roles(layers: Sequence[Layer]) -> Iterator[tuple[Value, int | None, bool]]:
+    for layer in layers:
+        match layer:
+            case Conv(window=w) | Pool(window=w):
+                if not (isinstance(layer, Conv) and w.same):
+                    yield from _window_roles(w, 1, isinstance(layer, Pool) and layer.ceil_mode)
+            case ConvTranspose(window=w, output_padding=op):
+                yield from _window_roles(w, -1, False)
+                yield from ((v, 1, True) for v in op)
+            case AdaptivePool(output_size=size):
+                yield from ((v, 1, False) for v in size if v is not None)
+            case Repeat(count=count, body=body):
+                yield count, None, False
+                yield from _layer_roles(body)
+            # The output of a residual block is its body's, of a concatenation any branch's
+            # (the others must agree, which the check by substitution sees to).
+            case Residual(body=body) | Concat(branches=(body, *_)):
+                yield from _layer_roles(body)
+            case Flatten() | Linear() | BatchNorm() | Activation() | Dropout() | Concat():
+                pass
+            case _:
+                assert_never(layer)
+
+
+def _window_roles(w: Window, sign: int, ceil: bool
+                  ) -> Iterator[tuple[Value, int | None, bool]]:
+    # A convolution's output floor((n + 2p - d(k-1) - 1)/s) + 1 grows with p and shrinks
+    # with k, d and s (s: while the numerator is >= 0, i.e. while the output is >= 1); a
+    # transposed one, (n-1)s - 2p + d(k-1) + op + 1, the other way round. Pooling in ceil
+    # mode is the exception: ceil(x/s) + 1 with x < 0 is 1 for a large stride and less
+    # for a small one, so its stride moves the output both ways.
+    stride = None if ceil else -sign
+    for values, direction, may_be_zero in (
+        (w.kernel, -sign, False), (w.stride, stride, False), (w.dilation, -sign, False),
+        (w.padding, sign, True),
+    ):
+        yield from ((v, direction, may_be_zero) for v in values)
+
+
+def has(value: Value, u: sympy.Symbol) -> bool:
+    return isinstance(value, sympy.Basic) and value.has(u)
+
+
+def direction(net: Network, u: sympy.Symbol) -> int | None:
+    """+1 if the output never shrinks as u grows, -1 if it never grows, 0 if u does not act
+    on it, None if it may do both."""
+    seen = set()
+    for value, sign, _ in roles(net, u):
+        if has(value, u):
+            inner = _expr_direction(sympy.sympify(value), u)
+            seen.add(None if inner is None or sign is None else sign * inner)
+    seen.discard(0)
+    if len(seen) > 1 or None in seen:
+        return None
+    return seen.pop() if seen else 0
+
+
+def _expr_direction(e: sympy.Expr, u: sympy.Symbol) -> int | None:
+    """How a parameter written as an expression (2*P, K - 1, K//2) moves with u."""
+    if e == u:
+        return 1
+    if not e.has(u):
+        return 0
+    if isinstance(e, sympy.Add | sympy.floor | sympy.ceiling):
+        seen = {_expr_direction(a, u) for a in e.args} - {0}
+        return seen.pop() if len(seen) == 1 else None
+    if isinstance(e, sympy.Mul):
+        inner = [a for a in e.args if a.has(u)]
+        factor = e / inner[0]
+        d = _expr_direction(inner[0], u) if len(inner) == 1 else None
+        if d is not None and factor.is_positive:
+            return d
+        if d is not None and factor.is_negative:
+            return -d
+    return None
+
+
+def output_sizes(net: Network, u: sympy.Symbol, value: int) -> tuple[int, ...] | None:
+    """The spatial output with u = value by the formulas alone (PyTorch's rules unchecked),
+    or None where some layer's output would be smaller than 1."""
+
+    def at(v: Value) -> int:
+        return v if isinstance(v, int) else int(_compiled(v, u)(value))
+
+    return run_layers(net.layers, tuple(at(v) for v in net.input_shape[1:]), at)
+
+
+def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
+    """The output sizes as the formulas write them, symbols in place (see `tidy`)."""
+    with sympy.evaluate(False):
+        sizes = run_layers(net.layers, tuple(net.input_shape[1:]), lambda v: v)
+    return None if sizes is None else tuple(tidy(sympy.sympify(n)) for n in sizes)
+
+
+@cache
+def _compiled(e: sympy.Expr, u: sympy.Symbol) -> Callable[[int], Fraction | int]:
+    """An exact evaluator of a parameter written as an expression in u (2*P, K//2, S + 1):
+    integers and fractions, no floats; SymPy itself for anything else."""
+    if e == u:
+        return lambda v: v
+    if e.is_Rational:
+        number = Fraction(int(e.p), int(e.q))
+        return lambda v: number
+    parts = [_compiled(a, u) for a in e.args]
+    if isinstance(e, sympy.Add):
+        return lambda v: sum((p(v) for p in parts), Fraction(0))
+    if isinstance(e, sympy.Mul):
+        return lambda v: math.prod((p(v) for p in parts), start=Fraction(1))
+    if isinstance(e, sympy.Pow) and e.exp.is_Integer:
+        base, power = parts[0], int(e.exp)
+        return lambda v: Fraction(base(v)) ** power
+    if isinstance(e, sympy.floor):
+        return lambda v: math.floor(parts[0](v))
+    if isinstance(e, sympy.ceiling):
+        return lambda v: math.ceil(parts[0](v))
+    return lambda v: int(e.xreplace({u: sympy.Integer(v)}))
+
+
+def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
+         at: Callable[[Value], Any]) -> tuple[Any, ...] | None:
+    """The spatial sizes after the layers (ints, or expressions where `at` leaves symbols);
+    None once some size is below 1."""
+    for layer in layers:
+        if sizes is None or _empty(sizes):
+            return None
+        match layer:
+            case Conv(window=w) if w.same:
+                pass
+            case Conv(window=w) | Pool(window=w):
+                ceil = isinstance(layer, Pool) and layer.ceil_mode
+                out = f.window_out_ceil if ceil else f.window_out
+                sizes = tuple(
+                    out(n, at(k), at(s), at(p), at(d))
+                    for n, k, s, p, d in zip(sizes, w.kernel, w.stride, w.padding, w.dilation,
+                                             strict=True)
+                )
+            case ConvTranspose(window=w, output_padding=ops):
+                sizes = tuple(
+                    f.transposed_out(n, at(k), at(s), at(p), at(d), at(op))
+                    for n, k, s, p, d, op in zip(sizes, w.kernel, w.stride, w.padding,
+                                                 w.dilation, ops, strict=True)
+                )
+            case AdaptivePool(output_size=size):
+                sizes = tuple(n if o is None else at(o) for n, o in zip(sizes, size, strict=True))
+            case Flatten() | Linear():
+                sizes = ()
+            case Repeat(count=count, body=body):
+                for _ in range(at(count)):
+                    sizes = run_layers(body, sizes, at)
+            case Residual(body=body) | Concat(branches=(body, *_)):
+                sizes = run_layers(body, sizes, at)
+            case BatchNorm() | Activation() | Dropout() | Concat():
+                pass
+            case _:
+                assert_never(layer)
+    return None if _empty(sizes) else sizes
+
+
+def _empty(sizes: tuple[Any, ...] | None) -> bool:
+    """Whether some size is known to be below 1 (symbolic sizes are left to the caller)."""
+    return sizes is None or any(isinstance(n, int) and n < 1 for n in sizes)
+
+
+def tidy(e: sympy.Basic) -> sympy.Expr:
+    """The expression with sums, products and powers evaluated and everything else (floors,
+    ceilings, ceil mode's Piecewise) kept as it is, which is fast and reads like the formula."""
+    if not e.args:
+        return e
+    args = [tidy(a) for a in e.args]
+    if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
+        return e.func(*args)
+    with sympy.evaluate(False):  # floor, ceiling, and ceil mode's Piecewise and conditions
+        return e.func(*args)
+
+
