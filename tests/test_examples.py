@@ -71,28 +71,31 @@ class VGG16(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-def conv_bn_relu(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+def double_conv(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True))
 
 
-class UNetPath(nn.Module):
-    """The encoder/decoder path of a small U-Net (no skip connections)."""
+class UNet(nn.Module):
+    """A two-level U-Net, skips joined with torch.cat as the original's PyTorch ports do."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.enc1 = nn.Sequential(conv_bn_relu(3, 32), conv_bn_relu(32, 32))
-        self.enc2 = nn.Sequential(conv_bn_relu(32, 64), conv_bn_relu(64, 64))
-        self.bottleneck = nn.Sequential(conv_bn_relu(64, 128), conv_bn_relu(128, 128))
-        self.up1, self.dec1 = nn.ConvTranspose2d(128, 64, 2, stride=2), conv_bn_relu(64, 64)
-        self.up2, self.dec2 = nn.ConvTranspose2d(64, 32, 2, stride=2), conv_bn_relu(32, 32)
+        self.enc1, self.enc2 = double_conv(3, 32), double_conv(32, 64)
+        self.bottleneck = double_conv(64, 128)
+        self.up2, self.dec2 = nn.ConvTranspose2d(128, 64, 2, stride=2), double_conv(128, 64)
+        self.up1, self.dec1 = nn.ConvTranspose2d(64, 32, 2, stride=2), double_conv(64, 32)
         self.head = nn.Conv2d(32, 2, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.max_pool2d(self.enc1(x), 2)
-        x = F.max_pool2d(self.enc2(x), 2)
-        x = self.dec1(self.up1(self.bottleneck(x)))
-        return self.head(self.dec2(self.up2(x)))
+        skip1 = self.enc1(x)
+        skip2 = self.enc2(F.max_pool2d(skip1, 2))
+        x = self.up2(self.bottleneck(F.max_pool2d(skip2, 2)))
+        x = self.up1(self.dec2(torch.cat([skip2, x], dim=1)))
+        return self.head(self.dec1(torch.cat([skip1, x], dim=1)))
 
 
 class M5(nn.Module):
@@ -242,7 +245,7 @@ REFERENCES = [
     ("lenet5", LeNet5, (1, 32, 32)),
     ("alexnet", alexnet_torch, (1, 224, 224)),
     ("vgg16", VGG16, (3, 224, 224)),
-    ("unet", UNetPath, (3, 128, 128)),
+    ("unet", UNet, (3, 128, 128)),
     ("audio1d", M5, (1, 8000)),
     ("video3d", C3D, (3, 16, 112, 112)),
     ("resnet18", resnet18, (3, 224, 224)),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symconv.errors import UnsupportedError
-from symconv.layers import Concat, Layer, Residual
+from symconv.layers import Activation, Concat, Layer, Residual
 from symconv.symbols import Value
 
 
@@ -147,7 +147,9 @@ class _Walk:
                     f"{where} joins along dim={dim}; symconv reads concatenations of the "
                     "channels (dim=1)"
                 )
-            return Step(Concat(tuple(branches)), where)
+            # A branch that is the input itself (a U-Net's skip) is written as `identity`,
+            # as the language writes it: a concat body needs a layer.
+            return Step(Concat(tuple(b or (Activation("identity"),) for b in branches)), where)
         body, shortcut = branches
         if not body:
             body, shortcut = shortcut, body
