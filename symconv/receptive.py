@@ -78,9 +78,16 @@ def exact(value: Any) -> Value:
     pieces = list(e.atoms(sympy.Piecewise))
     if pieces:  # 1 + (K − 1)·Σ rather than 1 + K·Σ − Σ, the sums left as summed
         e = sympy.collect(sympy.expand(e, deep=False), pieces, func=sympy.factor)
-    else:
+    elif _unexpanded(e):  # SymPy spreads a number over a sum itself; symbols need expand
         e = sympy.expand(e)
     return as_value(simplify_rounding(e))
+
+
+def _unexpanded(e: sympy.Expr) -> bool:
+    return any(
+        isinstance(term, sympy.Mul | sympy.Pow) and any(isinstance(f, sympy.Add) for f in term.args)
+        for term in sympy.Add.make_args(e)
+    )
 
 
 def ratio(a: Value, b: Value) -> Value:

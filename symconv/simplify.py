@@ -13,6 +13,7 @@ repeat in closed form (`repeat_map`).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -40,6 +41,7 @@ def simplify_rounding(value: Value) -> Value:
     return as_value(expr)
 
 
+@functools.lru_cache(maxsize=8192)  # long chains meet the same sub-expressions again and again
 def _bottom_up(expr: sympy.Expr) -> Any:
     if not expr.args or not expr.has(sympy.floor, sympy.ceiling):
         return expr
