@@ -83,10 +83,21 @@ def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.rstrip("\n").splitlines()]
 
 
+def _complete(command: str) -> bool:
+    """Whether the command's quotes are closed (a quoted description may span lines)."""
+    try:
+        shlex.split(command)
+    except ValueError:
+        return False
+    return True
+
+
 def run_console(block: Block, where: str) -> None:
     commands: list[tuple[str, list[str]]] = []
     for line in block.text.splitlines():
-        if line.startswith("$ "):
+        if commands and not commands[-1][1] and not _complete(commands[-1][0]):
+            commands[-1] = (commands[-1][0] + "\n" + line, [])  # a quote spans lines
+        elif line.startswith("$ "):
             commands.append((line[2:], []))
         else:
             assert commands, f"{where}: output before the first '$ ' line"
