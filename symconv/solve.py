@@ -76,7 +76,7 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
         raise NoSolutionError(f"'{unknown}' is the unknown; it cannot also be given a value")
     bound = net.bind(values)
     u = symbol(unknown)
-    targets = _targets(target, len(bound.input_shape) - 1, bound)
+    targets = _targets(target, len(bound.input_shape) - 1)
     least = 0 if all(zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)) else 1
     others = set().union(*(free_names(v) for v, _, _ in roles(bound, u)),
                          *map(free_names, targets))
@@ -105,7 +105,7 @@ def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr]
     return tuple(sympy.sympify(o) for o in outputs)
 
 
-def _targets(target: object, rank: int, net: Network) -> tuple[sympy.Expr, ...]:
+def _targets(target: object, rank: int) -> tuple[sympy.Expr, ...]:
     if rank == 0:
         raise NoSolutionError("the network's input has no spatial axes")
     if isinstance(target, str):

@@ -132,9 +132,26 @@ def output_sizes(net: Network, u: sympy.Symbol, value: int) -> tuple[int, ...] |
 
 def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
     """The output sizes as the formulas write them, symbols in place (see `tidy`)."""
+    if _symbolic_repeat(net.layers):  # not unrolled: the trace has its closed form
+        return tuple(net.output_shape()[1:])
     with sympy.evaluate(False):
         sizes = run_layers(net.layers, tuple(net.input_shape[1:]), lambda v: v)
     return None if sizes is None else tuple(tidy(sympy.sympify(n)) for n in sizes)
+
+
+def _symbolic_repeat(layers: Sequence[Layer]) -> bool:
+    for layer in layers:
+        match layer:
+            case Repeat(count=count, body=body):
+                if not isinstance(count, int) or _symbolic_repeat(body):
+                    return True
+            case Residual(body=body, shortcut=shortcut):
+                if _symbolic_repeat(body) or _symbolic_repeat(shortcut):
+                    return True
+            case Concat(branches=branches):
+                if any(_symbolic_repeat(b) for b in branches):
+                    return True
+    return False
 
 
 @cache
@@ -191,7 +208,9 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
                 sizes = ()
             case Repeat(count=count, body=body):
                 for _ in range(at(count)):
-                    sizes = run_layers(body, sizes, at)
+                    before, sizes = sizes, run_layers(body, sizes, at)
+                    if sizes == before:  # a fixed point: more repeats change nothing
+                        break
             case Residual(body=body) | Concat(branches=(body, *_)):
                 sizes = run_layers(body, sizes, at)
             case BatchNorm() | Activation() | Dropout() | Concat():

@@ -187,6 +187,9 @@ conv 512 k=3 s=2 p=1
          (32, 32), 0, 5),
         ("input 3 x 32 x 32\nrepeat 2 { conv 8 k=3 s=2 p=P }", "P", (8, 8), 0, GRID),
         ("input 3 x X x X\nconv 8 k=3 p=1\nadaptive_avgpool 7", "X", (7, 7), 1, 100),
+        # Not monotone in X: the search enumerates (every even kernel keeps 32 + 1).
+        ("input 3 x 32 x 32\nconv 8 k=X p=X//2", "X", (33, 33), 1, GRID),
+        ("input 3 x 64 x 64\nrepeat X { conv 8 k=3 s=2 p=1 }", "X", (4, 4), 1, 12),
     ],
 )
 def test_known_networks_match_brute_force(text, name, target, least, high):
@@ -274,3 +277,28 @@ def test_no_solution_says_why():
     solution = solve("input 1 x 10\nconv 1 k=3 s=2 p=P", "P", 3)
     assert solution.empty and solution.values == ()
     assert "no integer P gives 3: P = 0 already gives 4" in solution.reason
+
+
+# ---------------------------------------------------------------- renderings
+
+
+def test_renderings_of_each_kind_of_answer():
+    from symconv.solve_render import solution_dict, solution_latex, solution_text
+
+    one = solve("input 3 x 224 x 224\nconv 8 k=7 s=2 p=P", "P", 112)
+    many = solve("input 3 x 224 x 224\nconv 8 k=7 s=4 p=P", "P", 55)
+    endless = solve("input 3 x 224 x 224\nconv 8 k=7 s=S p=3", "S", 1)
+    symbolic = solve("input 3 x W x W\nconv 8 k=K s=S p=P", "P", "O")
+    none = solve("input 3 x 10 x 10\nconv 8 k=3 s=2 p=P", "P", 3)
+    assert [solution_text(x).splitlines()[0] for x in (one, many, endless, none)] == [
+        "P = 3", "P in {0, 1}", "S >= 224",
+        "no solution: no integer P gives 3 x 3: P = 0 already gives 4 x 4"]
+    assert solution_text(symbolic).splitlines()[0] == (
+        "Max(0, ceiling((K + S*(O - 1) - W)/2)) <= P <= floor((K + O*S - W - 1)/2)")
+    assert solution_dict(none) | {"equations": [], "inequalities": []} == {
+        "unknown": "P", "solutions": [], "interval": None, "reason": none.reason,
+        "complete": True, "equations": [], "inequalities": []}
+    assert solution_dict(many)["inequalities"] == ["216 <= 2*P + 217 <= 219"]
+    latex = solution_latex(symbolic)
+    assert "\\left\\lfloor" in latex and "\\le P \\le" in latex
+    assert "\\emptyset" in solution_latex(none)
