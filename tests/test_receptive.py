@@ -100,7 +100,7 @@ def random_chains(seed: int, count: int, transposed: bool = False):  # type: ign
         yield chain, records
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(4))
 def test_recursion_matches_brute_force_index_sets(seed: int) -> None:
     """r, j and start of every layer of 500 random chains (dilation, padding, 'same',
     pooling, ceil_mode) against the index sets enumerated unit by unit."""
@@ -119,7 +119,7 @@ def test_recursion_matches_brute_force_index_sets(seed: int) -> None:
 def test_transposed_regions_contain_what_units_read(seed: int) -> None:
     """With transposed convolutions the jump divides: the (fractional) region of a unit holds
     every input position it depends on, and is reached where the taps land on elements."""
-    for chain, records in random_chains(100 + seed, 300, transposed=True):
+    for chain, records in random_chains(100 + seed, 150, transposed=True):
         dep = dependence(chain)
         field = records[-1].fields[0]
         n_out = records[-1].output_shape[1]
@@ -142,7 +142,7 @@ def test_transposed_regions_contain_what_units_read(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(3))
 def test_closed_forms_agree_with_the_recursion(seed: int) -> None:
     """Araujo et al.: r = 1 + Σ(k−1)Πs, stride Πs, padding Σ pΠs, centre u·S − P + (r−1)/2."""
-    for _chain, records in random_chains(200 + seed, 300):
+    for _chain, records in random_chains(200 + seed, 150):
         path = [(INPUT,), *(r.fields for r in records)]
         (form,) = closed_forms(path)
         field = records[-1].fields[0]

@@ -57,7 +57,7 @@ def test_identities(expr: sympy.Expr, simplified: sympy.Expr) -> None:
     _same_values(got, expr)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 def test_random_chains_keep_their_values(seed: int) -> None:
     """Random windows (kernel, stride, padding, dilation, ceil_mode), simplified after every
     layer as the engine does: equal to the formulas evaluated on integers, for every input
