@@ -12,11 +12,15 @@ from symconv.errors import (
 )
 from symconv.interop import from_torch, to_torch_code
 from symconv.network import LayerRecord, Network, parse
+from symconv.receptive import ClosedForm, Field, closed_forms
+from symconv.simplify import simplify_rounding
 from symconv.solve import Solution, solve
 from symconv.symbols import symbol
 
 __all__ = [
+    "ClosedForm",
     "Derivation",
+    "Field",
     "InvalidLayerError",
     "LayerRecord",
     "Network",
@@ -27,9 +31,11 @@ __all__ = [
     "SyntaxProblem",
     "UnknownNameError",
     "UnsupportedError",
+    "closed_forms",
     "derive",
     "from_torch",
     "parse",
+    "simplify_rounding",
     "solve",
     "symbol",
     "to_torch_code",
