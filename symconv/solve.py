@@ -77,7 +77,12 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     bound = net.bind(values)
     u = symbol(unknown)
     targets = _targets(target, len(bound.input_shape) - 1)
-    least = 0 if all(zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)) else 1
+    acting = [zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)]
+    if not acting:
+        raise NoSolutionError(f"'{unknown}' does not decide the output's spatial size (a "
+                              "channel or feature count?); solve for a size, kernel, stride, "
+                              "padding, dilation or output_padding")
+    least = 0 if all(acting) else 1
     others = set().union(*(free_names(v) for v, _, _ in roles(bound, u)),
                          *map(free_names, targets))
     others.discard(unknown)

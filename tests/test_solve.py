@@ -266,6 +266,9 @@ def test_issue_example_padding_interval():
         ("input 1 x W\nconv 1 k=3 s=S\nconv 1 k=3 s=S", "S", 4, {}, NoSolutionError,
          "cannot be solved in closed form while W is a symbol"),
         ("input 1 x 9\nflatten\nlinear 3", "X", 4, {}, UnknownNameError, "unknown symbol"),
+        ("input 1 x 9\nconv C k=3", "C", 7, {}, NoSolutionError, "'C' does not decide"),
+        ("input 1 x 9\nconv 2 k=3 p=P\nflatten", "P", 7, {}, NoSolutionError,
+         "no spatial axes"),
     ],
 )
 def test_errors_say_what_is_wrong(text, name, target, values, error, message):
