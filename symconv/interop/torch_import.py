@@ -277,10 +277,27 @@ def _from_call(node: Any) -> Step | None:
 
 
 def _input_shape(given: Sequence[int] | str | None, steps: Sequence[Step]) -> tuple[Value, ...]:
-    if isinstance(given, str):
-        return parse_shape(given)
-    if given is not None:
-        return tuple(int(v) for v in given)
+    """The given shape (checked for a batch axis by mistake), or one from the first layers."""
+    inferred = _inferred_shape(steps)
+    if given is None:
+        if inferred is None:
+            raise ShapeError(
+                "the first layers do not tell the input's channels; give the input shape "
+                "without the batch axis, as in from_torch(model, (3, 224, 224))"
+            )
+        return inferred
+    shape = parse_shape(given) if isinstance(given, str) else tuple(int(v) for v in given)
+    if inferred is not None and len(shape) == len(inferred) + 1 and shape[1] == inferred[0]:
+        shown = ", ".join(str(v) for v in shape)
+        raise ShapeError(
+            f"the input shape ({shown}) has one axis more than the first layer takes: symconv's "
+            f"shapes have no batch axis; give ({', '.join(str(v) for v in shape[1:])})"
+        )
+    return shape
+
+
+def _inferred_shape(steps: Sequence[Step]) -> tuple[Value, ...] | None:
+    """Channels from the first layer that declares them, spatial sizes as symbols."""
     for step in steps:
         layer = step.layer
         match layer:
@@ -293,11 +310,8 @@ def _input_shape(given: Sequence[int] | str | None, steps: Sequence[Step]) -> tu
             case Activation() | Dropout():
                 continue
             case _:
-                break
-    raise ShapeError(
-        "the first layers do not tell the input's channels; give the input shape without the "
-        "batch axis, as in from_torch(model, (3, 224, 224))"
-    )
+                return None
+    return None
 
 
 def _spatial(rank: int) -> tuple[Value, ...]:
