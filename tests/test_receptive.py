@@ -264,3 +264,19 @@ def test_rf_command_prints_the_table_and_closed_forms(capsys: pytest.CaptureFixt
     assert "H: positions -32 to 162, input elements 0 to 162" in out
     assert main(["rf", "examples/alexnet_v2.net", "--layer", "99"]) == 2
     assert "--layer 99: the network has layers 1 to 13" in capsys.readouterr().err
+
+
+def test_rf_json_tracks_padding_on_each_side(capsys: pytest.CaptureFixture[str]) -> None:
+    """p=same with kernel 4 pads 1 before and 2 after; a stride-2 window that stops short of
+    the end, and a ceil_mode window that runs one past it."""
+    import json
+
+    from symconv.cli import main
+
+    text = "input 1 x 16 x 15\\nconv 1 k=4 p=same\\nconv 1 k=3 s=2\\nmaxpool k=2 ceil"
+    assert main(["rf", "-e", text, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = report["rows"][1:]
+    assert [(r["p"], r["p after"]) for r in rows] == [(1, 2), (0, [-1, 0]), (0, 1)]
+    assert report["closed_forms"]["H"]["effective_padding_after"] == 3
+    assert report["closed_forms"]["W"]["effective_padding_after"] == 4

@@ -14,7 +14,15 @@ from symconv.cli import add_network_arguments, load_network, values_from
 from symconv.errors import ShapeError, SymconvError
 from symconv.network import Network
 from symconv.parse import parse_expression
-from symconv.receptive import INPUT, Field, closed_forms, padding_after, stage
+from symconv.receptive import (
+    INPUT,
+    Field,
+    Stage,
+    closed_forms,
+    padding_after,
+    ratio,
+    stage,
+)
 from symconv.render.values import json_value, text_value
 from symconv.symbols import Value
 from symconv.trace import Record, axis_names
@@ -66,7 +74,7 @@ def _report(network: Network, records: Sequence[Record], target: int,
     spatial = network.input_shape[1:]
     axes = axis_names(len(spatial))
     before: tuple[Field, ...] = tuple(INPUT for _ in spatial)
-    rows = [{"index": "", "layer": "input", "k": None, "s": None, "p": None,
+    rows = [{"index": "", "layer": "input", "k": None, "s": None, "p": None, "p after": None,
              **_fields(before)}]
     path = [before]
     for r in records:
@@ -76,6 +84,7 @@ def _report(network: Network, records: Sequence[Record], target: int,
             "k": _axes([None if st is None else st.kernel for st in stages]),
             "s": _axes([None if st is None else st.stride for st in stages]),
             "p": _axes([None if st is None else st.padding for st in stages]),
+            "p after": _axes(_far_padding(r, stages)),
             **_fields(r.fields),
         })
         before = r.fields
@@ -109,6 +118,19 @@ def _report(network: Network, records: Sequence[Record], target: int,
                 axes, network.region(target, unit), spatial, strict=True)
         }
     return report
+
+
+def _far_padding(record: Record, stages: Sequence[Stage | None]) -> list[Any]:
+    """Per axis, how far the layer's last window reaches past its input's end (in units of
+    its input): the padding after, as used (p=same with an even kernel: one more than p)."""
+    ins, outs = record.input_shape[1:], record.output_shape[1:]
+    if len(ins) != len(stages) or len(outs) != len(stages):
+        return [None] * len(stages)
+    return [
+        None if st is None else padding_after(
+            Field(st.kernel, st.stride, ratio(st.kernel - 1, 2) - st.padding), n, out)
+        for st, n, out in zip(stages, ins, outs, strict=True)
+    ]
 
 
 def _fields(fields: Sequence[Field]) -> dict[str, Any]:
@@ -154,16 +176,17 @@ def _text(report: dict[str, Any]) -> str:
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("#", "layer", "k", "s", "p", "r", "j", "start"):
+    for column in ("#", "layer", "k", "s", "p", "p after", "r", "j", "start"):
         table.add_column(column, justify="left" if column == "layer" else "right")
     for row in report["rows"]:
         table.add_row(str(row["index"]), row["layer"],
-                      *(_show(row[c]) for c in ("k", "s", "p", "r", "j", "start")))
+                      *(_show(row[c]) for c in ("k", "s", "p", "p after", "r", "j", "start")))
     out = io.StringIO()
     Console(file=out, width=120, no_color=True, highlight=False).print(table)
     lines = ["receptive field r, jump j and start (the centre of unit 0; input element i is "
              "centred at i),", "one value per axis where the axes differ; k, s, p: each "
-             "layer as one window", out.getvalue().rstrip(), ""]
+             "layer as one window, p after: how far its last window reaches past its input",
+             out.getvalue().rstrip(), ""]
     if "closed_forms" in report:
         lines.append(f"closed forms at layer {report['layer']} "
                      "(Araujo, Norris & Sim, Distill 2019):")
