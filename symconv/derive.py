@@ -16,12 +16,9 @@ chained: layer l's output sizes are layer l + 1's inputs. Renderers (symconv.ren
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, assert_never
-
-import sympy
+from typing import assert_never
 
 from symconv import formulas as f
 from symconv import receptive
@@ -43,90 +40,9 @@ from symconv.layers import (
 )
 from symconv.network import Network, parse
 from symconv.receptive import Field, Geometry
-from symconv.simplify import simplify_rounding
+from symconv.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
 from symconv.symbols import Value
 from symconv.trace import Record, axis_names
-
-
-class Quantity(enum.Enum):
-    SHAPE = "shape"
-    PARAMS = "params"
-    RF = "rf"  # receptive field and jump, per spatial axis of the network input
-
-
-QUANTITIES = tuple(q.value for q in Quantity)
-
-
-class Given(sympy.Symbol):
-    """A value put in for a symbol: printed as the value, but kept in the symbol's place, so
-    the substituted line has exactly the shape of the general formula (nothing is computed
-    until the next line).
-
-    `chained` marks a size that an earlier line derived (H_1 in layer 2's formula): where
-    its value is an expression rather than a number or a single symbol, it is shown by its
-    name, which that earlier line defines, instead of repeating the whole expression."""
-
-    __slots__ = ("chained", "value")
-    value: sympy.Expr
-    chained: bool
-
-    def __new__(cls, name: str, value: Value, chained: bool = False) -> Given:
-        obj = sympy.Symbol.__xnew__(cls, name)
-        obj.value = sympy.sympify(value)
-        obj.chained = chained
-        return obj
-
-    def __getnewargs__(self) -> tuple[str, sympy.Expr, bool]:
-        return (self.name, self.value, self.chained)
-
-    def _hashable_content(self) -> tuple[Any, ...]:
-        return (*super()._hashable_content(), self.value, self.chained)
-
-    @property
-    def by_name(self) -> bool:
-        """Shown by its name rather than its value (a derived size that is an expression)."""
-        return self.chained and not self.value.is_Atom
-
-    def _sympystr(self, printer: Any) -> str:
-        if self.by_name:
-            return self.name
-        text = str(printer._print(self.value))
-        return text if self.value.is_Atom and not self.value.is_negative else f"({text})"
-
-
-def evaluate(expr: sympy.Basic) -> sympy.Expr:
-    """The expression with every `Given` replaced by its value and unevaluated parts worked
-    out: the value a line of a derivation stands for."""
-    given = {g: g.value for g in expr.atoms(Given)}
-    return sympy.sympify(expr.xreplace(given).doit())
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One derived quantity: target = formula = substituted = simplified... = value."""
-
-    quantity: Quantity
-    target: sympy.Symbol
-    formula: sympy.Expr
-    substituted: sympy.Expr
-    simplified: tuple[sympy.Expr, ...]
-    value: sympy.Expr
-    order: tuple[str, ...] = ()  # symbol names in the formula's argument order
-
-    def lines(self) -> tuple[sympy.Expr, ...]:
-        """The right-hand sides in order, a line equal to the one before it left out, and the
-        value left out where only symbols were put in and nothing simplifies (the substituted
-        line is then already the closed form, and the value would repeat it in another
-        order)."""
-        given = self.substituted.atoms(Given)
-        symbolic = (bool(given) and not any(g.value.is_Number or g.by_name for g in given)
-                    and evaluate(self.substituted) == self.value)
-        lines: list[sympy.Expr] = []
-        for expr in (self.formula, self.substituted, *self.simplified,
-                     *(() if symbolic else (self.value,))):
-            if not lines or lines[-1] != expr:
-                lines.append(expr)
-        return tuple(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,81 +123,6 @@ def _quantities(quantity: str | Sequence[str]) -> frozenset[Quantity]:
     return frozenset(chosen)
 
 
-# ---------------------------------------------------------------- building steps
-
-# One argument of a formula: a product of (symbol name, value) pairs, or a fixed value that
-# is not shown as a symbol (a bias flag, or a dilation or group count of 1).
-Slot = tuple[tuple[str, Value], ...] | bool | int
-
-
-def _call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: Slot,
-          chained: Collection[str] = ()) -> Step:
-    """The step that `formula` yields when called with symbols, with numbers put in, and
-    with the values; `chained` names the sizes that earlier lines derived."""
-
-    def arguments(pick: Callable[[str, Value], Any]) -> list[Any]:
-        return [
-            f.product(pick(name, value) for name, value in slot)
-            if isinstance(slot, tuple) else slot
-            for slot in slots
-        ]
-
-    general = sympy.sympify(formula(*arguments(lambda name, _: sympy.Symbol(name))))
-    substituted = sympy.sympify(
-        formula(*arguments(lambda name, value: Given(name, value, name in chained))))
-    # Nested floors merged as the engine merges them (trace.py), so a closed form reads as
-    # the table's.
-    value = sympy.sympify(simplify_rounding(formula(*arguments(lambda _, value: value))))
-    order = tuple(name for slot in slots if isinstance(slot, tuple) for name, _ in slot)
-    numeric = all(g.value.is_Number for g in substituted.atoms(Given))
-    simplified = (_work_out(substituted, order),) if numeric else ()
-    return Step(quantity, sympy.Symbol(target), general, substituted, simplified, value, order)
-
-
-def numeric(expr: sympy.Basic) -> bool:
-    """A number, or a number put in for a symbol (a dot goes between two of them)."""
-    return bool(expr.is_Number) or (isinstance(expr, Given) and bool(expr.value.is_Number))
-
-
-def term_rank(expr: sympy.Basic, order: Sequence[str]) -> tuple[int, int]:
-    """Where a term or factor goes when a sum or product is written out: those with symbols
-    first, by the earliest formula argument they hold (W - K + 2P), then worked-out parts
-    such as floor(31/1), then plain numbers (the + 1 at the end)."""
-    names = [getattr(s, "name", "") for s in expr.free_symbols]
-    positions = [order.index(n) for n in names if n in order]
-    group = 0 if names else 2 if expr.is_Number else 1
-    return (group, min(positions, default=len(order)))
-
-
-def _work_out(expr: sympy.Expr, order: Sequence[str]) -> sympy.Expr:
-    """The outermost operation with its operands worked out, in the order they are written:
-    floor((32 - 5 + 2·2)/1) + 1 becomes floor(31/1) + 1, (3·5·5 + 1)·10 becomes 76·10."""
-    if isinstance(expr, sympy.Add | sympy.Mul):
-        written = expr.as_ordered_terms() if isinstance(expr, sympy.Add) else expr.args
-        operands = sorted(written, key=lambda a: term_rank(a, order))
-        if isinstance(expr, sympy.Mul):  # numbers first, as the printer writes them
-            operands = sorted(operands, key=lambda a: not a.is_Number)
-        return type(expr)(*(_operand(a) for a in operands), evaluate=False)
-    return _operand(expr)
-
-
-def _operand(expr: sympy.Expr) -> sympy.Expr:
-    if isinstance(expr, sympy.floor | sympy.ceiling):
-        numerator, denominator = sympy.fraction(expr.args[0])
-        quotient = sympy.Mul(
-            evaluate(numerator), sympy.Pow(evaluate(denominator), -1, evaluate=False),
-            evaluate=False,
-        )
-        return type(expr)(quotient, evaluate=False)
-    return evaluate(expr)
-
-
-def _given(quantity: Quantity, target: str, value: Value) -> Step:
-    """A step with nothing to derive: target = value (a layer's declared channel count)."""
-    v = sympy.sympify(value)
-    return Step(quantity, sympy.Symbol(target), v, v, (), v)
-
-
 @dataclass
 class _Chain:
     """The sizes flowing from layer to layer: per axis, the symbol that last named it
@@ -300,7 +141,7 @@ class _Chain:
                     [_Field.start(axis, len(spatial)) for axis in spatial])
 
     def given(self, i: int, value: Value) -> Step:
-        return _given(Quantity.SHAPE, self.names[i], value)
+        return given_step(Quantity.SHAPE, self.names[i], value)
 
     def slot(self, i: int) -> Slot:
         return ((self.names[i], self.values[i]),)
@@ -350,7 +191,7 @@ def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
             return _window_steps(layer, at, chain)
         case AdaptivePool():
             return [
-                _given(Quantity.SHAPE, chain.advance(a + 1, at, out), out)
+                given_step(Quantity.SHAPE, chain.advance(a + 1, at, out), out)
                 for a, (size, out) in enumerate(
                     zip(layer.output_size, record.output_shape[1:], strict=True))
                 if size is not None
@@ -360,21 +201,21 @@ def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
                               for name, value in zip(chain.names, chain.values, strict=True))
             chain.reshape(1)
             target = chain.advance(0, at, record.output_shape[0])
-            return [_call(Quantity.SHAPE, target, lambda *xs: f.product(xs), *step_args,
+            return [call(Quantity.SHAPE, target, lambda *xs: f.product(xs), *step_args,
                           chained=[name for (name, _), in step_args])]
         case Linear():
             last = len(chain.names) - 1
             f_in, before = chain.slot(last), list(chain.names)
             target = chain.advance(last, at, layer.out_features)
             return [
-                _given(Quantity.SHAPE, target, layer.out_features),
-                _call(Quantity.PARAMS, f"params_{at}", f.linear_params, f_in,
+                given_step(Quantity.SHAPE, target, layer.out_features),
+                call(Quantity.PARAMS, f"params_{at}", f.linear_params, f_in,
                       ((target, layer.out_features),), layer.bias, chained=before),
             ]
         case BatchNorm():
             if not layer.affine:
                 return []
-            return [_call(Quantity.PARAMS, f"params_{at}", f.batchnorm_params, chain.slot(0), True,
+            return [call(Quantity.PARAMS, f"params_{at}", f.batchnorm_params, chain.slot(0), True,
                           chained=chain.names)]
         case Activation() | Dropout():
             return []
@@ -390,16 +231,16 @@ def _block_steps(record: Record, chain: _Chain) -> list[Step]:
     shape = record.output_shape
     if len(shape) != len(chain.names):
         chain.reshape(len(shape))
-    steps = [_given(Quantity.SHAPE, chain.advance(i, record.index, v), v)
+    steps = [given_step(Quantity.SHAPE, chain.advance(i, record.index, v), v)
              for i, v in enumerate(shape) if chain.values[i] != v or chain.names[i][-1] == "?"]
     if record.params != 0:
-        steps.append(_given(Quantity.PARAMS, f"params_{record.index}", record.params))
+        steps.append(given_step(Quantity.PARAMS, f"params_{record.index}", record.params))
     return steps
 
 
 def _channels_step(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> Step:
     # The input channels stay in the chain for the parameter count; see _conv_params.
-    return _given(Quantity.SHAPE, f"C_{at}", layer.out_channels)
+    return given_step(Quantity.SHAPE, f"C_{at}", layer.out_channels)
 
 
 def _suffix(window: Window, axis: str) -> str:
@@ -423,17 +264,17 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) ->
         target = f"{axis}_{at}"
         match layer:
             case Conv(window=Window(same=True)):
-                step = _call(Quantity.SHAPE, target, lambda x: x, n, chained=chain.names)
+                step = call(Quantity.SHAPE, target, lambda x: x, n, chained=chain.names)
             case Conv():
-                step = _call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d,
+                step = call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d,
                              chained=chain.names)
             case ConvTranspose(output_padding=ops):
                 op: Slot = 0 if ops[a] == 0 else ((f"O_{at}{sfx}", ops[a]),)
-                step = _call(Quantity.SHAPE, target, f.transposed_out, n, k, s, p, d, op,
+                step = call(Quantity.SHAPE, target, f.transposed_out, n, k, s, p, d, op,
                              chained=chain.names)
             case Pool(ceil_mode=ceil):
                 formula = f.window_out_ceil if ceil else f.window_out
-                step = _call(Quantity.SHAPE, target, formula, n, k, s, p, d,
+                step = call(Quantity.SHAPE, target, formula, n, k, s, p, d,
                              chained=chain.names)
             case _:
                 assert_never(layer)
@@ -453,7 +294,7 @@ def _conv_params(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> list[St
     c_out = ((f"C_{at}", layer.out_channels),)
     chain.advance(0, at, layer.out_channels)
     formula = f.conv_params if isinstance(layer, Conv) else f.transposed_params
-    return [_call(Quantity.PARAMS, f"params_{at}", formula, c_in, c_out, kernel, groups,
+    return [call(Quantity.PARAMS, f"params_{at}", formula, c_in, c_out, kernel, groups,
                   layer.bias, chained=[c_name])]
 
 
@@ -480,19 +321,19 @@ def _rf_steps(record: Record, chain: _Chain) -> list[Step]:
                 size, jump = ((_transposed_field, _transposed_jump)
                               if isinstance(layer, ConvTranspose)
                               else (_window_field, _window_jump))
-                steps.append(_call(Quantity.RF, r_name, size, (fd.r,), (fd.j,), k, s, d,
+                steps.append(call(Quantity.RF, r_name, size, (fd.r,), (fd.j,), k, s, d,
                                    chained=(fd.r[0], fd.j[0])))
                 if w.stride[a] != 1:
                     j_name = _Field.name("J", at, fd.axis, fd.rank)
-                    steps.append(_call(Quantity.RF, j_name, jump, (fd.j,), s,
+                    steps.append(call(Quantity.RF, j_name, jump, (fd.j,), s,
                                        chained=(fd.j[0],)))
                     fd.j = (j_name, steps[-1].value)
                 fd.r = (r_name, steps[-1 if w.stride[a] == 1 else -2].value)
             case _ if field.ended:
-                steps.append(_given(Quantity.RF, r_name, field.size))
+                steps.append(given_step(Quantity.RF, r_name, field.size))
                 chain.fields[a] = None
             case _ if field.size != fd.r[1] or field.jump != fd.j[1]:
-                steps.append(_given(Quantity.RF, r_name, field.size))
+                steps.append(given_step(Quantity.RF, r_name, field.size))
                 fd.r = (r_name, field.size)
                 if field.jump is not None:
                     fd.j = (fd.j[0], field.jump)

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import sympy
 
-from symconv.derive import Derivation, Quantity, Step, derive
+from symconv.derive import Derivation, derive
 from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
 from symconv.render.latex import escape_text, input_sizes, latex, shape_latex, step_lines
+from symconv.steps import Quantity, Step
 from symconv.symbols import symbol
 from symconv.trace import Record, axis_names
 

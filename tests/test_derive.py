@@ -11,11 +11,12 @@ import pytest
 import sympy
 
 import symconv
-from symconv.derive import Derivation, Given, Quantity, Step, derive, evaluate
+from symconv.derive import Derivation, derive
 from symconv.errors import UnknownNameError
 from symconv.render.latex import derivation_latex
 from symconv.render.markdown import derivation_markdown
 from symconv.render.text import derivation_text
+from symconv.steps import Given, Quantity, Step, evaluate
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.net"))
 

@@ -12,8 +12,9 @@ import sympy
 from sympy.parsing.latex import parse_latex
 
 import symconv
-from symconv.derive import Given, Step, derive
+from symconv.derive import derive
 from symconv.render.latex import escape_text, latex, name_latex
+from symconv.steps import Given, Step
 from symconv.symbols import symbol
 
 EXAMPLES = Path(__file__).parent.parent / "examples"

@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from symconv.derive import Derivation, Given, LayerDerivation, Step, numeric, term_rank
+from symconv.derive import Derivation, LayerDerivation
 from symconv.network import LayerRecord, Network
 from symconv.render.text import OrderedTerms
+from symconv.steps import Given, Step, numeric, term_rank
 
 # The characters that mean something to TeX, and what stands for each in running text.
 _TEXT_ESCAPES = {

@@ -9,7 +9,8 @@ import sympy
 from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
-from symconv.derive import Derivation, Step, term_rank
+from symconv.derive import Derivation
+from symconv.steps import Step, term_rank
 
 
 class OrderedTerms:
