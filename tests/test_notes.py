@@ -205,3 +205,14 @@ def test_seed_notes_fragment_matches_golden(golden: Callable[[str, str], None]) 
     body = notes_body(build_notes(symconv.parse((ROOT / "examples" / "seed_conv.net")
                                                 .read_text())))
     golden("notes_seed_conv.tex", body[:body.index("\\appendix")])
+
+
+def test_formula_sheet_as_latex_compiles_on_its_own(pdflatex: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["formulas", "--format", "latex"]) == 0
+    sheet = capsys.readouterr().out
+    document = ("\\documentclass{article}\\usepackage{amsmath,amssymb,graphicx}\n"
+                "\\begin{document}\\sloppy\n" + sheet + "\\end{document}\n")
+    _compile(document, tmp_path / "sheet.pdf")
+    # (pdftotext reads the OT1 fonts' underscore as a space)
+    assert "window out(n, k, s, p, d)" in _text_of(tmp_path / "sheet.pdf")

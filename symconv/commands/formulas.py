@@ -9,6 +9,7 @@ from typing import Any
 
 from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex, sheet_markdown
+from symconv.notes import MACROS
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +22,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    text = sheet_markdown() if args.format == "markdown" else sheet_latex()
+    # The LaTeX sheet scales wide definitions with the notes' macros, which it brings along.
+    text = sheet_markdown() if args.format == "markdown" else MACROS + "\n" + sheet_latex()
     if args.output is None:
         sys.stdout.write(text)
         return 0
