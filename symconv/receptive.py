@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, assert_never
 
 import sympy
@@ -115,11 +116,28 @@ def advance(field: Field, g: Geometry) -> Field:
     if field.jump is None:
         return field
     j = field.jump
+    numbers = (field.size, j, field.start, g.span, g.stride, g.before)
+    if all(type(v) is int for v in numbers) and g.span % 2:
+        r, j_, start, span, stride, before = numbers  # whole numbers: plain int arithmetic
+        return Field(r + (span - 1) * j_, j_ * stride,
+                     start + ((span - 1) // 2 - before) * j_)
+    if all(isinstance(v, int | sympy.Rational) for v in numbers):  # exact fractions
+        r, j_, start, span, stride, before = (_fraction(v) for v in numbers)
+        return Field(_number(r + (span - 1) * j_), _number(j_ * stride),
+                     _number(start + ((span - 1) / 2 - before) * j_))
     return Field(
         exact(field.size + (g.span - 1) * j),
         exact(j * g.stride),
         exact(field.start + (ratio(g.span - 1, 2) - g.before) * j),
     )
+
+
+def _fraction(v: int | sympy.Rational) -> Fraction:
+    return Fraction(v) if isinstance(v, int) else Fraction(int(v.p), int(v.q))
+
+
+def _number(v: Fraction) -> Value:
+    return v.numerator if v.denominator == 1 else sympy.Rational(v.numerator, v.denominator)
 
 
 def window_geometry(w: Window) -> tuple[Geometry, ...]:
