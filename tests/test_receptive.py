@@ -280,3 +280,16 @@ def test_rf_json_tracks_padding_on_each_side(capsys: pytest.CaptureFixture[str])
     assert [(r["p"], r["p after"]) for r in rows] == [(1, 2), (0, [-1, 0]), (0, 1)]
     assert report["closed_forms"]["H"]["effective_padding_after"] == 3
     assert report["closed_forms"]["W"]["effective_padding_after"] == 4
+
+
+@pytest.mark.parametrize(("n", "o"), [(12, 4), (12, 1), (10, 4), (7, 3), (9, 9)])
+def test_adaptive_pooling_takes_its_widest_window(n: int, o: int) -> None:
+    """Adaptive pooling reads [⌊i·n/o⌋, ⌈(i+1)·n/o⌉): where o divides n it is a pool with
+    k = s = n/o (exact); otherwise r is the widest window and j the mean stride n/o."""
+    (record,) = symconv.parse(f"input 1 x {n}\nadaptive_avgpool {o}").table()
+    windows = [(i * n // o, -(-(i + 1) * n // o)) for i in range(o)]
+    assert record.receptive_field == (max(end - start for start, end in windows),)
+    assert record.jump == (sympy.Rational(n, o),)
+    if n % o == 0:
+        assert all(sympy.Rational(start + end - 1, 2) == record.start[0] + i * record.jump[0]
+                   for i, (start, end) in enumerate(windows))
