@@ -309,7 +309,7 @@ def _try_inequalities(
 ) -> tuple[Between, ...]:
     """The inequalities the floors become, for display (empty where inversion does not apply)."""
     steps: list[Between] = []
-    for o, t in zip(outputs, targets, strict=True):
+    for o, t in dict.fromkeys(zip(outputs, targets, strict=True)):
         try:
             steps.extend(invert(o, u, t)[2])
         except NotInvertible:
@@ -329,7 +329,7 @@ def _symbolic(
     lows: list[sympy.Expr] = [sympy.Integer(least)]
     highs: list[sympy.Expr] = []
     steps: list[Between] = []
-    for o, t in zip(outputs, targets, strict=True):
+    for o, t in dict.fromkeys(zip(outputs, targets, strict=True)):  # square: one equation
         if not o.has(u):
             continue
         try:
@@ -343,9 +343,19 @@ def _symbolic(
         lows.append(low)
         highs.append(high)
         steps.extend(found)
-    low = sympy.Max(*lows)
-    high = sympy.Min(*highs) if highs else sympy.oo
+    low, high = _extreme(sympy.Max, lows), _extreme(sympy.Min, highs or [sympy.oo])
     reason = (f"the integers {name} with {sympy.sstr(low)} <= {name} <= {sympy.sstr(high)} "
               f"(none where the lower end exceeds the upper), where every layer's output is "
               f"at least 1")
     return Solution(name, equations, tuple(dict.fromkeys(steps)), low, high, None, reason)
+
+
+def _extreme(func: type[sympy.Function], items: list[sympy.Expr]) -> sympy.Expr:
+    """Max or Min of distinct bounds, left as written when symbolic (SymPy's comparisons of
+    symbolic bounds cost more than the rest of a query, and decide nothing here)."""
+    items = list(dict.fromkeys(items))
+    if len(items) == 1:
+        return items[0]
+    if all(i.is_number for i in items):
+        return func(*items)
+    return func(*items, evaluate=False)

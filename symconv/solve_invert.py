@@ -42,11 +42,18 @@ def invert(
 
 
 def _floor(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
-    return sympy.floor(sympy.together(a / b))
+    return _rounded(sympy.floor, a, b)
 
 
 def _ceil(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
-    return sympy.ceiling(sympy.together(a / b))
+    return _rounded(sympy.ceiling, a, b)
+
+
+def _rounded(func: type[sympy.Function], a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """floor or ceiling of a/b: a number when it is one, else left as written (SymPy's own
+    simplification of a symbolic floor costs more than the rest of a query)."""
+    x = sympy.together(a / b)
+    return func(x) if x.is_number else func(x, evaluate=False)
 
 
 def _peel(

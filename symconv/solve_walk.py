@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from fractions import Fraction
 from functools import cache
 from typing import Any, assert_never
 
@@ -92,7 +91,9 @@ def direction(net: Network, u: sympy.Symbol) -> int | None:
     seen = set()
     for value, sign, _ in roles(net, u):
         if has(value, u):
-            inner = _expr_direction(sympy.sympify(value), u)
+            # A parameter such as K/2 is an integer only for some K: search them one by one.
+            exact = _integral(sympy.sympify(value), u)
+            inner = _expr_direction(sympy.sympify(value), u) if exact else None
             seen.add(None if inner is None or sign is None else sign * inner)
     seen.discard(0)
     if len(seen) > 1 or None in seen:
@@ -122,12 +123,15 @@ def _expr_direction(e: sympy.Expr, u: sympy.Symbol) -> int | None:
 
 def output_sizes(net: Network, u: sympy.Symbol, value: int) -> tuple[int, ...] | None:
     """The spatial output with u = value by the formulas alone (PyTorch's rules unchecked),
-    or None where some layer's output would be smaller than 1."""
+    or None where some layer's output would be smaller than 1 or a parameter is no integer."""
 
     def at(v: Value) -> int:
-        return v if isinstance(v, int) else int(_compiled(v, u)(value))
+        return v if isinstance(v, int) else _compiled(v, u)(value)
 
-    return run_layers(net.layers, tuple(at(v) for v in net.input_shape[1:]), at)
+    try:
+        return run_layers(net.layers, tuple(at(v) for v in net.input_shape[1:]), at)
+    except NotInteger:
+        return None
 
 
 def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
@@ -155,27 +159,54 @@ def _symbolic_repeat(layers: Sequence[Layer]) -> bool:
 
 
 @cache
-def _compiled(e: sympy.Expr, u: sympy.Symbol) -> Callable[[int], Fraction | int]:
-    """An exact evaluator of a parameter written as an expression in u (2*P, K//2, S + 1):
-    integers and fractions, no floats; SymPy itself for anything else."""
+def _compiled(e: sympy.Expr, u: sympy.Symbol) -> Callable[[int], int]:
+    """An exact evaluator of a parameter written as an expression in u (2*P, K//2, S + 1) in
+    Python integers: a floor or ceiling of (integer polynomial)/q becomes // q. Anything
+    else (a fraction outside a floor) is left to SymPy."""
     if e == u:
         return lambda v: v
-    if e.is_Rational:
-        number = Fraction(int(e.p), int(e.q))
+    if e.is_Integer:
+        number = int(e)
         return lambda v: number
-    parts = [_compiled(a, u) for a in e.args]
-    if isinstance(e, sympy.Add):
-        return lambda v: sum((p(v) for p in parts), Fraction(0))
-    if isinstance(e, sympy.Mul):
-        return lambda v: math.prod((p(v) for p in parts), start=Fraction(1))
-    if isinstance(e, sympy.Pow) and e.exp.is_Integer:
-        base, power = parts[0], int(e.exp)
-        return lambda v: Fraction(base(v)) ** power
-    if isinstance(e, sympy.floor):
-        return lambda v: math.floor(parts[0](v))
-    if isinstance(e, sympy.ceiling):
-        return lambda v: math.ceil(parts[0](v))
-    return lambda v: int(e.xreplace({u: sympy.Integer(v)}))
+    if isinstance(e, sympy.floor | sympy.ceiling):
+        num, den = sympy.fraction(sympy.together(e.args[0]))
+        if den.is_Integer and den > 0 and _integral(sympy.expand(num), u):
+            top, q = _compiled(sympy.expand(num), u), int(den)
+            if isinstance(e, sympy.floor):
+                return lambda v: top(v) // q
+            return lambda v: -(-top(v) // q)
+    elif _integral(e, u):
+        parts = [_compiled(a, u) for a in e.args]
+        if isinstance(e, sympy.Add):
+            return lambda v: sum(p(v) for p in parts)
+        if isinstance(e, sympy.Mul):
+            return lambda v: math.prod(p(v) for p in parts)
+        if isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp >= 0:
+            base, power = parts[0], int(e.exp)
+            return lambda v: base(v) ** power
+    return lambda v: _integer(e.xreplace({u: sympy.Integer(v)}))
+
+
+class NotInteger(Exception):
+    """A parameter such as K/2 is not an integer for this value of the unknown."""
+
+
+def _integer(value: sympy.Expr) -> int:
+    if not value.is_Integer:
+        raise NotInteger(value)
+    return int(value)
+
+
+def _integral(e: sympy.Expr, u: sympy.Symbol) -> bool:
+    """Whether e is built from u and integers by sums, products and powers, floors and
+    ceilings (so Python integers evaluate it exactly)."""
+    if e == u or e.is_Integer:
+        return True
+    if isinstance(e, sympy.floor | sympy.ceiling):
+        return True  # compiled on its own, or left to SymPy
+    if isinstance(e, sympy.Pow):
+        return bool(e.exp.is_Integer and e.exp >= 0) and _integral(e.base, u)
+    return isinstance(e, sympy.Add | sympy.Mul) and all(_integral(a, u) for a in e.args)
 
 
 def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
