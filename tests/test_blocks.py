@@ -166,3 +166,23 @@ def test_table_rows_of_a_block() -> None:
     labels = [label for label, _ in flat_rows(net.table())]
     assert labels == ["1", "1.a1", "1.b1", "2", "2.1", "2.2"]
     assert "  1.a1     conv1d" in table_text(net, net.table())
+
+
+def test_resnet18_example() -> None:
+    """examples/resnet18.net: torchvision's parameter count (11,689,512), the stem and stages
+    down to ⌈W/32⌉, every residual block aligned, and the receptive field before pooling."""
+    from symconv.receptive import INPUT, closed_forms
+
+    with open("examples/resnet18.net", encoding="utf-8") as handle:
+        net = symconv.parse(handle.read())
+    assert net.params() == 11_689_512
+    records = net.records()
+    last_block = max(r.index for r in records if r.kind == "residual")
+    H, W = symbol("H"), symbol("W")
+    assert records[last_block - 1].output_shape == (512, sympy.ceiling(H / 32),
+                                                    sympy.ceiling(W / 32))
+    assert all(r.aligned is True for r in records if r.kind == "residual")
+    path = [(INPUT, INPUT), *(r.fields for r in records[:last_block])]
+    forms = closed_forms(path)
+    assert [(cf.receptive_field, cf.stride, cf.padding) for cf in forms] == [(435, 32, 217)] * 2
+    assert records[last_block - 1].receptive_field == (435, 435)
