@@ -264,7 +264,13 @@ def tidy(e: sympy.Basic) -> sympy.Expr:
     args = [tidy(a) for a in e.args]
     if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
         return e.func(*args)
-    with sympy.evaluate(False):  # floor, ceiling, and ceil mode's Piecewise and conditions
+    if args == list(e.args):
+        return e
+    # floor, ceiling, and ceil mode's Piecewise and its conditions, rebuilt as they are (not
+    # with `sympy.evaluate(False)`, which clears SymPy's whole cache each time it is set).
+    try:
+        return e.func(*args, evaluate=False)
+    except TypeError:
         return e.func(*args)
 
 
