@@ -12,6 +12,7 @@ import sympy
 import symconv
 from symconv.blocks import describe
 from symconv.symbols import symbol
+from symconv.trace import Record
 
 N = symbol("N")
 
@@ -169,20 +170,29 @@ def test_table_rows_of_a_block() -> None:
 
 
 def test_resnet18_example() -> None:
-    """examples/resnet18.net: torchvision's parameter count (11,689,512), the stem and stages
-    down to ⌈W/32⌉, every residual block aligned, and the receptive field before pooling."""
+    """examples/resnet18.net read with a symbolic input: torchvision's parameter count
+    (11,689,512), the stages down to ⌈W/32⌉, every residual block aligned, and the receptive
+    field before pooling."""
     from symconv.receptive import INPUT, closed_forms
 
     with open("examples/resnet18.net", encoding="utf-8") as handle:
-        net = symconv.parse(handle.read())
+        net = symconv.parse(handle.read(), "3 x H x W")
     assert net.params() == 11_689_512
     records = net.records()
-    last_block = max(r.index for r in records if r.kind == "residual")
+    before_pool = next(r.index for r in records if r.kind.startswith("adaptive")) - 1
     H, W = symbol("H"), symbol("W")
-    assert records[last_block - 1].output_shape == (512, sympy.ceiling(H / 32),
-                                                    sympy.ceiling(W / 32))
-    assert all(r.aligned is True for r in records if r.kind == "residual")
-    path = [(INPUT, INPUT), *(r.fields for r in records[:last_block])]
+    assert records[before_pool - 1].output_shape == (512, sympy.ceiling(H / 32),
+                                                     sympy.ceiling(W / 32))
+
+    def residuals(rows: tuple[Record, ...]) -> list[Record]:
+        found: list[Record] = []
+        for r in rows:
+            found += ([r] if r.kind == "residual" else []) + residuals(r.children)
+        return found
+
+    blocks = residuals(records)
+    assert len(blocks) == 8 and all(b.aligned is True for b in blocks)
+    path = [(INPUT, INPUT), *(r.fields for r in records[:before_pool])]
     forms = closed_forms(path)
     assert [(cf.receptive_field, cf.stride, cf.padding) for cf in forms] == [(435, 32, 217)] * 2
-    assert records[last_block - 1].receptive_field == (435, 435)
+    assert records[before_pool - 1].receptive_field == (435, 435)
