@@ -10,6 +10,7 @@ from typing import Any
 import sympy
 
 from symconv.network import LayerRecord, Network
+from symconv.render.latex import escape_text, latex, shape_latex
 from symconv.render.values import json_list, json_value, text_shape, text_value
 
 COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
@@ -115,13 +116,13 @@ def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
 
 def _md(value: sympy.Expr) -> str:
     v = sympy.sympify(value)
-    return str(v) if v.is_Integer else f"${sympy.latex(v)}$"
+    return str(v) if v.is_Integer else f"${latex(v)}$"
 
 
 def _md_shape(shape: Sequence[sympy.Expr]) -> str:
     if all(sympy.sympify(v).is_Integer for v in shape):
         return " × ".join(str(v) for v in shape)
-    return "$" + r" \times ".join(sympy.latex(v) for v in shape) + "$"
+    return f"${shape_latex(shape)}$"
 
 
 def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
@@ -129,12 +130,13 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
     head = " & ".join(COLUMNS).replace("#", r"\#")
     lines = [r"\begin{tabular}{rllrrrr}", r"\toprule", head + r" \\", r"\midrule"]
     for label, r in flat_rows(records):
-        shape = r" \times ".join(sympy.latex(v) for v in r.output_shape)
-        cells = [label, r"\quad" * label.count(".") + r"\texttt{" + r.kind + "}", f"${shape}$",
-                 *(f"${sympy.latex(v)}$" for v in (r.params, r.neurons, r.connections, r.macs))]
+        shape = shape_latex(r.output_shape)
+        kind = r"\texttt{" + escape_text(r.kind) + "}"
+        cells = [label, r"\quad" * label.count(".") + kind, f"${shape}$",
+                 *(f"${latex(v)}$" for v in (r.params, r.neurons, r.connections, r.macs))]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
-    totals = [f"${sympy.latex(_total(records, f))}$"
+    totals = [f"${latex(_total(records, f))}$"
               for f in ("params", "neurons", "connections", "macs")]
     lines.append(" & total & & " + " & ".join(totals) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
