@@ -50,17 +50,17 @@ def random_text(rng):
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(2))
 def test_aligned_sizes_are_exactly_those_where_nothing_is_discarded(seed):
     rng = random.Random(seed)
-    for _ in range(10):
+    for _ in range(12):
         text = random_text(rng)
         try:
             (alignment,) = aligned_sizes(text)
         except NoSolutionError:
-            assert all(discards(text, n) in (True, None) for n in range(1, 97))
+            assert all(discards(text, n) in (True, None) for n in range(1, 91))
             continue
-        for n in range(1, 97):
+        for n in range(1, 91):
             assert (n in alignment) == (discards(text, n) is False), (text, n)
 
 
