@@ -173,6 +173,12 @@ def test_solve_command_aligned(capsys):
          "unknown symbol 'Q'"),
         (("solve", "-e", "input 1 x 9\nconv 1 k=3 p=P", "--target", "9"), "--for P"),
         (("design", "--size", "9", "--target", "3", "--axes", "0"), "at least 1"),
+        (("solve", "-e", "input 1 x W\nconv 1 k=3", "--aligned", "--for", "W"),
+         "leave out --for"),
+        (("solve", "-e", "input 1 x W\nconv 1 k=3", "--for", "W", "--target", "3", "--range",
+          "1..9"), "use it with --aligned"),
+        (("solve", "-e", "input 1 x W\nconv 1 k=3 s=2", "--for", "W", "--target", "3",
+          "--set", "W=4"), "is the unknown"),
     ],
 )
 def test_commands_report_errors(capsys, argv, message):

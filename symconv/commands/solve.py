@@ -43,7 +43,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     network = load_network(args)
     if args.aligned:
+        if args.unknown is not None or args.target is not None:
+            raise SymconvError("--aligned answers for the input sizes; leave out --for and "
+                               "--target")
         return _aligned(network, args)
+    if args.span is not None:
+        raise SymconvError("--range lists aligned sizes; use it with --aligned")
     if args.unknown is None or args.target is None:
         raise SymconvError("give the symbol to solve for and the size: --for P --target 112x112")
     solution = solve(network, args.unknown, args.target, **values_from(args))
