@@ -32,6 +32,12 @@ class TextPrinter(OrderedTerms, StrPrinter):
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         return self.ordered_terms(expr, list(super()._as_ordered_terms(expr, order)))
 
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        """Per-axis names such as K_1,H read as K_1[H], so that a product K_1[H]*K_1[W]
+        cannot be misread at the comma."""
+        base, comma, axis = expr.name.partition(",")
+        return f"{base}[{axis}]" if comma else str(super()._print_Symbol(expr))
+
     def _print_Mul(self, expr: sympy.Mul) -> str:
         """A product of whole factors in the formula's order, numbers first: (3*5*5 + 1)*10
         as the LaTeX writes it; anything with a quotient or a sign is SymPy's."""
