@@ -80,8 +80,9 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     acting = [zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)]
     if not acting:
         raise NoSolutionError(f"'{unknown}' does not decide the output's spatial size (a "
-                              "channel or feature count?); solve for a size, kernel, stride, "
-                              "padding, dilation or output_padding")
+                              "channel count, or a window of a padding='same' convolution); "
+                              "solve for a size, kernel, stride, padding, dilation or "
+                              "output_padding")
     least = 0 if all(acting) else 1
     others = set().union(*(free_names(v) for v, _, _ in roles(bound, u)),
                          *map(free_names, targets))
@@ -152,8 +153,8 @@ def _numeric(
         s = sizes(v)
         return s is None or all(a <= t for a, t in zip(s, targets, strict=True))
 
-    def answer(low: int, high: float | int, reason: str, complete: bool = True) -> Solution:
-        return _checked(net, u, targets, low, high, equations, inequalities, reason, complete)
+    def answer(low: int, high: int | sympy.Expr, reason: str) -> Solution:
+        return _checked(net, u, targets, low, high, equations, inequalities, reason, True)
 
     moves = direction(net, u)
     if moves in (1, -1):
@@ -166,8 +167,8 @@ def _numeric(
         stop = _plateau(net, u, least) if moves == -1 else _FAR
         end = first_true(lambda v: not falls(v), low, stop)
         if end > stop:
-            return answer(low, sympy.oo, f"every {name} >= {low} gives {_show(targets)}: the "
-                          f"output no longer changes as {name} grows")
+            return answer(low, sympy.oo, f"every {name} >= {{first}} gives {_show(targets)}: "
+                          f"the output no longer changes as {name} grows")
         high = end - 1
     elif moves == 0:
         got = sizes(least)
@@ -227,14 +228,15 @@ def _checked(
     u: sympy.Symbol,
     targets: tuple[int, ...],
     low: int,
-    high: float | int,
+    high: int | sympy.Expr,
     equations: tuple[sympy.Eq, ...],
     inequalities: tuple[Between, ...],
     reason: str,
     complete: bool,
     only: Sequence[int] | None = None,
 ) -> Solution:
-    """The solutions after substituting each back into the network (PyTorch's rules too)."""
+    """The solutions after substituting each back into the network (PyTorch's rules too).
+    For an unbounded set, `reason` may name its first value as {first}."""
     name = u.name
     if high == sympy.oo:
         # PyTorch's rules (output_padding below stride or dilation, pooling padding at most
@@ -243,7 +245,7 @@ def _checked(
         if _verify(net, name, far, targets) is None:
             first = first_true(lambda v: _verify(net, name, v, targets) is None, low, far)
             return Solution(name, equations, inequalities, sympy.Integer(first), sympy.oo, None,
-                            reason.replace(f">= {low} ", f">= {first} "), complete)
+                            reason.format(first=first), complete)
         low, high = low, low + SEARCH_LIMIT
         reason = f"{name} = {far} breaks a rule, so only {low} <= {name} <= {high} was searched"
         complete = False
