@@ -34,7 +34,7 @@ from symconv.layers import Conv, Pool
 from symconv.network import Network, parse
 from symconv.parse import parse_shape
 from symconv.solve_invert import Between, NotInvertible, invert
-from symconv.solve_walk import direction, has, output_sizes, relation, roles
+from symconv.solve_walk import PathsDisagree, direction, has, output_sizes, relation, roles
 from symconv.symbols import Value, free_names, symbol
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
@@ -250,17 +250,23 @@ def _checked(
         reason = f"{name} = {far} breaks a rule, so only {low} <= {name} <= {high} was searched"
         complete = False
     candidates = list(only) if only is not None else list(range(low, int(high) + 1))
-    # Every candidate is substituted into the formulas. The network itself (PyTorch's rules
-    # too) is built for the first and last ENDS of them, or all when one of those fails: a
-    # rule that involves the unknown is monotone in it, so where it holds at both ends of a
-    # run of values it holds in between.
-    if any(output_sizes(net, u, v) != targets for v in candidates):
-        raise SymconvError(f"internal check failed: the search for {name} found a value that "
-                           "does not give the target")
-    ends = candidates if len(candidates) <= 2 * ENDS else candidates[:ENDS] + candidates[-ENDS:]
-    problems = {v: _verify(net, name, v, targets) for v in ends}
-    if any(problems.values()):
-        problems = {v: _verify(net, name, v, targets) for v in candidates}
+    # Every candidate is substituted into the formulas (with every path of a block, whose
+    # sizes must agree). The network itself (PyTorch's rules too) is built for the first and
+    # last ENDS of them, or all when one of those fails: a rule that involves the unknown is
+    # monotone in it, so where it holds at both ends of a run of values it holds in between.
+    problems: dict[int, str | None] = {}
+    for v in candidates:
+        try:
+            if output_sizes(net, u, v, agree=True) != targets:
+                raise SymconvError(f"internal check failed: the search for {name} found "
+                                   f"{v}, which does not give the target")
+        except PathsDisagree as block:
+            problems[v] = f"the paths of a {block} block differ in size"
+    fine = [v for v in candidates if v not in problems]
+    ends = fine if len(fine) <= 2 * ENDS else fine[:ENDS] + fine[-ENDS:]
+    problems |= {v: _verify(net, name, v, targets) for v in ends}
+    if any(problems[v] for v in ends):
+        problems |= {v: _verify(net, name, v, targets) for v in fine}
     kept = [(v, None) for v in candidates if problems.get(v) is None]
     rejected = [(v, problems[v]) for v in candidates if problems.get(v) is not None]
     if not kept:

@@ -27,6 +27,7 @@ from symconv.layers import (
     Repeat,
     Residual,
     Window,
+    kind_of,
 )
 from symconv.network import Network
 from symconv.symbols import Value
@@ -121,17 +122,24 @@ def _expr_direction(e: sympy.Expr, u: sympy.Symbol) -> int | None:
     return None
 
 
-def output_sizes(net: Network, u: sympy.Symbol, value: int) -> tuple[int, ...] | None:
+def output_sizes(net: Network, u: sympy.Symbol, value: int, agree: bool = False
+                 ) -> tuple[int, ...] | None:
     """The spatial output with u = value by the formulas alone (PyTorch's rules unchecked),
-    or None where some layer's output would be smaller than 1 or a parameter is no integer."""
+    or None where some layer's output would be smaller than 1 or a parameter is no integer.
+    With `agree`, a residual's shortcut and every branch of a concatenation are computed too,
+    and PathsDisagree raised where their sizes differ from the first path's."""
 
     def at(v: Value) -> int:
         return v if isinstance(v, int) else _compiled(v, u)(value)
 
     try:
-        return run_layers(net.layers, tuple(at(v) for v in net.input_shape[1:]), at)
+        return run_layers(net.layers, tuple(at(v) for v in net.input_shape[1:]), at, agree)
     except NotInteger:
         return None
+
+
+class PathsDisagree(Exception):
+    """A residual's shortcut or a concatenated branch gives another size than the body."""
 
 
 def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
@@ -210,9 +218,10 @@ def _integral(e: sympy.Expr, u: sympy.Symbol) -> bool:
 
 
 def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
-         at: Callable[[Value], Any]) -> tuple[Any, ...] | None:
+               at: Callable[[Value], Any], agree: bool = False) -> tuple[Any, ...] | None:
     """The spatial sizes after the layers (ints, or expressions where `at` leaves symbols);
-    None once some size is below 1."""
+    None once some size is below 1. Only the first path of a block is followed unless
+    `agree` (see output_sizes)."""
     for layer in layers:
         if sizes is None or _empty(sizes):
             return None
@@ -239,16 +248,29 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
                 sizes = ()
             case Repeat(count=count, body=body):
                 for _ in range(at(count)):
-                    before, sizes = sizes, run_layers(body, sizes, at)
+                    before, sizes = sizes, run_layers(body, sizes, at, agree)
                     if sizes == before:  # a fixed point: more repeats change nothing
                         break
-            case Residual(body=body) | Concat(branches=(body, *_)):
-                sizes = run_layers(body, sizes, at)
-            case BatchNorm() | Activation() | Dropout() | Concat():
+            case Residual(body=body, shortcut=shortcut):
+                sizes = _paths(layer, (body, shortcut), sizes, at, agree)
+            case Concat(branches=branches):
+                sizes = _paths(layer, branches, sizes, at, agree)
+            case BatchNorm() | Activation() | Dropout():
                 pass
             case _:
                 assert_never(layer)
     return None if _empty(sizes) else sizes
+
+
+def _paths(block: Layer, paths: Sequence[Sequence[Layer]], sizes: tuple[Any, ...],
+           at: Callable[[Value], Any], agree: bool) -> tuple[Any, ...] | None:
+    """A block's output: its first path's (a residual's body, the first concatenated
+    branch); with `agree`, the others are computed too and must give the same sizes (an
+    empty shortcut is the identity)."""
+    first = run_layers(paths[0], sizes, at, agree)
+    if agree and any(run_layers(p, sizes, at, agree) != first for p in paths[1:]):
+        raise PathsDisagree(kind_of(block))
+    return first
 
 
 def _empty(sizes: tuple[Any, ...] | None) -> bool:

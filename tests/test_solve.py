@@ -190,6 +190,10 @@ conv 512 k=3 s=2 p=1
         # Not monotone in X: the search enumerates (every even kernel keeps 32 + 1).
         ("input 3 x 32 x 32\nconv 8 k=X p=X//2", "X", (33, 33), 1, GRID),
         ("input 3 x 64 x 64\nrepeat X { conv 8 k=3 s=2 p=1 }", "X", (4, 4), 1, 12),
+        # The shortcut's size agrees with the body's only for even inputs.
+        ("input 3 x X x X\nconv 8 k=3 p=1\nresidual { conv 8 k=2 s=2 } shortcut { conv 8 k=1 "
+         "s=2 }\nresidual { conv 8 k=2 s=2 } shortcut { conv 8 k=1 s=2 }", "X", (7, 7), 1, 80),
+        ("input 3 x X x X\nconcat { conv 8 k=3 s=2 p=1 } { maxpool k=2 }", "X", (5, 5), 1, 40),
     ],
 )
 def test_known_networks_match_brute_force(text, name, target, least, high):
