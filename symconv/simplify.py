@@ -174,7 +174,7 @@ def _collapse(expr: Any) -> Any:
         return expr
     (x,) = symbols
     period = _period(expr)
-    if period is None or period > 4096:
+    if period is None or period > 4096 or not _quasi_linear(expr, x, period):
         return expr
     try:
         values = [evaluate(expr, x, n) for n in range(1, 2 * period + 2)]
@@ -192,6 +192,31 @@ def _collapse(expr: Any) -> Any:
     offset = min(range(int(low), int(high) + 1), key=abs)
     return _canonical(sympy.floor((scale * x + offset) / divisor)) if divisor != 1 else (
         scale * x + offset)
+
+
+def _quasi_linear(e: Any, x: sympy.Symbol, period: int) -> bool:
+    """Whether e is built from x, numbers, sums, products by constants and roundings, with
+    conditions comparing sides of equal slope (their difference unchanged by a shift of x
+    by `period`, which for such sides means periodic): the premise of `_collapse`."""
+    if not e.has(x) or e == x:
+        return True
+    if isinstance(e, (sympy.Add, sympy.And, sympy.Or, sympy.Not, sympy.ITE, *_ROUNDINGS)):
+        return all(_quasi_linear(a, x, period) for a in e.args)
+    if isinstance(e, sympy.Mul):
+        return sum(a.has(x) for a in e.args) == 1 and all(
+            _quasi_linear(a, x, period) for a in e.args)
+    if isinstance(e, sympy.Piecewise):
+        return all(_quasi_linear(v, x, period) and _quasi_linear(c, x, period)
+                   for v, c in e.args)
+    if isinstance(e, sympy.core.relational.Relational):
+        sides = e.lhs - e.rhs
+        if not _quasi_linear(sides, x, period):
+            return False
+        try:
+            return bool(evaluate(sides, x, 1) == evaluate(sides, x, 1 + period))
+        except (TypeError, StopIteration):
+            return False
+    return False
 
 
 def _period(expr: Any) -> int | None:

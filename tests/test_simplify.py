@@ -142,3 +142,9 @@ def test_ceil_mode_pooling_collapses_to_one_rounding() -> None:
     assert got == sympy.ceiling(W / 4 + sympy.Rational(1, 2))
     for n in range(1, 200):
         assert got.xreplace({W: n}) == f.window_out_ceil(-(-n // 2), 2, 2, 1, 1)
+
+
+def test_a_size_with_a_threshold_is_left_alone() -> None:
+    """Only sizes whose conditions are periodic in W collapse; a threshold is not."""
+    e = sympy.Piecewise((sympy.floor(W / 2), W > 100), (sympy.floor(W / 2) + 1, True))
+    assert simplify_rounding(e) == e
