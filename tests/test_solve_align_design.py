@@ -193,3 +193,28 @@ def test_design_command(capsys):
     assert lines[0].split() == ["kernel", "stride", "padding", "dilation", "params", "macs"]
     assert lines[1].split() == ["1", "2", "0", "1", "256", "2408448"]
     assert len(lines) == 3
+
+
+def test_latex_answers_compile(tmp_path):
+    import shutil
+    import subprocess
+
+    from symconv.solve import solve
+    from symconv.solve_render import solution_latex
+
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        pytest.fail("pdflatex is not installed: the LaTeX tests need TeX Live (see .ci/run)")
+    answers = [
+        solve("input 3 x W x W\nconv 64 k=K s=S p=P", "P", "O"),
+        solve("input 3 x 224 x 224\nconv 64 k=7 s=S p=3", "S", 1),
+        solve("input 3 x 10 x 10\nconv 64 k=3 s=2 p=P", "P", 3),
+        solve("input 1 x 33\nmaxpool k=7 s=4 p=X ceil=true", "X", 9),
+    ]
+    body = "".join(solution_latex(a) for a in answers)
+    (tmp_path / "answers.tex").write_text(
+        "\\documentclass{article}\\usepackage{amsmath,amssymb}\\begin{document}\n"
+        f"{body}\\end{{document}}\n", encoding="utf-8")
+    run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "answers.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout[-2000:]
