@@ -6,7 +6,6 @@ so scalars broadcast to every axis and PyTorch names (Conv2d) are checked agains
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +14,14 @@ import sympy
 
 from symconv import catalog
 from symconv.catalog import REQUIRED, Entry, Family, Kind, Spec
-from symconv.errors import InvalidLayerError, ShapeError, Source, UnknownNameError, UnsupportedError
+from symconv.errors import (
+    InvalidLayerError,
+    ShapeError,
+    Source,
+    UnknownNameError,
+    UnsupportedError,
+    did_you_mean,
+)
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -120,7 +126,7 @@ class _Builder:
         rank, shape = self.rank, _BLOCKS.get(raw.name)
         if shape is None:
             raise UnknownNameError(
-                f"unknown block '{raw.name}'{_suggest(raw.name, list(_BLOCKS))}; "
+                f"unknown block '{raw.name}'{did_you_mean(raw.name, list(_BLOCKS))}; "
                 "the blocks are " + ", ".join(_BLOCKS.values()), raw.source, raw.name)
         low, high = (1, 1) if raw.name == "repeat" else (1, 2) if raw.name == "residual" else (
             2, None)
@@ -200,14 +206,8 @@ def _lookup(raw: RawLayer) -> Entry | None:
         return entry
     known = [*catalog.DSL_NAMES, *(f"nn.{n}" for n in catalog.TORCH_NAMES)]
     raise UnknownNameError(
-        f"unknown layer '{raw.name}'{_suggest(raw.name, known)}", raw.source, raw.name
+        f"unknown layer '{raw.name}'{did_you_mean(raw.name, known)}", raw.source, raw.name
     )
-
-
-def _suggest(name: str, known: Sequence[str]) -> str:
-    lowered = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"; did you mean '{lowered[close[0]]}'?" if close else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +252,7 @@ def _flag_word(value: RawValue, spec: Spec) -> str | None:
 def _bind_keyword(keyword: Keyword, spec: Spec, given: dict[str, _Given], layer: str) -> None:
     param = spec.param(keyword.name)
     if param is None:
-        hint = _suggest(keyword.name, spec.spellings())
+        hint = did_you_mean(keyword.name, spec.spellings())
         raise UnknownNameError(
             f"unknown parameter '{keyword.name}' for {layer}{hint}", keyword.source, layer
         )
@@ -325,6 +325,10 @@ class _Reader:
             return (0,) * self.rank, False
         if isinstance(value, str):
             raise self._fail("padding", f"expected {Kind.PADDING.value}, got '{value}'")
+        if word is not None and len(word) > 2 and (hint := did_you_mean(word, (SAME, "valid"))):
+            # p=smae is a typo, not a symbol called smae
+            where = self.given["padding"].source if "padding" in self.given else self.raw.source
+            raise UnknownNameError(f"padding: unknown word '{word}'{hint}", where, self.raw.name)
         return self.axes("padding"), False
 
     def flag(self, name: str) -> bool:

@@ -95,6 +95,8 @@ def test_layer_lines(line: str, expected: object) -> None:
         ("input C x H x W", tuple(symconv.symbol(n) for n in "CHW")),
         ("input 3 x 2*H x W + 1", (3, 2 * symconv.symbol("H"), symconv.symbol("W") + 1)),
         ("input 784", (784,)),
+        ("input (3, 32, 32)", (3, 32, 32)),  # as PyTorch writes a shape
+        ("input (C, H, W)", tuple(symconv.symbol(n) for n in "CHW")),
     ],
 )
 def test_input_lines(input_line: str, shape: tuple[object, ...]) -> None:
