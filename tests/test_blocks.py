@@ -108,6 +108,11 @@ def test_branch_condition_is_stated_and_checked() -> None:
     assert net.table(W=64)[0].output_shape == (8, 32)
     with pytest.raises(symconv.ShapeError, match="the body gives 8 x 32 and the shortcut 8 x 33"):
         net.table(W=65)
+    from symconv.render.table import table_text
+
+    text = table_text(net, net.table())
+    assert "1 residual: the branches' shapes agree only where W even" in text
+    assert "1 residual: the branches centre their units differently (not aligned)" in text
 
 
 def test_agreement_proved_for_every_size() -> None:

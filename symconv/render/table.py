@@ -99,7 +99,23 @@ def table_text(network: Network, records: Sequence[LayerRecord], width: int = 12
         table.add_row(*row)
     out = io.StringIO()
     Console(file=out, width=width, no_color=True, highlight=False).print(table)
-    return out.getvalue().rstrip() + "\n"
+    return out.getvalue().rstrip() + "\n" + "".join(f"{note}\n" for note in _notes(records))
+
+
+def _notes(records: Sequence[LayerRecord]) -> list[str]:
+    """Conditions under which a block's branches agree, and branches that are not aligned."""
+    from symconv.blocks import describe
+
+    notes = []
+    for label, r in flat_rows(records):
+        if r.condition is not None:
+            notes.append(f"{label} {r.kind}: the branches' shapes agree only where "
+                         f"{describe(r.condition)}")
+        if r.aligned is not None and r.aligned is not True:
+            where = "" if r.aligned is False else f" except where {describe(r.aligned)}"
+            notes.append(f"{label} {r.kind}: the branches centre their units differently"
+                         f"{where} (not aligned)")
+    return notes
 
 
 def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
