@@ -32,7 +32,7 @@ ROWS = [
     (IN + "nn.Conv2D(3, 10, 3)", UnknownNameError, ["did you mean 'nn.Conv2d'?"]),
     (IN + "maxpool k=3 strde=2", UnknownNameError, ["did you mean 'stride'?"]),
     (IN + "conv 8 k=3 p=smae", UnknownNameError,
-     ["line 2, column 13", "padding: unknown word 'smae'; did you mean 'same'?"]),
+     ["line 2, column 12", "padding: unknown word 'smae'; did you mean 'same'?"]),
     # impossible shapes name the layer, the axis and the numbers
     ("input 3 x 4 x 5\nconv 10 k=7", ShapeError,
      ["line 2", "layer 1 (conv2d)", "output H would be -2", "input H = 4"]),
