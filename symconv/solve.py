@@ -32,7 +32,7 @@ import sympy
 from symconv.errors import NoSolutionError, SymconvError, UnknownNameError
 from symconv.layers import Conv, Pool
 from symconv.network import Network, parse
-from symconv.parse import parse_shape
+from symconv.parse import parse_expression, parse_shape
 from symconv.solve_invert import Between, NotInvertible, invert
 from symconv.solve_walk import PathsDisagree, direction, has, output_sizes, relation, roles
 from symconv.symbols import Value, free_names, symbol
@@ -120,7 +120,7 @@ def _targets(target: object, rank: int) -> tuple[sympy.Expr, ...]:
         items = target
     else:
         items = (target,)
-    values = [sympy.sympify(t) for t in items]
+    values = [sympy.sympify(parse_expression(t) if isinstance(t, str) else t) for t in items]
     if len(values) == 1:
         values *= rank
     for t in values:
