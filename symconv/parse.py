@@ -117,6 +117,9 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         start=["start", "shape", "expr"],
+        # Lark keeps the analysed grammar in a file under the temporary directory, keyed by
+        # the grammar's text and options: later runs load it instead of analysing again.
+        cache=True,
     )
 
 

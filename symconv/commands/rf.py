@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from symconv.receptive import (
     ratio,
     stage,
 )
+from symconv.render.columns import aligned_table
 from symconv.render.values import json_value, text_value
 from symconv.symbols import Value
 from symconv.trace import Record, axis_names
@@ -171,22 +171,14 @@ def _show(value: Any) -> str:
 
 
 def _text(report: dict[str, Any]) -> str:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=box.SIMPLE_HEAD)
-    for column in ("#", "layer", "k", "s", "p", "p after", "r", "j", "start"):
-        table.add_column(column, justify="left" if column == "layer" else "right")
-    for row in report["rows"]:
-        table.add_row(str(row["index"]), row["layer"],
-                      *(_show(row[c]) for c in ("k", "s", "p", "p after", "r", "j", "start")))
-    out = io.StringIO()
-    Console(file=out, width=120, no_color=True, highlight=False).print(table)
+    columns = ("#", "layer", "k", "s", "p", "p after", "r", "j", "start")
+    rows = [[str(row["index"]), row["layer"], *(_show(row[c]) for c in columns[2:])]
+            for row in report["rows"]]
+    table = aligned_table(columns, rows, left=("layer",))
     lines = ["receptive field r, jump j and start (the centre of unit 0; input element i is "
              "centred at i),", "one value per axis where the axes differ; k, s, p: each "
              "layer as one window, p after: how far its last window reaches past its input",
-             out.getvalue().rstrip(), ""]
+             table.rstrip(), ""]
     if "closed_forms" in report:
         lines.append(f"closed forms at layer {report['layer']} "
                      "(Araujo, Norris & Sim, Distill 2019):")

@@ -1,8 +1,7 @@
-"""Renderers of the per-layer table: text (rich), JSON, Markdown and LaTeX (booktabs)."""
+"""Renderers of the per-layer table: aligned text, JSON, Markdown and LaTeX (booktabs)."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import sympy
 
 from symconv.network import LayerRecord, Network
+from symconv.render.columns import aligned_table
 from symconv.render.latex import escape_text, latex, shape_latex
 from symconv.render.values import json_list, json_value, text_shape, text_value
 
@@ -81,25 +81,14 @@ def _total(records: Sequence[LayerRecord], field: str) -> sympy.Expr:
     return sympy.sympify(sum((getattr(r, field) for r in records), sympy.Integer(0)))
 
 
-def table_text(network: Network, records: Sequence[LayerRecord], width: int = 120) -> str:
+def table_text(network: Network, records: Sequence[LayerRecord]) -> str:
     """An aligned table in the manner of a torchinfo summary, with totals."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=box.SIMPLE_HEAD, show_footer=True)
     totals = ["", "total", "", *(text_value(_total(records, f))
                                  for f in ("params", "neurons", "connections", "macs"))]
-    for column, footer in zip(COLUMNS, totals, strict=True):
-        justify = "left" if column in ("layer", "output shape") else "right"
-        table.add_column(column, footer=footer, justify=justify)  # type: ignore[arg-type]
     input_shape = records[0].input_shape if records else network.input_shape
-    table.add_row("", "input", text_shape(input_shape), "", "", "", "")
-    for row in _rows(records):
-        table.add_row(*row)
-    out = io.StringIO()
-    Console(file=out, width=width, no_color=True, highlight=False).print(table)
-    return out.getvalue().rstrip() + "\n" + "".join(f"{note}\n" for note in _notes(records))
+    rows = [["", "input", text_shape(input_shape), "", "", "", ""], *_rows(records)]
+    table = aligned_table(COLUMNS, rows, left=("layer", "output shape"), footer=totals)
+    return table + "".join(f"{note}\n" for note in _notes(records))
 
 
 def _notes(records: Sequence[LayerRecord]) -> list[str]:
