@@ -77,6 +77,10 @@ Statement: TypeAlias = "InputDecl | RawLayer | RawBlock"
 
 # ---------------------------------------------------------------- the parser
 
+# Functions an expression may use, e.g. a target size --target 'ceiling(W/2)'.
+_FUNCTIONS = {"floor": sympy.floor, "ceil": sympy.ceiling, "ceiling": sympy.ceiling,
+              "min": sympy.Min, "max": sympy.Max}
+
 # Sizes beyond these are typing mistakes; refusing them keeps exact arithmetic quick.
 _MAX_DIGITS = 4000
 _MAX_EXPONENT = 4096
@@ -228,9 +232,18 @@ class _ToStatements(Transformer[Token, Any]):
         return self._raw(str(name), rest, call=False, meta=meta)
 
     @v_args(meta=True)
-    def call(self, meta: Any, children: list[Any]) -> RawLayer:
+    def call(self, meta: Any, children: list[Any]) -> RawLayer | sympy.Expr:
         name, *rest = children
-        return self._raw(str(name)[:-1], [r for r in rest if r is not None], True, meta)
+        raw = self._raw(str(name)[:-1], [r for r in rest if r is not None], True, meta)
+        function = _FUNCTIONS.get(raw.name)
+        if function is None:
+            return raw
+        values = [a.value for a in raw.args]
+        if raw.keywords or not values or not all(
+            isinstance(v, int | sympy.Expr) for v in values
+        ):
+            raise SyntaxProblem(f"{raw.name}() takes numbers or expressions", raw.source)
+        return function(*values)
 
     def _raw(self, name: str, rest: list[Any], call: bool, meta: Any) -> RawLayer:
         args = tuple(r for r in rest if isinstance(r, Arg))

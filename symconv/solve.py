@@ -352,9 +352,12 @@ def _symbolic(
         highs.append(high)
         steps.extend(found)
     low, high = _extreme(sympy.Max, lows), _extreme(sympy.Min, highs or [sympy.oo])
-    reason = (f"the integers {name} with {sympy.sstr(low)} <= {name} <= {sympy.sstr(high)} "
-              f"(none where the lower end exceeds the upper), where every layer's output is "
-              f"at least 1")
+    if sympy.sympify(low) == sympy.sympify(high):
+        reason = "for every value of the other symbols where each layer's output is at least 1"
+    else:
+        reason = (f"the integers {name} with {sympy.sstr(low)} <= {name} <= {sympy.sstr(high)} "
+                  f"(none where the lower end exceeds the upper), where every layer's output "
+                  f"is at least 1")
     return Solution(name, equations, tuple(dict.fromkeys(steps)), low, high, None, reason)
 
 

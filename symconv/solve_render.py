@@ -7,6 +7,7 @@ from typing import Any
 
 import sympy
 
+from symconv.render.text import text
 from symconv.render.values import json_value, text_value
 from symconv.solve import Solution
 from symconv.solve_invert import Between
@@ -41,12 +42,14 @@ def solution_text(solution: Solution) -> str:
         head = f"{u} in {{{', '.join(map(str, solution.values))}}}"
     elif solution.high == sympy.oo:
         head = f"{u} >= {text_value(solution.low)}"
+    elif sympy.sympify(solution.low) == sympy.sympify(solution.high):
+        head = f"{u} = {text_value(solution.low)}"
     else:
         head = f"{text_value(solution.low)} <= {u} <= {text_value(solution.high)}"
     lines = [head]
     if solution.reason and not solution.empty:
         lines.append(f"  {solution.reason}")
-    lines += [f"  from {sympy.sstr(e.lhs)} = {sympy.sstr(e.rhs)}" for e in _equations(solution)]
+    lines += [f"  from {text(e.lhs)} = {text(e.rhs)}" for e in _equations(solution)]
     lines += [f"  that is {_between_text(b)}" for b in solution.inequalities]
     return "\n".join(lines) + "\n"
 

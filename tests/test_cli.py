@@ -98,3 +98,38 @@ def test_console_script_and_module_entry_points() -> None:
                               capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
         assert "760" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "first_line"),
+    [
+        (["--target", "112"], 0, "P = 3"),
+        (["--target", "ceil(224/2)x112"], 0, "P = 3"),
+        (["--target", "50"], 1,
+         "no solution: no integer P gives 50 x 50: P = 0 already gives 109 x 109"),
+    ],
+)
+def test_solve_exit_status_and_answer(argv: list[str], code: int, first_line: str,
+                                      monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    got, out, _ = run(["solve", "-e", "input 3 x 224 x 224\nconv 64 k=7 s=2 p=P", "--for", "P",
+                       *argv], monkeypatch=monkeypatch, capsys=capsys)
+    assert (got, out.splitlines()[0]) == (code, first_line)
+
+
+def test_solve_says_a_single_symbolic_value_as_one(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(["solve", "-e", "input 3 x W x W\nconv 64 k=3 p=P", "--for", "P",
+                     "--target", "W"], monkeypatch=monkeypatch, capsys=capsys)
+    assert out.splitlines()[0] == "P = 1"
+
+
+def test_aligned_sizes_once_per_condition(monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    square = "input 3 x W x W\nconv 8 k=3 s=2 p=1"
+    _, out, _ = run(["solve", "-e", square, "--aligned"], monkeypatch=monkeypatch,
+                    capsys=capsys)
+    assert out.splitlines() == ["W = 1 (mod 2), W >= 1"]
+    _, out, _ = run(["solve", "-e", square.replace("W x W", "H x W"), "--aligned"],
+                    monkeypatch=monkeypatch, capsys=capsys)
+    assert out.splitlines() == ["H = 1 (mod 2), H >= 1", "W = 1 (mod 2), W >= 1"]

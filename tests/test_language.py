@@ -180,3 +180,25 @@ def test_results_are_sympy_objects() -> None:
         for value in (record.params, record.neurons, record.connections, record.macs,
                       *record.output_shape):
             assert isinstance(value, sympy.Basic)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("ceiling(W/2)", sympy.ceiling(symconv.symbol("W") / 2)),
+        ("ceil(7/2)", 4),
+        ("floor(7/2) + 1", 4),
+        ("max(3, K//2)", sympy.Max(3, sympy.floor(symconv.symbol("K") / 2))),
+        ("min(2, 5)", 2),
+    ],
+)
+def test_expressions_may_round_and_compare(text: str, value: object) -> None:
+    from symconv.parse import parse_expression
+
+    assert parse_expression(text) == value
+
+
+def test_functions_and_layers_share_the_call_syntax() -> None:
+    network = symconv.parse("input 3x8x8\nnn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())\n"
+                            "conv floor(9/2) k=max(1, 3)")
+    assert network.output_shape() == (4, 4, 4)

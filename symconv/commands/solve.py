@@ -27,6 +27,8 @@ def register(subparsers: Any) -> None:
         description="Solve for one symbol of the description, e.g. --for P --target 112x112 "
         "for 'conv 64 k=7 s=2 p=P'. The input size is solved for by naming a symbol of the "
         "input line ('input 3 x W x W', --for W). One target number stands for every axis.",
+        epilog="Exit status: 0 when some value gives the target, 1 when none does (the reason "
+        "is printed), 2 on an error in the input.",
     )
     add_network_arguments(parser)
     parser.add_argument("--for", dest="unknown", metavar="NAME", help="the symbol to solve for")
@@ -58,11 +60,12 @@ def run(args: argparse.Namespace) -> int:
         print(solution_latex(solution), end="")
     else:
         print(solution_text(solution), end="")
-    return 0
+    return 1 if solution.empty else 0  # as grep does when nothing matches
 
 
 def _aligned(network: Network, args: argparse.Namespace) -> int:
-    alignments = aligned_sizes(network, **values_from(args))
+    # Axes that share a symbol (input 3 x W x W) share their condition: say it once.
+    alignments = list(dict.fromkeys(aligned_sizes(network, **values_from(args))))
     if args.format == "json":
         print(json.dumps([_alignment_dict(a, args.span) for a in alignments], indent=2))
     elif args.format == "latex":

@@ -38,6 +38,22 @@ class TextPrinter(OrderedTerms, StrPrinter):
         base, comma, axis = expr.name.partition(",")
         return f"{base}[{axis}]" if comma else str(super()._print_Symbol(expr))
 
+    def _print_floor(self, expr: sympy.Basic) -> str:
+        return self._rounding("floor", expr)
+
+    def _print_ceiling(self, expr: sympy.Basic) -> str:
+        return self._rounding("ceiling", expr)
+
+    def _rounding(self, name: str, expr: sympy.Basic) -> str:
+        """floor((2*P + 217)/2), as the formula divides, where SymPy has distributed the
+        division into floor(P + 217/2)."""
+        (arg,) = expr.args
+        if arg.is_Add and any(t.is_Rational and not t.is_Integer for t in arg.args):
+            numerator, denominator = sympy.fraction(sympy.together(arg))
+            if denominator.is_Integer:
+                return f"{name}(({self._print(numerator)})/{denominator})"
+        return f"{name}({self._print(arg)})"
+
     def _print_Mul(self, expr: sympy.Mul) -> str:
         """A product of whole factors in the formula's order, numbers first: (3*5*5 + 1)*10
         as the LaTeX writes it; anything with a quotient or a sign is SymPy's."""
