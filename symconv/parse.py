@@ -159,37 +159,41 @@ class _ToStatements(Transformer[Token, Any]):
 
     @v_args(inline=True)
     def add(self, a: Any, b: Any) -> Any:
+        _numbers(a, b)
         return a + b
 
     @v_args(inline=True)
     def sub(self, a: Any, b: Any) -> Any:
+        _numbers(a, b)
         return a - b
 
     @v_args(inline=True)
     def mul(self, a: Any, b: Any) -> Any:
+        _numbers(a, b)
         return a * b
 
     @v_args(meta=True)
     def div(self, meta: Any, children: list[Any]) -> Any:
-        a, b = children
+        a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
         return sympy.sympify(a) / b
 
     @v_args(meta=True)
     def floordiv(self, meta: Any, children: list[Any]) -> Any:
-        a, b = children
+        a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
         return a // b
 
     @v_args(inline=True)
     def neg(self, a: Any) -> Any:
+        _numbers(a)
         return -a
 
     @v_args(meta=True)
     def pow(self, meta: Any, children: list[Any]) -> Any:
-        a, b = children
+        a, b = _numbers(*children)
         if not (b.is_Symbol or (b.is_Integer and 0 <= b <= _MAX_EXPONENT)):
             raise SyntaxProblem(
                 f"an exponent must be a name or a whole number from 0 to {_MAX_EXPONENT}",
@@ -201,7 +205,7 @@ class _ToStatements(Transformer[Token, Any]):
 
     # values
     def items(self, children: list[Any]) -> tuple[Value, ...]:
-        return tuple(as_value(c) for c in children if c is not None)
+        return tuple(as_value(c) for c in _numbers(*(c for c in children if c is not None)))
 
     def string(self, children: list[Token]) -> str:
         return str(children[0])[1:-1]
@@ -211,7 +215,7 @@ class _ToStatements(Transformer[Token, Any]):
         return tuple(int(part) for part in text.split("x"))
 
     def shape(self, children: list[Any]) -> tuple[Value, ...]:
-        return tuple(as_value(c) for c in children)
+        return tuple(as_value(c) for c in _numbers(*children))
 
     # statements
     @v_args(meta=True)
@@ -253,6 +257,15 @@ class _ToStatements(Transformer[Token, Any]):
     def assignment(self, children: list[Any]) -> RawLayer:
         return children[1]
 
+    @v_args(meta=True)
+    def layer_call(self, meta: Any, children: list[Any]) -> RawLayer:
+        (value,) = children
+        if not isinstance(value, RawLayer):  # max(3, 4) on a line of its own
+            raise SyntaxProblem(
+                f"a number ({value}) stands where a layer is expected", self._at(meta)
+            )
+        return value
+
     def body(self, children: list[Any]) -> tuple[Statement, ...]:
         return tuple(children)
 
@@ -264,6 +277,18 @@ class _ToStatements(Transformer[Token, Any]):
 
     def start(self, children: list[Any]) -> tuple[Statement, ...]:
         return tuple(children)
+
+
+def _numbers(*values: Any) -> tuple[Any, ...]:
+    """The values, where each must be a number or an expression: a layer written inside
+    arithmetic, a tuple or a shape (input 3 x nn.ReLU()) is refused where it stands."""
+    for value in values:
+        if isinstance(value, RawLayer):
+            raise SyntaxProblem(
+                f"a layer ({value.name}) stands where a number or a name is expected",
+                value.source,
+            )
+    return values
 
 
 def _plain(value: Any) -> Any:

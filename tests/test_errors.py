@@ -31,6 +31,10 @@ ROWS = [
                                                  "did you mean 'kernel'?"]),
     (IN + "nn.Conv2D(3, 10, 3)", UnknownNameError, ["did you mean 'nn.Conv2d'?"]),
     (IN + "maxpool k=3 strde=2", UnknownNameError, ["did you mean 'stride'?"]),
+    (IN + "max(3, 4)\nrelu", SyntaxProblem,
+     ["line 2, column 1", "a number (4) stands where a layer is expected"]),
+    ("input 3 x nn.ReLU()\nrelu", SyntaxProblem,
+     ["line 1, column 11", "a layer (nn.ReLU) stands where a number or a name is expected"]),
     (IN + "conv 8 k=3 p=smae", UnknownNameError,
      ["line 2, column 12", "padding: unknown word 'smae'; did you mean 'same'?"]),
     # impossible shapes name the layer, the axis and the numbers

@@ -354,7 +354,7 @@ def test_to_torch_code_needs_numbers_for_channels_and_windows() -> None:
 
 def test_symbolic_spatial_sizes_need_no_numbers_until_a_linear_layer() -> None:
     code = symconv.parse("input 3 x H x W\nconv 8 k=3").to_torch_code()
-    assert "nn.Conv2d(3, 8, kernel_size=3),  # -> 8 x H - 2 x W - 2" in code
+    assert "nn.Conv2d(3, 8, kernel_size=3),  # -> 8 x (H - 2) x (W - 2)" in code
     with pytest.raises(symconv.ShapeError, match="give values for H, W"):
         symconv.parse("input 3 x H x W\nconv 8 k=3\nflatten\nlinear 2").to_torch_code()
 

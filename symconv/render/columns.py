@@ -16,15 +16,19 @@ def aligned_table(
     footer: Sequence[str] | None = None,
 ) -> str:
     """The rows under a header and a rule, columns padded to their widest cell; the columns
-    named in `left` are left-justified, the others (numbers) right-justified; a footer row
-    (totals) under a second rule."""
+    named in `left`, and any column holding an expression, are left-justified, columns of
+    numbers right-justified; a footer row (totals) under a second rule."""
     table = [list(header), *(list(r) for r in rows), *([list(footer)] if footer else [])]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    flush_left = [
+        name in left or not all(_number(row[i]) for row in table[1:])
+        for i, name in enumerate(header)
+    ]
 
     def line(cells: Sequence[str]) -> str:
         padded = (
-            cell.ljust(w) if name in left else cell.rjust(w)
-            for cell, w, name in zip(cells, widths, header, strict=True)
+            cell.ljust(w) if to_left else cell.rjust(w)
+            for cell, w, to_left in zip(cells, widths, flush_left, strict=True)
         )
         return ("  " + "   ".join(padded)).rstrip()
 
@@ -33,3 +37,8 @@ def aligned_table(
     if footer:
         lines += [rule, line(footer)]
     return "\n".join(lines) + "\n"
+
+
+def _number(cell: str) -> bool:
+    """A cell that reads as a number (or is empty, or a dash): right-justified."""
+    return cell in ("", "-") or cell.lstrip("-").replace("/", "").replace(".", "").isdigit()

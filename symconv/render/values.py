@@ -33,4 +33,7 @@ def text_value(value: Any) -> str:
 
 
 def text_shape(shape: Iterable[Any]) -> str:
-    return " x ".join(text_value(v) for v in shape)
+    """C x H x W, a sum in parentheses so that the x separators read unambiguously."""
+    return " x ".join(
+        f"({text_value(v)})" if sympy.sympify(v).is_Add else text_value(v) for v in shape
+    )
