@@ -250,14 +250,19 @@ def _show(shape: Shape) -> str:
 # ---------------------------------------------------------------- layers
 
 
-def _conv(layer: Conv, shape: Shape) -> _Effect:
-    w = layer.window
-    _check_spatial(shape, w.rank)
-    c_in, *spatial = shape
-    _check_declared(layer.in_channels, c_in, "in_channels")
-    _check_window(w)
+def _check_convolution(layer: Conv | ConvTranspose, shape: Shape) -> None:
+    """The rules both convolutions share: rank, declared channels, window, groups."""
+    _check_spatial(shape, layer.window.rank)
+    _check_declared(layer.in_channels, shape[0], "in_channels")
+    _check_window(layer.window)
     _rule(layer.out_channels >= 1, "out_channels must be at least 1")
-    _check_groups(c_in, layer.out_channels, layer.groups)
+    _check_groups(shape[0], layer.out_channels, layer.groups)
+
+
+def _conv(layer: Conv, shape: Shape) -> _Effect:
+    _check_convolution(layer, shape)
+    w = layer.window
+    c_in, *spatial = shape
     if w.same:
         for s in w.stride:
             _rule(f.equal(s, 1),
@@ -282,13 +287,9 @@ def _conv(layer: Conv, shape: Shape) -> _Effect:
 
 
 def _conv_transpose(layer: ConvTranspose, shape: Shape) -> _Effect:
+    _check_convolution(layer, shape)
     w = layer.window
-    _check_spatial(shape, w.rank)
     c_in, *spatial = shape
-    _check_declared(layer.in_channels, c_in, "in_channels")
-    _check_window(w)
-    _rule(layer.out_channels >= 1, "out_channels must be at least 1")
-    _check_groups(c_in, layer.out_channels, layer.groups)
     for op, s, d in zip(layer.output_padding, w.stride, w.dilation, strict=True):
         _rule(op >= 0, "output_padding must be at least 0, got {op}", op=op)
         _rule(

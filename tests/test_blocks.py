@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import sympy
+import torch
 
 import symconv
 from symconv.blocks import describe
@@ -127,7 +128,6 @@ def test_agreement_proved_for_every_size() -> None:
 
 
 def test_counts_agree_with_pytorch() -> None:
-    torch = pytest.importorskip("torch")
     nn = torch.nn
     net = symconv.parse(
         "input 8 x 20 x 20\n"
