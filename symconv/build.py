@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import sympy
 
 from symconv import catalog
-from symconv.catalog import REQUIRED, Entry, Family, Kind, Spec
+from symconv.arguments import ArgumentReader, Written, bind_arguments, show_value, whole_value
+from symconv.catalog import Entry, Family
 from symconv.errors import (
     InvalidLayerError,
     ShapeError,
@@ -39,10 +39,8 @@ from symconv.layers import (
     Residual,
     Window,
 )
-from symconv.parse import Arg, InputDecl, Keyword, RawBlock, RawLayer, RawValue, Statement
+from symconv.parse import InputDecl, RawBlock, RawLayer, Statement
 from symconv.symbols import Value, truth
-
-SAME = "same"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +107,7 @@ class _Builder:
                 raw.source,
                 raw.name,
             )
-        values = _bind_arguments(raw, entry.spec)
+        values = bind_arguments(raw, entry.spec)
         layer = _make(entry, values, self.rank, raw)
         self.layers.append(layer)
         if isinstance(layer, Flatten):
@@ -150,11 +148,11 @@ class _Builder:
             def not_count() -> InvalidLayerError:
                 return InvalidLayerError(
                     f"the count of repeat must be a whole number (at least 1) or a symbol, got "
-                    f"{_show(given)}", raw.source, raw.name)
+                    f"{show_value(given)}", raw.source, raw.name)
 
             if not isinstance(given, int | sympy.Expr):
                 raise not_count()
-            count = _integer(given, not_count)
+            count = whole_value(given, not_count)
             if truth(sympy.sympify(count) >= 1) is False:
                 raise not_count()
             return Repeat(count, bodies[0][0], raw.source)
@@ -210,184 +208,7 @@ def _lookup(raw: RawLayer) -> Entry | None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Given:
-    value: RawValue
-    source: Source
-
-
-def _bind_arguments(raw: RawLayer, spec: Spec) -> dict[str, _Given]:
-    """Positional and keyword arguments matched to the spec's parameter names."""
-    order = spec.torch_positional if raw.call else spec.positional
-    given: dict[str, _Given] = {}
-    positional: list[Arg] = []
-    for arg in raw.args:
-        flag = _flag_word(arg.value, spec)
-        if flag is not None and not raw.call:
-            given[flag] = _Given(sympy.true, arg.source)
-        else:
-            positional.append(arg)
-    if len(positional) > len(order):
-        extra = positional[len(order)]
-        takes = ", ".join(order) if order else "no values without a name"
-        raise InvalidLayerError(
-            f"too many values: {raw.name} takes {takes}; name the others, as in k=3",
-            extra.source,
-            raw.name,
-        )
-    for name, arg in zip(order, positional, strict=False):
-        given[name] = _Given(arg.value, arg.source)
-    for keyword in raw.keywords:
-        _bind_keyword(keyword, spec, given, raw.name)
-    return given
-
-
-def _flag_word(value: RawValue, spec: Spec) -> str | None:
-    if isinstance(value, sympy.Symbol) and value.name in spec.flags:
-        param = spec.param(value.name)
-        return None if param is None else param.name
-    return None
-
-
-def _bind_keyword(keyword: Keyword, spec: Spec, given: dict[str, _Given], layer: str) -> None:
-    param = spec.param(keyword.name)
-    if param is None:
-        hint = did_you_mean(keyword.name, spec.spellings())
-        raise UnknownNameError(
-            f"unknown parameter '{keyword.name}' for {layer}{hint}", keyword.source, layer
-        )
-    if param.name in given:
-        raise InvalidLayerError(
-            f"'{param.name}' is given twice", keyword.source, layer
-        )
-    given[param.name] = _Given(keyword.value, keyword.source)
-
-
-# ---------------------------------------------------------------- values by kind
-
-
-class _Reader:
-    """Reads the bound arguments of one layer into typed values, with errors in place."""
-
-    def __init__(self, raw: RawLayer, spec: Spec, given: dict[str, _Given], rank: int):
-        self.raw, self.spec, self.given, self.rank = raw, spec, given, rank
-
-    def _fail(self, name: str, message: str) -> InvalidLayerError:
-        where = self.given[name].source if name in self.given else self.raw.source
-        return InvalidLayerError(f"{name}: {message}", where, self.raw.name)
-
-    def _raw(self, name: str) -> Any:
-        param = self.spec.param(name)
-        assert param is not None, name
-        if name in self.given:
-            return self.given[name].value
-        if param.default is REQUIRED:
-            raise InvalidLayerError(f"missing {name}", self.raw.source, self.raw.name)
-        return param.default
-
-    def size(self, name: str) -> Value | None:
-        value = self._raw(name)
-        if value is None or _word(value) == "None":
-            return None
-        if isinstance(value, (int, sympy.Expr)) and not isinstance(value, sympy.Symbol | bool):
-            return _integer(value, lambda: self._fail(name, f"{value} is not an integer"))
-        if isinstance(value, sympy.Symbol) and value.name not in _WORDS:
-            return value
-        raise self._fail(name, f"expected {Kind.SIZE.value}, got {_show(value)}")
-
-    def axes(self, name: str, allow_none: bool = False) -> tuple[Any, ...]:
-        value = self._raw(name)
-        items = value if isinstance(value, tuple) else (value,) * max(self.rank, 1)
-        if len(items) != self.rank:
-            raise self._fail(
-                name,
-                f"{len(items)} values for {self.rank} spatial "
-                f"ax{'i' if self.rank == 1 else 'e'}s",
-            )
-        out: list[Value | None] = []
-        for item in items:
-            if item is None or (allow_none and _word(item) == "None"):
-                out.append(None)
-            elif isinstance(item, sympy.Symbol) and item.name in _WORDS:
-                raise self._fail(name, f"expected a size, got {item.name}")
-            elif isinstance(item, (int, sympy.Expr)):
-                out.append(_integer(item, lambda i=item: self._fail(name, f"{i} is not whole")))
-            else:
-                raise self._fail(name, f"expected {Kind.AXES.value}, got {_show(item)}")
-        return tuple(out)
-
-    def padding(self) -> tuple[tuple[Value, ...], bool]:
-        value = self._raw("padding")
-        word = _word(value)
-        if word == SAME:
-            return (0,) * self.rank, True
-        if word == "valid":
-            return (0,) * self.rank, False
-        if isinstance(value, str):
-            raise self._fail("padding", f"expected {Kind.PADDING.value}, got '{value}'")
-        if word is not None and len(word) > 2 and (hint := did_you_mean(word, (SAME, "valid"))):
-            # p=smae is a typo, not a symbol called smae
-            where = self.given["padding"].source if "padding" in self.given else self.raw.source
-            raise UnknownNameError(f"padding: unknown word '{word}'{hint}", where, self.raw.name)
-        return self.axes("padding"), False
-
-    def flag(self, name: str) -> bool:
-        value = self._raw(name)
-        if isinstance(value, bool):
-            return value
-        if value is sympy.true or _word(value) in ("true", "True"):
-            return True
-        if value is sympy.false or _word(value) in ("false", "False"):
-            return False
-        if value in (0, 1):
-            return bool(value)
-        raise self._fail(name, f"expected {Kind.FLAG.value}, got {_show(value)}")
-
-    def rate(self, name: str) -> sympy.Rational:
-        value = self._raw(name)
-        number = sympy.nsimplify(value) if isinstance(value, float) else sympy.sympify(value)
-        if not (isinstance(number, sympy.Rational) and 0 <= number <= 1):
-            raise self._fail(name, f"expected {Kind.RATE.value}, got {_show(value)}")
-        return number
-
-    def dim(self, name: str) -> int:
-        value = self._raw(name)
-        if isinstance(value, int):
-            return value
-        raise self._fail(name, f"expected {Kind.DIM.value}, got {_show(value)}")
-
-
-_WORDS = {"same", "valid", "true", "false", "True", "False", "None", "ceil"}
-
-
-def _word(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, sympy.Symbol):
-        return value.name
-    return None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, RawLayer):
-        return f"a layer ({value.name})"
-    if isinstance(value, str):
-        return f"'{value}'"
-    return str(value)
-
-
-def _integer(value: Any, fail: Any) -> Value:
-    if isinstance(value, int):
-        return value
-    number = sympy.sympify(value)
-    if number.is_Integer:
-        return int(number)
-    if number.is_number or number.is_integer is False:
-        raise fail()
-    return number
-
-
-def _make(entry: Entry, given: dict[str, _Given], rank: int, raw: RawLayer) -> Layer:
+def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> Layer:
     """The layer object for one resolved statement."""
     spec, source = entry.spec, raw.source
     if entry.rank is not None and entry.spec.family is not Family.DROPOUT:
@@ -401,7 +222,7 @@ def _make(entry: Entry, given: dict[str, _Given], rank: int, raw: RawLayer) -> L
                 source,
                 raw.name,
             )
-    read = _Reader(raw, spec, given, rank)
+    read = ArgumentReader(raw, spec, given, rank)
     family = spec.family
     windowed = (Family.CONV, Family.CONV_TRANSPOSE, Family.MAX_POOL, Family.AVG_POOL)
     if family in windowed and rank == 0:
