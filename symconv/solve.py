@@ -63,6 +63,20 @@ class Solution:
     def empty(self) -> bool:
         return self.low is None
 
+    def __str__(self) -> str:
+        from symconv.solve_render import solution_text
+
+        return solution_text(self)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the equation, its inequalities and the solution set as rendered math."""
+        from symconv.solve_render import solution_latex
+
+        return solution_latex(self)
+
+    def _repr_markdown_(self) -> str:
+        return f"```\n{self}```"
+
 
 def solve(network: Network | str, unknown: str, target: object, /, **values: object) -> Solution:
     """All values of the symbol `unknown` for which the network's output has the target

@@ -133,3 +133,13 @@ def test_aligned_sizes_once_per_condition(monkeypatch: pytest.MonkeyPatch,
     _, out, _ = run(["solve", "-e", square.replace("W x W", "H x W"), "--aligned"],
                     monkeypatch=monkeypatch, capsys=capsys)
     assert out.splitlines() == ["H = 1 (mod 2), H >= 1", "W = 1 (mod 2), W >= 1"]
+
+
+def test_solutions_print_and_display_in_jupyter() -> None:
+    import symconv
+
+    solution = symconv.solve("input 3 x 224 x 224\nconv 64 k=7 s=2 p=P", "P", "112")
+    assert str(solution).splitlines()[0] == "P = 3"
+    assert solution._repr_latex_().startswith("\\begin{gather*}")
+    assert "P \\in \\{3\\}" in solution._repr_latex_()
+    assert solution._repr_markdown_().startswith("```\nP = 3\n")
