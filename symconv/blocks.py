@@ -28,6 +28,7 @@ from symconv.layers import (
     kind_of,
 )
 from symconv.receptive import merge_paths, repeat_fields
+from symconv.render.values import text_shape
 from symconv.simplify import ITERATION, FloorMap, floor_map, repeat_map, simplify_rounding
 from symconv.symbols import Value, truth
 from symconv.trace import Chain, Record, Shape, axis_names, chain
@@ -70,7 +71,16 @@ def _make(index: int, block: Layer, at: Chain, end: Chain, children: Sequence[Re
 # ---------------------------------------------------------------- repeat
 
 
+# A numeric repeat count is unrolled layer by layer; beyond this it would take minutes.
+MAX_UNROLLED = 10_000
+
+
 def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Record:
+    if count > MAX_UNROLLED:
+        raise UnsupportedError(
+            f"repeat {count}: counts above {MAX_UNROLLED} are too many to unroll; write the "
+            "count as a symbol (repeat N) for the closed form"
+        )
     children: list[Record] = []
     end = at
     for _ in range(count):
@@ -196,8 +206,8 @@ def agree(a: Shape, b: Shape, first: str, second: str, verb: str) -> Any:
     """None where the shapes are equal for every input, the condition on the input under
     which they are, or a ShapeError naming both shapes."""
     def mismatch(why: str = "") -> ShapeError:
-        return ShapeError(f"{first} gives {_show(a)} and {second} {_show(b)}: they cannot be "
-                          f"{verb}{why}")
+        return ShapeError(f"{first} gives {text_shape(a)} and {second} {text_shape(b)}: "
+                          f"they cannot be {verb}{why}")
 
     if len(a) != len(b):
         raise mismatch()
@@ -215,8 +225,7 @@ def _symbolic(*values: Value) -> bool:
     return any(isinstance(v, sympy.Basic) and v.free_symbols for v in values)
 
 
-def _show(shape: Shape) -> str:
-    return " x ".join(sympy.sstr(v) for v in shape)
+
 
 
 def equal_when(x: Value, y: Value) -> Any:

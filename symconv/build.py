@@ -227,7 +227,14 @@ def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> 
     windowed = (Family.CONV, Family.CONV_TRANSPOSE, Family.MAX_POOL, Family.AVG_POOL)
     if family in windowed and rank == 0:
         raise ShapeError(
-            f"{raw.name} needs spatial axes, but its input is flat (after flatten)",
+            f"{raw.name} needs spatial axes, but its input is flat (a vector of features)",
+            source,
+            raw.name,
+        )
+    if family in (*windowed, Family.ADAPTIVE_MAX_POOL, Family.ADAPTIVE_AVG_POOL) and rank > 3:
+        raise UnsupportedError(
+            f"PyTorch's convolutions and pools have 1 to 3 spatial axes; this "
+            f"input has {rank}",
             source,
             raw.name,
         )

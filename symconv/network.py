@@ -13,6 +13,7 @@ from symconv.build import build
 from symconv.errors import ShapeError, Source, UnknownNameError, did_you_mean
 from symconv.layers import Layer
 from symconv.parse import parse_expression, parse_shape, parse_statements
+from symconv.render.values import text_shape
 from symconv.symbols import Value, as_value, free_names, substitution, truth
 from symconv.trace import Record, trace
 
@@ -75,7 +76,7 @@ class Network:
                     f"unknown symbol '{name}'{did_you_mean(name, known)} "
                     f"(the network's symbols: {have})"
                 )
-        subs = substitution({k: _value(v) for k, v in merged.items()})
+        subs = substitution({k: _value(k, v) for k, v in merged.items()})
         return _substitute(self, subs)
 
     # ---------------------------------------------------------- answers
@@ -86,7 +87,7 @@ class Network:
         for size in bound.input_shape:
             if truth(size >= 1) is False:
                 raise ShapeError(
-                    f"input sizes must be at least 1, got {_shape_text(bound.input_shape)}",
+                    f"input sizes must be at least 1, got {text_shape(bound.input_shape)}",
                     self.input_source,
                 )
         return trace(bound.input_shape, bound.layers)
@@ -171,13 +172,19 @@ def parse(text: str, input_shape: Shape | str | None = None) -> Network:
     return Network(built.input_shape, built.layers, built.input_source)
 
 
-def _shape_text(shape: Shape) -> str:
-    return " x ".join(str(v) for v in shape)
 
 
-def _value(value: object) -> object:
+
+def _value(name: str, value: object) -> object:
+    """A value for a symbol: a whole number or an expression (sizes and layer parameters are
+    whole numbers, so 1/2 or 2.5 is refused rather than silently floored)."""
     if isinstance(value, str):
-        return parse_expression(value)
+        value = parse_expression(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    number = sympy.sympify(value)
+    if number.is_number and not number.is_Integer:
+        raise ShapeError(f"{name} = {value}: sizes and layer parameters are whole numbers")
     return value
 
 

@@ -393,6 +393,9 @@ def parse_shape(text: str) -> tuple[Value, ...]:
 
     Without spaces around it, every `x` separates axes (so `3xHxW` is three axes); with
     spaces, only a lone `x` does, and names may contain the letter."""
+    text = text.strip()
+    if text.startswith("(") and text.endswith(")"):  # (3, 224, 224), as PyTorch writes it
+        text = text[1:-1]
     text = text.replace(",", " x ").replace("×", " x ")
     if " x " not in f" {text} ":
         text = " x ".join(text.split("x"))
@@ -401,4 +404,5 @@ def parse_shape(text: str) -> tuple[Value, ...]:
 
 def parse_expression(text: str) -> Value:
     """An expression over numbers and names, e.g. `224`, `2*K + 1`, as an int or SymPy."""
-    return as_value(_parse(text, "expr"))
+    (value,) = _numbers(_parse(text, "expr"))
+    return as_value(value)

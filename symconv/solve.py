@@ -33,6 +33,7 @@ from symconv.errors import NoSolutionError, SymconvError, UnknownNameError
 from symconv.layers import Conv, Pool
 from symconv.network import Network, parse
 from symconv.parse import parse_expression, parse_shape
+from symconv.render.values import text_shape
 from symconv.solve_invert import Between, NotInvertible, invert
 from symconv.solve_walk import PathsDisagree, direction, has, output_sizes, relation, roles
 from symconv.symbols import Value, free_names, symbol
@@ -91,6 +92,8 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     bound = net.bind(values)
     u = symbol(unknown)
     targets = _targets(target, len(bound.input_shape) - 1)
+    if any(unknown in free_names(t) for t in targets):
+        raise NoSolutionError(f"the target size may not contain {unknown}, the symbol solved for")
     acting = [zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)]
     if not acting:
         raise NoSolutionError(f"'{unknown}' does not decide the output's spatial size (a "
@@ -320,7 +323,7 @@ def _none(name: str, equations: tuple[sympy.Eq, ...], inequalities: tuple[Betwee
 
 
 def _show(sizes: Sequence[object] | None) -> str:
-    return "an empty output" if sizes is None else " x ".join(str(s) for s in sizes)
+    return "an empty output" if sizes is None else text_shape(sizes)
 
 
 # ---------------------------------------------------------------- symbols

@@ -72,6 +72,7 @@ class Alignment:
 def aligned_sizes(network: Network | str, /, **values: object) -> tuple[Alignment, ...]:
     """The aligned input sizes of each spatial axis, the layers' symbols taking `values`."""
     net = (parse(network) if isinstance(network, str) else network).bind(values)
+    net.records()  # the layers' own rules first (a stride of 0, say), with their messages
     rank = len(net.input_shape) - 1
     names = axis_names(rank)
     return tuple(

@@ -37,6 +37,7 @@ from symconv.layers import (
     kind_of,
 )
 from symconv.receptive import INPUT, Field
+from symconv.render.values import text_shape
 from symconv.simplify import simplify_rounding
 from symconv.symbols import Value, truth
 
@@ -208,7 +209,8 @@ def _check_window(window: Window) -> None:
 def _check_spatial(shape: Shape, rank: int) -> None:
     if len(shape) - 1 != rank:
         raise ShapeError(
-            f"the layer has {rank} spatial axes but its input {_show(shape)} has {len(shape) - 1}"
+            f"the layer has {rank} spatial axes but its input {text_shape(shape)} has "
+            f"{len(shape) - 1}"
         )
 
 
@@ -243,8 +245,7 @@ def _check_groups(c_in: Value, c_out: Value, groups: Value) -> None:
         )
 
 
-def _show(shape: Shape) -> str:
-    return " x ".join(str(v) for v in shape)
+
 
 
 # ---------------------------------------------------------------- layers

@@ -143,3 +143,45 @@ def test_solutions_print_and_display_in_jupyter() -> None:
     assert solution._repr_latex_().startswith("\\begin{gather*}")
     assert "P \\in \\{3\\}" in solution._repr_latex_()
     assert solution._repr_markdown_().startswith("```\nP = 3\n")
+
+
+FLAT = "input 3x32x32\nconv 8 k=3 s=2 p=1\nmaxpool k=2\nflatten\nlinear 10"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["rf", "-e", FLAT, "--layer", "4"], "layer 4 (linear) has no spatial axes left"),
+        (["rf", "-e", FLAT, "--unit", "100,100"], "H = 100 is not a unit of layer 2"),
+        (["rf", "-e", FLAT, "--unit", "1.5,2"], "H = 3/2 is not a unit of layer 2"),
+        (["solve", "-e", "input 3 x 224 x 224\nconv 64 k=7 s=2 p=P", "--for", "P",
+          "--target", "P+1"], "the target size may not contain P"),
+        (["solve", "-e", "input 3 x W x W\nconv 64 k=7 s=S p=3", "--aligned", "--set", "S=0"],
+         "stride must be at least 1, got 0"),
+        (["solve", "-e", "input 3 x W x W\nconv 64 k=7 s=2 p=3", "--aligned", "--set", "W=5"],
+         "give W no value"),
+        (["table", "-e", "input 3 x 16 x 16\nconv 8 k=K", "--set", "K=nn.Conv2d(3,8,3)"],
+         "a layer (nn.Conv2d) stands where a number or a name is expected"),
+        (["table", "-e", "input 3 x 16 x 16\nconv 8 k=3 s=2 p=P", "--set", "P=1/2"],
+         "P = 1/2: sizes and layer parameters are whole numbers"),
+        (["table", "-e", "conv 8 k=3", "--input", "3x16x16x16x16"],
+         "PyTorch's convolutions and pools have 1 to 3 spatial axes; this input has 4"),
+        (["table", "-e", "input 3 x 8 x 8\nrepeat 10**12 { relu }"],
+         "counts above 10000 are too many to unroll"),
+        (["design", "--size", "224", "--target", "112", "--top", "0"], "--top 0"),
+    ],
+)
+def test_odd_options_get_a_message(argv: list[str], message: str,
+                                   monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(argv, monkeypatch=monkeypatch, capsys=capsys)
+    assert (code, out) == (2, "")
+    assert message in err
+
+
+def test_input_option_takes_a_tuple(monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["table", "-e", "conv 8 k=3", "--input", "(3, 16, 16)", "--format",
+                        "json"], monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0
+    assert json.loads(out)["output_shape"] == [8, 14, 14]

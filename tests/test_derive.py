@@ -17,6 +17,7 @@ from symconv.render.latex import derivation_latex
 from symconv.render.markdown import derivation_markdown
 from symconv.render.text import derivation_text
 from symconv.steps import Given, Quantity, Step, evaluate
+from symconv.trace import axis_names
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.net"))
 
@@ -129,7 +130,11 @@ def test_values_are_the_engines_records(path: Path) -> None:
             if step.quantity is Quantity.PARAMS:
                 assert step.value == sympy.sympify(record.params), (layer.title, step)
             elif step.quantity is Quantity.SHAPE:
-                assert step.value in {sympy.sympify(v) for v in record.output_shape}, step
+                # C_l, then the spatial axes by name (L; H, W; D, H, W); F_l: flat features
+                letter = name.split("_")[0]
+                spatial = axis_names(len(record.output_shape) - 1)
+                axis = 0 if letter in ("C", "F") else 1 + spatial.index(letter)
+                assert step.value == sympy.sympify(record.output_shape[axis]), step
             elif name.startswith("R_"):
                 axis = 0 if "," not in name else "DHW"[-len(record.fields):].index(name[-1])
                 assert step.value == sympy.sympify(record.fields[axis].size), (layer.title, step)

@@ -69,14 +69,26 @@ def test_there_are_pages() -> None:
 # ---------------------------------------------------------------- running the blocks
 
 
-def run_cli(command: str) -> str:
-    """What `symconv ...` prints, standard output and errors together."""
+def run_cli(command: str) -> tuple[int, str]:
+    """The exit status of `symconv ...` and what it prints, standard output and errors
+    together."""
     argv = shlex.split(command)
     out = io.StringIO()
-    with (contextlib.redirect_stdout(out), contextlib.redirect_stderr(out),
-          contextlib.suppress(SystemExit)):  # argparse's own usage errors
-        main(argv[1:])
-    return out.getvalue()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            code = main(argv[1:])
+        except SystemExit as exit_:  # argparse's own usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return code, out.getvalue()
+
+
+def expected_status(output: Sequence[str]) -> int:
+    """What the shown output says the exit status is: 2 for an error, 1 for a solve that
+    found no value, 0 otherwise."""
+    first = output[0] if output else ""
+    if first.startswith(("symconv: error:", "usage:")):
+        return 2
+    return 1 if first.startswith("no solution:") else 0
 
 
 def _lines(text: str) -> list[str]:
@@ -105,7 +117,9 @@ def run_console(block: Block, where: str) -> None:
     for command, expected in commands:
         if not command.startswith("symconv "):
             continue  # set-up commands (pip install ...) are not run here
-        assert _lines(run_cli(command)) == _lines("\n".join(expected)), f"{where}: $ {command}"
+        code, printed = run_cli(command)
+        assert _lines(printed) == _lines("\n".join(expected)), f"{where}: $ {command}"
+        assert code == expected_status(expected), f"{where}: exit status of $ {command}"
 
 
 def run_pycon(block: Block, namespace: dict[str, object], where: str) -> None:

@@ -1,6 +1,6 @@
 """PyTorch is the oracle: for thousands of random layers, symconv's output shape and parameter
-count equal what torch computes, PyTorch's rejections are rejected too, and the symbolic
-result substituted equals the numeric one."""
+count equal what torch computes, and PyTorch's rejections are rejected too. (Symbolic results
+substituted against numeric ones: test_symbolic.py; compiled against traced: test_evaluate.py.)"""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     bounds = Bounds(args.kernel, args.stride, args.padding, args.dilation)
     designs = design_search(args.size, args.target, bounds, in_channels=args.in_channels,
                             out_channels=args.out_channels, axes=args.axes,
-                            cost=Cost(args.rank_by))[: args.top]
+                            cost=Cost(args.rank_by))[: _positive(args.top)]
     rows = [[getattr(d, c) for c in COLUMNS] for d in designs]
     if args.format == "json":
         print(json.dumps([dict(zip(COLUMNS, row, strict=True)) for row in rows], indent=2))
@@ -61,3 +61,9 @@ def run(args: argparse.Namespace) -> int:
     for row in [list(COLUMNS), *rows]:
         print("  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=True)))
     return 0
+
+
+def _positive(top: int | None) -> int | None:
+    if top is not None and top < 1:
+        raise SymconvError(f"--top {top}: give how many rows to show, 1 or more")
+    return top

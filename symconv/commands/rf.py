@@ -24,7 +24,7 @@ from symconv.receptive import (
 )
 from symconv.render.columns import aligned_table
 from symconv.render.values import json_value, text_value
-from symconv.symbols import Value
+from symconv.symbols import Value, truth
 from symconv.trace import Record, axis_names
 
 
@@ -62,6 +62,12 @@ def _target(records: Sequence[Record], layer: int | None) -> int:
         return spatial[-1] if spatial else 0
     if not 1 <= layer <= len(records):
         raise SymconvError(f"--layer {layer}: the network has layers 1 to {len(records)}")
+    record = records[layer - 1]
+    if not record.fields or any(fd.ended for fd in record.fields):
+        raise SymconvError(
+            f"--layer {layer}: layer {layer} ({record.kind}) has no spatial axes left; each "
+            "of its units sees the whole input"
+        )
     return layer
 
 
@@ -111,6 +117,12 @@ def _report(network: Network, records: Sequence[Record], target: int,
     if unit is not None:
         if len(unit) != len(spatial):
             raise ShapeError(f"--unit takes one index per spatial axis ({', '.join(axes)})")
+        for axis, u, size in zip(axes, unit, record.output_shape[1:], strict=True):
+            # a unit is a whole index from 0 to the layer's output size - 1
+            if not sympy.sympify(u).is_integer or truth(u >= 0) is False or truth(
+                    u < size) is False:
+                raise ShapeError(f"--unit: {axis} = {u} is not a unit of layer {target}, "
+                                 f"whose output {axis} has units 0 to {size - 1}")
         report["unit"] = list(unit)
         report["region"] = {
             axis: {"from": first, "to": last, "elements": _elements(first, last, n)}

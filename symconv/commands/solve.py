@@ -64,8 +64,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _aligned(network: Network, args: argparse.Namespace) -> int:
+    values = values_from(args)
+    sizes = sorted(set(values) & {s.name for v in network.input_shape[1:]
+                                  for s in sympy.sympify(v).free_symbols})
+    if sizes:
+        raise SymconvError(f"--aligned answers for the input sizes; give {', '.join(sizes)} "
+                           "no value (to test one size, solve for it or use 'symconv table')")
     # Axes that share a symbol (input 3 x W x W) share their condition: say it once.
-    alignments = list(dict.fromkeys(aligned_sizes(network, **values_from(args))))
+    alignments = list(dict.fromkeys(aligned_sizes(network, **values)))
     if args.format == "json":
         print(json.dumps([_alignment_dict(a, args.span) for a in alignments], indent=2))
     elif args.format == "latex":

@@ -17,6 +17,7 @@ from symconv.errors import SymconvError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_code import to_torch_module
 from symconv.layers import Concat, Repeat, Residual
+from symconv.render.values import row_label, text_shape
 from symconv.symbols import free_names
 from symconv.trace import Record
 
@@ -95,8 +96,7 @@ def _pairs(records: Sequence[Record], modules: Sequence[Any], parent: str = ""
     followed by the layers inside them (as `symconv table` lists them)."""
     pairs = []
     for record, module in zip(records, modules, strict=True):
-        branch = "" if record.path == 0 else "abcdefghijklmnopqrstuvwxyz"[(record.path - 1) % 26]
-        label = f"{parent}.{branch}{record.index}" if parent else str(record.index)
+        label = row_label(parent, record.index, record.path)
         pairs.append((label, record, module))
         inner = _inner_modules(record, module)
         pairs += _pairs(record.children, inner, label)
@@ -149,15 +149,15 @@ def random_values(
 
 def report(comparison: Comparison) -> str:
     """The comparison as an aligned text table, with a verdict line."""
-    shape = " x ".join(str(v) for v in comparison.input_shape)
+    shape = text_shape(comparison.input_shape)
     drawn = ", ".join(f"{k}={v}" for k, v in sorted(comparison.values.items()))
     lines = [f"input {shape}" + (f" ({drawn})" if drawn else "")]
     table = [("#", "layer", "symconv shape", "torch shape", "symconv params", "torch params", "")]
     for row in comparison.rows:
-        torch_shape = "-" if row.torch_shape is None else _shape(row.torch_shape)
+        torch_shape = "-" if row.torch_shape is None else text_shape(row.torch_shape)
         torch_params = "-" if row.torch_params is None else str(row.torch_params)
         verdict = "ok" if row.agrees else "DIFFERENT" if row.torch_shape is not None else ""
-        table.append((row.label, row.kind, _shape(row.shape), torch_shape,
+        table.append((row.label, row.kind, text_shape(row.shape), torch_shape,
                       str(row.params), torch_params, verdict))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     for r in table:
@@ -175,5 +175,4 @@ def report(comparison: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _shape(shape: Ints) -> str:
-    return " x ".join(str(v) for v in shape)
+

@@ -11,7 +11,7 @@ import sympy
 from symconv.network import LayerRecord, Network
 from symconv.render.columns import aligned_table
 from symconv.render.latex import escape_text, latex, shape_latex
-from symconv.render.values import json_list, json_value, text_shape, text_value
+from symconv.render.values import json_list, json_value, row_label, text_shape, text_value
 
 COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
 
@@ -21,8 +21,7 @@ def flat_rows(records: Sequence[LayerRecord], parent: str = "") -> list[tuple[st
     3.a1, 3.b1 for the branches of residual (a: body, b: shortcut) and concat."""
     rows = []
     for r in records:
-        branch = "" if r.path == 0 else "abcdefghijklmnopqrstuvwxyz"[(r.path - 1) % 26]
-        label = f"{parent}.{branch}{r.index}" if parent else str(r.index)
+        label = row_label(parent, r.index, r.path)
         rows.append((label, r))
         rows += flat_rows(r.children, label)
     return rows

@@ -37,3 +37,10 @@ def text_shape(shape: Iterable[Any]) -> str:
     return " x ".join(
         f"({text_value(v)})" if sympy.sympify(v).is_Add else text_value(v) for v in shape
     )
+
+
+def row_label(parent: str, index: int, path: int) -> str:
+    """A table row's label: 3 at the top, 3.1 inside a repeated block, 3.a1 and 3.b1 inside
+    the branches of residual (a: body, b: shortcut) and concat."""
+    branch = "" if path == 0 else "abcdefghijklmnopqrstuvwxyz"[(path - 1) % 26]
+    return f"{parent}.{branch}{index}" if parent else str(index)
