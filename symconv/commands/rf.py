@@ -16,10 +16,11 @@ from symconv.parse import parse_expression
 from symconv.receptive import (
     INPUT,
     Field,
+    Geometry,
     Stage,
+    advance,
     closed_forms,
     padding_after,
-    ratio,
     stage,
 )
 from symconv.render.columns import aligned_table
@@ -139,8 +140,9 @@ def _far_padding(record: Record, stages: Sequence[Stage | None]) -> list[Any]:
     if len(ins) != len(stages) or len(outs) != len(stages):
         return [None] * len(stages)
     return [
+        # the stage's window applied to one input element: the recursion's own step
         None if st is None else padding_after(
-            Field(st.kernel, st.stride, ratio(st.kernel - 1, 2) - st.padding), n, out)
+            advance(INPUT, Geometry(st.kernel, st.stride, st.padding, st.padding)), n, out)
         for st, n, out in zip(stages, ins, outs, strict=True)
     ]
 
