@@ -31,11 +31,6 @@ def as_value(expr: object) -> Value:
     raise TypeError(f"not a size: {expr!r}")
 
 
-def to_sympy(value: Value) -> sympy.Expr:
-    """The value as a SymPy object (ints become sympy.Integer)."""
-    return sympy.sympify(value)
-
-
 def free_names(value: object) -> set[str]:
     """Names of the symbols in a value (empty for numbers)."""
     if isinstance(value, sympy.Basic):

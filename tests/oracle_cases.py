@@ -39,6 +39,23 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# symconv's short names for PyTorch's keywords.
+_SHORT = {"stride": "s", "padding": "p", "dilation": "d", "groups": "g", "output_padding": "op"}
+
+
+def _dsl(head: str, kwargs: dict[str, Any]) -> str:
+    """The layer in symconv's words, from the same keyword arguments torch is given."""
+    words = [head]
+    for name, value in kwargs.items():
+        if name == "bias":
+            words.append(f"bias={'true' if value else 'false'}")
+        elif name == "ceil_mode":
+            words += ["ceil"] if value else []
+        else:
+            words.append(f"{_SHORT[name]}={value if isinstance(value, str) else _fmt(value)}")
+    return " ".join(words)
+
+
 def _text(input_shape: tuple[int, ...], torch_class: str, args: tuple[Any, ...],
           kwargs: dict[str, Any], dsl: str | None) -> str:
     head = "input " + " x ".join(str(v) for v in input_shape)
@@ -64,11 +81,7 @@ def conv_case(rng: random.Random) -> Case:
     bias = rng.random() < 0.7
     kwargs = dict(stride=s, padding=p, dilation=d, groups=groups, bias=bias)
     cls = f"Conv{rank}d"
-    dsl = None
-    if rng.random() < 0.5:
-        pad = p if isinstance(p, str) else _fmt(p)
-        dsl = (f"conv {c_out} k={_fmt(k)} s={_fmt(s)} p={pad} d={_fmt(d)} g={groups} "
-               f"bias={'true' if bias else 'false'}")
+    dsl = _dsl(f"conv {c_out} k={_fmt(k)}", kwargs) if rng.random() < 0.5 else None
     return Case(_text(shape, cls, (c_in, c_out, k), kwargs, dsl), shape, cls, (c_in, c_out, k),
                 kwargs)
 
@@ -83,10 +96,7 @@ def conv_transpose_case(rng: random.Random) -> Case:
     bias = rng.random() < 0.7
     kwargs = dict(stride=s, padding=p, output_padding=op, groups=groups, bias=bias, dilation=d)
     cls = f"ConvTranspose{rank}d"
-    dsl = None
-    if rng.random() < 0.5:
-        dsl = (f"convT {c_out} k={_fmt(k)} s={_fmt(s)} p={_fmt(p)} op={_fmt(op)} d={_fmt(d)} "
-               f"g={groups} bias={'true' if bias else 'false'}")
+    dsl = _dsl(f"convT {c_out} k={_fmt(k)}", kwargs) if rng.random() < 0.5 else None
     return Case(_text(shape, cls, (c_in, c_out, k), kwargs, dsl), shape, cls, (c_in, c_out, k),
                 kwargs)
 
@@ -102,13 +112,7 @@ def pool_case(rng: random.Random) -> Case:
     if op == "Max" and rng.random() < 0.5:
         kwargs["dilation"] = _axes(rng, rank, 1, 2)
     cls = f"{op}Pool{rank}d"
-    dsl = None
-    if rng.random() < 0.5:
-        words = [f"{op.lower()}pool k={_fmt(k)}"]
-        words += [f"{name[0]}={_fmt(v)}" for name, v in kwargs.items() if name != "ceil_mode"]
-        if kwargs["ceil_mode"]:
-            words.append("ceil")
-        dsl = " ".join(words)
+    dsl = _dsl(f"{op.lower()}pool k={_fmt(k)}", kwargs) if rng.random() < 0.5 else None
     return Case(_text(shape, cls, (k,), kwargs, dsl), shape, cls, (k,), kwargs)
 
 
