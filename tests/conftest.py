@@ -1,13 +1,30 @@
-"""Shared test options: `pytest --update-golden` (or SYMCONV_UPDATE_GOLDEN=1) rewrites the
-golden files in tests/golden/ from the current output; read the diff before committing."""
+"""Shared test options.
+
+- `pytest --update-golden` (or SYMCONV_UPDATE_GOLDEN=1) rewrites the golden files in
+  tests/golden/ from the current output; read the diff before committing.
+- Tests that compile LaTeX take the `pdflatex` fixture: without pdflatex they skip with the
+  reason, unless SYMCONV_REQUIRE_TEX=1 (set by .ci/run, which installs TeX Live), where a
+  missing pdflatex fails them, so the compile tests can never silently stop running in CI.
+- Hypothesis runs derandomised (the same examples on every machine and every run, so the
+  suite is never flaky); SYMCONV_HYPOTHESIS=explore draws new examples for a local hunt.
+  Every example a hunt finds is pinned with `@example` beside the test.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("derandomized", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(
+    "explore" if os.environ.get("SYMCONV_HYPOTHESIS") == "explore" else "derandomized"
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -36,3 +53,22 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         )
 
     return check
+
+
+def need_pdflatex() -> str:
+    """The pdflatex executable; skips the test without one (fails instead where
+    SYMCONV_REQUIRE_TEX=1, as in CI)."""
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        reason = ("pdflatex is not installed: the LaTeX compile tests need TeX Live "
+                  "(apt-get install texlive-latex-base texlive-latex-recommended)")
+        if os.environ.get("SYMCONV_REQUIRE_TEX") == "1":
+            pytest.fail(f"{reason}; SYMCONV_REQUIRE_TEX=1 forbids skipping them")
+        pytest.skip(reason)
+    return exe
+
+
+@pytest.fixture
+def pdflatex() -> str:
+    """pdflatex for tests that compile LaTeX (see need_pdflatex)."""
+    return need_pdflatex()

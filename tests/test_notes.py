@@ -28,14 +28,6 @@ ROOT = Path(__file__).parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.net"))
 
 
-@pytest.fixture(scope="module")
-def pdflatex() -> str:
-    exe = shutil.which("pdflatex")
-    if exe is None:
-        pytest.fail("pdflatex is not installed: the LaTeX tests need TeX Live "
-                    "(apt-get install texlive-latex-base texlive-latex-recommended, see .ci/run)")
-    return exe
-
 
 def _compile(tex: str, where: Path) -> str:
     """The log of a successful pdflatex run, with no box sticking out of the page."""

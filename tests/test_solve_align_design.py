@@ -195,16 +195,13 @@ def test_design_command(capsys):
     assert len(lines) == 3
 
 
-def test_latex_answers_compile(tmp_path):
-    import shutil
+def test_latex_answers_compile(tmp_path, pdflatex):
     import subprocess
 
     from symconv.solve import solve
     from symconv.solve_render import solution_latex
 
-    exe = shutil.which("pdflatex")
-    if exe is None:
-        pytest.fail("pdflatex is not installed: the LaTeX tests need TeX Live (see .ci/run)")
+    exe = pdflatex
     answers = [
         solve("input 3 x W x W\nconv 64 k=K s=S p=P", "P", "O"),
         solve("input 3 x 224 x 224\nconv 64 k=7 s=S p=3", "S", 1),
