@@ -114,13 +114,20 @@ def _trace(module: Any, torch: Any) -> Any:
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return _is_leaf(type(m))
 
+    tracer = _Tracer()
     try:
-        return _Tracer().trace(module)
+        return tracer.trace(module)
     except SymconvError:
         raise
     except Exception as error:  # fx raises many types: TraceError, TypeError, ...
+        # The module whose forward failed is still on fx's stack of modules.
+        stack = list(tracer.module_stack.values())
+        name = type(module).__name__
+        if stack:
+            path, cls = stack[-1]
+            name = f"'{path}' ({getattr(cls, '__name__', cls)})"
         raise UnsupportedError(
-            f"torch.fx cannot trace the forward of {type(module).__name__} ({error}); "
+            f"torch.fx cannot trace the forward of {name} ({error}); "
             "symconv reads models whose forward has no data-dependent control flow"
         ) from None
 
@@ -196,10 +203,19 @@ def _refuse_hooks(root: Any, torch: Any) -> None:
             "symconv cannot read"
         )
     for path, m in root.named_modules():
+        cls = type(m)
+        if _is_torch_class(cls) and _torch_entry(cls) is None:
+            continue  # refused or traced into later (a lazy layer's own hook is torch's)
+        where = _describe(m, path or cls.__name__)
         if m._forward_hooks or m._forward_pre_hooks:
             raise UnsupportedError(
-                f"{_describe(m, path or type(root).__name__)} has a forward hook; a hook "
-                "may change what the module computes, which symconv cannot read"
+                f"{where} has a forward hook; a hook may change what the module computes, "
+                "which symconv cannot read"
+            )
+        if any("__call__" in vars(c) for c in cls.__mro__ if not _is_torch_class(c)):
+            raise UnsupportedError(
+                f"{where} defines __call__, which may change what the module computes; "
+                "symconv reads modules that compute in their forward"
             )
 
 
