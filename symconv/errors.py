@@ -15,9 +15,24 @@ class Source:
     column: int
     text: str
 
+    def where(self) -> str:
+        return f"line {self.line}, column {self.column}"
+
     def pointer(self) -> str:
-        """The source line with a caret under the column."""
-        return f"  {self.text}\n  {' ' * (self.column - 1)}^"
+        """The source line with a caret under the column ('' without a line)."""
+        return f"  {self.text}\n  {' ' * (self.column - 1)}^" if self.text else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSource(Source):
+    """Where a layer read from a torch module came from: `text` is e.g. "nn.Conv2d at
+    'features.0'" (from_torch); there is no line to point at."""
+
+    def where(self) -> str:
+        return self.text
+
+    def pointer(self) -> str:
+        return ""
 
 
 class SymconvError(Exception):
@@ -33,13 +48,12 @@ class SymconvError(Exception):
         """The full message: where, which layer, what rule, and the offending line."""
         where = []
         if self.source is not None:
-            where.append(f"line {self.source.line}, column {self.source.column}")
+            where.append(self.source.where())
         if self.layer is not None:
             where.append(self.layer)
         head = f"{', '.join(where)}: {self.message}" if where else self.message
-        if self.source is not None and self.source.text:
-            return f"{head}\n{self.source.pointer()}"
-        return head
+        pointer = self.source.pointer() if self.source is not None else ""
+        return f"{head}\n{pointer}" if pointer else head
 
 
 class SyntaxProblem(SymconvError, ValueError):

@@ -43,6 +43,17 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class Shared:
+    """Parameters that a model applies at more than one place (from_torch: one module called
+    twice, or modules that hold the same tensors). `name` says whose they are (the module's
+    path); every use after the first is a `reuse` and owns no parameters, so that totals count
+    them once, as PyTorch's `model.parameters()` does."""
+
+    name: str
+    reuse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Conv:
     out_channels: Value
     window: Window
@@ -50,6 +61,8 @@ class Conv:
     bias: bool = True
     in_channels: Value | None = None  # as declared in PyTorch text; checked against the shape
     source: Source | None = field(default=None, compare=False)
+    padding_mode: str = "zeros"  # PyTorch's: zeros, reflect, replicate, circular
+    shared: Shared | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +74,7 @@ class ConvTranspose:
     bias: bool = True
     in_channels: Value | None = None
     source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +103,7 @@ class Linear:
     bias: bool = True
     in_features: Value | None = None
     source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +112,7 @@ class BatchNorm:
     num_features: Value | None = None
     affine: bool = True
     source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +160,15 @@ Layer: TypeAlias = (
     Conv | ConvTranspose | Pool | AdaptivePool | Flatten | Linear | BatchNorm | Activation | Dropout
     | Repeat | Residual | Concat
 )
+
+
+def shared_of(layer: Layer) -> Shared | None:
+    """The parameters the layer shares with others, or None where it has its own."""
+    match layer:
+        case Conv(shared=s) | ConvTranspose(shared=s) | Linear(shared=s) | BatchNorm(shared=s):
+            return s
+        case _:
+            return None
 
 
 def kind_of(layer: Layer) -> str:

@@ -11,7 +11,7 @@ import sympy
 
 from symconv.build import build
 from symconv.errors import ShapeError, Source, UnknownNameError, did_you_mean
-from symconv.layers import Layer
+from symconv.layers import Layer, Shared, shared_of
 from symconv.parse import parse_expression, parse_shape, parse_statements
 from symconv.render.values import text_shape
 from symconv.symbols import Value, as_value, free_names, substitution, truth
@@ -46,6 +46,8 @@ class LayerRecord:
     path: int = 0
     aligned: Any = None
     condition: Any = None
+    # A module used at more than one place (from_torch): its parameters count at the first.
+    shared: Shared | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,4 +237,5 @@ def _public(record: Record) -> LayerRecord:
         record.path,
         record.aligned,
         record.condition,
+        shared_of(record.layer),
     )

@@ -35,6 +35,7 @@ from symconv.layers import (
     Residual,
     Window,
     kind_of,
+    shared_of,
 )
 from symconv.receptive import INPUT, Field
 from symconv.render.values import text_shape
@@ -142,7 +143,10 @@ def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
     if links is None:
         links = f.connections(neurons, effect.inputs_per_neuron)
     fields = receptive.layer_fields(layer, at.fields, shape[1:], at.input_spatial)
-    return Record(index, kind_of(layer), layer, shape, effect.output_shape, effect.params,
+    # A layer that reuses another's parameters owns none: they are counted at the first use.
+    shared = shared_of(layer)
+    params = 0 if shared is not None and shared.reuse else effect.params
+    return Record(index, kind_of(layer), layer, shape, effect.output_shape, params,
                   neurons, links, effect.macs, fields, path=path)
 
 
@@ -276,6 +280,7 @@ def _conv(layer: Conv, shape: Shape) -> _Effect:
                                      strict=True)
         )
         _check_out(outs, tuple(spatial), w.rank, "floor((n + 2p - d(k-1) - 1)/s) + 1")
+    _check_padding_mode(layer, tuple(spatial))
     volume = f.product(w.kernel)
     out_shape = (layer.out_channels, *outs)
     neurons = f.product(out_shape)
@@ -285,6 +290,24 @@ def _conv(layer: Conv, shape: Shape) -> _Effect:
         f.conv_weights_per_filter(c_in, volume, layer.groups, layer.bias),
         f.conv_macs(neurons, c_in, volume, layer.groups),
     )
+
+
+def _check_padding_mode(layer: Conv, spatial: Shape) -> None:
+    """PyTorch pads by reflection only with less than the input's length, and circularly with
+    at most the input's length (so that the padding wraps around at most once)."""
+    w = layer.window
+    if layer.padding_mode not in ("reflect", "circular"):
+        return
+    reflect = layer.padding_mode == "reflect"
+    for axis, n, k, p, d in zip(axis_names(w.rank), spatial, w.kernel, w.padding, w.dilation,
+                                strict=True):
+        pad = f.same_padding(k, d)[1] if w.same else p  # 'same' puts the larger part after
+        _rule(
+            pad < n if reflect else pad <= n,
+            "padding_mode='{mode}' needs the padding ({pad}) {bound} the input {axis} ({n})",
+            ShapeError, mode=layer.padding_mode, pad=pad, axis=axis, n=n,
+            bound="smaller than" if reflect else "at most",
+        )
 
 
 def _conv_transpose(layer: ConvTranspose, shape: Shape) -> _Effect:

@@ -69,12 +69,13 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
     input_shape = _ints(records[0].input_shape)
     module = to_torch_module(network, device="meta", **values).eval()
     pairs = _pairs(records, list(module))
-    seen: dict[int, tuple[Ints, int]] = {}
+    # Every call's output shape, in call order: a module used twice is called twice.
+    calls: dict[int, list[Ints]] = {}
 
     def hook(layer: Any, inputs: object, output: Any) -> None:
-        seen[id(layer)] = (tuple(output.shape[1:]), _param_count(layer))
+        calls.setdefault(id(layer), []).append(tuple(output.shape[1:]))
 
-    for _, _, child in pairs:
+    for child in {id(child): child for _, _, child in pairs}.values():
         child.register_forward_hook(hook)
     error = None
     try:
@@ -82,12 +83,32 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
             module(torch.empty(1, *input_shape, device="meta"))
     except Exception as problem:  # torch rejects with RuntimeError, ValueError, ...
         error = str(problem).strip().splitlines()[0] if str(problem).strip() else repr(problem)
+    owned = _owned_params(pairs)
+    taken: dict[int, int] = {}
     rows = []
     for label, record, child in pairs:
-        torch_shape, torch_params = seen.get(id(child), (None, None))
+        k = taken[id(child)] = taken.get(id(child), -1) + 1
+        made = calls.get(id(child), [])
+        torch_shape, torch_params = (made[k], owned[label]) if k < len(made) else (None, None)
         rows.append(Row(label, record.kind, _ints(record.output_shape),
                         int(sympy.sympify(record.params)), torch_shape, torch_params))
     return Comparison(dict(values), input_shape, tuple(rows), error)
+
+
+def _owned_params(pairs: Sequence[tuple[str, Record, Any]]) -> dict[str, int]:
+    """Each row's parameters as PyTorch counts them, every tensor once: a layer's are those no
+    earlier layer used (as model.parameters() lists them), a block's those of its layers."""
+    seen: set[int] = set()
+    owned: dict[str, int] = {}
+    for label, record, child in pairs:
+        if not record.children:
+            fresh = [p for p in child.parameters() if id(p) not in seen]
+            seen |= {id(p) for p in fresh}
+            owned[label] = sum(p.numel() for p in fresh)
+    for label, record, _ in pairs:
+        if record.children:
+            owned[label] = sum(n for inner, n in owned.items() if inner.startswith(label + "."))
+    return owned
 
 
 def _pairs(records: Sequence[Record], modules: Sequence[Any], parent: str = ""
@@ -114,10 +135,6 @@ def _inner_modules(record: Record, module: Any) -> list[Any]:
             return [child for branch in module.branches for child in branch]
         case _:
             return []
-
-
-def _param_count(module: object) -> int:
-    return sum(p.numel() for p in module.parameters())  # type: ignore[attr-defined]
 
 
 def random_values(

@@ -28,6 +28,7 @@ from symconv.layers import (
     Repeat,
     Residual,
     kind_of,
+    shared_of,
 )
 from symconv.render.values import text_shape
 from symconv.symbols import Value, free_names
@@ -49,6 +50,9 @@ class _Numbers:
 
     def __init__(self) -> None:
         self.missing: set[str] = set()
+        # Modules used at more than one place: a variable each, defined before the network.
+        self.shared: dict[str, str] = {}
+        self.definitions: list[str] = []
 
     def int(self, value: Value) -> str:
         number = sympy.sympify(value)
@@ -90,6 +94,8 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
                 args.append(f"groups={numbers.int(layer.groups)}")
             if not layer.bias:
                 args.append("bias=False")
+            if isinstance(layer, Conv) and layer.padding_mode != "zeros":
+                args.append(f"padding_mode={layer.padding_mode!r}")
         case Pool(window=w):
             args.append(f"kernel_size={numbers.axes(w.kernel)}")
             if tuple(w.stride) != tuple(w.kernel):
@@ -182,8 +188,21 @@ def record_lines(record: Record, numbers: _Numbers, indent: str) -> list[str]:
                 inner += _sequential(branch, numbers, indent + "    ")
             inner.append(f"{indent}),")
         case _:
-            return [f"{indent}{layer_code(record, numbers)},{comment}"]
+            return [f"{indent}{_module_code(record, numbers)},{comment}"]
     return [*inner[:-1], inner[-1] + comment]
+
+
+def _module_code(record: Record, numbers: _Numbers) -> str:
+    """The constructor call of a layer, or for a module used at more than one place the
+    variable that holds it (so that PyTorch, too, counts its parameters once)."""
+    shared = shared_of(record.layer)
+    if shared is None:
+        return layer_code(record, numbers)
+    if shared.name not in numbers.shared:
+        variable = f"shared{len(numbers.shared) + 1}"
+        numbers.shared[shared.name] = variable
+        numbers.definitions.append(f"{variable} = {layer_code(record, numbers)}")
+    return numbers.shared[shared.name]
 
 
 def _uses(records: Sequence[Record], kind: type) -> bool:
@@ -216,6 +235,9 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         head.append(RESIDUAL_CLASS)
     if concat:
         head.append(CONCAT_CLASS)
+    if numbers.definitions:
+        head += ["", "# Used at more than one place: one module, its parameters counted once.",
+                 *numbers.definitions]
     return "\n".join([*head, "", f"{name} = nn.Sequential(", *lines, ")"]) + "\n"
 
 

@@ -54,6 +54,22 @@ def name_of(node: Any) -> str:
     return f"{module}.{getattr(target, '__name__', target)}"
 
 
+def inside(node: Any) -> str:
+    """" in the forward of 'features.0' (MyConv)" for a node inside a module that was traced
+    into; "" for one in the model's own forward."""
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return ""
+    path, cls = list(stack.values())[-1]
+    return f" in the forward of '{path}' ({getattr(cls, '__name__', cls)})"
+
+
+def located(node: Any) -> str:
+    """A node named with the forward it is in: "torch.cat in the forward", or
+    "torch.conv2d in the forward of 'features.0' (MyConv)"."""
+    return f"{name_of(node)}{inside(node) or ' in the forward'}"
+
+
 def _join_kind(node: Any) -> str | None:
     """'add' or 'cat' where the node joins tensors, else None."""
     if node.op != "call_function":
@@ -83,7 +99,7 @@ class _Walk:
             tensors = [a for a in node.args if hasattr(a, "op")]
             if len(tensors) != 2:
                 raise UnsupportedError(
-                    f"{name_of(node)} in the forward adds a number to a tensor; symconv reads "
+                    f"{located(node)} adds a number to a tensor; symconv reads "
                     "additions of two branches (a residual block)"
                 )
             return tensors
@@ -96,8 +112,9 @@ class _Walk:
         inputs = self.inputs(node)
         if len(inputs) != 1:
             raise UnsupportedError(
-                f"{name_of(node)} combines {len(inputs)} tensors; symconv reads branches that "
-                "meet in an addition (a residual block) or torch.cat (a concatenation)"
+                f"{name_of(node)}{inside(node)} combines {len(inputs)} tensors; symconv reads "
+                "branches that meet in an addition (a residual block) or torch.cat (a "
+                "concatenation)"
             )
         return inputs[0]
 
@@ -139,7 +156,7 @@ class _Walk:
     def block(self, join: Any) -> Step:
         fork = self.fork(join)
         branches = [tuple(s.layer for s in self.steps(n, fork)) for n in self.inputs(join)]
-        where = f"{name_of(join)} in the forward"
+        where = located(join)
         if _join_kind(join) == "cat":
             dim = join.args[1] if len(join.args) > 1 else join.kwargs.get("dim", 0)
             if dim != 1:

@@ -9,20 +9,36 @@ an error, never skipped: a skipped layer would make every answer after it wrong.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sympy
 
 from symconv import catalog
 from symconv.catalog import Entry, Family
-from symconv.errors import ShapeError, SymconvError, UnsupportedError
+from symconv.errors import (
+    InvalidLayerError,
+    ModuleSource,
+    ShapeError,
+    SymconvError,
+    UnsupportedError,
+)
 from symconv.interop._torch import require_torch
-from symconv.interop.torch_graph import Step, is_size_query, name_of, read_graph
+from symconv.interop.torch_graph import (
+    Step,
+    inside,
+    is_size_query,
+    located,
+    name_of,
+    read_graph,
+)
 from symconv.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Concat,
     Conv,
     ConvTranspose,
     Dropout,
@@ -31,29 +47,55 @@ from symconv.layers import (
     Linear,
     Pool,
     PoolOp,
+    Repeat,
+    Residual,
+    Shared,
     Window,
+    shared_of,
 )
 from symconv.parse import parse_shape
 from symconv.symbols import Value, symbol
 from symconv.trace import axis_names, trace
 
-# Containers are traced through; every other class from torch.nn is a leaf.
+# torch.nn's containers are traced through; every other class of torch is a leaf.
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
+
+# What a subclass of a layer symconv models may define and still be read as that layer: it
+# configures the layer (its __init__ calls the base's) but computes what the base computes.
+# Anything else (a forward, a _conv_forward, a __call__, a property) may change the result,
+# so such a subclass is traced into instead, and refused where its forward is not readable.
+_CONFIGURATION = frozenset({
+    "__init__", "__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
+    "__annotations__", "__firstlineno__", "__static_attributes__", "__slots__",
+    "__orig_bases__", "__parameters__", "__constants__", "extra_repr", "reset_parameters",
+})
 
 
 def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> Any:
     """The Network of a torch module (nn.Sequential, nested containers, or a model whose
     forward torch.fx can trace). `input_shape` has no batch axis, e.g. (3, 224, 224) or
     "3x224x224"; without it the channels come from the first layer and the spatial sizes are
-    symbols (H, W; L in 1D; D, H, W in 3D)."""
+    symbols (H, W; L in 1D; D, H, W in 3D), and the rules that depend on the input's size
+    (reflect padding shorter than the input, an output of at least 1) are checked when the
+    sizes are given (network.table(H=..., W=...)).
+
+    A module called at more than one place is one layer per call, each with its own shapes
+    and counts; its parameters are counted at the first call only (Shared)."""
     from symconv.network import Network
 
     torch = require_torch()
     if not isinstance(module, torch.nn.Module):
         raise UnsupportedError(f"from_torch takes a torch.nn.Module, not {type(module).__name__}")
-    if _is_leaf(type(module)):  # a single layer: torch.fx would trace into its forward
+    if _is_leaf(type(module)) or _modelled_base(type(module)) is not None:
+        # A single layer (torch.fx would trace into its forward), or a subclass of one,
+        # read at path '0' so that messages can name it.
         module = torch.nn.Sequential(module)
-    steps = read_graph(_trace(module, torch), lambda node: _step(module, node))
+    _refuse_hooks(module, torch)
+    graph = _trace(module, torch)
+    _refuse_direct_tensors(graph)
+    owners = _Owners(module)
+    steps = read_graph(graph, lambda node: _step(module, node, owners))
+    steps = _mark_shared(steps)
     layers = tuple(step.layer for step in steps)
     if not layers:
         raise ShapeError("the module has no layers")
@@ -72,47 +114,244 @@ def _trace(module: Any, torch: Any) -> Any:
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return _is_leaf(type(m))
 
+    tracer = _Tracer()
     try:
-        return _Tracer().trace(module)
+        return tracer.trace(module)
+    except SymconvError:
+        raise
     except Exception as error:  # fx raises many types: TraceError, TypeError, ...
+        # The module whose forward failed is still on fx's stack of modules.
+        stack = list(tracer.module_stack.values())
+        name = type(module).__name__
+        if stack:
+            path, cls = stack[-1]
+            name = f"'{path}' ({getattr(cls, '__name__', cls)})"
         raise UnsupportedError(
-            f"torch.fx cannot trace the forward of {type(module).__name__} ({error}); "
+            f"torch.fx cannot trace the forward of {name} ({error}); "
             "symconv reads models whose forward has no data-dependent control flow"
         ) from None
 
 
 def _is_leaf(cls: type) -> bool:
-    """Layers symconv knows, and every other torch.nn class but the containers."""
+    """Layers symconv reads, and every other class of torch but the containers; a class of
+    one's own is traced into."""
     if _torch_entry(cls) is not None:
         return True
-    return cls.__module__.startswith("torch.nn") and cls.__name__ not in _CONTAINERS
+    return _is_torch_class(cls) and cls.__name__ not in _CONTAINERS
+
+
+def _is_torch_class(cls: type) -> bool:
+    return cls.__module__ == "torch" or cls.__module__.startswith("torch.")
+
+
+def _modelled_base(cls: type) -> type | None:
+    """The torch.nn class symconv models that `cls` is or derives from, if any."""
+    base = next((c for c in cls.__mro__ if _is_torch_class(c)), None)
+    if base is None or base.__name__ not in catalog.TORCH_NAMES:
+        return None
+    import torch
+
+    # torch.nn.Conv2d itself, not a namesake elsewhere in torch (a quantized Conv2d, say).
+    return base if getattr(torch.nn, base.__name__, None) is base else None
+
+
+def _behaviour(cls: type) -> list[str]:
+    """What a class of one's own defines between it and torch that may change what it
+    computes (see _CONFIGURATION)."""
+    names = []
+    for c in cls.__mro__:
+        if _is_torch_class(c):
+            break
+        for name, value in vars(c).items():
+            if name in _CONFIGURATION:
+                continue
+            if callable(value) or isinstance(value, staticmethod | classmethod | property):
+                names.append(name)
+    return names
 
 
 def _torch_entry(cls: type) -> tuple[str, Entry] | None:
-    """The catalog entry of a torch.nn class or of the torch.nn class it derives from."""
-    for base in cls.__mro__:
-        if base.__module__.startswith("torch.nn") and base.__name__ in catalog.TORCH_NAMES:
-            return base.__name__, catalog.TORCH_NAMES[base.__name__]
-    return None
+    """The catalog entry of a torch.nn class symconv models, or of a subclass of one that
+    only configures it (defines nothing that computes); None for anything else."""
+    base = _modelled_base(cls)
+    if base is None or _behaviour(cls):
+        return None
+    return base.__name__, catalog.TORCH_NAMES[base.__name__]
 
 
-def _step(root: Any, node: Any) -> Step | None:
+def _describe(module: Any, path: str) -> str:
+    """How a module is named in messages: "nn.Conv2d at 'features.0'", or for a class of
+    one's own "MyConv (a subclass of nn.Conv2d) at 'features.0'"."""
+    cls = type(module)
+    base = _modelled_base(cls)
+    if _is_torch_class(cls):
+        return f"nn.{cls.__name__} at '{path}'"
+    if base is not None:
+        return f"{cls.__name__} (a subclass of nn.{base.__name__}) at '{path}'"
+    return f"{cls.__name__} at '{path}'"
+
+
+def _refuse_hooks(root: Any, torch: Any) -> None:
+    """A forward hook may replace a layer's output; torch.fx does not run hooks, so a model
+    with one would be read as if it had none."""
+    hooks = torch.nn.modules.module
+    if getattr(hooks, "_global_forward_hooks", None) or getattr(
+            hooks, "_global_forward_pre_hooks", None):
+        raise UnsupportedError(
+            "a global forward hook is registered (torch.nn.modules.module."
+            "register_module_forward_hook); it may change every layer's output, which "
+            "symconv cannot read"
+        )
+    for path, m in root.named_modules():
+        cls = type(m)
+        if _is_torch_class(cls) and _torch_entry(cls) is None:
+            continue  # refused or traced into later (a lazy layer's own hook is torch's)
+        where = _describe(m, path or cls.__name__)
+        if m._forward_hooks or m._forward_pre_hooks:
+            raise UnsupportedError(
+                f"{where} has a forward hook; a hook may change what the module computes, "
+                "which symconv cannot read"
+            )
+        if any("__call__" in vars(c) for c in cls.__mro__ if not _is_torch_class(c)):
+            raise UnsupportedError(
+                f"{where} defines __call__, which may change what the module computes; "
+                "symconv reads modules that compute in their forward"
+            )
+
+
+def _refuse_direct_tensors(graph: Any) -> None:
+    """A parameter or buffer used in the forward itself (F.conv2d(x, self.conv.weight),
+    x * self.scale) is a computation symconv does not model, and its parameters would go
+    uncounted or be counted twice."""
+    for node in graph.nodes:
+        if node.op == "get_attr":
+            user = next(iter(node.users), node)
+            where = inside(user).removeprefix(" in ") or "the forward"
+            raise UnsupportedError(
+                f"{where} uses the tensor '{node.target}' directly (in "
+                f"{name_of(user)}); symconv reads parameters only through the layer modules "
+                f"that own them{_subclass_hint(user)}"
+            )
+
+
+def _subclass_hint(node: Any) -> str:
+    """Why a subclass of a layer symconv models was traced into rather than read as it."""
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return ""
+    cls = list(stack.values())[-1][1]
+    base = _modelled_base(cls) if isinstance(cls, type) else None
+    if base is None or not _behaviour(cls):
+        return ""
+    return (f"; {cls.__name__} derives from nn.{base.__name__} but defines "
+            f"{', '.join(_behaviour(cls))}, so it is not read as nn.{base.__name__}")
+
+
+def _step(root: Any, node: Any, owners: _Owners) -> Step | None:
     """The layer a graph node stands for; None for a node that changes nothing."""
     if node.op == "call_module":
         module = root.get_submodule(node.target)
         found = _torch_entry(type(module))
-        where = f"nn.{type(module).__name__} at '{node.target}'"
+        where = _describe(module, node.target)
         if found is None:
             raise UnsupportedError(
                 f"{where} is a layer symconv does not model (the layers it reads are "
                 "listed in docs/language.md)"
             )
-        return Step(_from_module(module, *found, where), where)
+        if len(node.args) != 1 or node.kwargs:
+            extra = [*(name_of(a) if hasattr(a, "op") else repr(a) for a in node.args[1:]),
+                     *(f"{k}=..." for k in node.kwargs)]
+            raise UnsupportedError(
+                f"{where} is called with more than its input ({', '.join(extra)}); symconv "
+                "reads a layer applied to one tensor"
+            )
+        source = ModuleSource(0, 0, where)
+        layer = _from_module(module, *found, where, source)
+        match layer:
+            case Conv() | ConvTranspose() | Linear() | BatchNorm():
+                layer = dataclasses.replace(layer, shared=owners.shared(module, where))
+        return Step(layer, where)
     if is_size_query(node):
         return None
     if node.op in ("call_function", "call_method"):
         return _from_call(node)
     raise UnsupportedError(f"'{node.name}' ({node.op} {node.target}) is not a layer symconv reads")
+
+
+# ---------------------------------------------------------------- shared parameters
+
+
+class _Owners:
+    """Which module owns each parameter: the first path PyTorch lists it under, as
+    model.parameters() counts each tensor once."""
+
+    def __init__(self, root: Any):
+        self.root = root
+        self.owner: dict[int, str] = {}
+        for name, p in root.named_parameters():
+            self.owner[id(p)] = name.rpartition(".")[0]
+
+    def shared(self, module: Any, where: str) -> Shared | None:
+        """Shared(owner) for a module with parameters (_mark_shared keeps it only where the
+        owner's parameters are used more than once); None for one without."""
+        ids = {id(p) for p in module.parameters()}
+        if not ids:
+            return None
+        owners = {self.owner[i] for i in ids}
+        (owner, *others) = sorted(owners)
+        owned = {id(p) for p in self.root.get_submodule(owner).parameters()}
+        if others or owned != ids:
+            raise UnsupportedError(
+                f"{where} shares some of its parameters with "
+                f"{', '.join(repr(o) for o in owners)} but not all; symconv reads parameters "
+                "shared by whole modules (one module called twice, or all of its tensors tied)"
+            )
+        return Shared(owner)
+
+
+def _layers_of(layer: Layer) -> Iterator[Layer]:
+    """The layer and every layer inside it, in the order the trace meets them."""
+    yield layer
+    match layer:
+        case Residual(body=body, shortcut=shortcut):
+            for inner in (*body, *shortcut):
+                yield from _layers_of(inner)
+        case Concat(branches=branches):
+            for inner in (x for branch in branches for x in branch):
+                yield from _layers_of(inner)
+        case Repeat(body=body):
+            for inner in body:
+                yield from _layers_of(inner)
+        case _:
+            pass
+
+
+def _mark_shared(steps: Sequence[Step]) -> list[Step]:
+    """Parameters used at more than one place: the first use (in the order of the trace, which
+    `symconv table` lists) owns them, the later ones are reuses; parameters used once are
+    not marked."""
+    uses = Counter(s.name for step in steps for x in _layers_of(step.layer)
+                   if (s := shared_of(x)) is not None)
+    seen: set[str] = set()
+
+    def mark(layer: Any) -> Any:
+        match layer:
+            case Residual(body=body, shortcut=shortcut):
+                return dataclasses.replace(layer, body=tuple(mark(x) for x in body),
+                                           shortcut=tuple(mark(x) for x in shortcut))
+            case Concat(branches=branches):
+                return dataclasses.replace(
+                    layer, branches=tuple(tuple(mark(x) for x in b) for b in branches))
+        shared = shared_of(layer)
+        if shared is None:
+            return layer
+        if uses[shared.name] == 1:
+            return dataclasses.replace(layer, shared=None)
+        reuse = shared.name in seen
+        seen.add(shared.name)
+        return dataclasses.replace(layer, shared=Shared(shared.name, reuse))
+
+    return [dataclasses.replace(step, layer=mark(step.layer)) for step in steps]
 
 
 # ---------------------------------------------------------------- modules
@@ -124,42 +363,66 @@ def _axes(value: Any, rank: int) -> tuple[Value, ...]:
     return (value,) * rank
 
 
-def _window(m: Any, rank: int, dilation: Any = 1) -> Window:
+def _window(m: Any, rank: int, dilation: Any = 1, kernel: Any = None) -> Window:
     padding = m.padding
     same = padding == "same"
     if isinstance(padding, str):
         padding = 0
-    stride = m.stride if m.stride is not None else m.kernel_size
-    return Window(_axes(m.kernel_size, rank), _axes(stride, rank), _axes(padding, rank),
+    stride = m.stride if m.stride not in (None, (), []) else m.kernel_size
+    kernel = m.kernel_size if kernel is None else kernel
+    return Window(_axes(kernel, rank), _axes(stride, rank), _axes(padding, rank),
                   _axes(dilation, rank), same)
 
 
-def _from_module(m: Any, name: str, entry: Entry, where: str) -> Layer:
+def _from_module(m: Any, name: str, entry: Entry, where: str, source: ModuleSource) -> Layer:
+    """The layer of a module, read as its forward computes it: channel counts and kernel sizes
+    from the weight's shape, which is what the forward uses (the attributes could have been
+    changed after construction)."""
     rank = entry.rank or 0
     family = entry.spec.family
     bias = getattr(m, "bias", None) is not None
+    if getattr(m, "return_indices", False):
+        raise UnsupportedError(
+            f"{where} returns the indices of the maxima too (return_indices=True); symconv "
+            "reads layers that return one tensor"
+        )
     if family is Family.CONV:
-        return Conv(m.out_channels, _window(m, rank, m.dilation), m.groups, bias, m.in_channels)
+        c_out, per_group, *kernel = m.weight.shape
+        return Conv(c_out, _window(m, rank, m.dilation, tuple(kernel)), m.groups, bias,
+                    per_group * m.groups, source, str(m.padding_mode))
     if family is Family.CONV_TRANSPOSE:
-        return ConvTranspose(m.out_channels, _window(m, rank, m.dilation),
-                             _axes(m.output_padding, rank), m.groups, bias, m.in_channels)
+        c_in, out_per_group, *kernel = m.weight.shape
+        if m.padding_mode != "zeros":
+            raise InvalidLayerError(
+                f"{where}: only padding_mode='zeros' is supported for a transposed "
+                f"convolution, not {m.padding_mode!r}"
+            )
+        return ConvTranspose(out_per_group * m.groups, _window(m, rank, m.dilation, tuple(kernel)),
+                             _axes(m.output_padding, rank), m.groups, bias, c_in, source)
     if family in (Family.MAX_POOL, Family.AVG_POOL):
         is_max = family is Family.MAX_POOL
+        if getattr(m, "divisor_override", None) == 0:
+            raise InvalidLayerError(f"{where}: divisor_override must not be zero")
         window = _window(m, rank, m.dilation if is_max else 1)
-        return Pool(PoolOp.MAX if is_max else PoolOp.AVG, window, bool(m.ceil_mode))
+        return Pool(PoolOp.MAX if is_max else PoolOp.AVG, window, bool(m.ceil_mode), source)
     if family in (Family.ADAPTIVE_MAX_POOL, Family.ADAPTIVE_AVG_POOL):
         op = PoolOp.MAX if family is Family.ADAPTIVE_MAX_POOL else PoolOp.AVG
-        return AdaptivePool(op, _axes(m.output_size, rank))
+        return AdaptivePool(op, _axes(m.output_size, rank), source)
     if family is Family.FLATTEN:
-        return _flatten(m.start_dim, m.end_dim, where)
+        return dataclasses.replace(_flatten(m.start_dim, m.end_dim, where), source=source)
     if family is Family.LINEAR:
-        return Linear(m.out_features, bias, m.in_features)
+        out_features, in_features = m.weight.shape
+        return Linear(out_features, bias, in_features, source)
     if family is Family.BATCH_NORM:
-        return BatchNorm(rank, m.num_features, bool(m.affine))
+        # The forward checks the channels against the running statistics or the weight;
+        # with neither (affine=False, track_running_stats=False) it takes any count.
+        sized = m.running_mean if m.running_mean is not None else m.weight
+        channels = None if sized is None else sized.shape[0]
+        return BatchNorm(rank, channels, m.weight is not None, source)
     if family is Family.DROPOUT:
-        return Dropout(_rate(m.p), entry.kind_name)
+        return Dropout(_rate(m.p), entry.kind_name, source)
     if family is Family.ACTIVATION:
-        return Activation(entry.kind_name)
+        return Activation(entry.kind_name, source)
     raise AssertionError(family)
 
 
@@ -189,13 +452,17 @@ def _argument(node: Any, index: int, name: str, default: Any) -> Any:
 def _functional_pool(op: PoolOp, rank: int) -> Callable[[Any], Layer]:
     def read(node: Any) -> Layer:
         kernel = _argument(node, 0, "kernel_size", None)
-        stride = _argument(node, 1, "stride", None) or kernel
+        stride = _argument(node, 1, "stride", None)
+        if stride is None or stride in ((), []):  # PyTorch's default: the kernel size
+            stride = kernel
         padding = _argument(node, 2, "padding", 0)
         if op is PoolOp.MAX:
             dilation = _argument(node, 3, "dilation", 1)
             ceil = _argument(node, 4, "ceil_mode", False)
         else:
             dilation, ceil = 1, _argument(node, 3, "ceil_mode", False)
+            if _argument(node, 5, "divisor_override", None) == 0:
+                raise InvalidLayerError(f"{located(node)}: divisor_override must not be zero")
         window = Window(_axes(kernel, rank), _axes(stride, rank), _axes(padding, rank),
                         _axes(dilation, rank))
         return Pool(op, window, bool(ceil))
@@ -259,7 +526,7 @@ _FUNCTIONS: dict[str, Callable[[Any], Layer | None]] = {
 
 def _from_call(node: Any) -> Step | None:
     name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
-    where = f"{name_of(node)} in the forward"
+    where = located(node)
     read = _FUNCTIONS.get(name)
     if read is not None:
         layer = read(node)
@@ -269,7 +536,7 @@ def _from_call(node: Any) -> Step | None:
         return Step(Activation(activation.kind_name), where)
     raise UnsupportedError(
         f"{where} is not something symconv reads; use the nn layer instead (nn.ReLU(), "
-        "nn.MaxPool2d(2), nn.Flatten(), ...)"
+        f"nn.MaxPool2d(2), nn.Flatten(), ...){_subclass_hint(node)}"
     )
 
 

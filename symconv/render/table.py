@@ -48,6 +48,9 @@ def _json_row(r: LayerRecord) -> dict[str, Any]:
         row["aligned"] = r.aligned if isinstance(r.aligned, bool) else sympy.sstr(r.aligned)
     if r.condition is not None:
         row["condition"] = sympy.sstr(r.condition)
+    if r.shared is not None:
+        row["shared"] = r.shared.name
+        row["reused"] = r.shared.reuse
     return row
 
 
@@ -66,10 +69,16 @@ def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
 
 def _rows(records: Sequence[LayerRecord]) -> list[list[str]]:
     return [
-        [label, _indent(label) + r.kind, text_shape(r.output_shape), text_value(r.params),
+        [label, _indent(label) + r.kind, text_shape(r.output_shape),
+         _reused(r) or text_value(r.params),
          text_value(r.neurons), text_value(r.connections), text_value(r.macs)]
         for label, r in flat_rows(records)
     ]
+
+
+def _reused(r: LayerRecord) -> str:
+    """'reused' in the params column of a layer whose parameters are counted at another."""
+    return "reused" if r.shared is not None and r.shared.reuse else ""
 
 
 def _indent(label: str) -> str:
@@ -95,7 +104,13 @@ def _notes(records: Sequence[LayerRecord]) -> list[str]:
     from symconv.blocks import describe
 
     notes = []
-    for label, r in flat_rows(records):
+    rows = flat_rows(records)
+    for label, r in rows:
+        if r.shared is not None and r.shared.reuse:
+            name = r.shared.name
+            first = next(x for x, o in rows if o.shared is not None and o.shared.name == name)
+            notes.append(f"{label} {r.kind}: reuses the parameters of '{name}' (row {first}), "
+                         "counted there")
         if r.condition is not None:
             notes.append(f"{label} {r.kind}: the branches' shapes agree only where "
                          f"{describe(r.condition)}")
@@ -111,7 +126,7 @@ def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for label, r in flat_rows(records):
         cells = [label, _indent(label).replace(" ", "&nbsp;") + r.kind, _md_shape(r.output_shape),
-                 *(_md(v) for v in (r.params, r.neurons, r.connections, r.macs))]
+                 _reused(r) or _md(r.params), *(_md(v) for v in (r.neurons, r.connections, r.macs))]
         lines.append("| " + " | ".join(cells) + " |")
     totals = [_md(_total(records, f)) for f in ("params", "neurons", "connections", "macs")]
     lines.append("| | **total** | | " + " | ".join(totals) + " |")
@@ -136,8 +151,9 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
     for label, r in flat_rows(records):
         shape = shape_latex(r.output_shape)
         kind = r"\texttt{" + escape_text(r.kind) + "}"
-        cells = [label, r"\quad" * label.count(".") + kind, f"${shape}$",
-                 *(f"${latex(v)}$" for v in (r.params, r.neurons, r.connections, r.macs))]
+        params = r"\textit{reused}" if _reused(r) else f"${latex(r.params)}$"
+        cells = [label, r"\quad" * label.count(".") + kind, f"${shape}$", params,
+                 *(f"${latex(v)}$" for v in (r.neurons, r.connections, r.macs))]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
     totals = [f"${latex(_total(records, f))}$"
