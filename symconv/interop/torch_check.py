@@ -59,7 +59,7 @@ class Comparison:
 
 
 def _ints(values: Sequence[object]) -> Ints:
-    return tuple(int(sympy.sympify(v)) for v in values)
+    return tuple(int(sympy.sympify(v, strict=True)) for v in values)
 
 
 def compare(network: Network, values: Mapping[str, int]) -> Comparison:
@@ -86,7 +86,7 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
     for label, record, child in pairs:
         torch_shape, torch_params = seen.get(id(child), (None, None))
         rows.append(Row(label, record.kind, _ints(record.output_shape),
-                        int(sympy.sympify(record.params)), torch_shape, torch_params))
+                        int(sympy.sympify(record.params, strict=True)), torch_shape, torch_params))
     return Comparison(dict(values), input_shape, tuple(rows), error)
 
 

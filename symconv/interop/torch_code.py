@@ -51,7 +51,7 @@ class _Numbers:
         self.missing: set[str] = set()
 
     def int(self, value: Value) -> str:
-        number = sympy.sympify(value)
+        number = sympy.sympify(value, strict=True)
         if number.is_Integer:
             return str(int(number))
         self.missing |= free_names(number)
@@ -65,7 +65,7 @@ class _Numbers:
 
 
 def _same(values: Sequence[Value], default: int) -> bool:
-    return all(sympy.sympify(v) == default for v in values)
+    return all(sympy.sympify(v, strict=True) == default for v in values)
 
 
 def layer_code(record: Record, numbers: _Numbers) -> str:
@@ -86,7 +86,7 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
                 args.append(f"output_padding={numbers.axes(layer.output_padding)}")
             if not _same(w.dilation, 1):
                 args.append(f"dilation={numbers.axes(w.dilation)}")
-            if sympy.sympify(layer.groups) != 1:
+            if sympy.sympify(layer.groups, strict=True) != 1:
                 args.append(f"groups={numbers.int(layer.groups)}")
             if not layer.bias:
                 args.append("bias=False")

@@ -326,7 +326,7 @@ def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> None:
         except SymconvError as error:
             raise type(error)(error.message, None, step.where) from None
         shape = record.output_shape
-        if step.features is not None and sympy.sympify(shape[0] - step.features) != 0:
+        if step.features is not None and sympy.sympify(shape[0] - step.features, strict=True) != 0:
             raise ShapeError(
                 f"the forward flattens to {step.features} features, but the input here has "
                 f"{shape[0]} per example",
