@@ -76,7 +76,7 @@ ROWS = [
     (IN + "conv k=3", InvalidLayerError, ["missing out_channels"]),
     (IN + "conv 10 k=3 bias=maybe", InvalidLayerError, ["bias: expected true or false"]),
     (IN + "dropout 1.5", InvalidLayerError, ["expected a probability between 0 and 1"]),
-    (IN + "conv 10 k=2.5", InvalidLayerError, ["kernel_size: 5/2 is not whole"]),
+    (IN + "conv 10 k=2.5", InvalidLayerError, ["layer 1 (conv2d): kernel_size must be a whole number, got 5/2"]),
     (IN + "flatten\nconv 3 k=1", ShapeError, ["line 3", "its input is flat"]),
     (IN + "nn.Conv2d(3, 8, 3, padding='reflect')", InvalidLayerError,
      ["expected a size, one per axis, 'same' or 'valid', got 'reflect'"]),
