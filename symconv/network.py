@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,13 @@ class Network:
         axis, from 0) of layer `layer` (from 1) sees, per axis; positions below 0 or past
         n - 1 lie in the padding."""
         records = self.records(**values)
+        try:
+            layer = operator.index(layer)
+        except TypeError:
+            raise InvalidValueError(f"layer: expected a layer number, got {layer!r}") from None
+        if not isinstance(unit, tuple | list):
+            raise InvalidValueError(f"unit: expected one index per spatial axis, got {unit!r}")
+        unit = tuple(value_of(f"unit[{i}]", u) for i, u in enumerate(unit))
         if not 1 <= layer <= len(records):
             raise UnknownNameError(f"no layer {layer}: the network has {len(records)} layers")
         fields = records[layer - 1].fields

@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy
 
-from symconv.symbols import Value, as_value
+from symconv.symbols import Value, as_value, value_of
 
 _ROUNDINGS = (sympy.floor, sympy.ceiling)
 # The summation index of repeated blocks: iteration i of N, counted from 0.
@@ -32,6 +32,8 @@ def simplify_rounding(value: Value) -> Value:
     """The value with nested floors and ceilings merged (an int stays an int)."""
     if isinstance(value, int):
         return value
+    if not isinstance(value, sympy.Basic):  # from the Python API: text, numpy ints, ...
+        value = value_of("simplify_rounding", value)
     expr = sympy.sympify(value, strict=True)
     if not expr.has(sympy.floor, sympy.ceiling):
         return as_value(expr)

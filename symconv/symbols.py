@@ -55,11 +55,14 @@ def value_of(name: str, given: object) -> Value:
         from symconv.parse import parse_expression  # parse imports this module
 
         try:
-            return parse_expression(given)
+            value = parse_expression(given)
         except SymconvError as error:
-            raise InvalidValueError(
-                f"{name}: cannot read '{given}' as {EXPECTED}: {error.message}"
-            ) from None
+            raise InvalidValueError(f"{name}: cannot read '{given}' as a number or an "
+                                    f"expression such as 2*K + 1: {error.message}") from None
+        if words := free_names(value) & {"True", "False", "None"}:
+            raise InvalidValueError(f"{name}: expected {EXPECTED}, got the word "
+                                    f"{sorted(words)[0]}")
+        return value
     if not isinstance(given, bool):
         try:
             return operator.index(given)  # type: ignore[arg-type]  # ints, numpy integers
@@ -70,6 +73,14 @@ def value_of(name: str, given: object) -> Value:
     ) and (given.is_number is False or given.is_Rational):
         return as_value(given)
     raise InvalidValueError(f"{name}: expected {EXPECTED}, got {_describe(given)}")
+
+
+def whole_number(name: str, given: object) -> int:
+    """A value that must be a number (no symbols), as value_of reads it: an int."""
+    value = value_of(name, given)
+    if not isinstance(value, int):
+        raise InvalidValueError(f"{name}: expected a whole number, got {value}")
+    return value
 
 
 def _describe(given: object) -> str:

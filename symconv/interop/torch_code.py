@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 import sympy
 
 from symconv import catalog
-from symconv.errors import ShapeError
+from symconv.errors import InvalidValueError, ShapeError
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -196,6 +196,8 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     modules `Residual` and `Concat` defined in the code, a repeat its copies in a row. Every
     channel count and window size must be a number: give symbols values as keyword arguments
     (W=224), as in Network.table()."""
+    if not (isinstance(name, str) and name.isidentifier()):
+        raise InvalidValueError(f"name: expected a Python name such as net, got {name!r}")
     records = network.records(**values)
     numbers = _Numbers()
     lines = [line for r in records for line in record_lines(r, numbers, "    ")]

@@ -16,7 +16,7 @@ import sympy
 
 from symconv import catalog
 from symconv.catalog import Entry, Family
-from symconv.errors import ShapeError, SymconvError, UnsupportedError
+from symconv.errors import InvalidLayerError, ShapeError, SymconvError, UnsupportedError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_graph import Step, is_size_query, name_of, read_graph
 from symconv.layers import (
@@ -164,6 +164,8 @@ def _from_module(m: Any, name: str, entry: Entry, where: str) -> Layer:
 
 
 def _rate(p: float) -> sympy.Rational:
+    if isinstance(p, bool) or not isinstance(p, int | float):  # nsimplify would eval text
+        raise InvalidLayerError(f"dropout p must be a number, got {p!r}")
     return sympy.nsimplify(p)
 
 
