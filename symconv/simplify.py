@@ -30,7 +30,7 @@ ITERATION = sympy.Symbol("i", integer=True, nonnegative=True)
 
 def simplify_rounding(value: Value) -> Value:
     """The value with nested floors and ceilings merged (an int stays an int)."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if not isinstance(value, sympy.Basic):  # from the Python API: text, numpy ints, ...
         value = value_of("simplify_rounding", value)

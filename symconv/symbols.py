@@ -55,14 +55,13 @@ def value_of(name: str, given: object) -> Value:
         from symconv.parse import parse_expression  # parse imports this module
 
         try:
-            value = parse_expression(given)
+            given = parse_expression(given)
         except SymconvError as error:
             raise InvalidValueError(f"{name}: cannot read '{given}' as a number or an "
                                     f"expression such as 2*K + 1: {error.message}") from None
-        if words := free_names(value) & {"True", "False", "None"}:
-            raise InvalidValueError(f"{name}: expected {EXPECTED}, got the word "
-                                    f"{sorted(words)[0]}")
-        return value
+    if words := free_names(given) & {"True", "False", "None"}:
+        raise InvalidValueError(f"{name}: expected {EXPECTED}, got the word "
+                                f"{sorted(words)[0]}")
     if not isinstance(given, bool):
         try:
             return operator.index(given)  # type: ignore[arg-type]  # ints, numpy integers
