@@ -3,6 +3,7 @@
 from symconv.derive import Derivation, derive
 from symconv.errors import (
     InvalidLayerError,
+    InvalidValueError,
     NoSolutionError,
     ShapeError,
     SymconvError,
@@ -22,6 +23,7 @@ __all__ = [
     "Derivation",
     "Field",
     "InvalidLayerError",
+    "InvalidValueError",
     "LayerRecord",
     "Network",
     "NoSolutionError",

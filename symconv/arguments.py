@@ -100,7 +100,7 @@ class ArgumentReader:
         if value is None or _word(value) == "None":
             return None
         if isinstance(value, (int, sympy.Expr)) and not isinstance(value, sympy.Symbol | bool):
-            return whole_value(value, lambda: self._fail(name, f"{value} is not an integer"))
+            return whole_value(value)
         if isinstance(value, sympy.Symbol) and value.name not in _WORDS:
             return value
         raise self._fail(name, f"expected {Kind.SIZE.value}, got {show_value(value)}")
@@ -121,7 +121,7 @@ class ArgumentReader:
             elif isinstance(item, sympy.Symbol) and item.name in _WORDS:
                 raise self._fail(name, f"expected a size, got {item.name}")
             elif isinstance(item, (int, sympy.Expr)):
-                out.append(whole_value(item, lambda i=item: self._fail(name, f"{i} is not whole")))
+                out.append(whole_value(item))
             else:
                 raise self._fail(name, f"expected {Kind.AXES.value}, got {show_value(item)}")
         return tuple(out)
@@ -155,10 +155,13 @@ class ArgumentReader:
 
     def rate(self, name: str) -> sympy.Rational:
         value = self._raw(name)
-        number = sympy.nsimplify(value) if isinstance(value, float) else sympy.sympify(value)
-        if not (isinstance(number, sympy.Rational) and 0 <= number <= 1):
+        # A rate is a number as written (0.5, 1/2); text such as '0.5' is refused, as PyTorch
+        # refuses it, and is never read as an expression.
+        number = sympy.nsimplify(value) if isinstance(value, float) else value
+        if not (isinstance(number, sympy.Rational | int) and not isinstance(number, bool)
+                and 0 <= number <= 1):
             raise self._fail(name, f"expected {Kind.RATE.value}, got {show_value(value)}")
-        return number
+        return sympy.Rational(number)
 
     def dim(self, name: str) -> int:
         value = self._raw(name)
@@ -187,14 +190,10 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def whole_value(value: Any, fail: Any) -> Value:
-    """The value as an int or an integer expression; `fail()` gives the error to raise for a
-    number that is not whole."""
+def whole_value(value: int | sympy.Expr) -> Value:
+    """The value as an int where it is an integer number, else as it is: whether a size is
+    whole is one rule, checked where layers are traced (trace.check_size), for a number
+    written here and for a value given later for a symbol alike."""
     if isinstance(value, int):
         return value
-    number = sympy.sympify(value)
-    if number.is_Integer:
-        return int(number)
-    if number.is_number or number.is_integer is False:
-        raise fail()
-    return number
+    return int(value) if value.is_Integer else value

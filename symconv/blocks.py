@@ -109,7 +109,7 @@ def _repeated(index: int, block: Repeat, at: Chain, path: int) -> Record:
         one = floor_map(out, x)
         many = None if one is None else repeat_map(one, n)
         if one is None or many is None:
-            shown = sympy.sstr(sympy.sympify(out).subs(x, sympy.Symbol("n")))
+            shown = sympy.sstr(sympy.sympify(out, strict=True).subs(x, sympy.Symbol("n")))
             raise UnsupportedError(
                 f"the output size after {n} passes has no closed form here (one pass maps "
                 f"{name} = n to {shown}); give {n} a number, e.g. --set {n}=4"
@@ -137,7 +137,7 @@ def _passes(one: FloorMap, count: Value) -> FloorMap:
 
 def _sum_over_passes(value: Value, n: Value) -> sympy.Expr:
     total = sympy.Sum(value, (ITERATION, 1, n - 1))
-    if sympy.sympify(value).has(sympy.floor, sympy.ceiling, sympy.Piecewise):
+    if sympy.sympify(value, strict=True).has(sympy.floor, sympy.ceiling, sympy.Piecewise):
         return total
     return sympy.simplify(total.doit())
 
@@ -237,10 +237,10 @@ def equal_when(x: Value, y: Value) -> Any:
     decided = truth(sympy.Eq(x, y))
     if decided is not None:
         return decided
-    difference = simplify_rounding(sympy.expand(sympy.sympify(x) - y))
+    difference = simplify_rounding(sympy.expand(sympy.sympify(x, strict=True) - y))
     if difference == 0:
         return True
-    symbols = sympy.sympify(difference).free_symbols
+    symbols = sympy.sympify(difference, strict=True).free_symbols
     if len(symbols) != 1:
         return sympy.Eq(x, y)
     (w,) = symbols

@@ -40,7 +40,7 @@ from symconv.layers import (
     Window,
 )
 from symconv.parse import InputDecl, RawBlock, RawLayer, Statement
-from symconv.symbols import Value, truth
+from symconv.symbols import Value
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +145,11 @@ class _Builder:
             assert raw.argument is not None
             given = raw.argument.value
 
-            def not_count() -> InvalidLayerError:
-                return InvalidLayerError(
+            if not isinstance(given, int | sympy.Expr):  # the number itself: trace.check_size
+                raise InvalidLayerError(
                     f"the count of repeat must be a whole number (at least 1) or a symbol, got "
                     f"{show_value(given)}", raw.source, raw.name)
-
-            if not isinstance(given, int | sympy.Expr):
-                raise not_count()
-            count = whole_value(given, not_count)
-            if truth(sympy.sympify(count) >= 1) is False:
-                raise not_count()
+            count = whole_value(given)
             return Repeat(count, bodies[0][0], raw.source)
         if raw.name == "residual":
             shortcut = bodies[1][0] if len(bodies) == 2 else ()

@@ -76,6 +76,10 @@ class NoSolutionError(SymconvError, ValueError):
     """A solver question with no answer, or one that needs more numbers."""
 
 
+class InvalidValueError(SymconvError, ValueError):
+    """A value given for a symbol or a size that is not a whole number or an expression."""
+
+
 class UnsupportedError(SymconvError, ValueError):
     """Something that is valid PyTorch but outside what symconv models."""
 

@@ -17,11 +17,11 @@ from typing import Any
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
-from symconv.errors import SymconvError
+from symconv.errors import InvalidValueError, SymconvError
 from symconv.layers import kind_of
 from symconv.network import Network, _substitute
-from symconv.symbols import Value, symbol
-from symconv.trace import PENDING_RULES, trace
+from symconv.symbols import Value, symbol, value_of
+from symconv.trace import PENDING_RULES, check_input, trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def _exact(printer: _ExactPrinter, value: Value) -> str:
     """A whole-number value as code; a top-level fraction divides exactly (rules ensure it)."""
     if isinstance(value, int):
         return str(value)
-    num, den = printer._ratio(sympy.sympify(value))
+    num, den = printer._ratio(sympy.sympify(value, strict=True))
     return num if den is None else f"(({num}) // ({den}))"
 
 
@@ -105,10 +105,13 @@ class Evaluator:
                 "numeric evaluation needs a number for every symbol; missing: "
                 + ", ".join(missing)
             )
-        try:
-            args = [_whole(values[name]) for name in self.symbols]
-        except (TypeError, ValueError):
-            raise SymconvError("numeric evaluation takes whole numbers") from None
+        args = [value_of(name, values[name]) for name in self.symbols]
+        if not all(isinstance(a, int) for a in args):
+            self.network.records(**values)  # a value no layer accepts: the precise error
+            raise InvalidValueError(
+                "numeric evaluation takes a whole number for every symbol, got "
+                + ", ".join(f"{n} = {a}" for n, a in zip(self.symbols, args, strict=True)
+                            if not isinstance(a, int)))
         try:
             rows = self._function(*args)
         except (_Rejected, ZeroDivisionError):
@@ -124,17 +127,6 @@ class Evaluator:
 
     def params(self, **values: object) -> int:
         return sum(r.params for r in self(**values))
-
-
-def _whole(value: object) -> int:
-    if type(value) is int:
-        return value
-    if isinstance(value, bool):
-        raise TypeError("not a whole number")
-    number = sympy.sympify(value)
-    if not number.is_Integer:
-        raise ValueError("not a whole number")
-    return int(number)
 
 
 def compile_network(network: Network) -> Evaluator:
@@ -156,9 +148,15 @@ def _generate(network: Network) -> Evaluator:
     safe = {symbol(n): sympy.Symbol(f"_u{i}", integer=True) for i, n in enumerate(names)}
     lines = [f"def _evaluate({', '.join(f'_u{i}' for i in range(len(names)))}):"]
     shape: tuple[Value, ...] = tuple(_rename(v, safe) for v in network.input_shape)
+    checks: list[Any] = []
+    token = PENDING_RULES.set(checks)
+    try:
+        check_input(shape)
+    finally:
+        PENDING_RULES.reset(token)
+    lines += [f"    if not ({printer._print(c)}): raise _Rejected" for c in checks]
     for axis, size in enumerate(shape):
         lines.append(f"    _x0_{axis} = {_exact(printer, size)}")
-        lines.append(f"    if not (_x0_{axis} >= 1): raise _Rejected")
     rows, kinds = [], []
     for index, layer in enumerate(network.layers, start=1):
         inputs = tuple(sympy.Symbol(f"_x{index - 1}_{a}", integer=True, positive=True)

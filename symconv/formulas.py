@@ -21,14 +21,14 @@ def ceil_div(a: Any, b: Any) -> Any:
     """The ceiling of a / b: exact for ints, `ceiling` for SymPy expressions."""
     if isinstance(a, int) and isinstance(b, int):
         return -((-a) // b)
-    return sympy.ceiling(sympy.sympify(a) / b)
+    return sympy.ceiling(sympy.sympify(a, strict=True) / b)
 
 
 def exact_div(a: Any, b: Any) -> Any:
     """a / b where b is known to divide a (validated by the caller): an int or an expression."""
     if isinstance(a, int) and isinstance(b, int):
         return a // b
-    return sympy.sympify(a) / b
+    return sympy.sympify(a, strict=True) / b
 
 
 def select(condition: Any, then: Any, otherwise: Any) -> Any:

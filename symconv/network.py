@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -10,12 +11,19 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from symconv.build import build
-from symconv.errors import ShapeError, Source, UnknownNameError, did_you_mean
+from symconv.errors import (
+    InvalidValueError,
+    ShapeError,
+    Source,
+    SymconvError,
+    UnknownNameError,
+    did_you_mean,
+)
 from symconv.layers import Layer, Shared, shared_of
-from symconv.parse import parse_expression, parse_shape, parse_statements
-from symconv.render.values import text_shape
-from symconv.symbols import Value, as_value, free_names, substitution, truth
-from symconv.trace import Record, trace
+from symconv.parse import parse_shape, parse_statements
+from symconv.render.values import text_value
+from symconv.symbols import Value, as_value, free_names, substitution, truth, value_of
+from symconv.trace import Record, check_input, trace, whole
 
 if TYPE_CHECKING:
     from symconv.evaluate import Evaluator
@@ -78,21 +86,24 @@ class Network:
                     f"unknown symbol '{name}'{did_you_mean(name, known)} "
                     f"(the network's symbols: {have})"
                 )
-        subs = substitution({k: _value(k, v) for k, v in merged.items()})
-        return _substitute(self, subs)
+        return _substitute(self, substitution(merged))
 
     # ---------------------------------------------------------- answers
 
     def records(self, **values: object) -> tuple[Record, ...]:
         """Per-layer records with ints where numbers are known (the fast numeric form)."""
         bound = self.bind(values)
-        for size in bound.input_shape:
-            if truth(size >= 1) is False:
-                raise ShapeError(
-                    f"input sizes must be at least 1, got {text_shape(bound.input_shape)}",
-                    self.input_source,
-                )
-        return trace(bound.input_shape, bound.layers)
+        try:
+            check_input(bound.input_shape)
+        except SymconvError as error:
+            raise _naming(error, values, self.input_shape, self.input_source) from None
+        try:
+            records = trace(bound.input_shape, bound.layers)
+        except SymconvError as error:
+            raise _naming(error, values, _layer_at(self.layers, error.source),
+                          error.source) from None
+        _whole_symbols(values)
+        return records
 
     def table(self, **values: object) -> tuple[LayerRecord, ...]:
         """One record per layer (after the input), every field a SymPy object."""
@@ -105,6 +116,13 @@ class Network:
         axis, from 0) of layer `layer` (from 1) sees, per axis; positions below 0 or past
         n - 1 lie in the padding."""
         records = self.records(**values)
+        try:
+            layer = operator.index(layer)
+        except TypeError:
+            raise InvalidValueError(f"layer: expected a layer number, got {layer!r}") from None
+        if not isinstance(unit, tuple | list):
+            raise InvalidValueError(f"unit: expected one index per spatial axis, got {unit!r}")
+        unit = tuple(value_of(f"unit[{i}]", u) for i, u in enumerate(unit))
         if not 1 <= layer <= len(records):
             raise UnknownNameError(f"no layer {layer}: the network has {len(records)} layers")
         fields = records[layer - 1].fields
@@ -112,7 +130,7 @@ class Network:
             raise ShapeError(f"give one unit index per spatial axis ({len(fields)}), "
                              f"got {len(unit)}")
         return tuple(
-            (sympy.sympify(first), sympy.sympify(last))
+            (sympy.sympify(first, strict=True), sympy.sympify(last, strict=True))
             for first, last in (fd.interval(u) for fd, u in zip(fields, unit, strict=True))
         )
 
@@ -120,11 +138,11 @@ class Network:
         """The shape after the last layer (the input's, for a network with no layers)."""
         records = self.records(**values)
         shape = records[-1].output_shape if records else self.bind(values).input_shape
-        return tuple(sympy.sympify(v) for v in shape)
+        return tuple(sympy.sympify(v, strict=True) for v in shape)
 
     def params(self, **values: object) -> sympy.Expr:
         """Learnable parameters of the whole network."""
-        return sympy.sympify(sum((r.params for r in self.records(**values)), 0))
+        return sympy.sympify(sum((r.params for r in self.records(**values)), 0), strict=True)
 
     def evaluator(self) -> Evaluator:
         """The network compiled for fast exact numeric evaluation (see symconv.evaluate):
@@ -137,7 +155,7 @@ class Network:
         """Sums over the layers: params, neurons, connections, macs."""
         records = self.records(**values)
         return {
-            name: sympy.sympify(sum((getattr(r, name) for r in records), 0))
+            name: sympy.sympify(sum((getattr(r, name) for r in records), 0), strict=True)
             for name in ("params", "neurons", "connections", "macs")
         }
 
@@ -163,7 +181,10 @@ class Network:
 def parse(text: str, input_shape: Shape | str | None = None) -> Network:
     """The network a description declares; `input_shape` (e.g. "3x224x224") replaces any
     input line, and is required when the description has none."""
-    given = parse_shape(input_shape) if isinstance(input_shape, str) else input_shape
+    if not isinstance(text, str):
+        raise InvalidValueError(f"parse: the description must be text, got "
+                                f"{type(text).__name__}")
+    given = None if input_shape is None else _shape(input_shape)
     built = build(parse_statements(text), given)
     if built.input_shape is None:
         raise ShapeError(
@@ -177,17 +198,55 @@ def parse(text: str, input_shape: Shape | str | None = None) -> Network:
 
 
 
-def _value(name: str, value: object) -> object:
-    """A value for a symbol: a whole number or an expression (sizes and layer parameters are
-    whole numbers, so 1/2 or 2.5 is refused rather than silently floored)."""
-    if isinstance(value, str):
-        value = parse_expression(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    number = sympy.sympify(value)
-    if number.is_number and not number.is_Integer:
-        raise ShapeError(f"{name} = {value}: sizes and layer parameters are whole numbers")
-    return value
+def _shape(given: object) -> Shape:
+    """An input shape given to parse: text such as "3x224x224" or a tuple of values."""
+    if isinstance(given, str):
+        try:
+            return parse_shape(given)
+        except SymconvError as error:
+            raise InvalidValueError(f"input_shape: cannot read '{given}' as a shape such as "
+                                    f"3x224x224: {error.message}") from None
+    if not isinstance(given, tuple | list) or not given:
+        raise InvalidValueError(f"input_shape: expected a shape such as (3, 224, 224) or "
+                                f"'3x224x224', got {given!r}")
+    return tuple(value_of(f"input_shape[{i}]", v) for i, v in enumerate(given))
+
+
+def _naming(error: SymconvError, values: Mapping[str, object], where: object,
+            source: Source | None) -> SymconvError:
+    """The error with the symbols given values that the failing layer (or input) contains,
+    as `(K = 0)`: the rule is the literal's, the message says which value broke it."""
+    names: set[str] = set()
+    _collect_names(where, names)
+    given = [f"{name} = {text_value(value_of(name, values[name]))}"
+             for name in sorted(names & set(values))]
+    note = f" ({', '.join(given)})" if given else ""
+    return type(error)(error.message + note, error.source or source, error.layer)
+
+
+def _layer_at(layers: Sequence[Layer], source: Source | None) -> Layer | None:
+    """The layer written at `source` (blocks searched too), or None."""
+    if source is None:
+        return None
+    for layer in layers:
+        if layer.source is source:
+            return layer
+        inner = [getattr(layer, name, ()) for name in ("body", "shortcut")]
+        inner += list(getattr(layer, "branches", ()))
+        for body in inner:
+            if (found := _layer_at(body, source)) is not None:
+                return found
+    return None
+
+
+def _whole_symbols(values: Mapping[str, object]) -> None:
+    """Every symbol is a whole number: a value such as 3/2 that no layer refused (it only
+    appears in 2*K, say) is refused here, since the formulas assume whole symbols."""
+    for name, given in values.items():
+        value = value_of(name, given)
+        if truth(whole(value)) is False:
+            raise InvalidValueError(f"{name} = {text_value(value)}: every symbol stands for a "
+                                    f"whole number")
 
 
 def _collect_names(obj: Any, names: set[str]) -> None:
@@ -219,7 +278,7 @@ def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
 
 def _public(record: Record) -> LayerRecord:
     def s(v: Value) -> sympy.Expr:
-        return sympy.sympify(v)
+        return sympy.sympify(v, strict=True)
 
     return LayerRecord(
         record.index,

@@ -93,7 +93,7 @@ def _closed_forms(network: Network) -> tuple[Step, ...]:
     steps = [dataclasses.replace(s, value=tidy(s.value))
              for s in derive(general, Quantity.SHAPE.value).steps
              if s.value.free_symbols and not s.target.name.startswith("C_")]
-    total = tidy(sympy.sympify(general.params()))
+    total = tidy(sympy.sympify(general.params(), strict=True))
     params = Step(Quantity.PARAMS, sympy.Symbol("params"), total, total, (), total)
     return (*steps, params)
 
@@ -215,7 +215,8 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
     and LONG_NOTE follows the table."""
 
     def total(name: str) -> sympy.Expr:
-        return sympy.sympify(sum((getattr(r, name) for r in records), sympy.Integer(0)))
+        return sympy.sympify(sum((getattr(r, name) for r in records), sympy.Integer(0)),
+                             strict=True)
 
     input_shape = records[0].input_shape if records else network.input_shape
     lines = [r"\begin{tabular}{rllrrrr}", r"\toprule",

@@ -177,7 +177,7 @@ class _ToStatements(Transformer[Token, Any]):
         a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
-        return sympy.sympify(a) / b
+        return sympy.sympify(a, strict=True) / b
 
     @v_args(meta=True)
     def floordiv(self, meta: Any, children: list[Any]) -> Any:

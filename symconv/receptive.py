@@ -75,7 +75,7 @@ def exact(value: Any) -> Value:
         return value
     if isinstance(value, sympy.Rational):
         return as_value(value)
-    e = sympy.sympify(value)
+    e = sympy.sympify(value, strict=True)
     pieces = list(e.atoms(sympy.Piecewise))
     if pieces:  # 1 + (K − 1)·Σ rather than 1 + K·Σ − Σ, the sums left as summed
         e = sympy.collect(sympy.expand(e, deep=False), pieces, func=sympy.factor)
@@ -95,7 +95,7 @@ def ratio(a: Value, b: Value) -> Value:
     """a / b exactly: an int, a Rational such as 1/2, or an expression."""
     if isinstance(a, int) and isinstance(b, int):
         return a // b if a % b == 0 else sympy.Rational(a, b)
-    return exact(sympy.sympify(a) / b)
+    return exact(sympy.sympify(a, strict=True) / b)
 
 
 # ---------------------------------------------------------------- one window
@@ -232,7 +232,7 @@ def repeat_fields(before: Field, once: Field, count: Value) -> Field:
     # Kept factored, so that 1 + (K − 1)·(S^N − 1)/(S − 1) reads as it is derived.
     return Field(
         before.size + sympy.factor(once.size - before.size) * total,
-        exact(j0 * sympy.sympify(growth) ** count),
+        exact(j0 * sympy.sympify(growth, strict=True) ** count),
         before.start + sympy.factor(once.start - before.start) * total,
     )
 
@@ -245,12 +245,12 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
     for axis in zip(*paths, strict=True):
         widest = axis[0]
         for fd in axis[1:]:
-            if truth(sympy.sympify(fd.size) > widest.size) is True:
+            if truth(sympy.sympify(fd.size, strict=True) > widest.size) is True:
                 widest = fd
         merged.append(widest)
         for fd in axis[1:]:
             if fd.ended or widest.ended:
-                conditions.append(sympy.sympify(fd.ended == widest.ended))
+                conditions.append(sympy.sympify(fd.ended == widest.ended, strict=True))
                 continue
             conditions += [_equal(fd.jump, widest.jump), _equal(fd.start, widest.start)]
     aligned = sympy.And(*conditions)

@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy
 
-from symconv.symbols import Value, as_value
+from symconv.symbols import Value, as_value, value_of
 
 _ROUNDINGS = (sympy.floor, sympy.ceiling)
 # The summation index of repeated blocks: iteration i of N, counted from 0.
@@ -30,9 +30,11 @@ ITERATION = sympy.Symbol("i", integer=True, nonnegative=True)
 
 def simplify_rounding(value: Value) -> Value:
     """The value with nested floors and ceilings merged (an int stays an int)."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    expr = sympy.sympify(value)
+    if not isinstance(value, sympy.Basic):  # from the Python API: text, numpy ints, ...
+        value = value_of("simplify_rounding", value)
+    expr = sympy.sympify(value, strict=True)
     if not expr.has(sympy.floor, sympy.ceiling):
         return as_value(expr)
     expr = _bottom_up(expr)
@@ -55,11 +57,11 @@ def _bottom_up(expr: sympy.Expr) -> Any:
 
 
 def _is_integer(value: Any) -> bool:
-    return bool(sympy.sympify(value).is_integer)
+    return bool(sympy.sympify(value, strict=True).is_integer)
 
 
 def _positive_integer(value: Any) -> bool:
-    v = sympy.sympify(value)
+    v = sympy.sympify(value, strict=True)
     return bool(v.is_integer and v.is_positive)
 
 
@@ -258,7 +260,7 @@ class FloorMap:
 
 def floor_map(expr: Value, x: sympy.Symbol) -> FloorMap | None:
     """`expr` (in x) as ⌊(M·x + A)/S⌋ with integer M, A and positive integer S, or None."""
-    e = sympy.expand(sympy.sympify(simplify_rounding(expr)))
+    e = sympy.expand(sympy.sympify(simplify_rounding(expr), strict=True))
     roundings = [t for t in e.atoms(*_ROUNDINGS) if t.has(x)]
     if not roundings:
         return _affine(e, x)
@@ -293,7 +295,7 @@ def geometric_sum(ratio: Any, count: Any) -> Any:
     """Σ_{i<count} ratio^i, derived by summation: count where ratio = 1 (a Piecewise when
     undecided)."""
     k = sympy.Dummy("k", integer=True, nonnegative=True)
-    return sympy.summation(sympy.sympify(ratio) ** k, (k, 0, count - 1))
+    return sympy.summation(sympy.sympify(ratio, strict=True) ** k, (k, 0, count - 1))
 
 
 def repeat_map(m: FloorMap, count: Any) -> FloorMap | None:

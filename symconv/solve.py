@@ -29,14 +29,14 @@ from dataclasses import dataclass
 
 import sympy
 
-from symconv.errors import NoSolutionError, SymconvError, UnknownNameError
+from symconv.errors import InvalidValueError, NoSolutionError, SymconvError, UnknownNameError
 from symconv.layers import Conv, Pool
 from symconv.network import Network, parse
-from symconv.parse import parse_expression, parse_shape
+from symconv.parse import parse_shape
 from symconv.render.values import text_shape
 from symconv.solve_invert import Between, NotInvertible, invert
 from symconv.solve_walk import PathsDisagree, direction, has, output_sizes, relation, roles
-from symconv.symbols import Value, free_names, symbol
+from symconv.symbols import Value, free_names, symbol, value_of
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
 ENDS = 1  # solutions at each end of a list that are checked by building the network
@@ -125,19 +125,23 @@ def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr]
         raise NoSolutionError(
             f"the output has {len(outputs)} spatial axes, the target {len(targets)}"
         )
-    return tuple(sympy.sympify(o) for o in outputs)
+    return tuple(sympy.sympify(o, strict=True) for o in outputs)
 
 
 def _targets(target: object, rank: int) -> tuple[sympy.Expr, ...]:
     if rank == 0:
         raise NoSolutionError("the network's input has no spatial axes")
     if isinstance(target, str):
-        items: Sequence[object] = parse_shape(target)
-    elif isinstance(target, Sequence):
+        try:
+            items: Sequence[object] = parse_shape(target)
+        except SymconvError as error:
+            raise InvalidValueError(f"target: cannot read '{target}' as a size such as 112 or "
+                                    f"'112x112': {error.message}") from None
+    elif isinstance(target, tuple | list):
         items = target
     else:
         items = (target,)
-    values = [sympy.sympify(parse_expression(t) if isinstance(t, str) else t) for t in items]
+    values = [sympy.sympify(value_of("target", t), strict=True) for t in items]
     if len(values) == 1:
         values *= rank
     for t in values:
@@ -369,7 +373,7 @@ def _symbolic(
         highs.append(high)
         steps.extend(found)
     low, high = _extreme(sympy.Max, lows), _extreme(sympy.Min, highs or [sympy.oo])
-    if sympy.sympify(low) == sympy.sympify(high):
+    if sympy.sympify(low, strict=True) == sympy.sympify(high, strict=True):
         reason = "for every value of the other symbols where each layer's output is at least 1"
     else:
         reason = (f"the integers {name} with {sympy.sstr(low)} <= {name} <= {sympy.sstr(high)} "

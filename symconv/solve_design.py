@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from symconv import formulas as f
 from symconv.errors import NoSolutionError
+from symconv.symbols import whole_number
 
 
 class Cost(enum.Enum):
@@ -57,6 +58,14 @@ def design_search(
 ) -> tuple[Design, ...]:
     """Every (K, S, P, D) within the bounds for which a convolution turns `size` into
     `target` on each of `axes` axes, cheapest first (ties by K, S, P, D)."""
+    size, target, in_channels, out_channels, axes, groups = (
+        whole_number(name, value) for name, value in (
+            ("size", size), ("target", target), ("in_channels", in_channels),
+            ("out_channels", out_channels), ("axes", axes), ("groups", groups)))
+    low_high = {name: (whole_number(name, getattr(bounds, name)[0]),
+                       whole_number(name, getattr(bounds, name)[1]))
+                for name in ("kernel", "stride", "padding", "dilation")}
+    bounds = Bounds(**low_high)
     for name, (low, high), least in (("kernel", bounds.kernel, 1), ("stride", bounds.stride, 1),
                                      ("padding", bounds.padding, 0),
                                      ("dilation", bounds.dilation, 1)):

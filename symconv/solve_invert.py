@@ -37,7 +37,8 @@ def invert(
     """The bounds (low, high) with expr = target exactly when low <= u <= high (u an integer,
     every other symbol a positive integer), and the inequalities met on the way."""
     steps: list[Between] = []
-    low, high = _peel(sympy.sympify(expr), u, sympy.sympify(target), sympy.sympify(target), steps)
+    goal = sympy.sympify(target, strict=True)
+    low, high = _peel(sympy.sympify(expr, strict=True), u, goal, goal, steps)
     return low, high, tuple(steps)
 
 

@@ -42,7 +42,7 @@ def solution_text(solution: Solution) -> str:
         head = f"{u} in {{{', '.join(map(str, solution.values))}}}"
     elif solution.high == sympy.oo:
         head = f"{u} >= {text_value(solution.low)}"
-    elif sympy.sympify(solution.low) == sympy.sympify(solution.high):
+    elif sympy.sympify(solution.low, strict=True) == sympy.sympify(solution.high, strict=True):
         head = f"{u} = {text_value(solution.low)}"
     else:
         head = f"{text_value(solution.low)} <= {u} <= {text_value(solution.high)}"

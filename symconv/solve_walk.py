@@ -93,8 +93,8 @@ def direction(net: Network, u: sympy.Symbol) -> int | None:
     for value, sign, _ in roles(net, u):
         if has(value, u):
             # A parameter such as K/2 is an integer only for some K: search them one by one.
-            exact = _integral(sympy.sympify(value), u)
-            inner = _expr_direction(sympy.sympify(value), u) if exact else None
+            exact = _integral(sympy.sympify(value, strict=True), u)
+            inner = _expr_direction(sympy.sympify(value, strict=True), u) if exact else None
             seen.add(None if inner is None or sign is None else sign * inner)
     seen.discard(0)
     if len(seen) > 1 or None in seen:
@@ -148,7 +148,7 @@ def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
         return tuple(net.output_shape()[1:])
     with sympy.evaluate(False):
         sizes = run_layers(net.layers, tuple(net.input_shape[1:]), lambda v: v)
-    return None if sizes is None else tuple(tidy(sympy.sympify(n)) for n in sizes)
+    return None if sizes is None else tuple(tidy(sympy.sympify(n, strict=True)) for n in sizes)
 
 
 def _symbolic_repeat(layers: Sequence[Layer]) -> bool:

@@ -45,7 +45,7 @@ class Given(sympy.Symbol):
 
     def __new__(cls, name: str, value: Value, chained: bool = False) -> Given:
         obj = sympy.Symbol.__xnew__(cls, name)
-        obj.value = sympy.sympify(value)
+        obj.value = sympy.sympify(value, strict=True)
         obj.chained = chained
         return obj
 
@@ -71,7 +71,7 @@ def evaluate(expr: sympy.Basic) -> sympy.Expr:
     """The expression with every `Given` replaced by its value and unevaluated parts worked
     out: the value a line of a derivation stands for."""
     given = {g: g.value for g in expr.atoms(Given)}
-    return sympy.sympify(expr.xreplace(given).doit())
+    return sympy.sympify(expr.xreplace(given).doit(), strict=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +119,13 @@ def call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: S
             for slot in slots
         ]
 
-    general = sympy.sympify(formula(*arguments(lambda name, _: sympy.Symbol(name))))
+    general = sympy.sympify(formula(*arguments(lambda name, _: sympy.Symbol(name))), strict=True)
     substituted = sympy.sympify(
-        formula(*arguments(lambda name, value: Given(name, value, name in chained))))
+        formula(*arguments(lambda name, value: Given(name, value, name in chained))), strict=True)
     # Nested floors merged as the engine merges them (trace.py), so a closed form reads as
     # the table's.
-    value = sympy.sympify(simplify_rounding(formula(*arguments(lambda _, value: value))))
+    value = sympy.sympify(simplify_rounding(formula(*arguments(lambda _, value: value))),
+                          strict=True)
     order = tuple(name for slot in slots if isinstance(slot, tuple) for name, _ in slot)
     numeric = all(g.value.is_Number for g in substituted.atoms(Given))
     simplified = (_work_out(substituted, order),) if numeric else ()
@@ -171,5 +172,5 @@ def _operand(expr: sympy.Expr) -> sympy.Expr:
 
 def given_step(quantity: Quantity, target: str, value: Value) -> Step:
     """A step with nothing to derive: target = value (a layer's declared channel count)."""
-    v = sympy.sympify(value)
+    v = sympy.sympify(value, strict=True)
     return Step(quantity, sympy.Symbol(target), v, v, (), v)

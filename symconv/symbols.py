@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from functools import cache
 from typing import TypeAlias
 
 import sympy
+
+from symconv.errors import InvalidValueError, SymconvError
 
 # A dimension or a layer parameter: a Python int when known, a SymPy expression otherwise.
 Value: TypeAlias = "int | sympy.Expr"
@@ -38,9 +41,57 @@ def free_names(value: object) -> set[str]:
     return set()
 
 
+EXPECTED = "a whole number, an expression over symbols, or its text (such as 224 or '2*K + 1')"
+
+
+def value_of(name: str, given: object) -> Value:
+    """The value given for `name` from outside the language (a Python argument, --set): an
+    int or a SymPy expression. Text goes through symconv's expression parser, never Python's;
+    None, booleans, floats (3.0 too: a float is not exact), Decimal, Fraction, complex and
+    containers are refused with an InvalidValueError naming `name`. A number that is not whole
+    (from text such as '3/2') is returned as it is: the rule a literal obeys refuses it
+    where it lands, naming the layer (see trace.check_size)."""
+    if isinstance(given, str):
+        from symconv.parse import parse_expression  # parse imports this module
+
+        try:
+            given = parse_expression(given)
+        except SymconvError as error:
+            raise InvalidValueError(f"{name}: cannot read '{given}' as a number or an "
+                                    f"expression such as 2*K + 1: {error.message}") from None
+    if words := free_names(given) & {"True", "False", "None"}:
+        raise InvalidValueError(f"{name}: expected {EXPECTED}, got the word "
+                                f"{sorted(words)[0]}")
+    if not isinstance(given, bool):
+        try:
+            return operator.index(given)  # type: ignore[arg-type]  # ints, numpy integers
+        except TypeError:
+            pass
+    if isinstance(given, sympy.Expr) and not isinstance(given, sympy.Float) and not given.atoms(
+        sympy.Float
+    ) and (given.is_number is False or given.is_Rational):
+        return as_value(given)
+    raise InvalidValueError(f"{name}: expected {EXPECTED}, got {_describe(given)}")
+
+
+def whole_number(name: str, given: object) -> int:
+    """A value that must be a number (no symbols), as value_of reads it: an int."""
+    value = value_of(name, given)
+    if not isinstance(value, int):
+        raise InvalidValueError(f"{name}: expected a whole number, got {value}")
+    return value
+
+
+def _describe(given: object) -> str:
+    kind = type(given).__name__
+    return f"{kind} {given!r}" if kind not in repr(given) else repr(given)
+
+
 def substitution(values: Mapping[str, object]) -> dict[sympy.Symbol, sympy.Expr]:
-    """A SymPy substitution {symbol: value} from a {name: value} mapping."""
-    return {symbol(name): sympy.sympify(v) for name, v in values.items()}
+    """A SymPy substitution {symbol: value} from a {name: value} mapping (see value_of)."""
+    return {
+        symbol(name): sympy.sympify(value_of(name, v), strict=True) for name, v in values.items()
+    }
 
 
 def bind(value: Value, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Value:

@@ -135,6 +135,9 @@ def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
     if isinstance(layer, Repeat | Residual | Concat):
         from symconv.blocks import block_record
 
+        if isinstance(layer, Repeat):
+            check_size("the count of repeat", layer.count, 1)
+
         return block_record(index, layer, at, path)
     shape = at.shape
     effect = _effect(layer, shape)
@@ -198,6 +201,44 @@ def _rule(
         pending.append(condition)  # left to whoever substitutes numbers later (evaluate.py)
 
 
+def whole(value: Value) -> Any:
+    """The condition that a value is a whole number: True, False, or an equation in its
+    symbols (which are whole numbers, so only a quotient such as K/2 leaves it open)."""
+    if isinstance(value, int) or value.is_integer:
+        return True
+    if value.is_number:
+        return False
+    return sympy.Eq(sympy.Mod(value, 1), 0)
+
+
+def check_size(name: str, value: Value, least: int,
+               error: type[SymconvError] = InvalidLayerError) -> None:
+    """The rule every size and layer parameter obeys, whether written as a number or given
+    later for a symbol (--set, a Python keyword): a whole number, at least `least`."""
+    _rule(whole(value), "{name} must be a whole number, got {v}", error, name=name, v=value)
+    _rule(value >= least, "{name} must be at least {least}, got {v}", error,
+          name=name, least=least, v=value)
+
+
+def check_input(shape: Shape) -> None:
+    """The input's sizes: whole numbers, at least 1 (a ShapeError naming the shape)."""
+    for size in shape:
+        _rule(whole(size), "input sizes must be whole numbers, got {shape}", ShapeError,
+              shape=_Shown(shape))
+        _rule(size >= 1, "input sizes must be at least 1, got {shape}", ShapeError,
+              shape=_Shown(shape))
+
+
+class _Shown:
+    """A shape printed only when a message needs it."""
+
+    def __init__(self, shape: Shape):
+        self.shape = shape
+
+    def __format__(self, spec: str) -> str:
+        return text_shape(self.shape)
+
+
 def _check_window(window: Window) -> None:
     for name, values, least in (
         ("kernel_size", window.kernel, 1),
@@ -206,8 +247,7 @@ def _check_window(window: Window) -> None:
         ("padding", window.padding, 0),
     ):
         for v in values:
-            _rule(v >= least, "{name} must be at least {least}, got {v}",
-                  name=name, least=least, v=v)
+            check_size(name, v, least)
 
 
 def _check_spatial(shape: Shape, rank: int) -> None:
@@ -231,6 +271,7 @@ def _check_out(outs: Shape, ins: Shape, rank: int, formula: str) -> None:
 
 def _check_declared(declared: Value | None, actual: Value, what: str) -> None:
     if declared is not None:
+        check_size(what, declared, 1)
         _rule(
             f.equal(declared, actual),
             "{what} is declared as {declared} but the input has {actual}",
@@ -240,7 +281,7 @@ def _check_declared(declared: Value | None, actual: Value, what: str) -> None:
 
 
 def _check_groups(c_in: Value, c_out: Value, groups: Value) -> None:
-    _rule(groups >= 1, "groups must be at least 1, got {groups}", groups=groups)
+    check_size("groups", groups, 1)
     for name, channels in (("in_channels", c_in), ("out_channels", c_out)):
         _rule(
             f.equal(channels % groups, 0),
@@ -260,7 +301,7 @@ def _check_convolution(layer: Conv | ConvTranspose, shape: Shape) -> None:
     _check_spatial(shape, layer.window.rank)
     _check_declared(layer.in_channels, shape[0], "in_channels")
     _check_window(layer.window)
-    _rule(layer.out_channels >= 1, "out_channels must be at least 1")
+    check_size("out_channels", layer.out_channels, 1)
     _check_groups(shape[0], layer.out_channels, layer.groups)
 
 
@@ -315,7 +356,7 @@ def _conv_transpose(layer: ConvTranspose, shape: Shape) -> _Effect:
     w = layer.window
     c_in, *spatial = shape
     for op, s, d in zip(layer.output_padding, w.stride, w.dilation, strict=True):
-        _rule(op >= 0, "output_padding must be at least 0, got {op}", op=op)
+        check_size("output_padding", op, 0)
         _rule(
             f.either(op < s, op < d),
             "output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d})",
@@ -373,7 +414,7 @@ def _adaptive_pool(layer: AdaptivePool, shape: Shape) -> _Effect:
     channels, *spatial = shape
     outs = tuple(n if o is None else o for o, n in zip(layer.output_size, spatial, strict=True))
     for o in outs:
-        _rule(o >= 1, "output_size must be at least 1, got {o}", o=o)
+        check_size("output_size", o, 1)
     links = channels * f.product(_adaptive_reads(n, o) for n, o in zip(spatial, outs, strict=True))
     return _Effect((channels, *outs), connections=links)
 
@@ -390,7 +431,7 @@ def _adaptive_reads(n: Value, o: Value) -> Value:
 def _linear(layer: Linear, shape: Shape) -> _Effect:
     f_in = shape[-1]
     _check_declared(layer.in_features, f_in, "in_features")
-    _rule(layer.out_features >= 1, "out_features must be at least 1")
+    check_size("out_features", layer.out_features, 1)
     out_shape = (*shape[:-1], layer.out_features)
     neurons = f.product(out_shape)
     return _Effect(

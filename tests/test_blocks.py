@@ -80,7 +80,7 @@ def test_repeat_closed_forms_in_n() -> None:
          "the paths of a repeat block must keep the same number of spatial axes"),
         ("input 3 x W\nrepeat N { convt 3 k=2 s=2\nconv 3 k=3 s=3 }",
          "the output size after N passes has no closed form here"),
-        ("input 3 x W\nrepeat 0 { conv 3 k=3 }", "the count of repeat must be a whole number"),
+        ("input 3 x W\nrepeat 0 { conv 3 k=3 }", "the count of repeat must be at least 1, got 0"),
         ("input 3 x W\nrepeat { conv 3 k=3 }", "a repeat block is written repeat N { ... }"),
         ("input 3 x W\nloop 2 { conv 3 k=3 }", "unknown block 'loop'"),
         ("input 3 x 32\nresidual { conv 8 k=3 p=1 }",

@@ -163,7 +163,7 @@ FLAT = "input 3x32x32\nconv 8 k=3 s=2 p=1\nmaxpool k=2\nflatten\nlinear 10"
         (["table", "-e", "input 3 x 16 x 16\nconv 8 k=K", "--set", "K=nn.Conv2d(3,8,3)"],
          "a layer (nn.Conv2d) stands where a number or a name is expected"),
         (["table", "-e", "input 3 x 16 x 16\nconv 8 k=3 s=2 p=P", "--set", "P=1/2"],
-         "P = 1/2: sizes and layer parameters are whole numbers"),
+         "layer 1 (conv2d): padding must be a whole number, got 1/2 (P = 1/2)"),
         (["table", "-e", "conv 8 k=3", "--input", "3x16x16x16x16"],
          "PyTorch's convolutions and pools have 1 to 3 spatial axes; this input has 4"),
         (["table", "-e", "input 3 x 8 x 8\nrepeat 10**12 { relu }"],

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     values = {name: _int(name, v) for name, v in values_from(args).items()}
     if not args.torch:
         records = network.records(**values)
-        params = sympy.sympify(sum((r.params for r in records), 0))
+        params = sympy.sympify(sum((r.params for r in records), 0), strict=True)
         print(f"ok: {len(records)} layers, output {text_shape(records[-1].output_shape)}, "
               f"{text_value(params)} parameters (add --torch to compare with PyTorch)")
         return 0
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _int(name: str, value: object) -> int:
-    number = sympy.sympify(value)
+    number = sympy.sympify(value, strict=True)
     if not number.is_Integer:
         raise SymconvError(f"--set {name}: check needs a whole number, got {value}")
     return int(number)

@@ -120,7 +120,7 @@ def _report(network: Network, records: Sequence[Record], target: int,
             raise ShapeError(f"--unit takes one index per spatial axis ({', '.join(axes)})")
         for axis, u, size in zip(axes, unit, record.output_shape[1:], strict=True):
             # a unit is a whole index from 0 to the layer's output size - 1
-            if not sympy.sympify(u).is_integer or truth(u >= 0) is False or truth(
+            if not sympy.sympify(u, strict=True).is_integer or truth(u >= 0) is False or truth(
                     u < size) is False:
                 raise ShapeError(f"--unit: {axis} = {u} is not a unit of layer {target}, "
                                  f"whose output {axis} has units 0 to {size - 1}")

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 def _aligned(network: Network, args: argparse.Namespace) -> int:
     values = values_from(args)
     sizes = sorted(set(values) & {s.name for v in network.input_shape[1:]
-                                  for s in sympy.sympify(v).free_symbols})
+                                  for s in sympy.sympify(v, strict=True).free_symbols})
     if sizes:
         raise SymconvError(f"--aligned answers for the input sizes; give {', '.join(sizes)} "
                            "no value (to test one size, solve for it or use 'symconv table')")

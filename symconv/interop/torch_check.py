@@ -59,7 +59,7 @@ class Comparison:
 
 
 def _ints(values: Sequence[object]) -> Ints:
-    return tuple(int(sympy.sympify(v)) for v in values)
+    return tuple(int(sympy.sympify(v, strict=True)) for v in values)
 
 
 def compare(network: Network, values: Mapping[str, int]) -> Comparison:
@@ -91,7 +91,7 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
         made = calls.get(id(child), [])
         torch_shape, torch_params = (made[k], owned[label]) if k < len(made) else (None, None)
         rows.append(Row(label, record.kind, _ints(record.output_shape),
-                        int(sympy.sympify(record.params)), torch_shape, torch_params))
+                        int(sympy.sympify(record.params, strict=True)), torch_shape, torch_params))
     return Comparison(dict(values), input_shape, tuple(rows), error)
 
 

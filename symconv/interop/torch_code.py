@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 import sympy
 
 from symconv import catalog
-from symconv.errors import ShapeError
+from symconv.errors import InvalidValueError, ShapeError
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -55,7 +55,7 @@ class _Numbers:
         self.definitions: list[str] = []
 
     def int(self, value: Value) -> str:
-        number = sympy.sympify(value)
+        number = sympy.sympify(value, strict=True)
         if number.is_Integer:
             return str(int(number))
         self.missing |= free_names(number)
@@ -69,7 +69,7 @@ class _Numbers:
 
 
 def _same(values: Sequence[Value], default: int) -> bool:
-    return all(sympy.sympify(v) == default for v in values)
+    return all(sympy.sympify(v, strict=True) == default for v in values)
 
 
 def layer_code(record: Record, numbers: _Numbers) -> str:
@@ -90,7 +90,7 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
                 args.append(f"output_padding={numbers.axes(layer.output_padding)}")
             if not _same(w.dilation, 1):
                 args.append(f"dilation={numbers.axes(w.dilation)}")
-            if sympy.sympify(layer.groups) != 1:
+            if sympy.sympify(layer.groups, strict=True) != 1:
                 args.append(f"groups={numbers.int(layer.groups)}")
             if not layer.bias:
                 args.append("bias=False")
@@ -215,6 +215,8 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     modules `Residual` and `Concat` defined in the code, a repeat its copies in a row. Every
     channel count and window size must be a number: give symbols values as keyword arguments
     (W=224), as in Network.table()."""
+    if not (isinstance(name, str) and name.isidentifier()):
+        raise InvalidValueError(f"name: expected a Python name such as net, got {name!r}")
     records = network.records(**values)
     numbers = _Numbers()
     lines = [line for r in records for line in record_lines(r, numbers, "    ")]

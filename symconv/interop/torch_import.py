@@ -427,6 +427,8 @@ def _from_module(m: Any, name: str, entry: Entry, where: str, source: ModuleSour
 
 
 def _rate(p: float) -> sympy.Rational:
+    if isinstance(p, bool) or not isinstance(p, int | float):  # nsimplify would eval text
+        raise InvalidLayerError(f"dropout p must be a number, got {p!r}")
     return sympy.nsimplify(p)
 
 
@@ -593,7 +595,7 @@ def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> None:
         except SymconvError as error:
             raise type(error)(error.message, None, step.where) from None
         shape = record.output_shape
-        if step.features is not None and sympy.sympify(shape[0] - step.features) != 0:
+        if step.features is not None and sympy.sympify(shape[0] - step.features, strict=True) != 0:
             raise ShapeError(
                 f"the forward flattens to {step.features} features, but the input here has "
                 f"{shape[0]} per example",

@@ -127,7 +127,7 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
     def _print_Given(self, expr: Given) -> str:
         if expr.by_name:
             return name_latex(expr.name)
-        value = sympy.sympify(expr.value)
+        value = sympy.sympify(expr.value, strict=True)
         tex = str(self._print(value))
         if value.is_Atom and not (value.is_Number and value < 0):
             return tex
@@ -160,7 +160,8 @@ def _reciprocal(expr: sympy.Basic) -> bool:
 def latex(expr: object, order: Sequence[str] = ()) -> str:
     """The expression in symconv's notation; `order` lists symbol names in the order the
     formula takes them, to order terms and factors the same way."""
-    return str(SymconvLatexPrinter({"arg_order": tuple(order)}).doprint(sympy.sympify(expr)))
+    printer = SymconvLatexPrinter({"arg_order": tuple(order)})
+    return str(printer.doprint(sympy.sympify(expr, strict=True)))
 
 
 # ---------------------------------------------------------------- derivations
@@ -248,5 +249,6 @@ def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
 def shape_latex(shape: Sequence[object]) -> str:
     """C × H × W, a sum in parentheses so that × binds as it reads."""
     return r" \times ".join(
-        rf"\left({latex(v)}\right)" if sympy.sympify(v).is_Add else latex(v) for v in shape
+        rf"\left({latex(v)}\right)" if sympy.sympify(v, strict=True).is_Add else latex(v)
+        for v in shape
     )

@@ -86,7 +86,7 @@ def _indent(label: str) -> str:
 
 
 def _total(records: Sequence[LayerRecord], field: str) -> sympy.Expr:
-    return sympy.sympify(sum((getattr(r, field) for r in records), sympy.Integer(0)))
+    return sympy.sympify(sum((getattr(r, field) for r in records), sympy.Integer(0)), strict=True)
 
 
 def table_text(network: Network, records: Sequence[LayerRecord]) -> str:
@@ -134,12 +134,12 @@ def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
 
 
 def _md(value: sympy.Expr) -> str:
-    v = sympy.sympify(value)
+    v = sympy.sympify(value, strict=True)
     return str(v) if v.is_Integer else f"${latex(v)}$"
 
 
 def _md_shape(shape: Sequence[sympy.Expr]) -> str:
-    if all(sympy.sympify(v).is_Integer for v in shape):
+    if all(sympy.sympify(v, strict=True).is_Integer for v in shape):
         return " × ".join(str(v) for v in shape)
     return f"${shape_latex(shape)}$"
 

@@ -67,7 +67,7 @@ class TextPrinter(OrderedTerms, StrPrinter):
 
 def text(expr: object, order: Sequence[str] = ()) -> str:
     """The expression in SymPy syntax, terms ordered as the formula's arguments."""
-    return str(TextPrinter({"arg_order": tuple(order)}).doprint(sympy.sympify(expr)))
+    return str(TextPrinter({"arg_order": tuple(order)}).doprint(sympy.sympify(expr, strict=True)))
 
 
 def step_text(step: Step, indent: str = "  ") -> str:

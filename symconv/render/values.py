@@ -17,7 +17,7 @@ def json_value(value: Any) -> int | str | None:
         return int(value)
     if isinstance(value, int):
         return value
-    v = sympy.sympify(value)
+    v = sympy.sympify(value, strict=True)
     if v.is_Integer:
         return int(v)
     return sympy.sstr(v)
@@ -29,13 +29,14 @@ def json_list(values: Iterable[Any]) -> list[int | str | None]:
 
 def text_value(value: Any) -> str:
     """A value as a person reads it in a terminal (SymPy syntax, exact)."""
-    return sympy.sstr(sympy.sympify(value))
+    return sympy.sstr(sympy.sympify(value, strict=True))
 
 
 def text_shape(shape: Iterable[Any]) -> str:
     """C x H x W, a sum in parentheses so that the x separators read unambiguously."""
     return " x ".join(
-        f"({text_value(v)})" if sympy.sympify(v).is_Add else text_value(v) for v in shape
+        f"({text_value(v)})" if sympy.sympify(v, strict=True).is_Add else text_value(v)
+        for v in shape
     )
 
 
