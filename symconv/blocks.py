@@ -263,10 +263,10 @@ def equal_when(x: Value, y: Value) -> Any:
         return sympy.Eq(x, y)
     period = math.lcm(int(mx.divisor), int(my.divisor))
     # Equal at a residue only where proven (other symbols may stay in the values).
-    decided = [truth(sympy.Eq(mx(period + r), my(period + r))) for r in range(period)]
-    if None in decided:
+    same_at = [truth(sympy.Eq(mx(period + r), my(period + r))) for r in range(period)]
+    if None in same_at:
         return sympy.Eq(x, y)
-    residues = [r for r, same in enumerate(decided) if same]
+    residues = [r for r, same in enumerate(same_at) if same]
     if len(residues) == period:
         return True
     if not residues:
