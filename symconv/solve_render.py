@@ -9,7 +9,7 @@ import sympy
 
 from symconv.render.text import text
 from symconv.render.values import json_value, text_value
-from symconv.solve import Solution
+from symconv.solve import Solution, condition_text
 from symconv.solve_invert import Between
 
 
@@ -28,6 +28,7 @@ def solution_dict(solution: Solution) -> dict[str, Any]:
         "complete": solution.complete,
         "equations": [f"{sympy.sstr(e.lhs)} = {sympy.sstr(e.rhs)}" for e in _equations(solution)],
         "inequalities": [_between_text(b) for b in solution.inequalities],
+        "conditions": [condition_text(c) for c in solution.conditions],
     }
 
 
@@ -49,6 +50,7 @@ def solution_text(solution: Solution) -> str:
     lines = [head]
     if solution.reason and not solution.empty:
         lines.append(f"  {solution.reason}")
+    lines += [f"  where {condition_text(c)}" for c in solution.conditions]
     lines += [f"  from {text(e.lhs)} = {text(e.rhs)}" for e in _equations(solution)]
     lines += [f"  that is {_between_text(b)}" for b in solution.inequalities]
     return "\n".join(lines) + "\n"
@@ -67,6 +69,7 @@ def solution_latex(solution: Solution) -> str:
     else:
         high = "" if solution.high == sympy.oo else f" \\le {sympy.latex(solution.high)}"
         rows.append(f"{sympy.latex(solution.low)} \\le {u}{high}, \\quad {u} \\in \\mathbb{{Z}}")
+        rows += [f"\\text{{where }} {sympy.latex(c.holds)}" for c in solution.conditions]
     body = " \\\\\n".join(rows)
     return f"\\begin{{gather*}}\n{body}\n\\end{{gather*}}\n"
 
