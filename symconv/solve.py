@@ -24,6 +24,7 @@ the point where the output stops changing checked the same way.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,7 @@ from symconv.solve_walk import (
 from symconv.symbols import Value, free_names, symbol, truth
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
+EXHAUSTIVE = 100_000  # up to where every value before a plateau is tried instead
 ENDS = 1  # solutions at each end of a list that are checked by building the network
 _FAR = 2**62  # where searches for growing outputs give up (no layer grows that slowly)
 
@@ -73,6 +75,9 @@ class Solution:
     # Symbolic answers: what else must hold (on the other symbols, and on the unknown where
     # the bounds do not pin it), each a SymPy relation, with where it comes from.
     conditions: tuple[Condition, ...] = ()
+    # Solutions below an unbounded interval [low, oo) and apart from it (a ceil-mode
+    # pooling's stride: S in {2} or S >= 10).
+    isolated: tuple[int, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -85,6 +90,8 @@ class Solution:
             return False
         if self.values is not None:
             return value in self.values
+        if value in self.isolated:
+            return True
         subs = {symbol(k): sympy.Integer(v) for k, v in others.items()}
         subs[symbol(self.unknown)] = sympy.Integer(value)
         low, high = (sympy.sympify(b).xreplace(subs) for b in (self.low, self.high))
@@ -235,6 +242,8 @@ def _numeric(
             return _none(name, equations, inequalities,
                          f"the output is {_show(got)} whatever {name} is")
         return answer(least, sympy.oo, f"the output is {_show(targets)} whatever {name} is")
+    elif (stop := _plateau(net, u, least)) <= EXHAUSTIVE:
+        return _up_to_plateau(net, u, targets, least, stop, equations, inequalities)
     else:
         found = [v for v in range(least, SEARCH_LIMIT + 1) if sizes(v) == targets]
         reason = (f"the output both grows and shrinks with {name}, so only {least} <= {name} "
@@ -246,6 +255,36 @@ def _numeric(
     if low > high:
         return _none(name, equations, inequalities, _gap(name, sizes, low, least, targets))
     return answer(low, high, "")
+
+
+def _up_to_plateau(net: Network, u: sympy.Symbol, targets: tuple[int, ...], least: int,
+                   stop: int, equations: tuple[sympy.Eq, ...],
+                   inequalities: tuple[Between, ...]) -> Solution:
+    """The complete answer for an unknown that moves the output both ways but is nothing
+    but strides (a ceil-mode pooling's): every value up to the plateau is tried, and past it
+    the output is the plateau's, so the set ends in an unbounded run where that fits."""
+    name = u.name
+    found = [v for v in range(least, stop + 2) if output_sizes(net, u, v) == targets]
+    why = (f"the output both grows and shrinks with {name}; every {name} > {stop} gives the "
+           f"output of {name} = {stop + 1}, so {least} <= {name} <= {stop + 1} were all tried")
+    if not found:
+        return _none(name, equations, inequalities, f"no {name} gives {_show(targets)}: {why}")
+    if found[-1] <= stop:
+        return _checked(net, u, targets, found[0], found[-1], equations, inequalities, why,
+                        True, only=found)
+    start = found[-1]
+    while start - 1 in found:
+        start -= 1
+    tail = _checked(net, u, targets, start, sympy.oo, equations, inequalities,
+                    f"{why}; every {name} >= {{first}} gives {_show(targets)}", True)
+    head = [v for v in found if v < start]
+    isolated = () if not head else _checked(
+        net, u, targets, head[0], head[-1], equations, inequalities, why, True,
+        only=head).values or ()
+    if tail.empty or tail.high != sympy.oo:  # the tail broke a rule: the values found
+        return _checked(net, u, targets, found[0], found[-1], equations, inequalities, why,
+                        True, only=[v for v in found if v <= start + SEARCH_LIMIT])
+    return dataclasses.replace(tail, isolated=tuple(isolated))
 
 
 def first_true(test: Callable[[int], bool], start: int, stop: int = _FAR) -> int:

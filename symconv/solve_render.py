@@ -23,6 +23,7 @@ def solution_dict(solution: Solution) -> dict[str, Any]:
     return {
         "unknown": solution.unknown,
         "solutions": None if solution.values is None else list(solution.values),
+        "isolated": list(solution.isolated),
         "interval": interval,
         "reason": solution.reason,
         "complete": solution.complete,
@@ -43,6 +44,8 @@ def solution_text(solution: Solution) -> str:
         head = f"{u} in {{{', '.join(map(str, solution.values))}}}"
     elif solution.high == sympy.oo:
         head = f"{u} >= {text_value(solution.low)}"
+        if solution.isolated:
+            head = f"{u} in {{{', '.join(map(str, solution.isolated))}}} or {head}"
     elif sympy.sympify(solution.low) == sympy.sympify(solution.high):
         head = f"{u} = {text_value(solution.low)}"
     else:
@@ -68,7 +71,9 @@ def solution_latex(solution: Solution) -> str:
         rows.append(f"{u} \\in \\{{{', '.join(map(str, solution.values))}\\}}")
     else:
         high = "" if solution.high == sympy.oo else f" \\le {sympy.latex(solution.high)}"
-        rows.append(f"{sympy.latex(solution.low)} \\le {u}{high}, \\quad {u} \\in \\mathbb{{Z}}")
+        also = "".join(f"{v}, " for v in solution.isolated)
+        row = f"{sympy.latex(solution.low)} \\le {u}{high}, \\quad {u} \\in \\mathbb{{Z}}"
+        rows.append(f"{u} \\in \\{{{also.rstrip(', ')}\\}} \\text{{ or }} {row}" if also else row)
         rows += [f"\\text{{where }} {sympy.latex(c.holds)}" for c in solution.conditions]
     body = " \\\\\n".join(rows)
     return f"\\begin{{gather*}}\n{body}\n\\end{{gather*}}\n"

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+import sympy
 
 import symconv
 from symconv.errors import NoSolutionError, UnsupportedError
@@ -111,3 +112,37 @@ def test_answers_state_their_conditions(text: str, shape: str | None, unknown: s
                                         target: int, lines: list[str]) -> None:
     shown = str(solve(symconv.parse(text, shape), unknown, target)).splitlines()
     assert all(line in shown for line in lines), shown
+
+
+def _ceil_pool_query(seed: int) -> tuple[str, int]:
+    rng = random.Random(seed)
+    k = rng.randint(1, 5)
+    lines = [f"input 2 x {rng.randint(1, 40)}",
+             f"maxpool k={k} s=S p={rng.randint(0, k // 2)} ceil"]
+    if rng.random() < 0.5:  # the stride shared with a second layer
+        lines.append(rng.choice(["conv 2 k=2 s=S", "avgpool k=2 s=S", "conv 2 k=1"]))
+    return "\n".join(lines), rng.randint(1, 8)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_ceil_mode_stride_answers_are_complete(seed: int) -> None:
+    text, target = _ceil_pool_query(seed)
+    answer = solve(text, "S", target)
+    assert answer.complete and "searched" not in answer.reason, answer
+    network = symconv.parse(text)
+    top = 200  # past every plateau here: the input is at most 40 + 2·2
+    found = set()
+    for v in range(1, top):
+        try:
+            if all(n == target for n in network.output_shape(S=v)[1:]):
+                found.add(v)
+        except symconv.SymconvError:
+            pass
+    assert {v for v in range(1, top) if answer.contains(v)} == found, (text, target, answer)
+    assert (answer.high == sympy.oo) == (top - 1 in found), answer
+
+
+def test_ceil_mode_stride_answer_text() -> None:
+    text = "input 3 x 20\nmaxpool k=3 s=S ceil"
+    assert str(solve(text, "S", 1)).splitlines()[0] == "S >= 20"
+    assert str(solve(text, "S", 4)).splitlines()[0] == "S in {5, 6}"
