@@ -307,8 +307,9 @@ def first_true(test: Callable[[int], bool], start: int, stop: int = _FAR) -> int
 def _plateau(net: Network, u: sympy.Symbol, least: int) -> int:
     """A value of u past which the output no longer changes, when u is nothing but the stride
     of convolutions and poolings in a network without blocks: their input sizes are largest
-    at u = least (outputs shrink as the stride grows), and a stride beyond n + 2p leaves a
-    single window. Else _FAR."""
+    at u = least (outputs shrink as the stride grows), and a stride beyond both n + 2p and the
+    window's span leaves a single window (or, ceil mode, a rounding of a negative
+    numerator that is 0 from then on). Else _FAR."""
     strides = [(i, layer.window) for i, layer in enumerate(net.layers)
                if isinstance(layer, Conv | Pool) and u in layer.window.stride]
     inside = [v for v, _, _ in roles(net, u) if has(v, u)]
@@ -317,7 +318,9 @@ def _plateau(net: Network, u: sympy.Symbol, least: int) -> int:
     widest = 0
     for i, w in strides:
         sizes = output_sizes(Network(net.input_shape, net.layers[:i]), u, least) or (0,)
-        widest = max(widest, max(sizes) + 2 * max(int(p) for p in w.padding))
+        widest = max(widest, max(sizes) + 2 * max(int(p) for p in w.padding),
+                     *(int(d) * (int(k) - 1) + 1 for k, d in zip(w.kernel, w.dilation,
+                                                                  strict=True)))
     return widest + 1
 
 
