@@ -29,7 +29,7 @@ from symconv.layers import (
 )
 from symconv.receptive import merge_paths, repeat_fields
 from symconv.render.values import text_shape
-from symconv.simplify import ITERATION, FloorMap, floor_map, repeat_map, simplify_rounding
+from symconv.simplify import FloorMap, floor_map, iteration_index, repeat_map, simplify_rounding
 from symconv.symbols import Value, truth
 from symconv.trace import Chain, Record, Shape, axis_names, chain
 
@@ -118,10 +118,11 @@ def _repeated(index: int, block: Repeat, at: Chain, path: int) -> Record:
     spatial = at.shape[1:]
     after = tuple(simplify_rounding(_passes(m, n)(s)) for m, s in zip(maps, spatial, strict=True))
     # Passes 2..N read the shape after i passes, i = 1..N-1.
-    shape_i = (channels, *(_passes(m, ITERATION)(s) for m, s in zip(maps, spatial, strict=True)))
+    i = iteration_index(_names((at.shape, at.fields, block)))
+    shape_i = (channels, *(_passes(m, i)(s) for m, s in zip(maps, spatial, strict=True)))
     later, _ = chain(block.body, Chain(shape_i, once.fields, at.input_spatial))
     counts = {
-        name: _sum_over_passes(value, n) for name, value in _sums(later).items()
+        name: _sum_over_passes(value, i, n) for name, value in _sums(later).items()
     }
     totals = {name: _tidy(_sums(first)[name] + counts[name]) for name in COUNTS}
     fields = tuple(repeat_fields(b, o, n) for b, o in zip(at.fields, once.fields, strict=True))
@@ -135,8 +136,19 @@ def _passes(one: FloorMap, count: Value) -> FloorMap:
     return many
 
 
-def _sum_over_passes(value: Value, n: Value) -> sympy.Expr:
-    total = sympy.Sum(value, (ITERATION, 1, n - 1))
+def _names(obj: object) -> set[str]:
+    """The names of every symbol in a value, a layer or a tuple of them."""
+    if isinstance(obj, sympy.Basic):
+        return {str(s) for s in obj.free_symbols}
+    if isinstance(obj, tuple | list):
+        return set().union(*map(_names, obj)) if obj else set()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _names(tuple(getattr(obj, f.name) for f in dataclasses.fields(obj)))
+    return set()
+
+
+def _sum_over_passes(value: Value, i: sympy.Symbol, n: Value) -> sympy.Expr:
+    total = sympy.Sum(value, (i, 1, n - 1))
     if sympy.sympify(value, strict=True).has(sympy.floor, sympy.ceiling, sympy.Piecewise):
         return total
     return sympy.simplify(total.doit())
@@ -250,8 +262,11 @@ def equal_when(x: Value, y: Value) -> Any:
     ) or sympy.simplify(mx.scale / mx.divisor - my.scale / my.divisor) != 0:
         return sympy.Eq(x, y)
     period = math.lcm(int(mx.divisor), int(my.divisor))
-    residues = [r for r in range(period)
-                if mx(period + r) == my(period + r)]
+    # Equal at a residue only where proven (other symbols may stay in the values).
+    same_at = [truth(sympy.Eq(mx(period + r), my(period + r))) for r in range(period)]
+    if None in same_at:
+        return sympy.Eq(x, y)
+    residues = [r for r, same in enumerate(same_at) if same]
     if len(residues) == period:
         return True
     if not residues:

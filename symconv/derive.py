@@ -16,9 +16,13 @@ chained: layer l's output sizes are layer l + 1's inputs. Renderers (symconv.ren
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import assert_never
+
+import sympy
 
 from symconv import formulas as f
 from symconv import receptive
@@ -41,7 +45,7 @@ from symconv.layers import (
 from symconv.network import Network, parse
 from symconv.receptive import Field, Geometry
 from symconv.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
-from symconv.symbols import Value
+from symconv.symbols import Value, free_names
 from symconv.trace import Record, axis_names
 
 
@@ -96,7 +100,8 @@ def derive(
         network = parse(network)
     wanted = _quantities(quantity)
     records = network.records(**values)
-    chain = _Chain.start(network.bind(values).input_shape)
+    bound = network.bind(values)
+    chain = _Chain.start(bound.input_shape, internal_letters(bound))
     inputs = tuple(chain.given(i, v) for i, v in enumerate(chain.values))
     layers = []
     for record in records:
@@ -106,6 +111,39 @@ def derive(
                             tuple(s for s in steps if s.quantity in wanted))
         )
     return Derivation(inputs, tuple(layers))
+
+
+# The letters of the names derivations give sizes, windows and fields: C_1, H_1, K_1, ...
+INTERNAL = ("C", "F", "L", "D", "H", "W", "K", "S", "P", "O", "G", "R", "J", "params")
+
+
+def internal_letters(network: Network) -> dict[str, str]:
+    """Per internal letter, the letter to write it with: itself, or primed (K') where some
+    symbol of the network is named like its names (a user's K_1 beside layer 1's kernel
+    K_1). A prime is fresh: no symbol a description names can contain one. An input size
+    named after its own axis (input 3 x H_0 x W_0) means what H_0 means and is no clash."""
+    axes = _axes(len(network.input_shape))
+    own = {f"{axis}{prime}_0" for axis, v in zip(axes, network.input_shape, strict=True)
+           for prime in ("", "'") if isinstance(v, sympy.Symbol) and v.name == f"{axis}{prime}_0"}
+    taken = set(network.symbols) - {
+        name for name in own
+        if not any(name in free_names(v) for v in _values(network.layers))}
+    return {letter: letter + "'" if any(_reads_like(n, letter) for n in taken) else letter
+            for letter in INTERNAL}
+
+
+def _reads_like(name: str, letter: str) -> bool:
+    """Whether a symbol's name prints like a name of the letter: K_1, K1 (K_{1} too), K_x."""
+    return name.startswith(letter + "_") or re.fullmatch(rf"{letter}[0-9]+", name) is not None
+
+
+def _values(obj: object) -> list[object]:
+    """Every value inside layers (their parameters, blocks' bodies too)."""
+    if isinstance(obj, tuple | list):
+        return [v for item in obj for v in _values(item)]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _values(tuple(getattr(obj, f.name) for f in dataclasses.fields(obj)))
+    return [obj]
 
 
 def _quantities(quantity: str | Sequence[str]) -> frozenset[Quantity]:
@@ -133,12 +171,18 @@ class _Chain:
     # Per spatial axis of the network input: the receptive field's and the jump's symbol
     # names and values (None once the field covers the whole input, as after flatten).
     fields: list[_Field | None]
+    letters: dict[str, str]  # the letter each internal name is written with
 
     @classmethod
-    def start(cls, shape: Sequence[Value]) -> _Chain:
+    def start(cls, shape: Sequence[Value], letters: dict[str, str]) -> _Chain:
         spatial = axis_names(len(shape) - 1) if len(shape) > 1 else ()
-        return cls([f"{axis}_0" for axis in _axes(len(shape))], list(shape),
-                    [_Field.start(axis, len(spatial)) for axis in spatial])
+        return cls([f"{letters[axis]}_0" for axis in _axes(len(shape))], list(shape),
+                   [_Field.start(axis, len(spatial), letters) for axis in spatial], letters)
+
+    def name(self, letter: str, rest: object) -> str:
+        """An internal name such as K_1 or K_1,H, in the letter that clashes with no user's
+        symbol."""
+        return f"{self.letters[letter]}_{rest}"
 
     def given(self, i: int, value: Value) -> Step:
         return given_step(Quantity.SHAPE, self.names[i], value)
@@ -148,13 +192,13 @@ class _Chain:
 
     def reshape(self, rank: int) -> None:
         """A new number of axes (flatten): the names restart from the axis letters."""
-        self.names = [f"{axis}_?" for axis in _axes(rank)]
+        self.names = [self.name(axis, "?") for axis in _axes(rank)]
         self.values = [0] * rank
 
     def advance(self, i: int, index: int, value: Value) -> str:
         """Name axis i's size after layer `index`; returns the new name."""
         axis = _axes(len(self.names))[i]
-        self.names[i] = f"{axis}_{index}"
+        self.names[i] = self.name(axis, index)
         self.values[i] = value
         return self.names[i]
 
@@ -167,8 +211,9 @@ class _Field:
     j: tuple[str, Value]
 
     @classmethod
-    def start(cls, axis: str, rank: int) -> _Field:
-        return cls(axis, rank, (cls.name("R", 0, axis, rank), 1), (cls.name("J", 0, axis, rank), 1))
+    def start(cls, axis: str, rank: int, letters: dict[str, str]) -> _Field:
+        return cls(axis, rank, (cls.name(letters["R"], 0, axis, rank), 1),
+                   (cls.name(letters["J"], 0, axis, rank), 1))
 
     @staticmethod
     def name(letter: str, index: int, axis: str, rank: int) -> str:
@@ -209,14 +254,14 @@ def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
             target = chain.advance(last, at, layer.out_features)
             return [
                 given_step(Quantity.SHAPE, target, layer.out_features),
-                call(Quantity.PARAMS, f"params_{at}", f.linear_params, f_in,
+                call(Quantity.PARAMS, chain.name("params", at), f.linear_params, f_in,
                       ((target, layer.out_features),), layer.bias, chained=before),
             ]
         case BatchNorm():
             if not layer.affine:
                 return []
-            return [call(Quantity.PARAMS, f"params_{at}", f.batchnorm_params, chain.slot(0), True,
-                          chained=chain.names)]
+            return [call(Quantity.PARAMS, chain.name("params", at), f.batchnorm_params,
+                         chain.slot(0), True, chained=chain.names)]
         case Activation() | Dropout():
             return []
         case Repeat() | Residual() | Concat():
@@ -234,13 +279,13 @@ def _block_steps(record: Record, chain: _Chain) -> list[Step]:
     steps = [given_step(Quantity.SHAPE, chain.advance(i, record.index, v), v)
              for i, v in enumerate(shape) if chain.values[i] != v or chain.names[i][-1] == "?"]
     if record.params != 0:
-        steps.append(given_step(Quantity.PARAMS, f"params_{record.index}", record.params))
+        steps.append(given_step(Quantity.PARAMS, chain.name("params", record.index), record.params))
     return steps
 
 
 def _channels_step(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> Step:
     # The input channels stay in the chain for the parameter count; see _conv_params.
-    return given_step(Quantity.SHAPE, f"C_{at}", layer.out_channels)
+    return given_step(Quantity.SHAPE, chain.name("C", at), layer.out_channels)
 
 
 def _suffix(window: Window, axis: str) -> str:
@@ -258,10 +303,10 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) ->
         i = a + 1
         n = chain.slot(i)
         sfx = _suffix(w, axis)
-        k, s, p = ((f"K_{at}{sfx}", w.kernel[a]),), ((f"S_{at}{sfx}", w.stride[a]),), \
-            ((f"P_{at}{sfx}", w.padding[a]),)
-        d: Slot = 1 if w.dilation[a] == 1 else ((f"D_{at}{sfx}", w.dilation[a]),)
-        target = f"{axis}_{at}"
+        k, s, p = (((chain.name(letter, f"{at}{sfx}"), v[a]),) for letter, v in
+                   (("K", w.kernel), ("S", w.stride), ("P", w.padding)))
+        d: Slot = 1 if w.dilation[a] == 1 else ((chain.name("D", f"{at}{sfx}"), w.dilation[a]),)
+        target = chain.name(axis, at)
         match layer:
             case Conv(window=Window(same=True)):
                 step = call(Quantity.SHAPE, target, lambda x: x, n, chained=chain.names)
@@ -269,7 +314,7 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) ->
                 step = call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d,
                              chained=chain.names)
             case ConvTranspose(output_padding=ops):
-                op: Slot = 0 if ops[a] == 0 else ((f"O_{at}{sfx}", ops[a]),)
+                op: Slot = 0 if ops[a] == 0 else ((chain.name("O", f"{at}{sfx}"), ops[a]),)
                 step = call(Quantity.SHAPE, target, f.transposed_out, n, k, s, p, d, op,
                              chained=chain.names)
             case Pool(ceil_mode=ceil):
@@ -286,15 +331,15 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) ->
 def _conv_params(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> list[Step]:
     rank = layer.window.rank
     kernel = tuple(
-        (f"K_{at}" if rank == 1 else f"K_{at},{axis}", k)
+        (chain.name("K", at if rank == 1 else f"{at},{axis}"), k)
         for axis, k in zip(axis_names(rank), layer.window.kernel, strict=True)
     )
-    groups: Slot = 1 if layer.groups == 1 else ((f"G_{at}", layer.groups),)
+    groups: Slot = 1 if layer.groups == 1 else ((chain.name("G", at), layer.groups),)
     c_in, c_name = chain.slot(0), chain.names[0]
-    c_out = ((f"C_{at}", layer.out_channels),)
+    c_out = ((chain.name("C", at), layer.out_channels),)
     chain.advance(0, at, layer.out_channels)
     formula = f.conv_params if isinstance(layer, Conv) else f.transposed_params
-    return [call(Quantity.PARAMS, f"params_{at}", formula, c_in, c_out, kernel, groups,
+    return [call(Quantity.PARAMS, chain.name("params", at), formula, c_in, c_out, kernel, groups,
                   layer.bias, chained=[c_name])]
 
 
@@ -311,20 +356,21 @@ def _rf_steps(record: Record, chain: _Chain) -> list[Step]:
     steps: list[Step] = []
     for a, (fd, field) in enumerate(zip(chain.fields, record.fields, strict=True)):
         assert fd is not None
-        r_name = _Field.name("R", at, fd.axis, fd.rank)
+        r_name = _Field.name(chain.letters["R"], at, fd.axis, fd.rank)
         match layer:
             case Conv(window=w) | Pool(window=w) | ConvTranspose(window=w):
                 sfx = _suffix(w, fd.axis) if w.rank > 1 else ""
-                k: Slot = ((f"K_{at}{sfx}", w.kernel[a]),)
-                s: Slot = ((f"S_{at}{sfx}", w.stride[a]),)
-                d: Slot = 1 if w.dilation[a] == 1 else ((f"D_{at}{sfx}", w.dilation[a]),)
+                k: Slot = ((chain.name("K", f"{at}{sfx}"), w.kernel[a]),)
+                s: Slot = ((chain.name("S", f"{at}{sfx}"), w.stride[a]),)
+                d: Slot = (1 if w.dilation[a] == 1 else
+                           ((chain.name("D", f"{at}{sfx}"), w.dilation[a]),))
                 size, jump = ((_transposed_field, _transposed_jump)
                               if isinstance(layer, ConvTranspose)
                               else (_window_field, _window_jump))
                 steps.append(call(Quantity.RF, r_name, size, (fd.r,), (fd.j,), k, s, d,
                                    chained=(fd.r[0], fd.j[0])))
                 if w.stride[a] != 1:
-                    j_name = _Field.name("J", at, fd.axis, fd.rank)
+                    j_name = _Field.name(chain.letters["J"], at, fd.axis, fd.rank)
                     steps.append(call(Quantity.RF, j_name, jump, (fd.j,), s,
                                        chained=(fd.j[0],)))
                     fd.j = (j_name, steps[-1].value)

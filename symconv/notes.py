@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sympy
 
-from symconv.derive import Derivation, derive
+from symconv.derive import Derivation, derive, internal_letters
 from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
@@ -85,14 +85,15 @@ def _closed_forms(network: Network) -> tuple[Step, ...]:
     """Every layer's sizes as expressions of the input's spatial sizes (which are made
     symbols H_0, W_0, ... where they are numbers), and the total parameter count."""
     shape = network.input_shape
+    letters = internal_letters(network)  # H_0 is the input height only where no symbol is
     if len(shape) > 1:
         axes = axis_names(len(shape) - 1)
-        shape = (shape[0], *(symbol(f"{a}_0") if isinstance(v, int) else v
+        shape = (shape[0], *(symbol(f"{letters[a]}_0") if isinstance(v, int) else v
                              for a, v in zip(axes, shape[1:], strict=True)))
     general = dataclasses.replace(network, input_shape=shape)
     steps = [dataclasses.replace(s, value=tidy(s.value))
              for s in derive(general, Quantity.SHAPE.value).steps
-             if s.value.free_symbols and not s.target.name.startswith("C_")]
+             if s.value.free_symbols and not s.target.name.startswith(f"{letters['C']}_")]
     total = tidy(sympy.sympify(general.params(), strict=True))
     params = Step(Quantity.PARAMS, sympy.Symbol("params"), total, total, (), total)
     return (*steps, params)

@@ -39,7 +39,7 @@ from symconv.layers import (
     Residual,
     Window,
 )
-from symconv.simplify import geometric_sum, simplify_rounding
+from symconv.simplify import cancelled, geometric_sum, simplify_rounding
 from symconv.symbols import Value, as_value, truth
 
 
@@ -229,12 +229,18 @@ def repeat_fields(before: Field, once: Field, count: Value) -> Field:
     j0 = before.jump
     growth = ratio(once.jump, j0)
     total = geometric_sum(growth, count)
-    # Kept factored, so that 1 + (K − 1)·(S^N − 1)/(S − 1) reads as it is derived.
+    # Kept factored, so that 1 + (K − 1)·(S^N − 1)/(S − 1) reads as it is derived, unless
+    # the fraction cancels ((2^N − 1)·(2^(N²) − 1)/(2^N − 1) reads better as 2^(N²) − 1).
     return Field(
-        before.size + sympy.factor(once.size - before.size) * total,
+        before.size + _shorter(sympy.factor(once.size - before.size) * total),
         exact(j0 * sympy.sympify(growth, strict=True) ** count),
-        before.start + sympy.factor(once.start - before.start) * total,
+        before.start + _shorter(sympy.factor(once.start - before.start) * total),
     )
+
+
+def _shorter(e: Any) -> Any:
+    c = cancelled(e)
+    return c if sympy.count_ops(c) < sympy.count_ops(e) else e
 
 
 def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], Any]:
@@ -245,8 +251,12 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
     for axis in zip(*paths, strict=True):
         widest = axis[0]
         for fd in axis[1:]:
-            if truth(sympy.sympify(fd.size, strict=True) > widest.size) is True:
+            wider = sympy.sympify(fd.size, strict=True) > widest.size
+            decided = truth(wider)
+            if decided is True:
                 widest = fd
+            elif decided is None and not (fd.ended or widest.ended):
+                widest = _either(wider, fd, widest)  # the symbols decide which is wider
         merged.append(widest)
         for fd in axis[1:]:
             if fd.ended or widest.ended:
@@ -256,6 +266,15 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
     aligned = sympy.And(*conditions)
     decided = truth(aligned)
     return tuple(merged), aligned if decided is None else decided
+
+
+def _either(condition: Any, a: Field, b: Field) -> Field:
+    """a where the condition holds, else b, component by component."""
+    def pick(x: Value, y: Value) -> Value:
+        return x if x == y else sympy.Piecewise((x, condition), (y, True))
+
+    assert a.jump is not None and b.jump is not None
+    return Field(pick(a.size, b.size), pick(a.jump, b.jump), pick(a.start, b.start))
 
 
 def _equal(a: Any, b: Any) -> Any:

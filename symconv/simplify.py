@@ -14,7 +14,9 @@ repeat in closed form (`repeat_map`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -24,8 +26,17 @@ import sympy
 from symconv.symbols import Value, as_value, value_of
 
 _ROUNDINGS = (sympy.floor, sympy.ceiling)
-# The summation index of repeated blocks: iteration i of N, counted from 0.
-ITERATION = sympy.Symbol("i", integer=True, nonnegative=True)
+
+
+def iteration_index(taken: Iterable[str]) -> sympy.Symbol:
+    """The summation index of a repeated block (pass i of N): i, j, l, i2, ..., the first
+    whose name is not taken, so that a repeat inside a repeat sums over its own index (the
+    same symbol for both would bind the outer one inside the inner sum) and no user's
+    symbol reads the same."""
+    used = set(taken)
+    names = itertools.chain(("i", "j", "l"), (f"i{n}" for n in itertools.count(2)))
+    return sympy.Symbol(next(n for n in names if n not in used), integer=True,
+                        nonnegative=True)
 
 
 def simplify_rounding(value: Value) -> Value:
@@ -108,6 +119,12 @@ def _canonical(expr: Any) -> Any:
     if not isinstance(expr, _ROUNDINGS):
         return expr
     numerator, b = sympy.fraction(sympy.together(expr.args[0]))
+    if not _positive_integer(b) and _positive_integer(-b):  # R(z/b) = R(−z/−b)
+        numerator, b = sympy.expand(-numerator), sympy.expand(-b)
+    # ⌈z/b⌉ = ⌊(z + b − 1)/b⌋ needs an integer z and a positive integer b: proven, or no
+    # rewrite (with b < 0 it would round the wrong way).
+    if not (_positive_integer(b) and _is_integer(numerator)):
+        return expr
     m, z = sympy.expand(numerator).as_coeff_Add()
     if not b.is_Integer:  # a symbolic divisor: one fraction, rounded the shorter way
         as_floor = sympy.expand(numerator if expr.func is sympy.floor else numerator + b - 1)
@@ -175,6 +192,8 @@ def _collapse(expr: Any) -> Any:
     if len(symbols) != 1:
         return expr
     (x,) = symbols
+    if not _positive_integer(x):  # the check below runs over x = 1, 2, ... only
+        return expr
     period = _period(expr)
     if period is None or period > 4096 or not _quasi_linear(expr, x, period):
         return expr
@@ -302,8 +321,20 @@ def repeat_map(m: FloorMap, count: Any) -> FloorMap | None:
     """The map applied `count` times, in closed form, or None where none is known (both a
     scale and a divisor other than 1)."""
     if m.scale == 1:
-        # ⌊(⌊(n + A)/S⌋ + A)/S⌋ = ⌊(n + A + A·S)/S²⌋, and so on.
-        return FloorMap(1, m.offset * geometric_sum(m.divisor, count), m.divisor**count)
+        # ⌊(⌊(n + A)/S⌋ + A)/S⌋ = ⌊(n + A + A·S)/S²⌋, and so on (A an integer, S ≥ 1).
+        return FloorMap(1, cancelled(m.offset * geometric_sum(m.divisor, count)),
+                        m.divisor**count)
     if m.divisor == 1:
-        return FloorMap(m.scale**count, m.offset * geometric_sum(m.scale, count), 1)
+        return FloorMap(m.scale**count, cancelled(m.offset * geometric_sum(m.scale, count)),
+                        1)
     return None
+
+
+def cancelled(e: Any) -> Any:
+    """e with each piece's fraction cancelled: (S − 1)·(S^N − 1)/(S − 1) is S^N − 1, so that
+    ⌊(n + S^N − 1)/S^N⌋ is recognised as ⌈n/S^N⌉ (a polynomial divisor, whose sign SymPy
+    may not prove, never stays in a rounding)."""
+    e = sympy.piecewise_fold(e)
+    if isinstance(e, sympy.Piecewise):
+        return sympy.Piecewise(*((sympy.cancel(v), c) for v, c in e.args))
+    return sympy.cancel(e)

@@ -24,21 +24,34 @@ the point where the output stops changing checked the same way.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 
+from symconv.blocks import describe
 from symconv.errors import InvalidValueError, NoSolutionError, SymconvError, UnknownNameError
 from symconv.layers import Conv, Pool
 from symconv.network import Network, parse
 from symconv.parse import parse_shape
 from symconv.render.values import text_shape
 from symconv.solve_invert import Between, NotInvertible, invert
-from symconv.solve_walk import PathsDisagree, direction, has, output_sizes, relation, roles
-from symconv.symbols import Value, free_names, symbol, value_of
+from symconv.solve_walk import (
+    Condition,
+    PathsDisagree,
+    direction,
+    has,
+    network_conditions,
+    output_sizes,
+    relation,
+    roles,
+)
+from symconv.symbols import Value, free_names, symbol, truth, value_of
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
+EXHAUSTIVE = 100_000  # up to where every value before a plateau is tried instead
 ENDS = 1  # solutions at each end of a list that are checked by building the network
 _FAR = 2**62  # where searches for growing outputs give up (no layer grows that slowly)
 
@@ -59,10 +72,39 @@ class Solution:
     values: tuple[int, ...] | None
     reason: str
     complete: bool = True
+    # Symbolic answers: what else must hold (on the other symbols, and on the unknown where
+    # the bounds do not pin it), each a SymPy relation, with where it comes from.
+    conditions: tuple[Condition, ...] = ()
+    # Solutions below an unbounded interval [low, oo) and apart from it (a ceil-mode
+    # pooling's stride: S in {2} or S >= 10).
+    isolated: tuple[int, ...] = ()
 
     @property
     def empty(self) -> bool:
         return self.low is None
+
+    def contains(self, value: int, /, **others: int) -> bool:
+        """Whether the unknown = value solves the question with the other symbols taking
+        `others`: the bounds and every condition evaluated there."""
+        if self.empty:
+            return False
+        if self.values is not None:
+            return value in self.values
+        if value in self.isolated:
+            return True
+        subs = {symbol(k): sympy.Integer(v) for k, v in others.items()}
+        subs[symbol(self.unknown)] = sympy.Integer(value)
+        low, high = (sympy.sympify(b, strict=True).xreplace(subs) for b in (self.low, self.high))
+        checks = [sympy.Le(low, value), sympy.Le(value, high)]
+        # In order: a condition may divide by what a bound keeps at least 1.
+        for check in (*checks, *(c.holds for c in self.conditions)):
+            holds = sympy.sympify(check, strict=True).xreplace(subs)
+            decided = truth(holds)
+            if decided is None:
+                raise SymconvError(f"give every symbol a value: {holds}")
+            if not decided:
+                return False
+        return True
 
     def __str__(self) -> str:
         from symconv.solve_render import solution_text
@@ -103,6 +145,13 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     least = 0 if all(acting) else 1
     others = set().union(*(free_names(v) for v, _, _ in roles(bound, u)),
                          *map(free_names, targets))
+    # Symbols that act only on a residual's shortcut or a later concatenated branch, or in a
+    # rule (groups, pooling padding), are others too: numbers alone cannot decide them.
+    try:
+        names = set().union(*(free_names(c.holds) for c in network_conditions(bound)))
+    except SymconvError:
+        names = set()  # the symbolic trace is refused: left to the search and its checks
+    others |= names
     others.discard(unknown)
     # The relation with the numbers in place, as the formulas write it (floors unevaluated:
     # SymPy would spend its time simplifying what the inversion or the search decides).
@@ -110,7 +159,7 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     equations = tuple(sympy.Eq(o, t, evaluate=False) for o, t in zip(outputs, targets,
                                                                        strict=True))
     if others:
-        return _symbolic(u, outputs, targets, equations, least, sorted(others))
+        return _symbolic(bound, u, outputs, targets, equations, least, sorted(others))
     inequalities = _try_inequalities(outputs, targets, u)
     return _numeric(bound, u, tuple(int(t) for t in targets), least, equations, inequalities)
 
@@ -197,6 +246,8 @@ def _numeric(
             return _none(name, equations, inequalities,
                          f"the output is {_show(got)} whatever {name} is")
         return answer(least, sympy.oo, f"the output is {_show(targets)} whatever {name} is")
+    elif (stop := _plateau(net, u, least)) <= EXHAUSTIVE:
+        return _up_to_plateau(net, u, targets, least, stop, equations, inequalities)
     else:
         found = [v for v in range(least, SEARCH_LIMIT + 1) if sizes(v) == targets]
         reason = (f"the output both grows and shrinks with {name}, so only {least} <= {name} "
@@ -208,6 +259,36 @@ def _numeric(
     if low > high:
         return _none(name, equations, inequalities, _gap(name, sizes, low, least, targets))
     return answer(low, high, "")
+
+
+def _up_to_plateau(net: Network, u: sympy.Symbol, targets: tuple[int, ...], least: int,
+                   stop: int, equations: tuple[sympy.Eq, ...],
+                   inequalities: tuple[Between, ...]) -> Solution:
+    """The complete answer for an unknown that moves the output both ways but is nothing
+    but strides (a ceil-mode pooling's): every value up to the plateau is tried, and past it
+    the output is the plateau's, so the set ends in an unbounded run where that fits."""
+    name = u.name
+    found = [v for v in range(least, stop + 2) if output_sizes(net, u, v) == targets]
+    why = (f"the output both grows and shrinks with {name}; every {name} > {stop} gives the "
+           f"output of {name} = {stop + 1}, so {least} <= {name} <= {stop + 1} were all tried")
+    if not found:
+        return _none(name, equations, inequalities, f"no {name} gives {_show(targets)}: {why}")
+    if found[-1] <= stop:
+        return _checked(net, u, targets, found[0], found[-1], equations, inequalities, why,
+                        True, only=found)
+    start = found[-1]
+    while start - 1 in found:
+        start -= 1
+    tail = _checked(net, u, targets, start, sympy.oo, equations, inequalities,
+                    f"{why}; every {name} >= {{first}} gives {_show(targets)}", True)
+    head = [v for v in found if v < start]
+    isolated = () if not head else _checked(
+        net, u, targets, head[0], head[-1], equations, inequalities, why, True,
+        only=head).values or ()
+    if tail.empty or tail.high != sympy.oo:  # the tail broke a rule: the values found
+        return _checked(net, u, targets, found[0], found[-1], equations, inequalities, why,
+                        True, only=[v for v in found if v <= start + SEARCH_LIMIT])
+    return dataclasses.replace(tail, isolated=tuple(isolated))
 
 
 def first_true(test: Callable[[int], bool], start: int, stop: int = _FAR) -> int:
@@ -230,8 +311,9 @@ def first_true(test: Callable[[int], bool], start: int, stop: int = _FAR) -> int
 def _plateau(net: Network, u: sympy.Symbol, least: int) -> int:
     """A value of u past which the output no longer changes, when u is nothing but the stride
     of convolutions and poolings in a network without blocks: their input sizes are largest
-    at u = least (outputs shrink as the stride grows), and a stride beyond n + 2p leaves a
-    single window. Else _FAR."""
+    at u = least (outputs shrink as the stride grows), and a stride beyond both n + 2p and the
+    window's span leaves a single window (or, ceil mode, a rounding of a negative
+    numerator that is 0 from then on). Else _FAR."""
     strides = [(i, layer.window) for i, layer in enumerate(net.layers)
                if isinstance(layer, Conv | Pool) and u in layer.window.stride]
     inside = [v for v, _, _ in roles(net, u) if has(v, u)]
@@ -240,7 +322,9 @@ def _plateau(net: Network, u: sympy.Symbol, least: int) -> int:
     widest = 0
     for i, w in strides:
         sizes = output_sizes(Network(net.input_shape, net.layers[:i]), u, least) or (0,)
-        widest = max(widest, max(sizes) + 2 * max(int(p) for p in w.padding))
+        widest = max(widest, max(sizes) + 2 * max(int(p) for p in w.padding),
+                     *(int(d) * (int(k) - 1) + 1 for k, d in zip(w.kernel, w.dilation,
+                                                                  strict=True)))
     return widest + 1
 
 
@@ -347,6 +431,7 @@ def _try_inequalities(
 
 
 def _symbolic(
+    net: Network,
     u: sympy.Symbol,
     outputs: Sequence[sympy.Expr],
     targets: Sequence[sympy.Expr],
@@ -358,6 +443,16 @@ def _symbolic(
     lows: list[sympy.Expr] = [sympy.Integer(least)]
     highs: list[sympy.Expr] = []
     steps: list[Between] = []
+    # Every condition is kept: the equations of axes the unknown does not act on hold for
+    # the other symbols alone, and the network's rules and its blocks' agreements too.
+    conditions = [Condition(sympy.Eq(o, t), "the output size") for o, t in
+                  dict.fromkeys(zip(outputs, targets, strict=True)) if not o.has(u)]
+    # A rule that the last layer's output be at least 1 follows from its target.
+    sizes = [sympy.expand(o.doit()) for o, t in zip(outputs, targets, strict=True)
+             if t.is_positive]
+    conditions += [c for c in network_conditions(net) if not (
+        isinstance(c.holds, sympy.GreaterThan) and c.holds.rhs == 1
+        and any(sympy.expand(c.holds.lhs - o) == 0 for o in sizes))]
     for o, t in dict.fromkeys(zip(outputs, targets, strict=True)):  # square: one equation
         if not o.has(u):
             continue
@@ -373,13 +468,83 @@ def _symbolic(
         highs.append(high)
         steps.extend(found)
     low, high = _extreme(sympy.Max, lows), _extreme(sympy.Min, highs or [sympy.oo])
-    if sympy.sympify(low, strict=True) == sympy.sympify(high, strict=True):
-        reason = "for every value of the other symbols where each layer's output is at least 1"
+    single = sympy.sympify(low, strict=True) == sympy.sympify(high, strict=True)
+    try:
+        kept = _settled(conditions, {u: low} if single else {})
+    except _Fails as failed:
+        at = f" at {name} = {sympy.sstr(low)}" if single else ""
+        return _none(name, equations, tuple(dict.fromkeys(steps)),
+                     f"{condition_text(failed.condition)} fails{at} whatever the other "
+                     "symbols are")
+    where = " and where the conditions below hold" if kept else ""
+    if single:
+        reason = f"for every value of the other symbols{where}"
     else:
         reason = (f"the integers {name} with {sympy.sstr(low)} <= {name} <= {sympy.sstr(high)} "
-                  f"(none where the lower end exceeds the upper), where every layer's output "
-                  f"is at least 1")
-    return Solution(name, equations, tuple(dict.fromkeys(steps)), low, high, None, reason)
+                  f"(none where the lower end exceeds the upper){where}")
+    return Solution(name, equations, tuple(dict.fromkeys(steps)), low, high, None, reason,
+                    conditions=tuple(dict.fromkeys(kept)))
+
+
+class _Fails(Exception):
+    def __init__(self, condition: Condition) -> None:
+        self.condition = condition
+
+
+def _settled(conditions: Sequence[Condition], known: dict[sympy.Symbol, sympy.Expr]
+             ) -> list[Condition]:
+    """The conditions that stay open, each conjunction split, with the values in `known`
+    put in, and every symbol that an equation of its own pins to one value (the output size
+    of an axis that only H decides: H = 128) put into the others too. _Fails where one
+    fails whatever the symbols are."""
+    parts = [Condition(h, c.origin) for c in conditions
+             for h in sympy.And.make_args(sympy.sympify(c.holds, strict=True))]
+    pinned: list[Condition] = []
+    while True:
+        open_: list[Condition] = []
+        for c in parts:
+            holds = sympy.sympify(c.holds, strict=True).xreplace(known)
+            decided = truth(holds)
+            if decided is False:
+                raise _Fails(c)
+            if decided is None:
+                open_.append(Condition(holds, c.origin))
+        pin = next(((c, p) for c in open_ if (p := _pinned(c.holds)) is not None), None)
+        if pin is None:
+            return pinned + open_
+        c, (v, value) = pin
+        if value is None:
+            raise _Fails(c)
+        known = {**known, v: value}
+        pinned.append(Condition(sympy.Eq(v, value), c.origin))
+        parts = [p for p in open_ if p is not c]
+
+
+def _pinned(holds: Any) -> tuple[sympy.Symbol, sympy.Integer | None] | None:
+    """(v, its value) for an equation of one symbol v that holds for exactly one integer,
+    (v, None) for one that holds for none, else None."""
+    if not isinstance(holds, sympy.Eq) or len(holds.free_symbols) != 1:
+        return None
+    (v,) = holds.free_symbols
+    try:
+        low, high, _ = invert(holds.lhs, v, holds.rhs) if not holds.rhs.has(v) else (
+            invert(holds.rhs, v, holds.lhs))
+    except NotInvertible:
+        return None
+    if not (low.is_Integer and high.is_Integer):
+        return None
+    low = max(low, sympy.Integer(1))  # every symbol is a positive integer
+    if low > high:
+        return v, None
+    return (v, low) if low == high else None
+
+
+def condition_text(c: Condition) -> str:
+    """A condition as a reader says it: W even; W = 3; floor(W/2) >= 1; and its origin."""
+    holds = c.holds
+    if isinstance(holds, sympy.Eq) and not isinstance(holds.lhs, sympy.Mod):
+        return f"{sympy.sstr(holds.lhs)} = {sympy.sstr(holds.rhs)} ({c.origin})"
+    return f"{describe(holds)} ({c.origin})"
 
 
 def _extreme(func: type[sympy.Function], items: list[sympy.Expr]) -> sympy.Expr:

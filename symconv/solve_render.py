@@ -9,7 +9,7 @@ import sympy
 
 from symconv.render.text import text
 from symconv.render.values import json_value, text_value
-from symconv.solve import Solution
+from symconv.solve import Solution, condition_text
 from symconv.solve_invert import Between
 
 
@@ -23,11 +23,13 @@ def solution_dict(solution: Solution) -> dict[str, Any]:
     return {
         "unknown": solution.unknown,
         "solutions": None if solution.values is None else list(solution.values),
+        "isolated": list(solution.isolated),
         "interval": interval,
         "reason": solution.reason,
         "complete": solution.complete,
         "equations": [f"{sympy.sstr(e.lhs)} = {sympy.sstr(e.rhs)}" for e in _equations(solution)],
         "inequalities": [_between_text(b) for b in solution.inequalities],
+        "conditions": [condition_text(c) for c in solution.conditions],
     }
 
 
@@ -42,6 +44,8 @@ def solution_text(solution: Solution) -> str:
         head = f"{u} in {{{', '.join(map(str, solution.values))}}}"
     elif solution.high == sympy.oo:
         head = f"{u} >= {text_value(solution.low)}"
+        if solution.isolated:
+            head = f"{u} in {{{', '.join(map(str, solution.isolated))}}} or {head}"
     elif sympy.sympify(solution.low, strict=True) == sympy.sympify(solution.high, strict=True):
         head = f"{u} = {text_value(solution.low)}"
     else:
@@ -49,6 +53,7 @@ def solution_text(solution: Solution) -> str:
     lines = [head]
     if solution.reason and not solution.empty:
         lines.append(f"  {solution.reason}")
+    lines += [f"  where {condition_text(c)}" for c in solution.conditions]
     lines += [f"  from {text(e.lhs)} = {text(e.rhs)}" for e in _equations(solution)]
     lines += [f"  that is {_between_text(b)}" for b in solution.inequalities]
     return "\n".join(lines) + "\n"
@@ -66,7 +71,10 @@ def solution_latex(solution: Solution) -> str:
         rows.append(f"{u} \\in \\{{{', '.join(map(str, solution.values))}\\}}")
     else:
         high = "" if solution.high == sympy.oo else f" \\le {sympy.latex(solution.high)}"
-        rows.append(f"{sympy.latex(solution.low)} \\le {u}{high}, \\quad {u} \\in \\mathbb{{Z}}")
+        also = "".join(f"{v}, " for v in solution.isolated)
+        row = f"{sympy.latex(solution.low)} \\le {u}{high}, \\quad {u} \\in \\mathbb{{Z}}"
+        rows.append(f"{u} \\in \\{{{also.rstrip(', ')}\\}} \\text{{ or }} {row}" if also else row)
+        rows += [f"\\text{{where }} {sympy.latex(c.holds)}" for c in solution.conditions]
     body = " \\\\\n".join(rows)
     return f"\\begin{{gather*}}\n{body}\n\\end{{gather*}}\n"
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, assert_never
 
 import sympy
 
 from symconv import formulas as f
+from symconv.errors import NoSolutionError
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -31,6 +33,7 @@ from symconv.layers import (
 )
 from symconv.network import Network
 from symconv.symbols import Value
+from symconv.trace import PENDING_RULES, Record
 
 # ---------------------------------------------------------------- where the unknown acts
 
@@ -296,3 +299,49 @@ def tidy(e: sympy.Basic) -> sympy.Expr:
         return e.func(*args)
 
 
+
+
+# ---------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """What must hold besides the output's size for the network to be valid: a SymPy
+    relation over the symbols, and where it comes from (for the answer's wording)."""
+
+    holds: Any
+    origin: str
+
+
+def network_conditions(net: Network) -> tuple[Condition, ...]:
+    """Every condition the symbols leave open in the traced network: PyTorch's rules (each
+    layer's output at least 1, pooling padding at most half the kernel, ...) and the
+    agreement of the paths of residual and concat blocks. A ShapeError or InvalidLayerError
+    where a rule fails for every value; NoSolutionError where a condition holds a block's
+    internal symbols (a repeat N's passes), which no answer could state."""
+    pending: list[Any] = []
+    token = PENDING_RULES.set(pending)
+    try:
+        records = net.records()
+    finally:
+        PENDING_RULES.reset(token)
+    found = [Condition(c, "a layer's rule") for c in pending]
+    found += [Condition(r.condition, f"the paths of layer {label} ({r.kind}) must agree in "
+                                     "size") for label, r in _all_records(records, "")
+              if r.condition is not None]
+    names = set(net.symbols)
+    for c in found:
+        foreign = [s for s in sympy.sympify(c.holds, strict=True).free_symbols
+                   if isinstance(s, sympy.Dummy) or s.name not in names]
+        if foreign:
+            raise NoSolutionError(
+                "the conditions inside a block repeated a symbolic number of times cannot be "
+                "stated for every pass; give the count a value with --set")
+    return tuple(dict.fromkeys(c for c in found if c.holds is not sympy.true))
+
+
+def _all_records(records: Sequence[Record], prefix: str) -> Iterator[tuple[str, Record]]:
+    for r in records:
+        label = f"{prefix}{r.index}"
+        yield label, r
+        yield from _all_records(r.children, f"{label}.")

@@ -11,8 +11,9 @@ import pytest
 import sympy
 
 import symconv
-from symconv.derive import Derivation, derive
+from symconv.derive import INTERNAL, Derivation, derive
 from symconv.errors import UnknownNameError
+from symconv.notes import _closed_forms
 from symconv.render.latex import derivation_latex
 from symconv.render.markdown import derivation_markdown
 from symconv.render.text import derivation_text
@@ -252,3 +253,51 @@ def test_unknown_quantity(quantity: str | list[str], message: str) -> None:
 def test_unknown_symbol_is_a_symconv_error() -> None:
     with pytest.raises(UnknownNameError, match="unknown symbol 'Q'"):
         derive("input C x H x W\nconv K k=F", Q=3)
+
+
+# ---------------------------------------------------------------- internal names
+# A derivation names sizes, windows and fields itself (H_0, K_1, R_1,H, params_2, ...). A
+# user's symbol named like one of them must never be mixed with it: the internal letter is
+# primed (K'_1) instead. Every internal letter, in every form a name can print like it.
+
+_INTERNAL_NAMES = [f"{letter}{sep}{i}" for letter in INTERNAL for sep, i in
+                   (("_", 0), ("_", 1), ("_", 2), ("", 1))] + ["K_1_H", "R_2_W", "J_1_H"]
+
+
+def _names_in(step: Step) -> set[str]:
+    exprs = (step.target, step.formula, step.substituted, *step.simplified, step.value)
+    return {s.name for e in exprs for s in e.free_symbols}
+
+
+@pytest.mark.parametrize("name", _INTERNAL_NAMES)
+@pytest.mark.parametrize("where", ["channels", "input"])
+def test_internal_names_never_clash_with_a_users(name: str, where: str) -> None:
+    head = f"input 2 x {name} x 20" if where == "input" else "input 2 x 20 x 21"
+    out = name if where == "channels" else "6"
+    text = (f"{head}\nconv {out} k=3 s=2 p=1 d=2\nbn\nconvT 4 k=2 s=2 op=1\n"
+            "maxpool k=2 s=1\nflatten\nlinear 5")
+    network = symconv.parse(text)
+    derivation = derive(network)
+    internal = [*derivation.inputs, *derivation.steps]
+    # The user's symbol appears only as a value put in, never as a name the derivation gave.
+    # (input 2 x H_0 x 20 names the input height as the derivation does: the same meaning.)
+    for step in internal:
+        assert step.target.name != name or (where, name) == ("input", "H_0")
+        if step.formula != step.value and (where, name) != ("input", "H_0"):  # a formula
+            assert name not in {s.name for s in step.formula.free_symbols}, step
+    assert name in set().union(*map(_names_in, internal))
+    # The closed forms of the notes name a numeric input size anew (never as the user's
+    # symbol): with those sizes put back, each is the table's value.
+    table = network.table()
+    inputs = network.input_shape[1:]
+    for step in _closed_forms(network)[:-1]:
+        letter, index = step.target.name.split("_")
+        if letter[0] not in "HW":
+            continue  # the flattened size: the same values, multiplied
+        axis = "HW".index(letter[0])
+        fresh = {s: sympy.Integer(inputs["HW".index(s.name[0])])
+                 for s in step.value.free_symbols if s.name not in network.symbols}
+        assert {s.name for s in fresh} & {name} == set()
+        user = {symconv.symbol(name): sympy.Integer(9)}
+        assert step.value.xreplace(fresh).xreplace(user) == sympy.sympify(
+            table[int(index) - 1].output_shape[axis + 1]).xreplace(user), step

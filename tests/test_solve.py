@@ -304,7 +304,8 @@ def test_renderings_of_each_kind_of_answer():
         "Max(0, ceiling((K + S*(O - 1) - W)/2)) <= P <= floor((K + O*S - W - 1)/2)")
     assert solution_dict(none) | {"equations": [], "inequalities": []} == {
         "unknown": "P", "solutions": [], "interval": None, "reason": none.reason,
-        "complete": True, "equations": [], "inequalities": []}
+        "complete": True, "equations": [], "inequalities": [], "conditions": [],
+        "isolated": []}
     assert solution_dict(many)["inequalities"] == ["216 <= 2*P + 217 <= 219"]
     latex = solution_latex(symbolic)
     assert "\\left\\lfloor" in latex and "\\le P \\le" in latex
