@@ -146,8 +146,7 @@ def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
     """The output sizes as the formulas write them, symbols in place (see `tidy`)."""
     if _symbolic_repeat(net.layers):  # not unrolled: the trace has its closed form
         return tuple(net.output_shape()[1:])
-    with sympy.evaluate(False):
-        sizes = run_layers(net.layers, tuple(net.input_shape[1:]), lambda v: v)
+    sizes = run_layers(net.layers, tuple(net.input_shape[1:]), lambda v: v)
     return None if sizes is None else tuple(tidy(sympy.sympify(n)) for n in sizes)
 
 
