@@ -30,8 +30,8 @@ from symconv.layers import (
 from symconv.receptive import merge_paths, repeat_fields
 from symconv.render.values import text_shape
 from symconv.simplify import ITERATION, FloorMap, floor_map, repeat_map, simplify_rounding
-from symconv.symbols import Value, truth
-from symconv.trace import Chain, Record, Shape, axis_names, chain
+from symconv.symbols import Value, as_value, truth
+from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
 
 COUNTS = ("params", "neurons", "connections", "macs")
 
@@ -71,8 +71,34 @@ def _make(index: int, block: Layer, at: Chain, end: Chain, children: Sequence[Re
 # ---------------------------------------------------------------- repeat
 
 
-# A numeric repeat count is unrolled layer by layer; beyond this it would take minutes.
+# A numeric repeat count is unrolled layer by layer, each pass traced again. Nested repeats
+# multiply, so the limit is on the layers the unrolled block applies in all, checked before
+# the first pass: about a second of work on numbers (symbolic sizes cost far more a layer).
 MAX_UNROLLED = 10_000
+MAX_UNROLLED_SYMBOLIC = 1_000
+
+
+def unrolled_layers(layers: Sequence[Layer]) -> Value:
+    """How many layers applying `layers` traces, repeats unrolled (an expression in the
+    symbolic repeat counts, which pass for their count once given a number)."""
+    total: Value = 0
+    for layer in layers:
+        match layer:
+            case Repeat(count=count, body=body):
+                total += 1 + count * unrolled_layers(body)
+            case Residual(body=body, shortcut=shortcut):
+                total += 1 + unrolled_layers(body) + unrolled_layers(shortcut)
+            case Concat(branches=branches):
+                total += 1 + sum((unrolled_layers(b) for b in branches), 0)
+            case _:
+                total += 1
+    return total
+
+
+def unroll_limit(shape: Shape) -> int:
+    """The most layers a numeric repeat may unroll from an input of this shape."""
+    numeric = all(isinstance(v, int) for v in shape)
+    return MAX_UNROLLED if numeric else MAX_UNROLLED_SYMBOLIC
 
 
 def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Record:
@@ -80,6 +106,17 @@ def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Re
         raise UnsupportedError(
             f"repeat {count}: counts above {MAX_UNROLLED} are too many to unroll; write the "
             "count as a symbol (repeat N) for the closed form"
+        )
+    layers = count * unrolled_layers(block.body)
+    if not isinstance(layers, int):  # a symbolic count inside: its closed form is one pass
+        layers = as_value(sympy.sympify(layers).xreplace(
+            {s: 1 for s in sympy.sympify(layers).free_symbols}))
+    limit = unroll_limit(at.shape)
+    if layers > limit:
+        where = "" if limit == MAX_UNROLLED else " on symbolic sizes (give them numbers)"
+        raise UnsupportedError(
+            f"repeat {count}: unrolled, it would apply {layers} layers, more than the {limit} "
+            f"symconv unrolls{where}; write a count as a symbol (repeat N) for the closed form"
         )
     children: list[Record] = []
     end = at
@@ -218,6 +255,8 @@ def agree(a: Shape, b: Shape, first: str, second: str, verb: str) -> Any:
             raise mismatch(" for any input size" if _symbolic(x, y) else "")
         if condition is not True:
             conditions.append(condition)
+            if (pending := PENDING_RULES.get()) is not None:
+                pending.append(sympy.Eq(x, y))  # checked once numbers are given (evaluate.py)
     return sympy.And(*conditions) if conditions else None
 
 
