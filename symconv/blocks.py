@@ -20,9 +20,12 @@ from symconv.errors import ShapeError, UnsupportedError
 from symconv.layers import (
     AdaptivePool,
     Concat,
+    Conv,
+    ConvTranspose,
     Flatten,
     Layer,
     Linear,
+    Pool,
     Repeat,
     Residual,
     kind_of,
@@ -30,7 +33,7 @@ from symconv.layers import (
 from symconv.receptive import merge_paths, repeat_fields
 from symconv.render.values import text_shape
 from symconv.simplify import ITERATION, FloorMap, floor_map, repeat_map, simplify_rounding
-from symconv.symbols import Value, as_value, truth
+from symconv.symbols import Value, truth
 from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
 
 COUNTS = ("params", "neurons", "connections", "macs")
@@ -73,32 +76,40 @@ def _make(index: int, block: Layer, at: Chain, end: Chain, children: Sequence[Re
 
 # A numeric repeat count is unrolled layer by layer, each pass traced again. Nested repeats
 # multiply, so the limit is on the layers the unrolled block applies in all, checked before
-# the first pass: about a second of work on numbers (symbolic sizes cost far more a layer).
+# the first pass: about a second of work on numbers. On symbolic sizes a strided layer
+# costs more with every stride before it (ceiling(W/2**60) is slow to decide), so those
+# are limited apart.
 MAX_UNROLLED = 10_000
-MAX_UNROLLED_SYMBOLIC = 1_000
+MAX_UNROLLED_STRIDED = 32
 
 
-def unrolled_layers(layers: Sequence[Layer]) -> Value:
+def unrolled_layers(layers: Sequence[Layer], strided: bool = False) -> Value:
     """How many layers applying `layers` traces, repeats unrolled (an expression in the
-    symbolic repeat counts, which pass for their count once given a number)."""
+    symbolic repeat counts, which pass for their count once given a number); with
+    `strided`, only those with a stride other than 1."""
     total: Value = 0
     for layer in layers:
         match layer:
             case Repeat(count=count, body=body):
-                total += 1 + count * unrolled_layers(body)
+                total += count * unrolled_layers(body, strided) + int(not strided)
             case Residual(body=body, shortcut=shortcut):
-                total += 1 + unrolled_layers(body) + unrolled_layers(shortcut)
+                total += (unrolled_layers(body, strided) + unrolled_layers(shortcut, strided)
+                          + int(not strided))
             case Concat(branches=branches):
-                total += 1 + sum((unrolled_layers(b) for b in branches), 0)
+                total += sum((unrolled_layers(b, strided) for b in branches), 0) + int(not strided)
+            case Conv(window=w) | ConvTranspose(window=w) | Pool(window=w) if strided:
+                total += any(truth(f.equal(s, 1)) is not True for s in w.stride)
             case _:
-                total += 1
+                total += int(not strided)
     return total
 
 
-def unroll_limit(shape: Shape) -> int:
-    """The most layers a numeric repeat may unroll from an input of this shape."""
-    numeric = all(isinstance(v, int) for v in shape)
-    return MAX_UNROLLED if numeric else MAX_UNROLLED_SYMBOLIC
+def _least(value: Value) -> int:
+    """The value with every repeat count at its least, 1 (a symbolic count inside a numeric
+    repeat is traced in closed form, about one pass)."""
+    if isinstance(value, int):
+        return value
+    return int(value.xreplace({s: 1 for s in value.free_symbols}))
 
 
 def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Record:
@@ -107,16 +118,19 @@ def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Re
             f"repeat {count}: counts above {MAX_UNROLLED} are too many to unroll; write the "
             "count as a symbol (repeat N) for the closed form"
         )
-    layers = count * unrolled_layers(block.body)
-    if not isinstance(layers, int):  # a symbolic count inside: its closed form is one pass
-        layers = as_value(sympy.sympify(layers).xreplace(
-            {s: 1 for s in sympy.sympify(layers).free_symbols}))
-    limit = unroll_limit(at.shape)
-    if layers > limit:
-        where = "" if limit == MAX_UNROLLED else " on symbolic sizes (give them numbers)"
+    layers = _least(count * unrolled_layers(block.body))
+    if layers > MAX_UNROLLED:
         raise UnsupportedError(
-            f"repeat {count}: unrolled, it would apply {layers} layers, more than the {limit} "
-            f"symconv unrolls{where}; write a count as a symbol (repeat N) for the closed form"
+            f"repeat {count}: unrolled, it would apply {layers} layers, more than the "
+            f"{MAX_UNROLLED} symconv unrolls; write a count as a symbol (repeat N) for the "
+            "closed form"
+        )
+    strided = _least(count * unrolled_layers(block.body, strided=True))
+    if strided > MAX_UNROLLED_STRIDED and not all(isinstance(v, int) for v in at.shape):
+        raise UnsupportedError(
+            f"repeat {count}: unrolled on symbolic sizes, it would apply {strided} strided "
+            f"layers, more than the {MAX_UNROLLED_STRIDED} symconv unrolls there; give the "
+            "sizes numbers, or write the count as a symbol (repeat N) for the closed form"
         )
     children: list[Record] = []
     end = at
