@@ -303,13 +303,29 @@ def equal_when(x: Value, y: Value) -> Any:
     ) or sympy.simplify(mx.scale / mx.divisor - my.scale / my.divisor) != 0:
         return sympy.Eq(x, y)
     period = math.lcm(int(mx.divisor), int(my.divisor))
+    if period > PERIOD_LIMIT:  # too many residues to try: the condition as it is
+        return sympy.Eq(x, y)
     residues = [r for r in range(period)
-                if mx(period + r) == my(period + r)]
+                if _at(mx, period + r) == _at(my, period + r)]
     if len(residues) == period:
         return True
     if not residues:
         return False
     return sympy.Or(*(sympy.Eq(sympy.Mod(w, period), r) for r in residues))
+
+
+# The most residues `equal_when` tries (a shape of stride 3001 against one of stride 3001
+# in ceil mode, say); beyond, the condition is left as the equation.
+PERIOD_LIMIT = 4096
+
+
+def _at(m: FloorMap, n: int) -> Value:
+    """m(n), in integer arithmetic where the map's numbers are integers."""
+    numbers = (m.scale, m.offset, m.divisor)
+    if all(isinstance(v, int | sympy.Integer) for v in numbers):
+        scale, offset, divisor = map(int, numbers)
+        return (scale * n + offset) // divisor
+    return m(n)
 
 
 def describe(condition: Any) -> str:
