@@ -143,15 +143,15 @@ def greatest_common_divisor(a: Value, b: Value) -> Value:
 
 
 def adaptive_reads(n: Value, o: Value) -> Value:
-    """Input elements adaptive pooling reads along one axis, summed over its o windows:
-    n + o − gcd(n, o). (Window i covers [⌊i·n/o⌋, ⌈(i+1)·n/o⌉); its width is ⌈(r + n)/o⌉
-    with r = i·n mod o, and r runs over the multiples of gcd(n, o) below o once each.)"""
+    """Input elements adaptive pooling reads along one axis, summed over its o windows (they
+    may overlap). Window i covers [floor(i*n/o), ceil((i+1)*n/o)), of width ceil((r + n)/o)
+    where r = i*n mod o; r takes each multiple of gcd(n, o) below o once."""
     return n + o - greatest_common_divisor(n, o)
 
 
 def adaptive_widest(n: Value, o: Value) -> Value:
-    """The widest window of adaptive pooling along one axis, ⌈(n + o − gcd(n, o))/o⌉: the
-    width ⌈(r + n)/o⌉ at the largest r = i·n mod o, o − gcd(n, o) (n/o where o divides n)."""
+    """The widest window of adaptive pooling along one axis: the width ceil((r + n)/o) at the
+    largest r, o - gcd(n, o) (n/o where o divides n)."""
     return ceil_div(adaptive_reads(n, o), o)
 
 
