@@ -20,9 +20,12 @@ from symconv.errors import ShapeError, UnsupportedError
 from symconv.layers import (
     AdaptivePool,
     Concat,
+    Conv,
+    ConvTranspose,
     Flatten,
     Layer,
     Linear,
+    Pool,
     Repeat,
     Residual,
     kind_of,
@@ -31,7 +34,7 @@ from symconv.receptive import merge_paths, repeat_fields
 from symconv.render.values import text_shape
 from symconv.simplify import FloorMap, floor_map, iteration_index, repeat_map, simplify_rounding
 from symconv.symbols import Value, truth
-from symconv.trace import Chain, Record, Shape, axis_names, chain
+from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
 
 COUNTS = ("params", "neurons", "connections", "macs")
 
@@ -71,8 +74,42 @@ def _make(index: int, block: Layer, at: Chain, end: Chain, children: Sequence[Re
 # ---------------------------------------------------------------- repeat
 
 
-# A numeric repeat count is unrolled layer by layer; beyond this it would take minutes.
+# A numeric repeat count is unrolled layer by layer, each pass traced again. Nested repeats
+# multiply, so the limit is on the layers the unrolled block applies in all, checked before
+# the first pass: about a second of work on numbers. On symbolic sizes a strided layer
+# costs more with every stride before it (ceiling(W/2**60) is slow to decide), so those
+# are limited apart.
 MAX_UNROLLED = 10_000
+MAX_UNROLLED_STRIDED = 32
+
+
+def unrolled_layers(layers: Sequence[Layer], strided: bool = False) -> Value:
+    """How many layers applying `layers` traces, repeats unrolled (an expression in the
+    symbolic repeat counts, which pass for their count once given a number); with
+    `strided`, only those with a stride other than 1."""
+    total: Value = 0
+    for layer in layers:
+        match layer:
+            case Repeat(count=count, body=body):
+                total += count * unrolled_layers(body, strided) + int(not strided)
+            case Residual(body=body, shortcut=shortcut):
+                total += (unrolled_layers(body, strided) + unrolled_layers(shortcut, strided)
+                          + int(not strided))
+            case Concat(branches=branches):
+                total += sum((unrolled_layers(b, strided) for b in branches), 0) + int(not strided)
+            case Conv(window=w) | ConvTranspose(window=w) | Pool(window=w) if strided:
+                total += any(truth(f.equal(s, 1)) is not True for s in w.stride)
+            case _:
+                total += int(not strided)
+    return total
+
+
+def _least(value: Value) -> int:
+    """The value with every repeat count at its least, 1 (a symbolic count inside a numeric
+    repeat is traced in closed form, about one pass)."""
+    if isinstance(value, int):
+        return value
+    return int(value.xreplace({s: 1 for s in value.free_symbols}))
 
 
 def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Record:
@@ -80,6 +117,20 @@ def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Re
         raise UnsupportedError(
             f"repeat {count}: counts above {MAX_UNROLLED} are too many to unroll; write the "
             "count as a symbol (repeat N) for the closed form"
+        )
+    layers = _least(count * unrolled_layers(block.body))
+    if layers > MAX_UNROLLED:
+        raise UnsupportedError(
+            f"repeat {count}: unrolled, it would apply {layers} layers, more than the "
+            f"{MAX_UNROLLED} symconv unrolls; write a count as a symbol (repeat N) for the "
+            "closed form"
+        )
+    strided = _least(count * unrolled_layers(block.body, strided=True))
+    if strided > MAX_UNROLLED_STRIDED and not all(isinstance(v, int) for v in at.shape):
+        raise UnsupportedError(
+            f"repeat {count}: unrolled on symbolic sizes, it would apply {strided} strided "
+            f"layers, more than the {MAX_UNROLLED_STRIDED} symconv unrolls there; give the "
+            "sizes numbers, or write the count as a symbol (repeat N) for the closed form"
         )
     children: list[Record] = []
     end = at
@@ -230,6 +281,8 @@ def agree(a: Shape, b: Shape, first: str, second: str, verb: str) -> Any:
             raise mismatch(" for any input size" if _symbolic(x, y) else "")
         if condition is not True:
             conditions.append(condition)
+            if (pending := PENDING_RULES.get()) is not None:
+                pending.append(sympy.Eq(x, y))  # checked once numbers are given (evaluate.py)
     return sympy.And(*conditions) if conditions else None
 
 
@@ -262,8 +315,10 @@ def equal_when(x: Value, y: Value) -> Any:
     ) or sympy.simplify(mx.scale / mx.divisor - my.scale / my.divisor) != 0:
         return sympy.Eq(x, y)
     period = math.lcm(int(mx.divisor), int(my.divisor))
+    if period > PERIOD_LIMIT:  # too many residues to try: the condition as it is
+        return sympy.Eq(x, y)
     # Equal at a residue only where proven (other symbols may stay in the values).
-    same_at = [truth(sympy.Eq(mx(period + r), my(period + r))) for r in range(period)]
+    same_at = [_same(_at(mx, period + r), _at(my, period + r)) for r in range(period)]
     if None in same_at:
         return sympy.Eq(x, y)
     residues = [r for r, same in enumerate(same_at) if same]
@@ -272,6 +327,27 @@ def equal_when(x: Value, y: Value) -> Any:
     if not residues:
         return False
     return sympy.Or(*(sympy.Eq(sympy.Mod(w, period), r) for r in residues))
+
+
+# The most residues `equal_when` tries (a shape of stride 3001 against one of stride 3001
+# in ceil mode, say); beyond, the condition is left as the equation.
+PERIOD_LIMIT = 4096
+
+
+def _same(a: Value, b: Value) -> bool | None:
+    """a = b where decided (integers compared directly), else None."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return truth(sympy.Eq(a, b))
+
+
+def _at(m: FloorMap, n: int) -> Value:
+    """m(n), in integer arithmetic where the map's numbers are integers."""
+    numbers = (m.scale, m.offset, m.divisor)
+    if all(isinstance(v, int | sympy.Integer) for v in numbers):
+        scale, offset, divisor = map(int, numbers)
+        return (scale * n + offset) // divisor
+    return m(n)
 
 
 def describe(condition: Any) -> str:

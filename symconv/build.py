@@ -233,6 +233,12 @@ def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> 
             source,
             raw.name,
         )
+    if family is Family.BATCH_NORM and rank > 3:
+        raise UnsupportedError(
+            f"PyTorch has BatchNorm1d to BatchNorm3d: this input has {rank} spatial axes",
+            source,
+            raw.name,
+        )
     if family is Family.CONV:
         padding, same = read.padding()
         window = Window(read.axes("kernel_size"), read.axes("stride"), padding,

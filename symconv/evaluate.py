@@ -9,6 +9,7 @@ ordinary trace is run on the same values, so the user gets exactly the message i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,10 +18,11 @@ from typing import Any
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
+from symconv.blocks import MAX_UNROLLED, unrolled_layers
 from symconv.errors import InvalidValueError, SymconvError
-from symconv.layers import kind_of
+from symconv.layers import Concat, Layer, Repeat, Residual, kind_of
 from symconv.network import Network, _substitute
-from symconv.symbols import Value, symbol, value_of
+from symconv.symbols import Value, substitution, symbol, value_of
 from symconv.trace import PENDING_RULES, check_input, trace
 
 
@@ -73,6 +75,13 @@ class _ExactPrinter(PythonCodePrinter):
     def _print_Mod(self, expr: sympy.Expr) -> str:
         a, b = expr.args
         return f"(({self._print(a)}) % ({self._print(b)}))"
+
+    def _print_Sum(self, expr: sympy.Expr) -> str:
+        raise TypeError("a sum is evaluated by the trace")  # never a loop in generated code
+
+    def _print_gcd(self, expr: sympy.Expr) -> str:
+        a, b = expr.args
+        return f"_gcd({self._print(a)}, {self._print(b)})"
 
     def emptyPrinter(self, expr: object) -> str:
         raise TypeError(f"cannot compile {type(expr).__name__}")
@@ -130,71 +139,148 @@ class Evaluator:
 
 
 def compile_network(network: Network) -> Evaluator:
-    """The network as straight-line integer code (see the module's docstring); a network the
-    printer cannot express (a symbolic repeat count, say) evaluates through the trace."""
-    try:
-        return _generate(network)
-    except (SymconvError, TypeError):
-        return _through_trace(network)
+    """The network as straight-line integer code (see the module's docstring)."""
+    return _Compiler(network).evaluator()
 
 
-def _generate(network: Network) -> Evaluator:
-    printer = _ExactPrinter({"fully_qualified_modules": False})
-    names = network.symbols
-    # The user's symbols become plain integers here, so that no rule is settled by the
-    # assumption that they are positive (a caller may pass 0): every such rule is checked
-    # at run time. Intermediate sizes may stay positive: the input and every layer's output
-    # are checked >= 1 before the next layer uses them.
-    safe = {symbol(n): sympy.Symbol(f"_u{i}", integer=True) for i, n in enumerate(names)}
-    lines = [f"def _evaluate({', '.join(f'_u{i}' for i in range(len(names)))}):"]
-    shape: tuple[Value, ...] = tuple(_rename(v, safe) for v in network.input_shape)
-    checks: list[Any] = []
-    token = PENDING_RULES.set(checks)
-    try:
-        check_input(shape)
-    finally:
-        PENDING_RULES.reset(token)
-    lines += [f"    if not ({printer._print(c)}): raise _Rejected" for c in checks]
-    for axis, size in enumerate(shape):
-        lines.append(f"    _x0_{axis} = {_exact(printer, size)}")
-    rows, kinds = [], []
-    for index, layer in enumerate(network.layers, start=1):
-        inputs = tuple(sympy.Symbol(f"_x{index - 1}_{a}", integer=True, positive=True)
-                       for a in range(len(shape)))
+_COUNTS = ("params", "neurons", "connections", "macs")
+
+
+class _Compiler:
+    """Writes the evaluator's source: one block of lines per layer, a loop per repeat."""
+
+    def __init__(self, network: Network):
+        self.network = network
+        self.printer = _ExactPrinter({"fully_qualified_modules": False})
+        # The user's symbols become plain integers here, so that no rule is settled by the
+        # assumption that they are positive (a caller may pass 0): every such rule is
+        # checked at run time. Intermediate sizes may stay positive: the input and every
+        # layer's output are checked >= 1 before the next layer uses them.
+        self.safe = {symbol(n): sympy.Symbol(f"_u{i}", integer=True)
+                     for i, n in enumerate(network.symbols)}
+        self.lines: list[str] = []
+        self.traced: list[Layer] = []  # blocks evaluated by the trace at run time
+        self.names = 0
+
+    def evaluator(self) -> Evaluator:
+        names = self.network.symbols
+        self.lines = [f"def _evaluate({', '.join(f'_u{i}' for i in range(len(names)))}):"]
+        sizes = tuple(_rename(size, self.safe) for size in self.network.input_shape)
+        checks: list[Any] = []
+        token = PENDING_RULES.set(checks)
+        try:
+            check_input(sizes)  # the input's rules (whole, at least 1), checked at run time
+        finally:
+            PENDING_RULES.reset(token)
+        for condition in checks:
+            self._check(self.printer._print(condition), 1)
+        shape = [self._assign(_exact(self.printer, size), 1) for size in sizes]
+        rows, kinds = [], []
+        for layer in self.network.layers:
+            shape, counts = self._layer(layer, shape, 1)
+            rows.append(f"(({', '.join(shape)},), {', '.join(counts)})")
+            kinds.append(kind_of(layer))
+        self.lines.append(f"    return ({', '.join(rows)},)")
+        source = "\n".join(self.lines) + "\n"
+        scope: dict[str, Any] = {"Fraction": Fraction, "_Rejected": _Rejected, "_gcd": math.gcd,
+                                 "_traced": self._run_trace}
+        exec(compile(source, "<symconv evaluator>", "exec"), scope)  # our own generated code
+        return Evaluator(self.network, names, tuple(kinds), source, scope["_evaluate"])
+
+    # ---------------------------------------------------------- lines
+
+    def _name(self, stem: str) -> str:
+        self.names += 1
+        return f"_{stem}{self.names}"
+
+    def _assign(self, code: str, depth: int, stem: str = "x") -> str:
+        name = self._name(stem)
+        self.lines.append(f"{'    ' * depth}{name} = {code}")
+        return name
+
+    def _check(self, condition: str, depth: int) -> None:
+        self.lines.append(f"{'    ' * depth}if not ({condition}): raise _Rejected")
+
+    # ---------------------------------------------------------- layers
+
+    def _layer(self, layer: Layer, shape: list[str], depth: int
+               ) -> tuple[list[str], list[str]]:
+        """Lines computing one layer's output sizes and counts from the variables `shape`;
+        the names of the variables holding them."""
+        if isinstance(layer, Repeat):
+            return self._repeat(layer, shape, depth)
+        if _holds_repeat(layer):  # a block with a repeat inside: the trace, on numbers
+            return self._through_trace(layer, shape, depth)
+        inputs = tuple(sympy.Symbol(name, integer=True, positive=True) for name in shape)
         pending: list[Any] = []
         token = PENDING_RULES.set(pending)
         try:
-            (record,) = trace(inputs, (_substitute(layer, safe),))
+            (record,) = trace(inputs, (_substitute(layer, self.safe),))
+            checks = [self.printer._print(condition) for condition in pending]
+            sizes = [_exact(self.printer, size) for size in record.output_shape]
+            counts = [_exact(self.printer, getattr(record, q)) for q in _COUNTS]
+        except (SymconvError, TypeError):
+            # A rule that fails for every input, or a value the printer cannot write: the
+            # trace decides at run time, and names the rule.
+            return self._through_trace(layer, shape, depth)
         finally:
             PENDING_RULES.reset(token)
-        lines += [f"    if not ({printer._print(c)}): raise _Rejected" for c in pending]
-        outputs = []
-        for axis, size in enumerate(record.output_shape):
-            lines.append(f"    _x{index}_{axis} = {_exact(printer, size)}")
-            outputs.append(f"_x{index}_{axis}")
-        counts = [_exact(printer, getattr(record, q))
-                  for q in ("params", "neurons", "connections", "macs")]
-        rows.append(f"(({', '.join(outputs)},), {', '.join(counts)})")
-        kinds.append(record.kind)
-        shape = record.output_shape
-    lines.append(f"    return ({', '.join(rows)},)")
-    source = "\n".join(lines) + "\n"
-    scope: dict[str, Any] = {"Fraction": Fraction, "_Rejected": _Rejected}
-    exec(compile(source, "<symconv evaluator>", "exec"), scope)  # our own generated code
-    return Evaluator(network, names, tuple(kinds), source, scope["_evaluate"])
+        for check in checks:
+            self._check(check, depth)
+        return ([self._assign(size, depth) for size in sizes],
+                [self._assign(count, depth, "c") for count in counts])
+
+    def _repeat(self, block: Repeat, shape: list[str], depth: int
+                ) -> tuple[list[str], list[str]]:
+        """A loop over the body, its counts summed; the trace's unroll limit checked first."""
+        count = self._assign(_exact(self.printer, _rename(block.count, self.safe)), depth, "n")
+        body = sympy.sympify(unrolled_layers(block.body), strict=True)
+        layers = _exact(self.printer, _rename(body, self.safe))
+        self._check(f"{count} <= {MAX_UNROLLED} and {count} * ({layers}) <= {MAX_UNROLLED}",
+                    depth)
+        state = [self._assign(name, depth) for name in shape]
+        totals = [self._assign("0", depth, "c") for _ in _COUNTS]
+        self.lines.append(f"{'    ' * depth}for _ in range({count}):")
+        at = state
+        for layer in block.body:
+            at, counts = self._layer(layer, at, depth + 1)
+            self.lines += [f"{'    ' * (depth + 1)}{t} += {c}" for t, c in zip(totals, counts,
+                                                                               strict=True)]
+        self.lines += [f"{'    ' * (depth + 1)}{s} = {a}" for s, a in zip(state, at, strict=True)]
+        return state, totals
+
+    def _through_trace(self, layer: Layer, shape: list[str], depth: int
+                       ) -> tuple[list[str], list[str]]:
+        self.traced.append(layer)
+        args = ", ".join(f"_u{i}" for i in range(len(self.safe)))
+        row = self._assign(f"_traced({len(self.traced) - 1}, ({', '.join(shape)},), ({args},))",
+                           depth, "t")
+        out = [self._assign(f"{row}[0][{a}]", depth) for a in range(len(shape))]
+        return out, [self._assign(f"{row}[{i}]", depth, "c") for i in range(1, 5)]
+
+    def _run_trace(self, which: int, shape: tuple[int, ...], args: tuple[int, ...]
+                   ) -> tuple[Any, ...]:
+        """One block's numbers by the trace itself, with the call's values in place."""
+        values = dict(zip(self.network.symbols, args, strict=True))
+        layer = _substitute(self.traced[which], substitution(values))
+        try:
+            (record,) = trace(shape, (layer,))
+        except SymconvError:
+            raise _Rejected from None  # the whole trace then says where and why
+        return (tuple(int(v) for v in record.output_shape),
+                *(int(getattr(record, q)) for q in _COUNTS))
 
 
-def _through_trace(network: Network) -> Evaluator:
-    names = network.symbols
-
-    def evaluate(*args: int) -> list[tuple[Any, ...]]:
-        records = network.records(**dict(zip(names, args, strict=True)))
-        return [(tuple(int(v) for v in r.output_shape),
-                 *(int(getattr(r, q)) for q in ("params", "neurons", "connections", "macs")))
-                for r in records]
-
-    kinds = tuple(kind_of(layer) for layer in network.layers)
-    return Evaluator(network, names, kinds, "", evaluate)
+def _holds_repeat(layer: Layer) -> bool:
+    match layer:
+        case Repeat():
+            return True
+        case Residual(body=body, shortcut=shortcut):
+            return any(map(_holds_repeat, (*body, *shortcut)))
+        case Concat(branches=branches):
+            return any(_holds_repeat(x) for branch in branches for x in branch)
+        case _:
+            return False
 
 
 def _rename(value: Value, names: Mapping[sympy.Symbol, sympy.Symbol]) -> Value:

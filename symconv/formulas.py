@@ -7,6 +7,7 @@ engine's arithmetic: shapes, counts, solvers, derivations and the formula sheet 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -112,6 +113,46 @@ def same_padding(k: Value, d: Value) -> tuple[Value, Value]:
 def adaptive_window(i: Value, n: Value, o: Value) -> tuple[Value, Value]:
     """The input interval [start, end) that adaptive pooling's output index i reads."""
     return (i * n) // o, ceil_div((i + 1) * n, o)
+
+
+class gcd(sympy.Function):
+    """The greatest common divisor of two whole numbers, left unevaluated for symbols
+    (SymPy's own `gcd` is the polynomials' one: gcd(W, O) = 1 for any symbols)."""
+
+    is_integer = True
+
+    @classmethod
+    def eval(cls, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr | None:
+        if a.is_Integer and b.is_Integer:
+            return sympy.Integer(math.gcd(int(a), int(b)))
+        if a == b:
+            return a
+        if a == 1 or b == 1:
+            return sympy.Integer(1)
+        return None
+
+    def _eval_is_positive(self) -> bool | None:
+        return True if all(a.is_positive for a in self.args) else None
+
+
+def greatest_common_divisor(a: Value, b: Value) -> Value:
+    """gcd(a, b): an int for ints, the unevaluated `gcd` for expressions."""
+    if isinstance(a, int) and isinstance(b, int):
+        return math.gcd(a, b)
+    return gcd(a, b)
+
+
+def adaptive_reads(n: Value, o: Value) -> Value:
+    """Input elements adaptive pooling reads along one axis, summed over its o windows (they
+    may overlap). Window i covers [floor(i*n/o), ceil((i+1)*n/o)), of width ceil((r + n)/o)
+    where r = i*n mod o; r takes each multiple of gcd(n, o) below o once."""
+    return n + o - greatest_common_divisor(n, o)
+
+
+def adaptive_widest(n: Value, o: Value) -> Value:
+    """The widest window of adaptive pooling along one axis: the width ceil((r + n)/o) at the
+    largest r, o - gcd(n, o) (n/o where o divides n)."""
+    return ceil_div(adaptive_reads(n, o), o)
 
 
 # ---------------------------------------------------------------- counts

@@ -203,12 +203,11 @@ def layer_fields(
 
 def _adaptive(field: Field, n: Value, o: Value) -> Field:
     """Adaptive pooling: where o divides n, a pool with k = s = n/o; otherwise the widest
-    window ⌈n/o⌉ + 1 with the mean stride n/o (unit centres then wander by under one)."""
+    window (formulas.adaptive_widest) with the mean stride n/o (unit centres then wander by
+    under one)."""
     divides = truth(sympy.Eq(sympy.Mod(n, o), 0))
     if divides is False:
-        span: Value = f.ceil_div(n, o) + 1
-        if isinstance(n, int) and isinstance(o, int):
-            span = max(f.ceil_div((i + 1) * n, o) - (i * n) // o for i in range(o))
+        span = f.adaptive_widest(n, o)
         return advance(field, Geometry(span, ratio(n, o), 0, 0))
     k = ratio(n, o)
     return advance(field, Geometry(k, k, 0, 0))

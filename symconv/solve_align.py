@@ -14,6 +14,7 @@ reduced to the smallest period that describes them (e.g. W = 0 mod 32, W >= 32).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import assert_never
@@ -42,7 +43,10 @@ from symconv.solve import first_true
 from symconv.symbols import Value
 from symconv.trace import axis_names
 
-PERIOD_LIMIT = 10**6
+# Input sizes times layers walked to find the aligned residues (about a second), and the
+# most sizes `Alignment.sizes` lists.
+WORK_LIMIT = 300_000
+SIZES_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,15 @@ class Alignment:
         return isinstance(n, int) and n >= self.least and n % self.modulus in self.residues
 
     def sizes(self, low: int, high: int) -> list[int]:
-        """The aligned sizes from low to high."""
-        return [n for n in range(max(low, self.least), high + 1) if n in self]
+        """The aligned sizes from low to high (counted first: at most SIZES_LIMIT)."""
+        low = max(low, self.least)
+        firsts = [low + (r - low) % self.modulus for r in self.residues]
+        count = sum(max(0, (high - first) // self.modulus + 1) for first in firsts)
+        if count > SIZES_LIMIT:
+            raise UnsupportedError(
+                f"{count} aligned sizes from {low} to {high}, more than the {SIZES_LIMIT} "
+                "symconv lists; narrow the range")
+        return sorted(n for first in firsts for n in range(first, high + 1, self.modulus))
 
     def condition(self) -> sympy.Expr:
         """The set as a SymPy condition on the axis's symbol."""
@@ -90,9 +101,10 @@ def leftovers_zero(layers: Sequence[Layer], axis: int, n: int) -> bool | None:
 
 def _axis(layers: Sequence[Layer], axis: int, name: str) -> Alignment:
     period = _period(layers, axis)
-    if period > PERIOD_LIMIT:
+    walked = _layers(layers)
+    if period * walked > WORK_LIMIT:
         raise UnsupportedError(f"the strides along {name} multiply to {period}, too many sizes "
-                               "to examine")
+                               f"to examine through {walked} layer{'' if walked == 1 else 's'}")
     least = first_true(lambda n: _walk(layers, axis, n) is not None, 1, 2**40)
     if least > 2**40:
         raise NoSolutionError(f"no input size along {name} gives every layer an output")
@@ -101,9 +113,32 @@ def _axis(layers: Sequence[Layer], axis: int, name: str) -> Alignment:
     if not residues:
         raise NoSolutionError(f"every input size along {name} leaves some layer with elements "
                               "it discards")
-    modulus = min(m for m in range(1, period + 1) if period % m == 0
-                  and all((r + m) % period in residues for r in residues))
+    found = set(residues)
+    modulus = min(m for m in _divisors(period)
+                  if all((r + m) % period in found for r in residues))
     return Alignment(name, modulus, tuple(sorted({r % modulus for r in residues})), least)
+
+
+def _divisors(n: int) -> list[int]:
+    """The divisors of n, in about √n steps."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
+
+
+def _layers(layers: Sequence[Layer]) -> int:
+    """How many layers one walk of an input size steps through (repeats unrolled)."""
+    total = 0
+    for layer in layers:
+        match layer:
+            case Repeat(count=count, body=body):
+                total += _int(count) * _layers(body)
+            case Residual(body=body, shortcut=shortcut):
+                total += _layers(body) + _layers(shortcut)
+            case Concat(branches=branches):
+                total += sum(_layers(b) for b in branches)
+            case _:
+                total += 1
+    return total
 
 
 def _int(v: Value) -> int:

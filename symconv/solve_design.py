@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from dataclasses import dataclass
 
 from symconv import formulas as f
-from symconv.errors import NoSolutionError
+from symconv.errors import NoSolutionError, UnsupportedError
 from symconv.symbols import whole_number
+
+# Windows the search tries at most (about a second).
+MAX_CANDIDATES = 1_000_000
 
 
 class Cost(enum.Enum):
@@ -74,6 +78,14 @@ def design_search(
                                   f"{least}")
     if size < 1 or target < 1:
         raise NoSolutionError("sizes must be at least 1")
+    if not 1 <= axes <= 3:
+        raise UnsupportedError(f"{axes} axes: PyTorch's convolutions have 1 to 3 spatial axes")
+    candidates = math.prod(high - low + 1 for low, high in (
+        bounds.kernel, bounds.stride, bounds.padding, bounds.dilation))
+    if candidates > MAX_CANDIDATES:
+        raise UnsupportedError(
+            f"the ranges hold {candidates} windows, more than the {MAX_CANDIDATES} the search "
+            "tries; narrow the kernel, stride, padding or dilation range")
     found = []
     for k, s, p, d in itertools.product(*(range(low, high + 1) for low, high in (
             bounds.kernel, bounds.stride, bounds.padding, bounds.dilation))):

@@ -31,8 +31,8 @@ from symconv.layers import (
     Window,
     kind_of,
 )
-from symconv.network import Network
-from symconv.symbols import Value
+from symconv.network import Network, _substitute
+from symconv.symbols import Value, symbol
 from symconv.trace import PENDING_RULES, Record
 
 # ---------------------------------------------------------------- where the unknown acts
@@ -149,9 +149,17 @@ def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
     """The output sizes as the formulas write them, symbols in place (see `tidy`)."""
     if _symbolic_repeat(net.layers):  # not unrolled: the trace has its closed form
         return tuple(net.output_shape()[1:])
-    with sympy.evaluate(False):
-        sizes = run_layers(net.layers, tuple(net.input_shape[1:]), lambda v: v)
-    return None if sizes is None else tuple(tidy(sympy.sympify(n, strict=True)) for n in sizes)
+    # The symbols stand in as symbols without assumptions while the formulas run, so that
+    # SymPy settles no floor ⌊P + 217/2⌋ by P's integrality; `tidy` puts them back. (Not
+    # `sympy.evaluate(False)`: that switch is per thread but SymPy's cache is shared, and
+    # other threads were handed unevaluated expressions from it.)
+    plain = {symbol(name): sympy.Dummy(name) for name in net.symbols}
+    held = _substitute(net, plain)
+    sizes = run_layers(held.layers, tuple(held.input_shape[1:]), lambda v: v)
+    back = {d: s for s, d in plain.items()}
+    if sizes is None:
+        return None
+    return tuple(tidy(sympy.sympify(n, strict=True), back) for n in sizes)
 
 
 def _symbolic_repeat(layers: Sequence[Layer]) -> bool:
@@ -281,12 +289,12 @@ def _empty(sizes: tuple[Any, ...] | None) -> bool:
     return sizes is None or any(isinstance(n, int) and n < 1 for n in sizes)
 
 
-def tidy(e: sympy.Basic) -> sympy.Expr:
+def tidy(e: sympy.Basic, names: dict[Any, Any] | None = None) -> sympy.Expr:
     """The expression with sums, products and powers evaluated and everything else (floors,
     ceilings, ceil mode's Piecewise) kept as it is, which is fast and reads like the formula."""
     if not e.args:
-        return e
-    args = [tidy(a) for a in e.args]
+        return names.get(e, e) if names else e
+    args = [tidy(a, names) for a in e.args]
     if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
         return e.func(*args)
     if args == list(e.args):

@@ -415,17 +415,9 @@ def _adaptive_pool(layer: AdaptivePool, shape: Shape) -> _Effect:
     outs = tuple(n if o is None else o for o, n in zip(layer.output_size, spatial, strict=True))
     for o in outs:
         check_size("output_size", o, 1)
-    links = channels * f.product(_adaptive_reads(n, o) for n, o in zip(spatial, outs, strict=True))
+    # Windows may overlap: the links are the input elements each window reads, summed.
+    links = channels * f.product(f.adaptive_reads(n, o) for n, o in zip(spatial, outs, strict=True))
     return _Effect((channels, *outs), connections=links)
-
-
-def _adaptive_reads(n: Value, o: Value) -> Value:
-    """Input elements read along one axis, summed over the output (windows may overlap)."""
-    if isinstance(o, int):
-        return sum(end - start for start, end in (f.adaptive_window(i, n, o) for i in range(o)))
-    i = sympy.Dummy("i", integer=True, nonnegative=True)
-    start, end = f.adaptive_window(i, n, o)
-    return sympy.Sum(end - start, (i, 0, o - 1))
 
 
 def _linear(layer: Linear, shape: Shape) -> _Effect:
