@@ -236,7 +236,7 @@ class _Compiler:
         count = self._assign(_exact(self.printer, _rename(block.count, self.safe)), depth, "n")
         body = sympy.sympify(unrolled_layers(block.body), strict=True)
         layers = _exact(self.printer, _rename(body, self.safe))
-        self._check(f"{count} <= {MAX_UNROLLED} and {count} * ({layers}) <= {MAX_UNROLLED}",
+        self._check(f"1 <= {count} <= {MAX_UNROLLED} and {count} * ({layers}) <= {MAX_UNROLLED}",
                     depth)
         state = [self._assign(name, depth) for name in shape]
         totals = [self._assign("0", depth, "c") for _ in _COUNTS]

@@ -333,10 +333,13 @@ def network_conditions(net: Network) -> tuple[Condition, ...]:
         records = net.records()
     finally:
         PENDING_RULES.reset(token)
-    found = [Condition(c, "a layer's rule") for c in pending]
-    found += [Condition(r.condition, f"the paths of layer {label} ({r.kind}) must agree in "
-                                     "size") for label, r in _all_records(records, "")
-              if r.condition is not None]
+    # A block's agreement is also a pending rule (the evaluator checks it at run time): it
+    # is named for the block, which says more than "a layer's rule".
+    agree = {part: f"the paths of layer {label} ({r.kind}) must agree in size"
+             for label, r in _all_records(records, "") if r.condition is not None
+             for part in sympy.And.make_args(r.condition)}
+    found = [Condition(c, agree.get(c, "a layer's rule")) for c in pending]
+    found += [Condition(c, origin) for c, origin in agree.items() if c not in pending]
     names = set(net.symbols)
     for c in found:
         foreign = [s for s in sympy.sympify(c.holds, strict=True).free_symbols
