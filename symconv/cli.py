@@ -130,7 +130,10 @@ def read_option(option: str, read: Any, text: str) -> Any:
     try:
         return read(text)
     except SymconvError as error:
-        raise type(error)(f"{option}: {error.message}", error.source, error.layer) from None
+        where = error.source  # a column of the option's value, not a line of the description
+        message = f"{option}: {error.message}" if where is None else (
+            f"{option}, column {where.column}: {error.message}\n{where.pointer()}")
+        raise type(error)(message, None, error.layer) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import symconv
 from symconv.cli import build_parser, main
 
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.net"))
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -186,31 +187,44 @@ def output_paths(tmp: Path) -> st.SearchStrategy[str]:
                             str(tmp / "no" / "such" / "dir" / "x.tex")])
 
 
+# A sensible value for each option that takes one (by its dest), so that a command line
+# with one odd value reaches as far as that value is read.
+SENSIBLE = {"input": "3x32x32", "set": "W=32", "target": "16", "unknown": "P",
+            "span": "1..64", "layer": "1", "unit": "0,0", "size": "32", "kernel": "1..5",
+            "stride": "1..2", "padding": "0..2", "dilation": "1..2", "in_channels": "3",
+            "out_channels": "4", "axes": "2", "top": "3", "sizes": "2", "seed": "0",
+            "title": "Notes"}
+DESCRIPTIONS = ["input 3 x W x W\nconv 8 k=3 s=2 p=P\nmaxpool k=2\nflatten\nlinear 10",
+                *(p.read_text() for p in EXAMPLES[:3])]
+
+
 @st.composite
 def command_lines(draw: st.DrawFn, tmp: Path) -> list[str]:
     """A subcommand, a description (valid ones reach furthest), and each of its options
-    present or not, with a valid or an odd value."""
+    present or not; all sensible but (usually) one, which is odd."""
     name = draw(st.sampled_from(sorted(SUBCOMMANDS)))
+    actions = [a for a in SUBCOMMANDS[name]._actions if a.option_strings and a.dest != "help"]
+    odd = draw(st.sampled_from([a.dest for a in actions] + [None]))
     argv = [name]
-    for action in SUBCOMMANDS[name]._actions:
-        if not action.option_strings or action.dest == "help" or not draw(st.booleans()):
+    for action in actions:
+        required = action.required or (name == "solve" and action.dest in ("unknown", "target"))
+        if not (required or action.dest == odd or draw(st.booleans())):
             continue
         flag = draw(st.sampled_from(action.option_strings))
         if action.nargs == 0:
             argv.append(flag)
         elif action.dest == "expr":
-            text = draw(st.one_of(st.sampled_from([p.read_text() for p in EXAMPLES[:4]]),
-                                  descriptions(), mutated_examples()))
-            argv += [flag, text]
+            argv += [flag, draw(st.one_of(st.sampled_from(DESCRIPTIONS), descriptions(),
+                                          mutated_examples()))]
         elif action.dest == "output":
             argv += [flag, draw(output_paths(tmp))]
-        elif action.choices is not None:
-            argv += [flag, draw(st.one_of(st.sampled_from(list(action.choices)),
-                                          st.sampled_from(ODD)))]
-        else:
+        elif action.dest == odd:
             argv += [flag, draw(st.sampled_from(ODD))]
-    if "--expr" in [a.dest for a in SUBCOMMANDS[name]._actions] and "-e" not in argv and (
-            "--expr" not in argv):
+        elif action.choices is not None:
+            argv += [flag, draw(st.sampled_from(list(action.choices)))]
+        else:
+            argv += [flag, SENSIBLE[action.dest]]
+    if any(a.dest == "expr" for a in actions) and "-e" not in argv and "--expr" not in argv:
         argv.append(draw(st.sampled_from([str(p) for p in EXAMPLES] + ["-", "/dev/null"])))
     return argv
 
