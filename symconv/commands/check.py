@@ -45,8 +45,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from symconv.interop.torch_check import compare, random_values, report
 
-    if not 1 <= args.sizes <= MAX_SIZES:
-        raise SymconvError(f"--sizes takes a count from 1 to {MAX_SIZES}, got {args.sizes}")
+    if args.sizes < 1:
+        raise SymconvError(f"--sizes takes a positive count, got {args.sizes}")
+    if args.sizes > MAX_SIZES:
+        raise SymconvError(f"--sizes takes at most {MAX_SIZES} (each is a PyTorch run), got "
+                           f"{args.sizes}")
     agree = True
     for chosen in random_values(network, values, args.sizes, args.seed):
         comparison = compare(network, chosen)

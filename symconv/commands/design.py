@@ -50,9 +50,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.in_channels < 1 or args.out_channels < 1:
-        raise SymconvError("--in-channels and --out-channels must be at least 1")
-    if not 1 <= args.axes <= MAX_AXES:
+    if args.axes < 1 or args.in_channels < 1 or args.out_channels < 1:
+        raise SymconvError("--axes, --in-channels and --out-channels must be at least 1")
+    if args.axes > MAX_AXES:
         raise SymconvError(f"--axes takes 1 to {MAX_AXES} spatial axes, got {args.axes}")
     bounds = Bounds(args.kernel, args.stride, args.padding, args.dilation)
     candidates = 1
