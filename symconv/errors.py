@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,8 +20,15 @@ class Source:
         return f"line {self.line}, column {self.column}"
 
     def pointer(self) -> str:
-        """The source line with a caret under the column ('' without a line)."""
-        return f"  {self.text}\n  {' ' * (self.column - 1)}^" if self.text else ""
+        """The source line with a caret under the column ('' without a line). Control
+        characters (an escape sequence, a lone CR, NUL, a bidi override) are shown escaped,
+        so the line cannot repaint or reorder the terminal; the caret counts what is shown
+        before it."""
+        if not self.text:
+            return ""
+        before = self.text[: self.column - 1]
+        indent = sum(_width(c) for c in visible(before))
+        return f"  {visible(self.text)}\n  {' ' * indent}^"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +37,40 @@ class ModuleSource(Source):
     'features.0'" (from_torch); there is no line to point at."""
 
     def where(self) -> str:
-        return self.text
+        return visible(self.text)
 
     def pointer(self) -> str:
         return ""
+
+
+def _hidden(c: str) -> bool:
+    """Characters a terminal acts on or hides: C0/C1 controls, format characters (bidi
+    overrides, zero-width ones), line and paragraph separators, surrogates, private use."""
+    return unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def visible(text: str, keep: str = "") -> str:
+    """The text with every hidden character escaped (\\x1b, \\u202e), tabs as spaces,
+    except the characters in `keep`."""
+    out = []
+    for c in text:
+        if c in keep:
+            out.append(c)
+        elif c == "\t":
+            out.append(" ")
+        elif _hidden(c):
+            out.append(f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+                       if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _width(c: str) -> int:
+    """Columns a character takes on a terminal: 2 for wide (CJK), 0 for combining marks."""
+    if unicodedata.combining(c):
+        return 0
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
 
 
 class SymconvError(Exception):
@@ -51,7 +89,8 @@ class SymconvError(Exception):
             where.append(self.source.where())
         if self.layer is not None:
             where.append(self.layer)
-        head = f"{', '.join(where)}: {self.message}" if where else self.message
+        message = visible(self.message, keep="\n")
+        head = f"{', '.join(where)}: {message}" if where else message
         pointer = self.source.pointer() if self.source is not None else ""
         return f"{head}\n{pointer}" if pointer else head
 

@@ -60,6 +60,56 @@ LONG_NOTE = (r"Entries shown as \ldots{} are expressions too long for the table;
              r"\texttt{symconv table} prints them in full.")
 
 
+# Unicode in a title. The document keeps LaTeX's default OT1 Computer Modern (scalable Type 1
+# fonts in every TeX Live; T1 would need cm-super or lmodern, which texlive-latex-recommended
+# lacks, and falls back to bitmap fonts made by METAFONT). With it, LaTeX typesets the Latin-1
+# and Latin Extended-A letters itself except those below, which OT1 has no glyph or accent
+# for; math symbols become math; every other character (CJK, say: no font for it here) is
+# declared with \DeclareUnicodeCharacter to print as its code point, [U+5377], so nothing a
+# user wrote vanishes from the .tex or the PDF.
+_OT1_LACKS = frozenset("\u00ab\u00bb\u00d0\u00de\u00f0\u00fe\u0104\u0105\u0110\u0111"
+                       "\u0118\u0119\u0126\u0127\u012e\u012f\u0138\u013f\u0140\u0149"
+                       "\u014a\u014b\u0166\u0167\u0172\u0173\u017f")
+# Greek in the order of its code points (U+03B1 alpha ..., U+0391 Alpha ...); capitals that
+# look like Latin letters are those letters, upright.
+_GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
+          "kappa", "lambda", "mu", "nu", "xi", "o", "pi", "rho", "varsigma", "sigma", "tau",
+          "upsilon", "phi", "chi", "psi", "omega")
+_CAPITALS = ("A", "B", "Gamma", "Delta", "E", "Z", "H", "Theta", "I", "K", "Lambda", "M", "N",
+             "Xi", "O", "Pi", "P", "-", "Sigma", "T", "Upsilon", "Phi", "X", "Psi", "Omega")
+_UNICODE_MATH = {
+    **{chr(0x3B1 + i): name if len(name) == 1 else "\\" + name
+       for i, name in enumerate(_GREEK)},
+    **{chr(0x391 + i): rf"\mathrm{{{name}}}" if len(name) == 1 else "\\" + name
+       for i, name in enumerate(_CAPITALS) if name != "-"},
+    "\u2211": "\\sum", "\u220f": "\\prod", "\u221e": "\\infty", "\u2264": "\\leq",
+    "\u2265": "\\geq", "\u2260": "\\neq", "\u2248": "\\approx", "\u2192": "\\to",
+    "\u2190": "\\leftarrow", "\u2194": "\\leftrightarrow", "\u21d2": "\\Rightarrow",
+    "\u2208": "\\in", "\u2209": "\\notin", "\u2200": "\\forall", "\u2203": "\\exists",
+    "\u2202": "\\partial", "\u2207": "\\nabla", "\u221a": "\\surd", "\u222b": "\\int",
+    "\u2218": "\\circ", "\u2297": "\\otimes", "\u2295": "\\oplus", "\u2217": "\\ast",
+    "\u2212": "-", "\u230a": "\\lfloor", "\u230b": "\\rfloor", "\u2308": "\\lceil",
+    "\u2309": "\\rceil", "\u2022": "\\bullet", "\u22c5": "\\cdot",
+    "\u00ab": "\\ll", "\u00bb": "\\gg",
+}
+_UNICODE_TEXT = {"\u2013": "\\textendash{}", "\u2014": "\\textemdash{}", "\u2018": "`",
+                 "\u2019": "'", "\u201c": "``", "\u201d": "''", "\u2026": "\\ldots{}"}
+
+
+def unicode_declarations(text: str) -> list[str]:
+    """\\DeclareUnicodeCharacter lines for the characters of `text` that this TeX cannot
+    typeset as they are: math symbols as math, the rest as a visible [U+XXXX]."""
+    lines = [r"\providecommand{\symconvglyph}[1]{\texttt{[U+#1]}}"]
+    for c in sorted(set(text)):
+        if c.isascii() or (0xA0 <= ord(c) <= 0x17F and c not in _OT1_LACKS):
+            continue
+        code = f"{ord(c):04X}"
+        body = (rf"\ensuremath{{{_UNICODE_MATH[c]}}}" if c in _UNICODE_MATH
+                else _UNICODE_TEXT.get(c, rf"\symconvglyph{{{code}}}"))
+        lines.append(rf"\DeclareUnicodeCharacter{{{code}}}{{{body}}}")
+    return lines if len(lines) > 1 else []
+
+
 class LatexError(SymconvError):
     """pdflatex is missing, or it could not compile the document."""
 
@@ -236,12 +286,14 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
 
 def notes_document(notes: Notes, title: str = "Network arithmetic") -> str:
     """A standalone article: preamble, escaped title, body."""
+    title = escape_text(title)
     return "\n".join([
         r"\documentclass[11pt]{article}",
         r"\usepackage[margin=2.2cm]{geometry}",
         *(rf"\usepackage{{{p}}}" for p in PACKAGES),
+        *unicode_declarations(title),
         r"\allowdisplaybreaks",
-        r"\title{" + escape_text(title) + "}",
+        r"\title{" + title + "}",
         r"\author{}",
         r"\date{}",
         r"\begin{document}",

@@ -77,19 +77,72 @@ Statement: TypeAlias = "InputDecl | RawLayer | RawBlock"
 
 # ---------------------------------------------------------------- the parser
 
-# Functions an expression may use, e.g. a target size --target 'ceiling(W/2)'.
-_FUNCTIONS = {"floor": sympy.floor, "ceil": sympy.ceiling, "ceiling": sympy.ceiling,
-              "min": sympy.Min, "max": sympy.Max}
 
-# Sizes beyond these are typing mistakes; refusing them keeps exact arithmetic quick.
-_MAX_DIGITS = 4000
-_MAX_EXPONENT = 4096
+@dataclass(frozen=True, slots=True)
+class _Function:
+    """A function an expression may call, e.g. a target size --target 'ceiling(W/2)'."""
+
+    apply: Any
+    least: int  # arguments it takes: from `least` to `most` (None: any number more)
+    most: int | None
+    takes: str  # in words, for the error message
+
+    def accepts(self, count: int) -> bool:
+        return self.least <= count and (self.most is None or count <= self.most)
 
 
-def _exponent(number: str) -> int:
-    """The decimal exponent written in a number such as 1e400 (0 when there is none)."""
+_ONE = "one number or expression"
+_TWO_OR_MORE = "two or more numbers or expressions"
+_FUNCTIONS = {
+    "floor": _Function(sympy.floor, 1, 1, _ONE),
+    "ceil": _Function(sympy.ceiling, 1, 1, _ONE),
+    "ceiling": _Function(sympy.ceiling, 1, 1, _ONE),
+    "min": _Function(sympy.Min, 2, None, _TWO_OR_MORE),
+    "max": _Function(sympy.Max, 2, None, _TWO_OR_MORE),
+}
+
+# Sizes beyond these are typing mistakes; refusing them keeps exact arithmetic quick. Every
+# path that reads digits (descriptions, shapes, --set, --input, --target, integer options)
+# checks them with `check_digits`, so the limit and its message are the same everywhere.
+MAX_DIGITS = 4000
+MAX_EXPONENT = 4096
+# Descriptions longer than this are not descriptions (a binary file, /dev/zero).
+MAX_TEXT = 1 << 20  # characters (the command line reads at most this many bytes)
+MAX_TEXT_WORDS = "1 MiB"
+# Nesting deeper than this (brackets, calls, blocks, chains of operators) is refused where it
+# is read, before any recursion in SymPy or in the transformer could overflow the stack.
+MAX_DEPTH = 100
+
+
+def too_large(number: str) -> str:
+    """The one message for a number beyond MAX_DIGITS, naming its first digits."""
+    shown = number if len(number) <= 24 else number[:20] + "…"
+    return f"the number {shown} is too large (symconv takes at most {MAX_DIGITS} digits)"
+
+
+def check_digits(number: str) -> None:
+    """Refuse a written number (digits, maybe a point and an exponent) beyond MAX_DIGITS."""
     _, e, power = number.lower().partition("e")
-    return abs(int(power)) if e and power.lstrip("+-").isdigit() else 0
+    digits = power.lstrip("+-")
+    if len(number) > MAX_DIGITS or (e and digits.isdigit() and int(digits) > MAX_DIGITS):
+        raise ValueError(too_large(number))
+
+
+def _digits(value: int) -> int:
+    """How many decimal digits |value| has; beyond MAX_DIGITS + 1, an estimate (never fewer),
+    as printing a huge number takes long (and Python refuses beyond 4300 digits)."""
+    estimate = int(abs(value).bit_length() * 0.30103) + 1
+    return len(str(abs(value))) if estimate <= MAX_DIGITS + 1 else estimate
+
+
+def _too_big(value: Any) -> bool:
+    """Whether a value has a number in it with more than MAX_DIGITS digits."""
+    if isinstance(value, int):
+        return _digits(value) > MAX_DIGITS
+    if isinstance(value, sympy.Basic):
+        return any(_digits(r.p) > MAX_DIGITS or _digits(r.q) > MAX_DIGITS
+                   for r in value.atoms(sympy.Rational))
+    return False
 
 
 
@@ -142,14 +195,23 @@ class _ToStatements(Transformer[Token, Any]):
     def _at(self, meta: Any) -> Source:
         return _source(self._lines, meta.line, meta.column)
 
-    def _too_large(self, token: Token, message: str) -> SyntaxProblem:
-        return SyntaxProblem(message, _source(self._lines, token.line or 1, token.column or 1))
+    def _token_at(self, token: Token) -> Source:
+        return _source(self._lines, token.line or 1, token.column or 1)
+
+    def _checked(self, meta: Any, value: Any) -> Any:
+        """The value of an operation, refused where a number in it outgrows MAX_DIGITS."""
+        if _too_big(value):
+            raise SyntaxProblem(f"the result is too large (symconv takes at most {MAX_DIGITS} "
+                                "digits)", self._at(meta))
+        return value
 
     # expressions
     def number(self, children: list[Token]) -> sympy.Expr:
         text = str(children[0])
-        if len(text) > _MAX_DIGITS or _exponent(text) > _MAX_DIGITS:
-            raise self._too_large(children[0], f"the number {text[:20]}… is too large")
+        try:
+            check_digits(text)
+        except ValueError as error:
+            raise SyntaxProblem(str(error), self._token_at(children[0])) from None
         if text.isdigit():
             return sympy.Integer(int(text))
         return sympy.Rational(text)
@@ -157,34 +219,34 @@ class _ToStatements(Transformer[Token, Any]):
     def name(self, children: list[Token]) -> sympy.Expr:
         return symbol(str(children[0]))
 
-    @v_args(inline=True)
-    def add(self, a: Any, b: Any) -> Any:
-        _numbers(a, b)
-        return a + b
+    @v_args(meta=True)
+    def add(self, meta: Any, children: list[Any]) -> Any:
+        a, b = _numbers(*children)
+        return self._checked(meta, a + b)
 
-    @v_args(inline=True)
-    def sub(self, a: Any, b: Any) -> Any:
-        _numbers(a, b)
-        return a - b
+    @v_args(meta=True)
+    def sub(self, meta: Any, children: list[Any]) -> Any:
+        a, b = _numbers(*children)
+        return self._checked(meta, a - b)
 
-    @v_args(inline=True)
-    def mul(self, a: Any, b: Any) -> Any:
-        _numbers(a, b)
-        return a * b
+    @v_args(meta=True)
+    def mul(self, meta: Any, children: list[Any]) -> Any:
+        a, b = _numbers(*children)
+        return self._checked(meta, a * b)
 
     @v_args(meta=True)
     def div(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
-        return sympy.sympify(a, strict=True) / b
+        return self._checked(meta, sympy.sympify(a, strict=True) / b)
 
     @v_args(meta=True)
     def floordiv(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
-        return a // b
+        return self._checked(meta, a // b)
 
     @v_args(inline=True)
     def neg(self, a: Any) -> Any:
@@ -194,14 +256,19 @@ class _ToStatements(Transformer[Token, Any]):
     @v_args(meta=True)
     def pow(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
-        if not (b.is_Symbol or (b.is_Integer and 0 <= b <= _MAX_EXPONENT)):
+        if not (b.is_Symbol or (b.is_Integer and b >= 0)):
             raise SyntaxProblem(
-                f"an exponent must be a name or a whole number from 0 to {_MAX_EXPONENT}",
+                f"an exponent must be a name or a whole number from 0 to {MAX_EXPONENT}",
                 self._at(meta),
             )
-        if a.is_Integer and b.is_Integer and abs(a) > 1 and b * len(str(abs(a))) > _MAX_DIGITS:
-            raise SyntaxProblem("the power is too large", self._at(meta))
-        return a**b
+        if b.is_Integer and b > MAX_EXPONENT:
+            raise SyntaxProblem(f"the exponent {_short(b)} is too large (symconv takes "
+                                f"exponents up to {MAX_EXPONENT})", self._at(meta))
+        if a.is_Rational and b.is_Integer and (
+                max(_digits(a.p), _digits(a.q)) - 1) * int(b) > MAX_DIGITS:
+            raise SyntaxProblem(f"the power {_short(a)}^{b} is too large (symconv takes at "
+                                f"most {MAX_DIGITS} digits)", self._at(meta))
+        return self._checked(meta, a**b)
 
     # values
     def items(self, children: list[Any]) -> tuple[Value, ...]:
@@ -212,6 +279,11 @@ class _ToStatements(Transformer[Token, Any]):
 
     def shape_literal(self, children: list[Token]) -> tuple[Value, ...]:
         text = str(children[0]).replace("×", "x")
+        try:
+            for part in text.split("x"):
+                check_digits(part)
+        except ValueError as error:
+            raise SyntaxProblem(str(error), self._token_at(children[0])) from None
         return tuple(int(part) for part in text.split("x"))
 
     def shape(self, children: list[Any]) -> tuple[Value, ...]:
@@ -242,12 +314,16 @@ class _ToStatements(Transformer[Token, Any]):
         function = _FUNCTIONS.get(raw.name)
         if function is None:
             return raw
-        values = [a.value for a in raw.args]
-        if raw.keywords or not values or not all(
-            isinstance(v, int | sympy.Expr) for v in values
-        ):
-            raise SyntaxProblem(f"{raw.name}() takes numbers or expressions", raw.source)
-        return function(*values)
+        given = f"{len(raw.args)} given" if raw.args else "none given"
+        if raw.keywords:
+            given = f"a keyword given ({raw.keywords[0].name}=)"
+        if raw.keywords or not function.accepts(len(raw.args)):
+            raise SyntaxProblem(f"{raw.name}() takes {function.takes}; {given}", raw.source)
+        for arg in raw.args:
+            if not isinstance(arg.value, int | sympy.Expr):
+                raise SyntaxProblem(f"{raw.name}() takes {function.takes}, not "
+                                    f"{_kind(arg.value)}", arg.source)
+        return self._checked(meta, function.apply(*(a.value for a in raw.args)))
 
     def _raw(self, name: str, rest: list[Any], call: bool, meta: Any) -> RawLayer:
         args = tuple(r for r in rest if isinstance(r, Arg))
@@ -289,6 +365,23 @@ def _numbers(*values: Any) -> tuple[Any, ...]:
                 value.source,
             )
     return values
+
+
+def _kind(value: RawValue) -> str:
+    """What a value that is not a number is, in words."""
+    if isinstance(value, str):
+        return f"a quoted string ('{value}')"
+    if isinstance(value, tuple):
+        return "a tuple"
+    if isinstance(value, RawLayer):
+        return f"a layer ({value.name})"
+    return "a number"
+
+
+def _short(value: object) -> str:
+    """A number as text, its middle left out where it is long."""
+    text = str(value)
+    return text if len(text) <= 24 else text[:20] + "…"
 
 
 def _plain(value: Any) -> Any:
@@ -368,19 +461,54 @@ def _syntax_problem(error: UnexpectedInput, lines: list[str]) -> SyntaxProblem:
     return SyntaxProblem(message, _source(lines, line, column))
 
 
+def _check_depth(tree: lark.Tree[Token], lines: list[str]) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH, where its nesting first goes too deep
+    (walked without recursion, so any depth can be measured)."""
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, lark.Tree):
+            continue
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            line = getattr(meta, "line", 1) if not meta.empty else 1
+            column = getattr(meta, "column", 1) if not meta.empty else 1
+            raise SyntaxProblem(
+                f"nested too deeply: more than {MAX_DEPTH} levels of brackets, calls, blocks "
+                "or operators in a row", _source(lines, line, column))
+        stack.extend((child, depth + 1) for child in node.children)
+
+
+def _normalise(text: str) -> str:
+    """The text as the grammar reads it: without a byte-order mark, every line ending
+    (CRLF, or CR alone as old Mac files have it) a newline."""
+    if len(text) > MAX_TEXT:
+        raise SyntaxProblem(f"the text is longer than {MAX_TEXT_WORDS}; a description is "
+                            "much shorter")
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _parse(text: str, start: str) -> Any:
+    text = _normalise(text)
     lines = text.split("\n")  # as lark counts lines: "\x85" or "\u2028" do not end one
     try:
         tree = _parser().parse(text, start=start)
+        _check_depth(tree, lines)
         return _ToStatements(lines).transform(tree)
     except UnexpectedInput as error:
         raise _syntax_problem(error, lines) from None
     except VisitError as error:  # a rule method rejected a value: the error is ours
         if isinstance(error.orig_exc, SymconvError):
             raise error.orig_exc from None
-        raise
-    except RecursionError:
-        raise SyntaxProblem("the description is nested too deeply") from None
+        # Anything else is a value the rule could not handle: still the text's fault, and
+        # said where it stands rather than as lark's exception.
+        meta = getattr(error.obj, "meta", None)
+        line = getattr(meta, "line", 1) if meta is not None and not meta.empty else 1
+        column = getattr(meta, "column", 1) if meta is not None and not meta.empty else 1
+        raise SyntaxProblem(f"cannot read this {error.rule or 'value'}: {error.orig_exc}",
+                            _source(lines, line, column)) from None
+    except lark.exceptions.LarkError as error:  # lark's own, never shown as they are
+        raise SyntaxProblem(f"cannot read the text: {error}") from None
 
 
 def parse_statements(text: str) -> tuple[Statement, ...]:

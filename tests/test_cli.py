@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,161 @@ def test_input_option_takes_a_tuple(monkeypatch: pytest.MonkeyPatch,
                         "json"], monkeypatch=monkeypatch, capsys=capsys)
     assert code == 0
     assert json.loads(out)["output_shape"] == [8, 14, 14]
+
+
+# ---------------------------------------------------------------- input that is not a description
+
+SYMCONV = [sys.executable, "-m", "symconv"]
+NET = "input 3 x 32 x 32\nconv 10 k=5 p=2\n"
+
+
+def _fifo(tmp: Path) -> str:
+    import os
+
+    os.mkfifo(tmp / "fifo")  # nobody writes to it
+    return str(tmp / "fifo")
+
+
+def _file(data: bytes) -> Callable[[Path], str]:
+    def make(tmp: Path) -> str:
+        (tmp / "net").write_bytes(data)
+        return str(tmp / "net")
+    return make
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: "/dev/zero", "cannot read /dev/zero: longer than 1 MiB"),
+        (_fifo, "no input shape"),  # an empty description, at once: never a hang
+        (lambda tmp: str(tmp), "Is a directory"),
+        (_file(b"\x7fELF\x02\x01\x01\x00\x00\x00"), "a binary file (it holds NUL bytes)"),
+        (_file(b"input 3 x 8\n\xff\xfe conv"), "not UTF-8 text (byte 0xff at offset 12)"),
+        (_file(b"x" * (1 << 20) + b"\n"), "longer than 1 MiB"),
+    ],
+)
+def test_input_that_is_not_a_description(make: Callable[[Path], str], message: str,
+                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["table", make(tmp_path)], monkeypatch=monkeypatch, capsys=capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("symconv: error: ") and message in err
+    assert len(err.splitlines()) <= 3, err
+
+
+def test_closed_standard_input() -> None:
+    done = subprocess.run(["sh", "-c", '"$0" -m symconv table - <&-', sys.executable],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("symconv: error: cannot read standard input: it is closed; give a "
+                           "file or -e TEXT\n")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf" + NET.encode(),  # a byte-order mark, as Windows editors write
+        NET.replace("\n", "\r\n").encode(),
+        NET.replace("\n", "\r").encode(),  # lone CRs, as old Mac files have
+        NET.replace("3 x 32 x 32", "3 \u00d7 32 \u00d7 32").encode(),
+        NET.replace("3 x 32 x 32", "3\u00d732\u00d732").encode(),
+    ],
+)
+def test_text_people_really_have(data: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "net").write_bytes(data)
+    plain = run(["table", "-e", NET], monkeypatch=monkeypatch, capsys=capsys)
+    assert plain[0] == 0 and "760" in plain[1]
+    assert run(["table", str(tmp_path / "net")], monkeypatch=monkeypatch,
+               capsys=capsys) == plain
+    assert run(["table", "-"], data.decode(), monkeypatch=monkeypatch, capsys=capsys) == plain
+
+
+# ---------------------------------------------------------------- output that cannot be written
+
+
+def test_a_reader_that_stops_early_ends_the_program_quietly() -> None:
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte (`| head -n 0`)
+    try:
+        done = subprocess.run([*SYMCONV, "table", str(EXAMPLES / "alexnet.net")], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["table", str(EXAMPLES / "alexnet.net")], "cannot write standard output: No space"),
+        (["notes", str(EXAMPLES / "seed_conv.net")], "cannot write standard output: No space"),
+        (["notes", str(EXAMPLES / "seed_conv.net"), "-o", "/dev/full"],
+         "cannot write /dev/full: No space left on device"),
+        (["formulas", "-o", "/dev/full"], "cannot write /dev/full: No space left on device"),
+    ],
+)
+def test_a_full_disk(args: list[str], message: str) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*SYMCONV, *args], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr == f"symconv: error: {done.stderr.removeprefix('symconv: error: ')}"
+    assert message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_notes_dash_o_dash_writes_to_standard_output(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["notes", str(EXAMPLES / "seed_conv.net"), "-o", "-"],
+                         monkeypatch=monkeypatch, capsys=capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("\\documentclass") and out.rstrip().endswith("\\end{document}")
+    assert not Path("-").exists()
+
+
+# ---------------------------------------------------------------- the last line of defence
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (RuntimeError("boom\nsecond line"), "RuntimeError: boom (please report it)"),
+        # SymPy recursing on a small network is a bug, not "nested too deeply"
+        (RecursionError("maximum recursion depth exceeded"),
+         "RecursionError: maximum recursion depth exceeded (please report it)"),
+        (KeyError("\x1b[31m"), "KeyError: '\\x1b[31m' (please report it)"),
+    ],
+)
+def test_unexpected_exceptions_are_one_line_and_exit_70(
+        error: Exception, line: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from symconv.network import Network
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise error
+
+    monkeypatch.setattr(Network, "table", fail)
+    code, out, err = run(["table", str(EXAMPLES / "seed_conv.net")], monkeypatch=monkeypatch,
+                         capsys=capsys)
+    assert (code, out) == (70, "")
+    assert err == f"symconv: internal error: {line}\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["design", "--size", "x", "--target", "3"],
+         "symconv: error: argument --size: expected a whole number, got 'x'"),
+        (["table", "--format", "pdf", "-e", "relu"], "symconv: error: argument --format"),
+        (["nosuchcommand"], "symconv: error: argument COMMAND: invalid choice"),
+    ],
+)
+def test_usage_errors_say_symconv_error(argv: list[str], message: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ") and message in err

@@ -3,6 +3,8 @@ the interface, so each row asserts it."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 import symconv
@@ -119,3 +121,85 @@ def test_symbols_leave_rules_open_until_values_decide() -> None:
     assert network.output_shape(W=9, S=1) == (8, 9, 9)
     with pytest.raises(InvalidLayerError, match="strided convolutions"):
         network.output_shape(S=2)
+
+
+# Functions in expressions: each takes a count of arguments and only numbers or expressions;
+# anything else is refused at the call, saying what the function takes (it was lark's
+# VisitError, a traceback).
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("floor()", "column 10: floor() takes one number or expression; none given"),
+        ("floor(1, 2)", "column 10: floor() takes one number or expression; 2 given"),
+        ("ceil(1, 2, 3)", "column 10: ceil() takes one number or expression; 3 given"),
+        ("ceiling(1, 2, 3, 4)", "column 10: ceiling() takes one number or expression; 4 given"),
+        ("min()", "column 10: min() takes two or more numbers or expressions; none given"),
+        ("max(3)", "column 10: max() takes two or more numbers or expressions; 1 given"),
+        ("floor(x=2)",
+         "column 10: floor() takes one number or expression; a keyword given (x=)"),
+        ("max(3, k=2)",
+         "column 10: max() takes two or more numbers or expressions; a keyword given"),
+        ("max('same', 2)", "column 14: max() takes two or more numbers or expressions, not "
+                           "a quoted string ('same')"),
+        ("floor((1, 2))", "column 16: floor() takes one number or expression, not a tuple"),
+        ("min(nn.ReLU(), 2)",
+         "column 14: min() takes two or more numbers or expressions, not a layer (nn.ReLU)"),
+    ],
+)
+def test_function_calls_check_arity_and_kinds(call: str, message: str) -> None:
+    with pytest.raises(SyntaxProblem) as caught:
+        symconv.parse(f"{IN}conv 8 k={call}")
+    assert str(caught.value).startswith(f"line 2, {message}")
+    assert str(caught.value).splitlines()[1] == f"  conv 8 k={call}"
+
+
+@pytest.mark.parametrize(("call", "value"), [("floor(7/2)", 3), ("ceil(7/2)", 4),
+                                              ("ceiling(7/2)", 4), ("min(5, 3)", 3),
+                                              ("max(1, 2, 3, 4)", 4), ("min(3, 2, 5)", 2)])
+def test_function_calls_of_the_right_arity(call: str, value: int) -> None:
+    network = symconv.parse(f"input 1 x 9\nconv 1 k={call}")
+    assert network.output_shape() == (1, 10 - value)
+
+
+# Echoed source lines: whatever the line holds, the terminal shows it as text (an escape
+# sequence does not recolour, a CR does not rewind, a bidi override does not reorder), and
+# the caret stands under the character the message is about.
+@pytest.mark.parametrize(
+    ("hostile", "shown"),
+    [
+        ("\x1b[31m", "\\x1b[31m"),
+        ("\x00", "\\x00"),
+        ("\x07", "\\x07"),
+        ("\x7f", "\\x7f"),
+        ("\x9b", "\\x9b"),
+        ("\u202e", "\\u202e"),
+        ("\u2066", "\\u2066"),
+        ("\u200b", "\\u200b"),
+        ("\u2028", "\\u2028"),
+        ("卷积", "卷积"),
+    ],
+)
+def test_echoed_lines_escape_control_characters(hostile: str, shown: str) -> None:
+    with pytest.raises(SyntaxProblem) as caught:
+        symconv.parse(f"{IN}conv 8 k='{hostile}' @")
+    _, line, caret = str(caught.value).splitlines()
+    assert line == f"  conv 8 k='{shown}' @"
+    assert all(c.isprintable() for c in str(caught.value).replace("\n", ""))
+    wide = sum(unicodedata.east_asian_width(c) == "W" for c in shown)  # two columns each
+    assert len(caret) - 1 == line.index("@") + wide
+
+
+def test_a_lone_cr_ends_a_line_and_the_caret_stays_put() -> None:
+    with pytest.raises(SymconvError) as caught:
+        symconv.parse("input 3 x 8 x 8\rconv 8 k=3\r  relu @")
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("line 3, column 8")
+    assert lines[1:] == ["    relu @", "         ^"]
+
+
+def test_nesting_too_deep_is_said_where_it_is() -> None:
+    with pytest.raises(SyntaxProblem) as caught:
+        symconv.parse(IN + "conv 8 k=" + "floor(" * 150 + "3" + ")" * 150)
+    assert str(caught.value).startswith("line 2, column ")
+    assert "nested too deeply: more than 100 levels" in str(caught.value)
+    symconv.parse(IN + "conv 8 k=" + "floor(" * 40 + "3" + ")" * 40)  # real nesting reads

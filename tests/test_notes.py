@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -208,3 +209,30 @@ def test_formula_sheet_as_latex_compiles_on_its_own(pdflatex: str, tmp_path: Pat
     _compile(document, tmp_path / "sheet.pdf")
     # (pdftotext reads the OT1 fonts' underscore as a space)
     assert "window out(n, k, s, p, d)" in _text_of(tmp_path / "sheet.pdf")
+
+
+# Unicode titles with the TeX .ci/run installs (OT1 Computer Modern, no CJK fonts): Latin
+# accents are typeset, math symbols become math, anything else shows as its code point;
+# nothing is dropped from the .tex, and every title compiles.
+@pytest.mark.parametrize(
+    ("title", "in_pdf"),
+    [
+        ("Réseaux convolutifs à la française", ["Réseaux", "française"]),
+        ("∑ and ∞ ≤ α·β", ["and", "∞", "≤", "α", "β"]),
+        ("卷积网络", ["[U+5377][U+79EF][U+7F51][U+7EDC]"]),
+        ("Sieć ąę «Þ» 😀 e\u0301", ["Sie", "[U+0105][U+0119]", "[U+00DE]", "[U+1F600]",
+                                   "[U+0301]"]),
+        # every Latin-1 and Latin Extended-A character
+        (" ".join(map(chr, range(0xA0, 0x180))), ["¡", "Ÿ", "ž", "[U+00D0]"]),
+    ],
+)
+def test_unicode_titles_compile(pdflatex: str, tmp_path: Path, title: str,
+                                in_pdf: list[str]) -> None:
+    notes = build_notes(symconv.parse("input 3 x 8 x 8\nconv 4 k=3"))
+    tex = notes_document(notes, title)
+    assert all(c in tex for c in title if c.isprintable())  # nothing dropped from the .tex
+    _compile(tex, tmp_path / "t.pdf")
+    # (OT1 builds accents over letters: pdftotext reads them decomposed)
+    text = unicodedata.normalize("NFC", " ".join(_text_of(tmp_path / "t.pdf").split()[:300]))
+    for words in in_pdf:
+        assert words in text, (words, text)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -129,3 +131,62 @@ def test_sizes_up_to_10_to_the_18_stay_exact(n: int, k: int, s: int, p: int) -> 
         assert n < 1 or n + 2 * p < k  # only impossible shapes are refused
         return
     assert out == (n + 2 * p - k) // s + 1  # Python's exact integers as the reference
+
+
+# One digit limit, one message, on every path that reads digits: descriptions (numbers,
+# shape literals, tuples, results of arithmetic and powers) and every option that takes one.
+HUGE = "9" * 4001
+TOO_LARGE = "is too large (symconv takes at most 4000 digits)"
+NET = "input 3 x W x W\nconv 8 k=3 p=P"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"input 3 x {HUGE} x 8\nrelu",
+        f"input 3x{HUGE}x8\nrelu",  # a shape literal
+        f"input (3, {HUGE}, 8)\nrelu",
+        f"input 3x8x8\nconv {HUGE} k=3",
+        f"input 3x8x8\nconv 8 k=({HUGE}, 3)",
+        f"input 3x8x8\nnn.Conv2d(3, 8, [{HUGE}, 3])",
+        "input 3x8x8\nconv 8 k=1e4001",
+        "input 3x8x8\nconv 8 k=2^4096^4096",
+        "input 3x8x8\nconv 8 k=9^4000 * 9^4000",
+        "input 3x8x8\nconv 8 k=1" + "0" * 3999 + " * 1" + "0" * 3999,
+        "input 3x8x8\nconv 8 k=floor(1" + "0" * 3999 + " ** 2)",
+    ],
+)
+def test_huge_numbers_in_a_description(text: str) -> None:
+    with pytest.raises(symconv.SymconvError, match=re.escape(TOO_LARGE)) as caught:
+        symconv.parse(text)
+    assert str(caught.value).startswith("line ")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["table", "-e", NET, "--set", f"W={HUGE}"],
+        ["table", "-e", "conv 8 k=3", "--input", f"3x{HUGE}x8"],
+        ["table", "-e", "conv 8 k=3", "--input", f"3 x {HUGE} x 8"],
+        ["solve", "-e", NET, "--for", "P", "--target", HUGE],
+        ["solve", "-e", NET, "--aligned", "--range", f"1..{HUGE}"],
+        ["rf", "-e", NET, "--set", "W=8", "--set", "P=1", "--layer", HUGE],
+        ["rf", "-e", NET, "--set", "W=8", "--set", "P=1", "--unit", f"{HUGE},1"],
+        ["check", "-e", NET, "--sizes", HUGE],
+        ["check", "-e", NET, "--seed", HUGE],
+        *(["design", "--size", "8", "--target", "4", option, HUGE]
+          for option in ("--size", "--target", "--in-channels", "--out-channels", "--axes",
+                         "--top")),
+        *(["design", "--size", "8", "--target", "4", option, f"1..{HUGE}"]
+          for option in ("--kernel", "--stride", "--padding", "--dilation")),
+    ],
+)
+def test_huge_numbers_in_every_option(argv: list[str]) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    assert (code, out.getvalue()) == (2, "")
+    assert "symconv: error: " in err.getvalue() and TOO_LARGE in err.getvalue()

@@ -10,9 +10,11 @@ from typing import Any
 
 import sympy
 
-from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.cli import add_network_arguments, load_network, values_from, whole_option
 from symconv.errors import SymconvError
 from symconv.render.values import text_shape, text_value
+
+MAX_SIZES = 100  # each is a PyTorch run of the whole network
 
 
 def register(subparsers: Any) -> None:
@@ -24,9 +26,11 @@ def register(subparsers: Any) -> None:
     add_network_arguments(parser)
     parser.add_argument("--torch", action="store_true",
                         help="build the network in PyTorch and run it on the meta device")
-    parser.add_argument("--sizes", type=int, default=3, metavar="N",
-                        help="random values to try for symbols left without --set (default 3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of those random values")
+    parser.add_argument("--sizes", type=whole_option, default=3, metavar="N",
+                        help="random values to try for symbols left without --set (default 3, "
+                        f"at most {MAX_SIZES})")
+    parser.add_argument("--seed", type=whole_option, default=0,
+                        help="seed of those random values")
     parser.set_defaults(run=run)
 
 
@@ -43,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.sizes < 1:
         raise SymconvError(f"--sizes takes a positive count, got {args.sizes}")
+    if args.sizes > MAX_SIZES:
+        raise SymconvError(f"--sizes takes at most {MAX_SIZES} (each is a PyTorch run), got "
+                           f"{args.sizes}")
     agree = True
     for chosen in random_values(network, values, args.sizes, args.seed):
         comparison = compare(network, chosen)

@@ -7,18 +7,20 @@ import argparse
 import json
 from typing import Any
 
+from symconv.cli import whole_option
 from symconv.errors import SymconvError
 from symconv.solve_design import Bounds, Cost, design_search
 
 COLUMNS = ("kernel", "stride", "padding", "dilation", "params", "macs")
+MAX_CANDIDATES = 10**6  # windows the search tries: a few seconds
+MAX_AXES = 3  # PyTorch's convolutions have 1, 2 or 3 spatial axes
 
 
 def _range(text: str) -> tuple[int, int]:
     low, sep, high = text.partition("..")
-    try:
-        return (int(low), int(high)) if sep else (int(low), int(low))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a range such as 1..11, got '{text}'") from None
+    if not low.strip() or (sep and not high.strip()):
+        raise argparse.ArgumentTypeError(f"expected a range such as 1..11, got '{text}'")
+    return (whole_option(low), whole_option(high)) if sep else (whole_option(low),) * 2
 
 
 def register(subparsers: Any) -> None:
@@ -27,18 +29,22 @@ def register(subparsers: Any) -> None:
         help="every convolution window (kernel, stride, padding, dilation) within bounds "
         "that maps a size to a target, ranked by parameters or multiply-adds",
     )
-    parser.add_argument("--size", type=int, required=True, help="input length of each axis")
-    parser.add_argument("--target", type=int, required=True, help="output length of each axis")
+    parser.add_argument("--size", type=whole_option, required=True,
+                        help="input length of each axis")
+    parser.add_argument("--target", type=whole_option, required=True,
+                        help="output length of each axis")
     defaults = Bounds()
     for name in ("kernel", "stride", "padding", "dilation"):
         low, high = getattr(defaults, name)
         parser.add_argument(f"--{name}", type=_range, default=(low, high), metavar="LO..HI",
                             help=f"range to search (default {low}..{high})")
-    parser.add_argument("--in-channels", type=int, default=1)
-    parser.add_argument("--out-channels", type=int, default=1)
-    parser.add_argument("--axes", type=int, default=2, help="spatial axes (default 2)")
+    parser.add_argument("--in-channels", type=whole_option, default=1)
+    parser.add_argument("--out-channels", type=whole_option, default=1)
+    parser.add_argument("--axes", type=whole_option, default=2,
+                        help=f"spatial axes, 1 to {MAX_AXES} (default 2)")
     parser.add_argument("--rank-by", choices=[c.value for c in Cost], default="params")
-    parser.add_argument("--top", type=int, default=None, help="show only the first N")
+    parser.add_argument("--top", type=whole_option, default=None,
+                        help="show only the first N")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 
@@ -46,7 +52,15 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.axes < 1 or args.in_channels < 1 or args.out_channels < 1:
         raise SymconvError("--axes, --in-channels and --out-channels must be at least 1")
+    if args.axes > MAX_AXES:
+        raise SymconvError(f"--axes takes 1 to {MAX_AXES} spatial axes, got {args.axes}")
     bounds = Bounds(args.kernel, args.stride, args.padding, args.dilation)
+    candidates = 1
+    for low, high in (args.kernel, args.stride, args.padding, args.dilation):
+        candidates *= max(high - low + 1, 0)
+    if candidates > MAX_CANDIDATES:
+        raise SymconvError(f"the ranges hold {candidates} windows; narrow --kernel, --stride, "
+                           f"--padding or --dilation to at most {MAX_CANDIDATES} in all")
     designs = design_search(args.size, args.target, bounds, in_channels=args.in_channels,
                             out_channels=args.out_channels, axes=args.axes,
                             cost=Cost(args.rank_by))[: _positive(args.top)]

@@ -16,7 +16,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "formulas", help="the formula sheet (Markdown or LaTeX) from symconv/formulas.py"
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    parser.add_argument("-o", "--output", metavar="FILE", help="default, or -: standard output")
     parser.add_argument("--format", choices=("markdown", "latex"), default="markdown")
     parser.set_defaults(run=run)
 
@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # The LaTeX sheet scales wide definitions with the notes' macros, which it brings along.
     text = sheet_markdown() if args.format == "markdown" else MACROS + "\n" + sheet_latex()
-    if args.output is None:
+    if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0
     try:

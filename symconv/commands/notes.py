@@ -18,7 +18,8 @@ def register(subparsers: Any) -> None:
     )
     add_network_arguments(parser)
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="where to write the .tex file (default: standard output)")
+                        help="where to write the .tex file (default, or -: standard "
+                        "output)")
     parser.add_argument("--pdf", action="store_true",
                         help="also compile it with pdflatex into FILE with .pdf")
     parser.add_argument("--title", help="the document's title")
@@ -28,6 +29,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output == "-":
+        args.output = None
     if args.pdf and args.output is None:
         raise SymconvError("--pdf needs -o FILE.tex (the PDF is written beside it)")
     if args.pdf and args.fragment:

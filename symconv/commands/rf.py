@@ -9,7 +9,13 @@ from typing import Any
 
 import sympy
 
-from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.cli import (
+    add_network_arguments,
+    load_network,
+    read_option,
+    values_from,
+    whole_option,
+)
 from symconv.errors import ShapeError, SymconvError
 from symconv.network import Network
 from symconv.parse import parse_expression
@@ -34,7 +40,7 @@ def register(subparsers: Any) -> None:
         "rf", help="receptive field, jump and start per layer, and their closed forms"
     )
     add_network_arguments(parser)
-    parser.add_argument("--layer", type=int, metavar="L",
+    parser.add_argument("--layer", type=whole_option, metavar="L",
                         help="the layer the closed forms describe (default: the last one with "
                         "spatial axes)")
     parser.add_argument("--unit", metavar="I,J",
@@ -73,7 +79,7 @@ def _target(records: Sequence[Record], layer: int | None) -> int:
 
 
 def _unit(text: str) -> tuple[Value, ...]:
-    return tuple(parse_expression(part) for part in text.split(","))
+    return tuple(read_option("--unit", parse_expression, part) for part in text.split(","))
 
 
 def _report(network: Network, records: Sequence[Record], target: int,

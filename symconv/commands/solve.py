@@ -10,13 +10,16 @@ from typing import Any
 
 import sympy
 
-from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.cli import add_network_arguments, load_network, read_option, values_from
 from symconv.commands.design import _range
 from symconv.errors import SymconvError
 from symconv.network import Network
+from symconv.parse import parse_shape
 from symconv.solve import solve
 from symconv.solve_align import Alignment, aligned_sizes
 from symconv.solve_render import solution_dict, solution_latex, solution_text
+
+MAX_SPAN = 10**5  # sizes --range may list
 
 
 def register(subparsers: Any) -> None:
@@ -53,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise SymconvError("--range lists aligned sizes; use it with --aligned")
     if args.unknown is None or args.target is None:
         raise SymconvError("give the symbol to solve for and the size: --for P --target 112x112")
-    solution = solve(network, args.unknown, args.target, **values_from(args))
+    target = read_option("--target", parse_shape, args.target)
+    solution = solve(network, args.unknown, target, **values_from(args))
     if args.format == "json":
         print(json.dumps(solution_dict(solution), indent=2))
     elif args.format == "latex":
@@ -70,6 +74,9 @@ def _aligned(network: Network, args: argparse.Namespace) -> int:
     if sizes:
         raise SymconvError(f"--aligned answers for the input sizes; give {', '.join(sizes)} "
                            "no value (to test one size, solve for it or use 'symconv table')")
+    if args.span is not None and args.span[1] - args.span[0] > MAX_SPAN:
+        raise SymconvError(f"--range {args.span[0]}..{args.span[1]}: list at most {MAX_SPAN} "
+                           "sizes at once")
     # Axes that share a symbol (input 3 x W x W) share their condition: say it once.
     alignments = list(dict.fromkeys(aligned_sizes(network, **values)))
     if args.format == "json":
