@@ -387,6 +387,8 @@ def _from_module(m: Any, name: str, entry: Entry, where: str, source: ModuleSour
             "reads layers that return one tensor"
         )
     if family is Family.CONV:
+        if m.padding_mode not in catalog.PADDING_MODES[catalog.Kind.PADDING_MODE]:
+            raise InvalidLayerError(f"{where}: unknown padding_mode {m.padding_mode!r}")
         c_out, per_group, *kernel = m.weight.shape
         return Conv(c_out, _window(m, rank, m.dilation, tuple(kernel)), m.groups, bias,
                     per_group * m.groups, source, str(m.padding_mode))
