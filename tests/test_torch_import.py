@@ -24,7 +24,10 @@ from torch import nn
 import symconv
 from symconv import catalog
 from symconv.interop import torch_check
+from symconv.notes import build_notes, notes_body
+from symconv.render.markdown import escape_markdown
 from symconv.render.table import table_json, table_text
+from symconv.render.values import row_label
 
 Outcome = tuple[tuple[int, ...], int] | None
 
@@ -173,6 +176,65 @@ def test_each_call_has_its_own_shapes_and_the_table_marks_the_reuse() -> None:
     assert "  4   conv2d      4 x 4 x 4      reused        64" in text
     assert text.endswith("4 conv2d: reuses the parameters of 'conv' (row 1), counted there\n")
     assert '"shared": "conv",\n      "reused": true' in table_json(network, network.table())
+
+
+@pytest.mark.parametrize(("make", "shape", "reused"), [row[1:] for row in SHARING],
+                         ids=[row[0] for row in SHARING])
+def test_derive_says_a_reused_layer_counts_nothing(
+    make: Callable[[], nn.Module], shape: tuple[int, ...], reused: int
+) -> None:
+    """A top-level layer that reuses parameters has no formula, only `params = 0` and the
+    layer it reuses (by the table's row label) in its title, in text, Markdown and LaTeX and in
+    the notes; the layers' parameter lines add up to torch's count."""
+    model = make()
+    expected = torch_outcome(model, shape)
+    assert expected is not None
+    network = symconv.from_torch(model, shape)
+    labels = {label: r for label, r in _labelled(network.table())}
+    derivation = symconv.derive(network, "params")
+    total = 0
+    for layer in derivation.layers:
+        record = labels[str(layer.index)]
+        (step, *more) = [s for s in layer.steps if s.target.name == f"params_{layer.index}"] or [
+            None]
+        assert not more
+        if record.shared is not None and record.shared.reuse:
+            owner = labels[layer.reuses or ""]
+            assert owner.shared == symconv.layers.Shared(record.shared.name)  # the first use
+            assert layer.title.endswith(f"(reuses the parameters of layer {layer.reuses}, "
+                                        "0 counted here)")
+            assert step is not None and step.lines() == (0,)
+        else:
+            assert layer.reuses is None and "reuses" not in layer.title
+        total += 0 if step is None else int(step.value)
+    assert total == expected[1]
+    shown = [layer for layer in derivation.layers if layer.reuses is not None]
+    assert len(shown) == sum(1 for label, r in labels.items() if "." not in label and
+                             r.shared is not None and r.shared.reuse)
+    notes = notes_body(build_notes(network))
+    for layer in shown:
+        heading = f"Layer {layer.index}: {layer.title.split(': ', 1)[1]}"
+        assert heading in str(derivation)
+        assert escape_markdown(heading) in derivation._repr_markdown_()
+        assert heading in derivation._repr_latex_()
+        assert "\\subsection*{" + heading + "}" in notes
+
+
+def _labelled(records: Any, parent: str = "") -> list[tuple[str, Any]]:
+    rows = []
+    for r in records:
+        label = row_label(parent, r.index, r.path)
+        rows += [(label, r), *_labelled(r.children, label)]
+    return rows
+
+
+def test_derive_of_a_reuse_inside_a_block_names_its_row() -> None:
+    """SharedResidual: the convolution after the residual block reuses the one inside it."""
+    derivation = symconv.derive(symconv.from_torch(SharedResidual(), (4, 6, 6)), "params")
+    titles = [layer.title for layer in derivation.layers if layer.steps]
+    assert titles == ["Layer 1: residual",
+                      "Layer 2: conv2d (reuses the parameters of layer 1.a1, 0 counted here)",
+                      "Layer 3: batchnorm2d (reuses the parameters of layer 1.a3, 0 counted here)"]
 
 
 def test_to_torch_code_writes_a_shared_module_once() -> None:
