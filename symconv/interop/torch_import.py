@@ -310,8 +310,9 @@ class _Owners:
         if others or owned != ids:
             raise UnsupportedError(
                 f"{where} shares some of its parameters with "
-                f"{', '.join(repr(o) for o in owners)} but not all; symconv reads parameters "
-                "shared by whole modules (one module called twice, or all of its tensors tied)"
+                f"{', '.join(repr(o) for o in sorted(owners))} but not all; symconv reads "
+                "parameters shared by whole modules (one module called twice, or all of its "
+                "tensors tied)"
             )
         return Shared(owner)
 
