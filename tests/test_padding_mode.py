@@ -80,14 +80,17 @@ def _cases() -> list[Any]:
 def test_descriptions_are_refused_exactly_where_torch_raises(
     rank: int, mode: str, kernel: int, padding: int | str, dilation: int
 ) -> None:
-    """Both spellings, every input size, numbers in the input line and symbols given later;
-    one axis at a time is the short one, so each axis's rule is checked."""
+    """Both spellings, every input size, numbers in the input line and symbols given later
+    (to the table and to the compiled evaluator); one axis at a time is the short one, so
+    each axis's rule is checked."""
     conv = getattr(nn, f"Conv{rank}d")
     module = conv(2, 3, kernel, padding=padding, dilation=dilation, padding_mode=mode).eval()
     layers = (_torch_text(rank, kernel, padding, dilation, mode),
               _symconv_text(kernel, padding, dilation, mode))
     zeros = conv(2, 3, kernel, padding=padding, dilation=dilation).eval()
     names = ("L",) if rank == 1 else ("H", "W")
+    evaluators = {layer: symconv.parse(f"input 2 x {' x '.join(names)}\n{layer}").evaluator()
+                  for layer in layers}
     for n in SIZES:
         spatial = (n,) if rank == 1 else (n, 5)
         for sizes in {spatial, spatial[::-1]}:
@@ -102,6 +105,12 @@ def test_descriptions_are_refused_exactly_where_torch_raises(
                     symbolic, **dict(zip(names, sizes, strict=True)))
                 assert got == expected, (layer, sizes, message)
                 assert later == expected, (layer, sizes, later_message)
+                compiled = evaluators[layer]
+                try:
+                    records = compiled(**dict(zip(names, sizes, strict=True)))
+                    assert tuple(records[-1].output_shape) == expected, (layer, sizes)
+                except SymconvError as error:
+                    assert expected is None, (layer, sizes, str(error))
                 if own_rule:
                     bound = "smaller than" if mode == "reflect" else "at most"
                     for text in (message, later_message):
