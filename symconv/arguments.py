@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy
 
-from symconv.catalog import REQUIRED, Kind, Spec
+from symconv.catalog import PADDING_MODES, REQUIRED, Kind, Spec
 from symconv.errors import InvalidLayerError, Source, UnknownNameError, did_you_mean
 from symconv.parse import Arg, Keyword, RawLayer, RawValue
 from symconv.symbols import Value
@@ -140,6 +140,25 @@ class ArgumentReader:
             where = self.given["padding"].source if "padding" in self.given else self.raw.source
             raise UnknownNameError(f"padding: unknown word '{word}'{hint}", where, self.raw.name)
         return self.axes("padding"), False
+
+    def padding_mode(self) -> str:
+        """What fills the padding, one of the words its kind takes (PyTorch's modes; a
+        transposed convolution takes 'zeros' only, as PyTorch's does)."""
+        param = self.spec.param("padding_mode")
+        assert param is not None
+        value, modes = self._raw("padding_mode"), PADDING_MODES[param.kind]
+        word = _word(value)
+        if word in modes:
+            return word
+        if word is None:
+            raise self._fail("padding_mode", f"expected {param.kind.value}, got "
+                             f"{show_value(value)}")
+        if word in PADDING_MODES[Kind.PADDING_MODE]:
+            raise self._fail("padding_mode", f"takes {param.kind.value}, not '{word}'")
+        where = self.given["padding_mode"].source
+        hint = did_you_mean(word, PADDING_MODES[Kind.PADDING_MODE])
+        raise UnknownNameError(f"padding_mode: unknown mode '{word}' (it takes "
+                               f"{param.kind.value}){hint}", where, self.raw.name)
 
     def flag(self, name: str) -> bool:
         value = self._raw(name)

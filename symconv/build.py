@@ -244,10 +244,11 @@ def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> 
         window = Window(read.axes("kernel_size"), read.axes("stride"), padding,
                         read.axes("dilation"), same)
         return Conv(_required(read.size("out_channels")), window, _required(read.size("groups")),
-                    read.flag("bias"), read.size("in_channels"), source)
+                    read.flag("bias"), read.size("in_channels"), source, read.padding_mode())
     if family is Family.CONV_TRANSPOSE:
         window = Window(read.axes("kernel_size"), read.axes("stride"), read.axes("padding"),
                         read.axes("dilation"))
+        read.padding_mode()  # 'zeros', the only mode PyTorch's transposed convolutions take
         return ConvTranspose(_required(read.size("out_channels")), window,
                              read.axes("output_padding"), _required(read.size("groups")),
                              read.flag("bias"), read.size("in_channels"), source)

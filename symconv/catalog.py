@@ -30,6 +30,8 @@ class Kind(enum.Enum):
     PADDING = "a size, one per axis, 'same' or 'valid'"
     OUTPUT_SIZE = "a size or one per spatial axis (None keeps the input's)"
     FLAG = "true or false"
+    PADDING_MODE = "zeros, reflect, replicate or circular"
+    ZEROS_ONLY = "zeros (the only mode of PyTorch's transposed convolutions)"
     RATE = "a probability between 0 and 1"
     DIM = "a dimension index"
     IGNORED = "any value (it does not change shapes or counts)"
@@ -76,6 +78,14 @@ _BIAS = Param("bias", Kind.FLAG, True)
 _IN_CH = Param("in_channels", Kind.SIZE, None, aliases=("in", "c_in"))
 _OUT_CH = Param("out_channels", Kind.SIZE, aliases=("out", "c_out", "filters"))
 _CEIL = Param("ceil_mode", Kind.FLAG, False, aliases=("ceil",))
+# What fills the padding; PyTorch's ConvTranspose accepts 'zeros' only.
+_MODE = Param("padding_mode", Kind.PADDING_MODE, "zeros", aliases=("mode",))
+_MODE_ZEROS = Param("padding_mode", Kind.ZEROS_ONLY, "zeros", aliases=("mode",))
+# The words each padding_mode kind takes.
+PADDING_MODES = {
+    Kind.PADDING_MODE: ("zeros", "reflect", "replicate", "circular"),
+    Kind.ZEROS_ONLY: ("zeros",),
+}
 
 
 def _ignored(*names: str) -> tuple[Param, ...]:
@@ -86,7 +96,7 @@ _TORCH_EXTRAS = _ignored("device", "dtype")
 
 CONV = Spec(
     Family.CONV,
-    (_IN_CH, _OUT_CH, _K, _S1, _P, _D, _G, _BIAS, *_ignored("padding_mode"), *_TORCH_EXTRAS),
+    (_IN_CH, _OUT_CH, _K, _S1, _P, _D, _G, _BIAS, _MODE, *_TORCH_EXTRAS),
     ("out_channels",),
     ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
      "bias", "padding_mode"),
@@ -95,7 +105,7 @@ CONV_TRANSPOSE = Spec(
     Family.CONV_TRANSPOSE,
     (_IN_CH, _OUT_CH, _K, _S1, _P_PLAIN,
      Param("output_padding", Kind.AXES, 0, aliases=("op",)),
-     _G, _BIAS, _D, *_ignored("padding_mode"), *_TORCH_EXTRAS),
+     _G, _BIAS, _D, _MODE_ZEROS, *_TORCH_EXTRAS),
     ("out_channels",),
     ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
      "groups", "bias", "dilation", "padding_mode"),

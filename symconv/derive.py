@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -41,9 +41,11 @@ from symconv.layers import (
     Repeat,
     Residual,
     Window,
+    shared_of,
 )
 from symconv.network import Network, parse
 from symconv.receptive import Field, Geometry
+from symconv.render.values import row_label
 from symconv.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
 from symconv.symbols import Value, free_names
 from symconv.trace import Record, axis_names
@@ -56,10 +58,16 @@ class LayerDerivation:
     index: int
     kind: str
     steps: tuple[Step, ...]
+    # A module used at more than one place (from_torch): the row of the layer whose
+    # parameters this one reuses; none are counted here.
+    reuses: str | None = None
 
     @property
     def title(self) -> str:
-        return f"Layer {self.index}: {self.kind}"
+        title = f"Layer {self.index}: {self.kind}"
+        if self.reuses is None:
+            return title
+        return f"{title} (reuses the parameters of layer {self.reuses}, 0 counted here)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +114,13 @@ def derive(
     layers = []
     for record in records:
         steps = [*_layer_steps(record, chain), *_rf_steps(record, chain)]
+        reuses = _reused_from(record, records)
+        if reuses is not None:  # no formula: its parameters are counted at their first use
+            steps = [*(s for s in steps if s.quantity is not Quantity.PARAMS),
+                     given_step(Quantity.PARAMS, f"params_{record.index}", 0)]
         layers.append(
             LayerDerivation(record.index, record.kind,
-                            tuple(s for s in steps if s.quantity in wanted))
+                            tuple(s for s in steps if s.quantity in wanted), reuses)
         )
     return Derivation(inputs, tuple(layers))
 
@@ -144,6 +156,23 @@ def _values(obj: object) -> list[object]:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return _values(tuple(getattr(obj, f.name) for f in dataclasses.fields(obj)))
     return [obj]
+
+
+def _reused_from(record: Record, records: Sequence[Record]) -> str | None:
+    """The row label (as `symconv table` shows it) of the layer whose parameters `record`
+    reuses; None for a layer with parameters of its own."""
+    shared = shared_of(record.layer)
+    if shared is None or not shared.reuse:
+        return None
+
+    def rows(inner: Sequence[Record], parent: str) -> Iterator[tuple[str, Record]]:
+        for r in inner:
+            label = row_label(parent, r.index, r.path)
+            yield label, r
+            yield from rows(r.children, label)
+
+    return next(label for label, r in rows(records, "")
+                if (first := shared_of(r.layer)) is not None and first.name == shared.name)
 
 
 def _quantities(quantity: str | Sequence[str]) -> frozenset[Quantity]:

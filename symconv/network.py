@@ -59,10 +59,23 @@ class LayerRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Unused:
+    """Parameters a torch model holds but its forward never uses (from_torch): a module that
+    is never called (`module`), or a tensor of one (not `module`); counted in no total."""
+
+    path: str  # as model.named_modules() / named_parameters() name it
+    params: int
+    module: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Network:
     input_shape: Shape
     layers: tuple[Layer, ...]
     input_source: Source | None = field(default=None, compare=False)
+    # from_torch: what model.parameters() holds beyond the layers' parameters. Not part of
+    # the network's arithmetic (so not compared), but said wherever totals are shown.
+    unused_parameters: tuple[Unused, ...] = field(default=(), compare=False)
 
     # ---------------------------------------------------------- symbols and values
 
@@ -141,7 +154,8 @@ class Network:
         return tuple(sympy.sympify(v, strict=True) for v in shape)
 
     def params(self, **values: object) -> sympy.Expr:
-        """Learnable parameters of the whole network."""
+        """Learnable parameters of the whole network (for a torch model, those its forward
+        uses; the others are listed in `unused_parameters`)."""
         return sympy.sympify(sum((r.params for r in self.records(**values)), 0), strict=True)
 
     def evaluator(self) -> Evaluator:

@@ -3,6 +3,7 @@ oracle for every shape and parameter count."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import subprocess
 import sys
@@ -522,3 +523,93 @@ def test_random_chains_read_and_written_agree_with_torch(seed: int) -> None:
             assert torch_outputs(namespace["net"], shape) == expected, (module, shape)
             compared += 1
     assert compared >= 10  # the generator makes enough valid chains to mean something
+
+
+# ---------------------------------------------------------------- the code's own names
+
+
+class _Mixed(nn.Module):
+    """A shared convolution (called three times), a residual block and a concatenation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.stem = nn.Conv2d(3, 4, 1)
+        self.side = nn.Sequential(nn.Conv2d(4, 2, 1), nn.ReLU())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = self.conv(x) + x
+        return torch.cat([self.conv(x), self.side(x), self.conv(x)], dim=1)
+
+
+class _TwoShared(nn.Module):
+    """Two modules each used twice: shared1 and shared2 in the code."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b = nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(self.b(self.a(x))))
+
+
+IDENTITY = symconv_layers.Activation("identity")
+
+
+def _canonical(network: symconv.Network) -> symconv.Network:
+    """The network with shared parameters named by order of first use (the module paths of
+    the model read and of the code written back differ), and a residual block's identity
+    shortcut as none."""
+    names: dict[str, str] = {}
+
+    def rename(obj: Any) -> Any:
+        if isinstance(obj, tuple):
+            return tuple(rename(x) for x in obj)
+        if isinstance(obj, symconv_layers.Residual) and obj.shortcut == (IDENTITY,):
+            obj = dataclasses.replace(obj, shortcut=())  # the written Residual's nn.Identity
+        if isinstance(obj, symconv_layers.Shared):
+            return dataclasses.replace(obj, name=names.setdefault(obj.name, f"s{len(names)}"))
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.replace(obj, **{f.name: rename(getattr(obj, f.name))
+                                               for f in dataclasses.fields(obj) if f.init})
+        return obj
+
+    return dataclasses.replace(network, layers=rename(network.layers))
+
+
+# Every name the code defines or uses, names that differ from them by a suffix, and names a
+# reader might fear (locals of the written classes, builtins, torch's functional alias).
+NAMES = ["net", "nn", "torch", "Residual", "Concat", "shared1", "shared2", "shared3", "nn_1",
+         "torch_1", "shared1_1", "x", "F", "self", "super", "body", "branch", "branches",
+         "shortcut", "print", "Sequential", "match", "_"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("make", "shape"), [(_Mixed, (3, 5, 5)), (_TwoShared, (2, 4, 4))],
+                         ids=["mixed", "two-shared"])
+def test_the_code_runs_and_reads_back_whatever_the_network_is_called(
+    name: str, make: Any, shape: tuple[int, ...]
+) -> None:
+    """The written code, run as a user runs it (a fresh namespace), defines `name` as a
+    module that computes what the model computes and reads back to the same network; the
+    code's own names never clash with it."""
+    model = make().eval()
+    network = symconv.from_torch(model, shape)
+    code = network.to_torch_code(name)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "<written>", "exec"), namespace)
+    written = namespace[name].eval()
+    assert isinstance(written, nn.Sequential)
+    assert torch_outputs(written, shape) == torch_outputs(model, shape)
+    assert _canonical(symconv.from_torch(written, shape)) == _canonical(network)
+    assert code.count(f"\n{name} = ") == 1  # the network's is the only such definition
+
+
+@pytest.mark.parametrize("name", ["class", "None", "lambda", "3net", "my net", "", 7])
+def test_a_name_that_is_not_a_python_variable_is_refused(name: Any) -> None:
+    network = symconv.parse("input 3 x 8 x 8\nconv 4 k=3")
+    with pytest.raises(symconv.InvalidValueError) as caught:
+        network.to_torch_code(name)
+    assert str(caught.value).startswith(f"name: expected a Python name such as net, got "
+                                        f"{name!r}")

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,10 @@ from torch import nn
 import symconv
 from symconv import catalog
 from symconv.interop import torch_check
-from symconv.render.table import table_json, table_text
+from symconv.notes import build_notes, notes_body
+from symconv.render.markdown import escape_markdown
+from symconv.render.table import table_json, table_markdown, table_text
+from symconv.render.values import row_label
 
 Outcome = tuple[tuple[int, ...], int] | None
 
@@ -175,10 +179,169 @@ def test_each_call_has_its_own_shapes_and_the_table_marks_the_reuse() -> None:
     assert '"shared": "conv",\n      "reused": true' in table_json(network, network.table())
 
 
+@pytest.mark.parametrize(("make", "shape", "reused"), [row[1:] for row in SHARING],
+                         ids=[row[0] for row in SHARING])
+def test_derive_says_a_reused_layer_counts_nothing(
+    make: Callable[[], nn.Module], shape: tuple[int, ...], reused: int
+) -> None:
+    """A top-level layer that reuses parameters has no formula, only `params = 0` and the
+    layer it reuses (by the table's row label) in its title, in text, Markdown and LaTeX and in
+    the notes; the layers' parameter lines add up to torch's count."""
+    model = make()
+    expected = torch_outcome(model, shape)
+    assert expected is not None
+    network = symconv.from_torch(model, shape)
+    labels = {label: r for label, r in _labelled(network.table())}
+    derivation = symconv.derive(network, "params")
+    total = 0
+    for layer in derivation.layers:
+        record = labels[str(layer.index)]
+        (step, *more) = [s for s in layer.steps if s.target.name == f"params_{layer.index}"] or [
+            None]
+        assert not more
+        if record.shared is not None and record.shared.reuse:
+            owner = labels[layer.reuses or ""]
+            assert owner.shared == symconv.layers.Shared(record.shared.name)  # the first use
+            assert layer.title.endswith(f"(reuses the parameters of layer {layer.reuses}, "
+                                        "0 counted here)")
+            assert step is not None and step.lines() == (0,)
+        else:
+            assert layer.reuses is None and "reuses" not in layer.title
+        total += 0 if step is None else int(step.value)
+    assert total == expected[1]
+    shown = [layer for layer in derivation.layers if layer.reuses is not None]
+    assert len(shown) == sum(1 for label, r in labels.items() if "." not in label and
+                             r.shared is not None and r.shared.reuse)
+    notes = notes_body(build_notes(network))
+    for layer in shown:
+        heading = f"Layer {layer.index}: {layer.title.split(': ', 1)[1]}"
+        assert heading in str(derivation)
+        assert escape_markdown(heading) in derivation._repr_markdown_()
+        assert heading in derivation._repr_latex_()
+        assert "\\subsection*{" + heading + "}" in notes
+
+
+def _labelled(records: Any, parent: str = "") -> list[tuple[str, Any]]:
+    rows = []
+    for r in records:
+        label = row_label(parent, r.index, r.path)
+        rows += [(label, r), *_labelled(r.children, label)]
+    return rows
+
+
+def test_derive_of_a_reuse_inside_a_block_names_its_row() -> None:
+    """SharedResidual: the convolution after the residual block reuses the one inside it."""
+    derivation = symconv.derive(symconv.from_torch(SharedResidual(), (4, 6, 6)), "params")
+    titles = [layer.title for layer in derivation.layers if layer.steps]
+    assert titles == ["Layer 1: residual",
+                      "Layer 2: conv2d (reuses the parameters of layer 1.a1, 0 counted here)",
+                      "Layer 3: batchnorm2d (reuses the parameters of layer 1.a3, 0 counted here)"]
+
+
 def test_to_torch_code_writes_a_shared_module_once() -> None:
     code = symconv.from_torch(_reused_twice(), (8, 16, 16)).to_torch_code()
     assert "shared1 = nn.Conv2d(8, 8, kernel_size=3, padding=1)\n" in code
     assert code.count("    shared1,  # -> 8 x 16 x 16") == 2
+
+
+# ---------------------------------------------------------------- parameters never used
+
+
+class AuxHead(nn.Module):
+    """An auxiliary classifier called only in training (GoogLeNet, Inception), and a head
+    defined but never called."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+        self.aux = nn.Sequential(nn.Flatten(), nn.Linear(4 * 6 * 6, 10), nn.Linear(10, 2))
+        self.spare = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        x = self.features(x)
+        if self.training:
+            return self.aux(x)
+        return x
+
+
+class PartlyCalled(nn.Module):
+    """Only the first layer of a Sequential is called; a tensor of the model is never used;
+    a module that ties its weight to a called one is never called itself (its bias is
+    unused, its weight is counted at the called module)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seq = nn.Sequential(nn.Linear(6, 6), nn.BatchNorm1d(6), nn.Linear(6, 3))
+        self.scale = nn.Parameter(torch.ones(5))
+        self.tied = nn.Linear(6, 6)
+        self.tied.weight = self.seq[0].weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.seq[0](x)
+
+
+def _unused_without_parameters() -> nn.Module:  # control: a module with no parameters
+    model = nn.Sequential(nn.Conv2d(2, 2, 1))
+    model.add_module("extra", nn.BatchNorm2d(2, affine=False))
+    model.forward = lambda x: model[0](x)  # type: ignore[method-assign]
+    return model
+
+
+UNUSED: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], list[tuple[str, int, bool]]]] = [
+    # name, model (read in eval mode), input shape, (path, parameters, a module) not counted
+    ("aux-head-in-eval", AuxHead, (3, 8, 8), [("aux", 1472, True), ("spare", 20, True)]),
+    ("partly-called", PartlyCalled, (6,),
+     [("seq.1", 12, True), ("seq.2", 21, True), ("scale", 5, False), ("tied.bias", 6, False)]),
+    ("tied-and-called", Tied, (6,), []),
+    ("shared-module", _registered_twice, (2, 6, 6), []),
+    ("no-parameters-unused", _unused_without_parameters, (2, 3, 3), []),
+]
+
+
+@pytest.mark.parametrize(("make", "shape", "unused"), [row[1:] for row in UNUSED],
+                         ids=[row[0] for row in UNUSED])
+def test_parameters_the_forward_never_uses_are_named_not_counted(
+    make: Callable[[], nn.Module], shape: tuple[int, ...], unused: list[tuple[str, int, bool]]
+) -> None:
+    """What symconv counts plus what it names as not counted is model.parameters(); the
+    table (text, Markdown, JSON) and the comparison with torch say what is not counted."""
+    model = make().eval()
+    expected = torch_outcome(model, shape)
+    assert expected is not None
+    network = symconv.from_torch(model, shape)
+    got = [(u.path, u.params, u.module) for u in network.unused_parameters]
+    assert got == unused
+    assert int(network.params()) + sum(n for _, n, _ in unused) == expected[1]
+    paths = dict(model.named_modules())
+    for path, n, module in unused:  # each path is the model's, with that many parameters
+        if module:
+            assert sum(p.numel() for p in paths[path].parameters()) == n
+        else:
+            assert model.get_parameter(path).numel() == n
+    records = network.table()
+    text, markdown = table_text(network, records), table_markdown(network, records)
+    notes = [line for line in text.splitlines() if line.startswith("not counted")]
+    assert notes == [
+        f"not counted: '{p}' ({n:,} parameters) is never called by the forward" if module
+        else f"not counted: the tensor '{p}' ({n:,} parameters) is never used by the forward"
+        for p, n, module in unused]
+    assert markdown.count("not counted") == len(unused)
+    document = json.loads(table_json(network, records))
+    assert document.get("not_counted", []) == [
+        {"path": p, "params": n, "module": module} for p, n, module in unused]
+    comparison = torch_check.compare(network, {})
+    assert comparison.agrees
+    assert [line for line in torch_check.report(comparison).splitlines()
+            if line.startswith("not counted")] == notes
+    assert network.bind({}).unused_parameters == network.unused_parameters
+
+
+def test_a_single_unused_parameter_is_said_in_the_singular() -> None:
+    model = nn.Sequential(nn.Linear(2, 2))
+    model.register_parameter("gain", nn.Parameter(torch.ones(1)))
+    network = symconv.from_torch(model)
+    assert table_text(network, network.table()).endswith(
+        "not counted: the tensor 'gain' (1 parameter) is never used by the forward\n")
 
 
 class HalfTied(nn.Module):

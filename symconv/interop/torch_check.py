@@ -17,12 +17,13 @@ from symconv.errors import SymconvError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_code import to_torch_module
 from symconv.layers import Concat, Repeat, Residual
+from symconv.render.table import unused_note
 from symconv.render.values import row_label, text_shape
 from symconv.symbols import free_names
 from symconv.trace import Record
 
 if TYPE_CHECKING:
-    from symconv.network import Network
+    from symconv.network import Network, Unused
 
 Ints = tuple[int, ...]
 
@@ -52,6 +53,9 @@ class Comparison:
     input_shape: Ints
     rows: tuple[Row, ...]
     torch_error: str | None = None
+    # from_torch: parameters of the original model that its forward never uses; neither
+    # side counts them (the module compared is the one to_torch_code writes).
+    unused: tuple[Unused, ...] = ()
 
     @property
     def agrees(self) -> bool:
@@ -92,7 +96,7 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
         torch_shape, torch_params = (made[k], owned[label]) if k < len(made) else (None, None)
         rows.append(Row(label, record.kind, _ints(record.output_shape),
                         int(sympy.sympify(record.params, strict=True)), torch_shape, torch_params))
-    return Comparison(dict(values), input_shape, tuple(rows), error)
+    return Comparison(dict(values), input_shape, tuple(rows), error, network.unused_parameters)
 
 
 def _owned_params(pairs: Sequence[tuple[str, Record, Any]]) -> dict[str, int]:
@@ -183,6 +187,7 @@ def report(comparison: Comparison) -> str:
         lines.append(("  " + "  ".join(cells)).rstrip())
     if comparison.torch_error is not None:
         lines.append(f"torch rejected the network: {comparison.torch_error}")
+    lines += [unused_note(u) for u in comparison.unused]
     differ = sum(1 for row in comparison.rows if not row.agrees)
     if comparison.agrees:
         n = len(comparison.rows)

@@ -6,6 +6,7 @@ proves the very code a user copies.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -46,13 +47,28 @@ _EXTRA_ARGUMENTS = {"softmax": "dim=1", "logsoftmax": "dim=1"}
 
 
 class _Numbers:
-    """Collects the values written into the code; symbols among them are reported together."""
+    """Collects the values written into the code; symbols among them are reported together.
+    Also chooses the code's own names, each fresh: none is the network's name (`taken`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, taken: str = "net") -> None:
         self.missing: set[str] = set()
+        self.taken = {taken}
+        # The names the code defines; each yields to the network's name (nn_1 where the
+        # network is called nn), so that the code runs whatever the network is called.
+        self.nn, self.torch = self.fresh("nn"), self.fresh("torch")
+        self.residual, self.concat = self.fresh("Residual"), self.fresh("Concat")
         # Modules used at more than one place: a variable each, defined before the network.
         self.shared: dict[str, str] = {}
         self.definitions: list[str] = []
+
+    def fresh(self, base: str) -> str:
+        """`base`, or base_1, base_2, ... where it is taken; the name is then taken."""
+        name, n = base, 0
+        while name in self.taken:
+            n += 1
+            name = f"{base}_{n}"
+        self.taken.add(name)
+        return name
 
     def int(self, value: Value) -> str:
         number = sympy.sympify(value, strict=True)
@@ -129,38 +145,38 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
             raise AssertionError("blocks are written by block_lines")
         case _:
             assert_never(layer)
-    return f"nn.{TORCH_CLASS[kind_of(layer)]}({', '.join(args)})"
+    return f"{numbers.nn}.{TORCH_CLASS[kind_of(layer)]}({', '.join(args)})"
 
 
 # The modules symconv's branching blocks become; written into the code only where used.
 RESIDUAL_CLASS = '''
-class Residual(nn.Module):
+class {Residual}({nn}.Module):
     """symconv's residual block: body(x) + shortcut(x); no shortcut is the identity."""
 
     def __init__(self, body, shortcut=None):
         super().__init__()
         self.body = body
-        self.shortcut = nn.Identity() if shortcut is None else shortcut
+        self.shortcut = {nn}.Identity() if shortcut is None else shortcut
 
     def forward(self, x):
         return self.body(x) + self.shortcut(x)
 '''
 
 CONCAT_CLASS = '''
-class Concat(nn.Module):
+class {Concat}({nn}.Module):
     """symconv's concat block: the branches on the same input, joined along the channels."""
 
     def __init__(self, *branches):
         super().__init__()
-        self.branches = nn.ModuleList(branches)
+        self.branches = {nn}.ModuleList(branches)
 
     def forward(self, x):
-        return torch.cat([branch(x) for branch in self.branches], dim=1)
+        return {torch}.cat([branch(x) for branch in self.branches], dim=1)
 '''
 
 
 def _sequential(records: Sequence[Record], numbers: _Numbers, indent: str) -> list[str]:
-    lines = [f"{indent}nn.Sequential("]
+    lines = [f"{indent}{numbers.nn}.Sequential("]
     for record in records:
         lines += record_lines(record, numbers, indent + "    ")
     return [*lines, f"{indent}),"]
@@ -177,12 +193,12 @@ def record_lines(record: Record, numbers: _Numbers, indent: str) -> list[str]:
         case Residual():
             body = [r for r in record.children if r.path == 1]
             shortcut = [r for r in record.children if r.path == 2]
-            inner = [f"{indent}Residual(", *_sequential(body, numbers, indent + "    ")]
+            inner = [f"{indent}{numbers.residual}(", *_sequential(body, numbers, indent + "    ")]
             if shortcut:
                 inner += _sequential(shortcut, numbers, indent + "    ")
             inner.append(f"{indent}),")
         case Concat(branches=branches):
-            inner = [f"{indent}Concat("]
+            inner = [f"{indent}{numbers.concat}("]
             for path in range(1, len(branches) + 1):
                 branch = [r for r in record.children if r.path == path]
                 inner += _sequential(branch, numbers, indent + "    ")
@@ -199,7 +215,7 @@ def _module_code(record: Record, numbers: _Numbers) -> str:
     if shared is None:
         return layer_code(record, numbers)
     if shared.name not in numbers.shared:
-        variable = f"shared{len(numbers.shared) + 1}"
+        variable = numbers.fresh(f"shared{len(numbers.shared) + 1}")
         numbers.shared[shared.name] = variable
         numbers.definitions.append(f"{variable} = {layer_code(record, numbers)}")
     return numbers.shared[shared.name]
@@ -215,10 +231,11 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     modules `Residual` and `Concat` defined in the code, a repeat its copies in a row. Every
     channel count and window size must be a number: give symbols values as keyword arguments
     (W=224), as in Network.table()."""
-    if not (isinstance(name, str) and name.isidentifier()):
-        raise InvalidValueError(f"name: expected a Python name such as net, got {name!r}")
+    if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(name):
+        raise InvalidValueError(f"name: expected a Python name such as net, got {name!r}"
+                                + (" (a keyword of Python)" if keyword.iskeyword(name) else ""))
     records = network.records(**values)
-    numbers = _Numbers()
+    numbers = _Numbers(name)
     lines = [line for r in records for line in record_lines(r, numbers, "    ")]
     if numbers.missing:
         names = ", ".join(sorted(numbers.missing))
@@ -232,15 +249,24 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         "(PyTorch adds the batch axis in front).",
     ]
     concat = _uses(records, Concat)
-    head += ["import torch", "from torch import nn"] if concat else ["from torch import nn"]
-    if _uses(records, Residual):
-        head.append(RESIDUAL_CLASS)
     if concat:
-        head.append(CONCAT_CLASS)
+        head.append("import torch" + _alias("torch", numbers.torch))
+    head.append("from torch import nn" + _alias("nn", numbers.nn))
+    own = {"nn": numbers.nn, "torch": numbers.torch, "Residual": numbers.residual,
+           "Concat": numbers.concat}
+    if _uses(records, Residual):
+        head.append(RESIDUAL_CLASS.format(**own))
+    if concat:
+        head.append(CONCAT_CLASS.format(**own))
     if numbers.definitions:
         head += ["", "# Used at more than one place: one module, its parameters counted once.",
                  *numbers.definitions]
-    return "\n".join([*head, "", f"{name} = nn.Sequential(", *lines, ")"]) + "\n"
+    return "\n".join([*head, "", f"{name} = {numbers.nn}.Sequential(", *lines, ")"]) + "\n"
+
+
+def _alias(module: str, name: str) -> str:
+    """' as torch_1' where an import is bound to another name than the module's."""
+    return "" if name == module else f" as {name}"
 
 
 def to_torch_module(network: Network, device: Any = None, **values: object) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -57,6 +57,9 @@ from symconv.parse import parse_shape
 from symconv.symbols import Value, symbol
 from symconv.trace import axis_names, trace
 
+if TYPE_CHECKING:
+    from symconv.network import Unused
+
 # torch.nn's containers are traced through; every other class of torch is a leaf.
 _CONTAINERS = ("Sequential", "ModuleList", "ModuleDict")
 
@@ -80,7 +83,9 @@ def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> A
     sizes are given (network.table(H=..., W=...)).
 
     A module called at more than one place is one layer per call, each with its own shapes
-    and counts; its parameters are counted at the first call only (Shared)."""
+    and counts; its parameters are counted at the first call only (Shared). Parameters the
+    forward never uses (a module not called, such as an auxiliary head in eval mode) are
+    counted in no total and listed in `Network.unused_parameters`, which the table notes."""
     from symconv.network import Network
 
     torch = require_torch()
@@ -101,7 +106,7 @@ def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> A
         raise ShapeError("the module has no layers")
     shape = _input_shape(input_shape, steps)
     _check(shape, steps)
-    return Network(shape, layers)
+    return Network(shape, layers, unused_parameters=owners.unused())
 
 
 # ---------------------------------------------------------------- tracing
@@ -290,11 +295,13 @@ class _Owners:
         self.owner: dict[int, str] = {}
         for name, p in root.named_parameters():
             self.owner[id(p)] = name.rpartition(".")[0]
+        self.used: set[int] = set()  # the parameters of every module the forward calls
 
     def shared(self, module: Any, where: str) -> Shared | None:
         """Shared(owner) for a module with parameters (_mark_shared keeps it only where the
         owner's parameters are used more than once); None for one without."""
         ids = {id(p) for p in module.parameters()}
+        self.used |= ids
         if not ids:
             return None
         owners = {self.owner[i] for i in ids}
@@ -308,6 +315,25 @@ class _Owners:
                 "tensors tied)"
             )
         return Shared(owner)
+
+
+    def unused(self) -> tuple[Unused, ...]:
+        """The parameters no called module uses, as model.parameters() counts them (each
+        tensor once): by the outermost module all of whose parameters are unused, else
+        tensor by tensor."""
+        from symconv.network import Unused
+
+        tensors = {id(p): (name, p) for name, p in self.root.named_parameters()}
+        left = {i for i in tensors if i not in self.used}
+        found = []
+        for path, module in self.root.named_modules():
+            ids = {id(p) for p in module.parameters()}
+            if path and ids and ids <= left:
+                found.append(Unused(path, sum(tensors[i][1].numel() for i in ids)))
+                left -= ids
+        found += [Unused(name, p.numel(), module=False)
+                  for i, (name, p) in tensors.items() if i in left]
+        return tuple(found)
 
 
 def _layers_of(layer: Layer) -> Iterator[Layer]:
@@ -388,6 +414,8 @@ def _from_module(m: Any, name: str, entry: Entry, where: str, source: ModuleSour
             "reads layers that return one tensor"
         )
     if family is Family.CONV:
+        if m.padding_mode not in catalog.PADDING_MODES[catalog.Kind.PADDING_MODE]:
+            raise InvalidLayerError(f"{where}: unknown padding_mode {m.padding_mode!r}")
         c_out, per_group, *kernel = m.weight.shape
         return Conv(c_out, _window(m, rank, m.dilation, tuple(kernel)), m.groups, bias,
                     per_group * m.groups, source, str(m.padding_mode))

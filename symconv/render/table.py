@@ -8,9 +8,10 @@ from typing import Any
 
 import sympy
 
-from symconv.network import LayerRecord, Network
+from symconv.network import LayerRecord, Network, Unused
 from symconv.render.columns import aligned_table
 from symconv.render.latex import escape_text, latex, shape_latex
+from symconv.render.markdown import escape_markdown
 from symconv.render.values import json_list, json_value, row_label, text_shape, text_value
 
 COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
@@ -58,12 +59,15 @@ def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
     """The JSON form: input, one entry per layer (a block's layers nested under
     "children"), output shape, total parameters."""
     layers = [_json_row(r) for r in records]
-    document = {
+    document: dict[str, Any] = {
         "input": json_list(records[0].input_shape if records else network.input_shape),
         "layers": layers,
         "output_shape": json_list(records[-1].output_shape if records else ()),
         "params": json_value(sum((r.params for r in records), sympy.Integer(0))),
     }
+    if network.unused_parameters:
+        document["not_counted"] = [{"path": u.path, "params": u.params, "module": u.module}
+                                   for u in network.unused_parameters]
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -96,7 +100,16 @@ def table_text(network: Network, records: Sequence[LayerRecord]) -> str:
     input_shape = records[0].input_shape if records else network.input_shape
     rows = [["", "input", text_shape(input_shape), "", "", "", ""], *_rows(records)]
     table = aligned_table(COLUMNS, rows, left=("layer", "output shape"), footer=totals)
-    return table + "".join(f"{note}\n" for note in _notes(records))
+    notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
+    return table + "".join(f"{note}\n" for note in notes)
+
+
+def unused_note(unused: Unused) -> str:
+    """The line that says which parameters of a torch model no total counts, and why."""
+    count = f"{unused.params:,} parameter{'' if unused.params == 1 else 's'}"
+    if unused.module:
+        return f"not counted: '{unused.path}' ({count}) is never called by the forward"
+    return f"not counted: the tensor '{unused.path}' ({count}) is never used by the forward"
 
 
 def _notes(records: Sequence[LayerRecord]) -> list[str]:
@@ -130,6 +143,7 @@ def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     totals = [_md(_total(records, f)) for f in ("params", "neurons", "connections", "macs")]
     lines.append("| | **total** | | " + " | ".join(totals) + " |")
+    lines += [f"\n{escape_markdown(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
 
 
