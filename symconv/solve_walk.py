@@ -295,6 +295,8 @@ def tidy(e: sympy.Basic, names: dict[Any, Any] | None = None) -> sympy.Expr:
     if not e.args:
         return names.get(e, e) if names else e
     args = [tidy(a, names) for a in e.args]
+    if isinstance(e, sympy.Add) and len(args) == 2:
+        return _plus_one(*args)
     if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
         return e.func(*args)
     if args == list(e.args):
@@ -307,6 +309,15 @@ def tidy(e: sympy.Basic, names: dict[Any, Any] | None = None) -> sympy.Expr:
         return e.func(*args)
 
 
+def _plus_one(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """⌊x⌋ + c as the formula writes it, ⌊x + c − 1⌋ + 1: SymPy takes whole numbers out of
+    a floor it builds (⌊2P + 28⌋ + 1 becomes ⌊2P⌋ + 29), which no textbook writes. The
+    identity holds for every whole c."""
+    constant, rest = (a, b) if a.is_Integer else (b, a)
+    if constant.is_Integer and constant != 1 and isinstance(rest, sympy.floor):
+        inner = rest.args[0] + constant - 1
+        return sympy.Add(sympy.floor(inner, evaluate=False), 1, evaluate=False)
+    return sympy.Add(a, b)
 
 
 # ---------------------------------------------------------------- conditions
