@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_robustness import evaluate
 
-import symconv
 from symconv.cli import build_parser, main
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
@@ -112,16 +112,6 @@ def descriptions(draw: st.DrawFn) -> str:
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.sampled_from(NOISE)) + text[at:]
     return text
-
-
-def evaluate(text: str) -> None:
-    """Parse and evaluate through Python; only SymconvError may come out, with a message."""
-    try:
-        network = symconv.parse(text)
-        network.table()
-        network.totals(**dict.fromkeys(network.symbols, 7))
-    except symconv.SymconvError as error:
-        assert str(error)
 
 
 @FAST
