@@ -80,7 +80,7 @@ def design_search(
         raise NoSolutionError("sizes must be at least 1")
     if not 1 <= axes <= 3:
         raise UnsupportedError(f"{axes} axes: PyTorch's convolutions have 1 to 3 spatial axes")
-    candidates = math.prod(high - low + 1 for low, high in (
+    candidates = math.prod(max(high - low + 1, 0) for low, high in (
         bounds.kernel, bounds.stride, bounds.padding, bounds.dilation))
     if candidates > MAX_CANDIDATES:
         raise UnsupportedError(
