@@ -98,7 +98,10 @@ class ArgumentReader:
     def size(self, name: str) -> Value | None:
         value = self._raw(name)
         if value is None or _word(value) == "None":
-            return None
+            param = self.spec.param(name)
+            if param is not None and param.default is None:  # None: found from the input
+                return None
+            raise self._fail(name, f"expected {Kind.SIZE.value}, got None")
         if isinstance(value, (int, sympy.Expr)) and not isinstance(value, sympy.Symbol | bool):
             return whole_value(value)
         if isinstance(value, sympy.Symbol) and value.name not in _WORDS:

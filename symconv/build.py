@@ -40,7 +40,7 @@ from symconv.layers import (
     Window,
 )
 from symconv.parse import InputDecl, RawBlock, RawLayer, Statement
-from symconv.symbols import Value
+from symconv.symbols import Value, free_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,18 @@ def build(statements: Sequence[Statement], input_shape: tuple[Value, ...] | None
     return Built(builder.input_shape, builder.input_source, tuple(builder.layers))
 
 
+def no_words(shape: tuple[Value, ...], source: Source | None) -> None:
+    """Refuse True, False or None as an input size: words of the language, never symbols
+    (as a value given for a symbol may not be one either)."""
+    for value in shape:
+        if isinstance(value, sympy.Basic) and (words := free_names(value) & _WORDS):
+            raise ShapeError(f"an input size is a number or an expression over symbols, not "
+                             f"the word {sorted(words)[0]}", source)
+
+
+_WORDS = {"True", "False", "None"}
+
+
 class _Builder:
     def __init__(self, input_shape: tuple[Value, ...] | None):
         self.input_shape = input_shape
@@ -67,6 +79,8 @@ class _Builder:
         self.input_source: Source | None = None
         self.layers: list[Layer] = []
         self.rank: int | None = None if input_shape is None else len(input_shape) - 1
+        if input_shape is not None:
+            no_words(input_shape, None)
 
     def statement(self, statement: Statement) -> None:
         match statement:
@@ -86,6 +100,7 @@ class _Builder:
                 source,
             )
         self.input_source = source
+        no_words(shape, source)
         if not self.given_input:  # --input wins over the description's own line
             self.input_shape = shape
             self.rank = len(shape) - 1

@@ -26,7 +26,7 @@ import sympy
 
 from symconv import formulas as f
 from symconv import receptive
-from symconv.errors import UnknownNameError
+from symconv.errors import InvalidValueError, UnknownNameError
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -43,7 +43,7 @@ from symconv.layers import (
     Window,
     shared_of,
 )
-from symconv.network import Network, parse
+from symconv.network import Network, as_network
 from symconv.receptive import Field, Geometry
 from symconv.render.values import row_label
 from symconv.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
@@ -104,8 +104,7 @@ def derive(
 ) -> Derivation:
     """The derivations of `network` (a Network or its description) for `quantity` ('shape',
     'params' or 'all'), with the symbols in `values` given numbers first."""
-    if isinstance(network, str):
-        network = parse(network)
+    network = as_network(network, "derive")
     wanted = _quantities(quantity)
     records = network.records(**values)
     bound = network.bind(values)
@@ -176,7 +175,13 @@ def _reused_from(record: Record, records: Sequence[Record]) -> str | None:
 
 
 def _quantities(quantity: str | Sequence[str]) -> frozenset[Quantity]:
-    names = [quantity] if isinstance(quantity, str) else list(quantity)
+    if isinstance(quantity, str):
+        names = [quantity]
+    elif isinstance(quantity, list | tuple) and all(isinstance(n, str) for n in quantity):
+        names = list(quantity)
+    else:
+        raise InvalidValueError(f"quantity: expected one of {', '.join(QUANTITIES)} or all, "
+                                f"or a list of them, got {type(quantity).__name__}")
     if "all" in names:
         return frozenset(Quantity)
     chosen = set()

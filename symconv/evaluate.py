@@ -22,6 +22,7 @@ from symconv.blocks import MAX_UNROLLED, unrolled_layers
 from symconv.errors import InvalidValueError, SymconvError
 from symconv.layers import Concat, Layer, Repeat, Residual, kind_of
 from symconv.network import Network, _substitute
+from symconv.parse import TOO_BIG
 from symconv.symbols import Value, substitution, symbol, value_of
 from symconv.trace import PENDING_RULES, check_input, trace
 
@@ -126,6 +127,8 @@ class Evaluator:
         except (_Rejected, ZeroDivisionError):
             self.network.records(**values)  # raises the precise error
             raise AssertionError("compiled rules and the trace disagree") from None
+        if any(max(shape) >= TOO_BIG or max(counts) >= TOO_BIG for shape, *counts in rows):
+            self.network.records(**values)  # refuses a number beyond MAX_DIGITS, as it says
         return tuple(
             NumericRecord(i, kind, *row)
             for i, (kind, row) in enumerate(zip(self.kinds, rows, strict=True), start=1)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from symconv.build import build
+from symconv.build import build, no_words
 from symconv.errors import (
     InvalidValueError,
     ShapeError,
@@ -22,7 +21,16 @@ from symconv.errors import (
 from symconv.layers import Layer, Shared, shared_of
 from symconv.parse import parse_shape, parse_statements
 from symconv.render.values import text_value
-from symconv.symbols import Value, as_value, free_names, substitution, truth, value_of
+from symconv.symbols import (
+    Value,
+    as_value,
+    describe,
+    free_names,
+    substitution,
+    truth,
+    value_of,
+    whole_number,
+)
 from symconv.trace import Record, check_input, trace, whole
 
 if TYPE_CHECKING:
@@ -88,11 +96,17 @@ class Network:
 
     def bind(self, values: Mapping[str, object] | None = None, /, **more: object) -> Network:
         """The network with symbols replaced by the given values (numbers or expressions)."""
+        if values is not None and not isinstance(values, Mapping):
+            raise InvalidValueError(f"bind: expected a mapping of symbol names to values, got "
+                                    f"{type(values).__name__}")
         merged = {**(values or {}), **more}
         if not merged:
             return self
         known = self.symbols
         for name in merged:
+            if not isinstance(name, str):
+                raise InvalidValueError(f"bind: a symbol's name must be text such as 'W', "
+                                        f"got {type(name).__name__}")
             if name not in known:
                 have = ", ".join(known) if known else "none"
                 raise UnknownNameError(
@@ -129,12 +143,10 @@ class Network:
         axis, from 0) of layer `layer` (from 1) sees, per axis; positions below 0 or past
         n - 1 lie in the padding."""
         records = self.records(**values)
-        try:
-            layer = operator.index(layer)
-        except TypeError:
-            raise InvalidValueError(f"layer: expected a layer number, got {layer!r}") from None
+        layer = whole_number("layer", layer)
         if not isinstance(unit, tuple | list):
-            raise InvalidValueError(f"unit: expected one index per spatial axis, got {unit!r}")
+            raise InvalidValueError(f"unit: expected one index per spatial axis, got "
+                                    f"{describe(unit)}")
         unit = tuple(value_of(f"unit[{i}]", u) for i, u in enumerate(unit))
         if not 1 <= layer <= len(records):
             raise UnknownNameError(f"no layer {layer}: the network has {len(records)} layers")
@@ -198,7 +210,7 @@ def parse(text: str, input_shape: Shape | str | None = None) -> Network:
     if not isinstance(text, str):
         raise InvalidValueError(f"parse: the description must be text, got "
                                 f"{type(text).__name__}")
-    given = None if input_shape is None else _shape(input_shape)
+    given = None if input_shape is None else shape_of(input_shape)
     built = build(parse_statements(text), given)
     if built.input_shape is None:
         raise ShapeError(
@@ -209,20 +221,29 @@ def parse(text: str, input_shape: Shape | str | None = None) -> Network:
     return Network(built.input_shape, built.layers, built.input_source)
 
 
+def as_network(network: object, who: str) -> Network:
+    """The network a public function was given: a Network, or its description as text."""
+    if isinstance(network, Network):
+        return network
+    if isinstance(network, str):
+        return parse(network)
+    raise InvalidValueError(f"{who}: expected a Network (from symconv.parse) or a "
+                            f"description as text, got {type(network).__name__}")
 
 
-
-def _shape(given: object) -> Shape:
+def shape_of(given: object) -> Shape:
     """An input shape given to parse: text such as "3x224x224" or a tuple of values."""
     if isinstance(given, str):
         try:
-            return parse_shape(given)
+            shape = parse_shape(given)
+            no_words(shape, None)
+            return shape
         except SymconvError as error:
-            raise InvalidValueError(f"input_shape: cannot read '{given}' as a shape such as "
+            raise InvalidValueError(f"input_shape: cannot read '{given[:60]}' as a shape such as "
                                     f"3x224x224: {error.message}") from None
     if not isinstance(given, tuple | list) or not given:
         raise InvalidValueError(f"input_shape: expected a shape such as (3, 224, 224) or "
-                                f"'3x224x224', got {given!r}")
+                                f"'3x224x224', got {describe(given)}")
     return tuple(value_of(f"input_shape[{i}]", v) for i, v in enumerate(given))
 
 

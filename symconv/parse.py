@@ -109,6 +109,9 @@ MAX_EXPONENT = 4096
 # Descriptions longer than this are not descriptions (a binary file, /dev/zero).
 MAX_TEXT = 1 << 20  # characters (the command line reads at most this many bytes)
 MAX_TEXT_WORDS = "1 MiB"
+# A value or a shape (--set, --input, --target, a Python argument) is a few numbers and
+# names; longer text is refused before the parser spends seconds on it.
+MAX_VALUE_TEXT = 5 * MAX_DIGITS
 # Nesting deeper than this (brackets, calls, blocks, chains of operators) is refused where it
 # is read, before any recursion in SymPy or in the transformer could overflow the stack.
 MAX_DEPTH = 100
@@ -135,13 +138,22 @@ def _digits(value: int) -> int:
     return len(str(abs(value))) if estimate <= MAX_DIGITS + 1 else estimate
 
 
-def _too_big(value: Any) -> bool:
-    """Whether a value has a number in it with more than MAX_DIGITS digits."""
+TOO_BIG = 10**MAX_DIGITS  # the least number with more than MAX_DIGITS digits
+
+
+def too_big(value: Any) -> bool:
+    """Whether a value has a number in it with more than MAX_DIGITS digits (a walk over the
+    expression's tree: the trace asks this of every record)."""
     if isinstance(value, int):
-        return _digits(value) > MAX_DIGITS
-    if isinstance(value, sympy.Basic):
-        return any(_digits(r.p) > MAX_DIGITS or _digits(r.q) > MAX_DIGITS
-                   for r in value.atoms(sympy.Rational))
+        return abs(value) >= TOO_BIG
+    stack = [value] if isinstance(value, sympy.Basic) else []
+    while stack:
+        node = stack.pop()
+        if node.is_Rational:
+            if abs(node.p) >= TOO_BIG or node.q >= TOO_BIG:
+                return True
+        else:
+            stack.extend(node.args)
     return False
 
 
@@ -200,7 +212,7 @@ class _ToStatements(Transformer[Token, Any]):
 
     def _checked(self, meta: Any, value: Any) -> Any:
         """The value of an operation, refused where a number in it outgrows MAX_DIGITS."""
-        if _too_big(value):
+        if too_big(value):
             raise SyntaxProblem(f"the result is too large (symconv takes at most {MAX_DIGITS} "
                                 "digits)", self._at(meta))
         return value
@@ -521,6 +533,7 @@ def parse_shape(text: str) -> tuple[Value, ...]:
 
     Without spaces around it, every `x` separates axes (so `3xHxW` is three axes); with
     spaces, only a lone `x` does, and names may contain the letter."""
+    _check_value_length(text, "shape")
     text = text.strip()
     if text.startswith("(") and text.endswith(")"):  # (3, 224, 224), as PyTorch writes it
         text = text[1:-1]
@@ -532,5 +545,12 @@ def parse_shape(text: str) -> tuple[Value, ...]:
 
 def parse_expression(text: str) -> Value:
     """An expression over numbers and names, e.g. `224`, `2*K + 1`, as an int or SymPy."""
+    _check_value_length(text, "value")
     (value,) = _numbers(_parse(text, "expr"))
     return as_value(value)
+
+
+def _check_value_length(text: str, what: str) -> None:
+    if len(text) > MAX_VALUE_TEXT:
+        raise SyntaxProblem(f"the text is {len(text)} characters long; a {what} is much shorter "
+                            f"(symconv reads at most {MAX_VALUE_TEXT})")

@@ -22,7 +22,7 @@ from typing import Any, assert_never
 import sympy
 
 from symconv import formulas as f
-from symconv.errors import UnsupportedError
+from symconv.errors import InvalidValueError, UnsupportedError
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -334,6 +334,12 @@ def closed_form(stages: Sequence[Stage]) -> ClosedForm:
 def closed_forms(path: Sequence[tuple[Field, ...]]) -> tuple[ClosedForm, ...]:
     """Per axis, the closed forms of a chain given the fields after each of its steps, the
     first entry being the input's (steps past a chain end are left out)."""
+    if not (isinstance(path, list | tuple) and all(
+            isinstance(fields, tuple) and all(isinstance(fd, Field) for fd in fields)
+            for fields in path)):
+        raise InvalidValueError("closed_forms: expected a list of receptive fields, one tuple "
+                                "of Field per step (the .fields of Network.records()), got "
+                                f"{type(path).__name__}")
     out = []
     for axis in zip(*path, strict=True):
         stages = [st for st in itertools.starmap(stage, itertools.pairwise(axis))

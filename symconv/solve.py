@@ -34,7 +34,7 @@ import sympy
 from symconv.blocks import describe
 from symconv.errors import InvalidValueError, NoSolutionError, SymconvError, UnknownNameError
 from symconv.layers import Conv, Pool
-from symconv.network import Network, parse
+from symconv.network import Network, as_network
 from symconv.parse import parse_shape
 from symconv.render.values import text_shape
 from symconv.solve_invert import Between, NotInvertible, invert
@@ -48,7 +48,7 @@ from symconv.solve_walk import (
     relation,
     roles,
 )
-from symconv.symbols import Value, free_names, symbol, truth, value_of
+from symconv.symbols import Value, free_names, symbol, truth, value_of, whole_number
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
 EXHAUSTIVE = 100_000  # up to where every value before a plateau is tried instead
@@ -86,13 +86,15 @@ class Solution:
     def contains(self, value: int, /, **others: int) -> bool:
         """Whether the unknown = value solves the question with the other symbols taking
         `others`: the bounds and every condition evaluated there."""
+        value = whole_number(self.unknown, value)
+        given = {k: whole_number(k, v) for k, v in others.items()}
         if self.empty:
             return False
         if self.values is not None:
             return value in self.values
         if value in self.isolated:
             return True
-        subs = {symbol(k): sympy.Integer(v) for k, v in others.items()}
+        subs = {symbol(k): sympy.Integer(v) for k, v in given.items()}
         subs[symbol(self.unknown)] = sympy.Integer(value)
         low, high = (sympy.sympify(b, strict=True).xreplace(subs) for b in (self.low, self.high))
         checks = [sympy.Le(low, value), sympy.Le(value, high)]
@@ -125,7 +127,10 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     """All values of the symbol `unknown` for which the network's output has the target
     spatial size ("112x112", 56, (112, 112); one number stands for every axis), the other
     symbols taking `values`."""
-    net = parse(network) if isinstance(network, str) else network
+    net = as_network(network, "solve")
+    if not isinstance(unknown, str):
+        raise InvalidValueError(f"solve: the unknown is a symbol's name such as 'W', got "
+                                f"{type(unknown).__name__}")
     if unknown not in net.symbols:
         have = ", ".join(net.symbols) or "none"
         raise UnknownNameError(f"unknown symbol '{unknown}' (the network's symbols: {have})")
@@ -184,7 +189,7 @@ def _targets(target: object, rank: int) -> tuple[sympy.Expr, ...]:
         try:
             items: Sequence[object] = parse_shape(target)
         except SymconvError as error:
-            raise InvalidValueError(f"target: cannot read '{target}' as a size such as 112 or "
+            raise InvalidValueError(f"target: cannot read '{target[:60]}' as a size such as 112 or "
                                     f"'112x112': {error.message}") from None
     elif isinstance(target, tuple | list):
         items = target

@@ -15,9 +15,17 @@ from symconv.errors import InvalidValueError, SymconvError
 Value: TypeAlias = "int | sympy.Expr"
 
 
-@cache
 def symbol(name: str) -> sympy.Symbol:
-    """The symbol for `name`: integer and positive, so floors and ceilings simplify soundly."""
+    """The symbol for `name`: integer and positive, so floors and ceilings simplify soundly.
+    A name is text (a str subclass is read as its plain text)."""
+    if not isinstance(name, str):
+        raise InvalidValueError(f"a symbol's name must be text such as 'W', got "
+                                f"{describe(name)}")
+    return _symbol(str.__str__(name))
+
+
+@cache
+def _symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, positive=True)
 
 
@@ -51,27 +59,57 @@ def value_of(name: str, given: object) -> Value:
     containers are refused with an InvalidValueError naming `name`. A number that is not whole
     (from text such as '3/2') is returned as it is: the rule a literal obeys refuses it
     where it lands, naming the layer (see trace.check_size)."""
-    if isinstance(given, str):
-        from symconv.parse import parse_expression  # parse imports this module
+    from symconv.parse import MAX_DIGITS, parse_expression, too_big  # parse imports this
 
+    if isinstance(given, str):
+        text = str.__str__(given)
         try:
-            given = parse_expression(given)
+            given = parse_expression(text)
         except SymconvError as error:
-            raise InvalidValueError(f"{name}: cannot read '{given}' as a number or an "
+            raise InvalidValueError(f"{name}: cannot read '{_short(text)}' as a number or an "
                                     f"expression such as 2*K + 1: {error.message}") from None
-    if words := free_names(given) & {"True", "False", "None"}:
+    if isinstance(given, sympy.Basic) and (
+            words := free_names(given) & {"True", "False", "None"}):
         raise InvalidValueError(f"{name}: expected {EXPECTED}, got the word "
                                 f"{sorted(words)[0]}")
-    if not isinstance(given, bool):
+    value: Value | None = None
+    if not isinstance(given, bool | sympy.Basic):
         try:
-            return operator.index(given)  # type: ignore[arg-type]  # ints, numpy integers
+            # ints, numpy integers; an int subclass as the plain int it holds
+            value = int.__index__(operator.index(given))  # type: ignore[arg-type]
         except TypeError:
             pass
-    if isinstance(given, sympy.Expr) and not isinstance(given, sympy.Float) and not given.atoms(
-        sympy.Float
-    ) and (given.is_number is False or given.is_Rational):
-        return as_value(given)
-    raise InvalidValueError(f"{name}: expected {EXPECTED}, got {_describe(given)}")
+        except Exception as error:  # the object's own __index__ failed
+            raise InvalidValueError(f"{name}: expected {EXPECTED}, got {describe(given)} "
+                                    f"(its __index__ raised {type(error).__name__})") from None
+    elif isinstance(given, sympy.Expr) and _written(given):
+        # Symbols made outside symconv become symconv's, one per name (whole, positive).
+        value = as_value(given.xreplace({s: symbol(s.name) for s in given.free_symbols}))
+    if value is None:
+        raise InvalidValueError(f"{name}: expected {EXPECTED}, got {describe(given)}")
+    if too_big(value):
+        raise InvalidValueError(f"{name}: the number is too large (symconv takes at most "
+                                f"{MAX_DIGITS} digits)")
+    return value
+
+
+# What a description can write (+ - * / // ** floor ceil min max; Mod in results symconv
+# gives back): a SymPy expression of anything else (pi, sin, a Piecewise, a Float, an
+# undefined function, a Dummy or an Indexed) is no size.
+_WRITTEN = (sympy.Rational, sympy.Add, sympy.Mul, sympy.floor, sympy.ceiling, sympy.Min,
+            sympy.Max, sympy.Mod)
+
+
+def _written(expr: sympy.Expr) -> bool:
+    """Whether every node of expr is one the language writes (see _WRITTEN)."""
+    for node in sympy.preorder_traversal(expr):
+        if type(node) is sympy.Symbol or isinstance(node, _WRITTEN):
+            continue
+        if isinstance(node, sympy.Pow) and (node.exp.is_Integer or type(node.exp) is
+                                            sympy.Symbol):
+            continue
+        return False
+    return True
 
 
 def whole_number(name: str, given: object) -> int:
@@ -82,9 +120,24 @@ def whole_number(name: str, given: object) -> int:
     return value
 
 
-def _describe(given: object) -> str:
+def describe(given: object) -> str:
+    """The value as a message quotes it: its type and (shortened) repr, even where that
+    repr fails or is huge."""
     kind = type(given).__name__
-    return f"{kind} {given!r}" if kind not in repr(given) else repr(given)
+    shown = safe_repr(given)
+    return f"{kind} {shown}" if kind not in shown else shown
+
+
+def safe_repr(given: object) -> str:
+    """repr(given), shortened, or 'a T object' where its __repr__ fails."""
+    try:
+        return _short(repr(given))
+    except Exception:  # an object whose __repr__ fails is still named
+        return f"a {type(given).__name__} object"
+
+
+def _short(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def substitution(values: Mapping[str, object]) -> dict[sympy.Symbol, sympy.Expr]:

@@ -126,6 +126,7 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
             if error.source is None and error.layer is None:
                 raise type(error)(error.message, layer.source, _label(index, layer)) from None
             raise
+        _check_digits(record, layer, index)
         records.append(record)
         at = Chain(record.output_shape, record.fields, at.input_spatial)
     return tuple(records), at
@@ -151,6 +152,18 @@ def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
     params = 0 if shared is not None and shared.reuse else effect.params
     return Record(index, kind_of(layer), layer, shape, effect.output_shape, params,
                   neurons, links, effect.macs, fields, path=path)
+
+
+def _check_digits(record: Record, layer: Layer, index: int) -> None:
+    """Refuse a size or count beyond MAX_DIGITS digits, as the parser refuses such a number:
+    every message and rendering can then write it (Python writes at most 4300 digits)."""
+    from symconv.parse import MAX_DIGITS, too_big  # parse imports the trace's modules
+
+    counts = (record.params, record.neurons, record.connections, record.macs)
+    for name, value in (("output size", record.output_shape), ("count", counts)):
+        if any(too_big(v) for v in value):
+            raise ShapeError(f"the layer's {name} has more than {MAX_DIGITS} digits, more "
+                             "than symconv takes", layer.source, _label(index, layer))
 
 
 def _label(index: int, layer: Layer) -> str:

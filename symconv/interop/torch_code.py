@@ -32,7 +32,7 @@ from symconv.layers import (
     shared_of,
 )
 from symconv.render.values import text_shape
-from symconv.symbols import Value, free_names
+from symconv.symbols import Value, free_names, safe_repr
 from symconv.trace import Record
 
 if TYPE_CHECKING:
@@ -231,8 +231,15 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     modules `Residual` and `Concat` defined in the code, a repeat its copies in a row. Every
     channel count and window size must be a number: give symbols values as keyword arguments
     (W=224), as in Network.table()."""
-    if not (isinstance(name, str) and name.isidentifier()) or keyword.iskeyword(name):
-        raise InvalidValueError(f"name: expected a Python name such as net, got {name!r}"
+    from symconv.network import as_network
+
+    network = as_network(network, "to_torch_code")
+    if not isinstance(name, str):
+        raise InvalidValueError(f"name: expected a Python name such as net, got "
+                                f"{safe_repr(name)}")
+    name = str.__str__(name)  # the text itself, whatever a str subclass prints
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise InvalidValueError(f"name: expected a Python name such as net, got {name[:60]!r}"
                                 + (" (a keyword of Python)" if keyword.iskeyword(name) else ""))
     records = network.records(**values)
     numbers = _Numbers(name)

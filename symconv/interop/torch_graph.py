@@ -90,13 +90,14 @@ class _Walk:
 
     def inputs(self, node: Any) -> list[Any]:
         kind = _join_kind(node)
-        if kind == "cat":
-            tensors = node.args[0]
+        if kind == "cat":  # torch.cat(xs, 1), or torch.cat(tensors=xs, dim=1)
+            tensors = node.args[0] if node.args else node.kwargs.get("tensors")
             if not isinstance(tensors, list | tuple):
                 raise UnsupportedError(f"{name_of(node)} of something other than a list")
             return list(tensors)
         if kind == "add":
-            tensors = [a for a in node.args if hasattr(a, "op")]
+            # x + y, torch.add(x, y), or torch.add(input=x, other=y)
+            tensors = [a for a in (*node.args, *node.kwargs.values()) if hasattr(a, "op")]
             if len(tensors) != 2:
                 raise UnsupportedError(
                     f"{located(node)} adds a number to a tensor; symconv reads "

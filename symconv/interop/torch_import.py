@@ -10,6 +10,7 @@ an error, never skipped: a skipped layer would make every answer after it wrong.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,6 @@ from symconv.layers import (
     Window,
     shared_of,
 )
-from symconv.parse import parse_shape
 from symconv.symbols import Value, symbol
 from symconv.trace import axis_names, trace
 
@@ -86,11 +86,22 @@ def from_torch(module: Any, input_shape: Sequence[int] | str | None = None) -> A
     and counts; its parameters are counted at the first call only (Shared). Parameters the
     forward never uses (a module not called, such as an auxiliary head in eval mode) are
     counted in no total and listed in `Network.unused_parameters`, which the table notes."""
-    from symconv.network import Network
-
     torch = require_torch()
     if not isinstance(module, torch.nn.Module):
         raise UnsupportedError(f"from_torch takes a torch.nn.Module, not {type(module).__name__}")
+    # torch.fx traces by patching torch.nn.Module for every thread at once: while one model
+    # is traced, another thread reading a module's weight would get a tracing proxy. One
+    # model is traced and read at a time.
+    with _TORCH_FX:
+        return _from_torch(module, input_shape, torch)
+
+
+_TORCH_FX = threading.Lock()
+
+
+def _from_torch(module: Any, input_shape: Sequence[int] | str | None, torch: Any) -> Any:
+    from symconv.network import Network
+
     if _is_leaf(type(module)) or _modelled_base(type(module)) is not None:
         # A single layer (torch.fx would trace into its forward), or a subclass of one,
         # read at path '0' so that messages can name it.
@@ -584,7 +595,9 @@ def _input_shape(given: Sequence[int] | str | None, steps: Sequence[Step]) -> tu
                 "without the batch axis, as in from_torch(model, (3, 224, 224))"
             )
         return inferred
-    shape = parse_shape(given) if isinstance(given, str) else tuple(int(v) for v in given)
+    from symconv.network import shape_of
+
+    shape = shape_of(given)  # text, or a tuple of whole numbers (never a float cut short)
     if inferred is not None and len(shape) == len(inferred) + 1 and shape[1] == inferred[0]:
         shown = ", ".join(str(v) for v in shape)
         raise ShapeError(
