@@ -200,6 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     real = sys.stdout
     out = _Output(real)
     sys.stdout = out
+    # Python prints no int beyond 4300 digits, a guard for programs that read numbers of any
+    # length. symconv reads at most MAX_DIGITS digits and keeps every size and count within
+    # them, but a value on the way (a solver's bound, a rule's message) may be longer.
+    digits = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
     try:
         code: int = args.run(args)
         out.flush()
@@ -216,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return INTERNAL_ERROR
     finally:
+        sys.set_int_max_str_digits(digits)
         sys.stdout = real
         if out.failed:
             _discard(real)

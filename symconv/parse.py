@@ -112,6 +112,9 @@ MAX_TEXT_WORDS = "1 MiB"
 # Nesting deeper than this (brackets, calls, blocks, chains of operators) is refused where it
 # is read, before any recursion in SymPy or in the transformer could overflow the stack.
 MAX_DEPTH = 100
+# A size is a polynomial of low degree in its names (C*D*H*W, a volume, is 4); SymPy's floor
+# and sign reasoning slows down steeply with the degree, (W + 1)^32 taking minutes.
+MAX_DEGREE = 4
 
 
 def too_large(number: str) -> str:
@@ -135,7 +138,7 @@ def _digits(value: int) -> int:
     return len(str(abs(value))) if estimate <= MAX_DIGITS + 1 else estimate
 
 
-def _too_big(value: Any) -> bool:
+def too_big(value: Any) -> bool:
     """Whether a value has a number in it with more than MAX_DIGITS digits."""
     if isinstance(value, int):
         return _digits(value) > MAX_DIGITS
@@ -144,6 +147,31 @@ def _too_big(value: Any) -> bool:
                    for r in value.atoms(sympy.Rational))
     return False
 
+
+def degree(value: Any) -> int:
+    """The degree of a value in its names: 0 for a number, 1 for W + 1, 2 for H*W, 3 for
+    (W + 1)^3; a floor, min or max has its arguments' and a power 2^N its exponent's."""
+    if not isinstance(value, sympy.Basic) or not value.free_symbols:
+        return 0
+    if value.is_Symbol:
+        return 1
+    if value.is_Mul:
+        return sum(degree(a) for a in value.args)
+    if value.is_Pow:
+        base, exponent = value.args
+        if exponent.is_Integer:
+            return degree(base) * abs(int(exponent))
+        return degree(base) + degree(exponent)
+    return max(degree(a) for a in value.args)
+
+
+def high_degree(value: Any) -> str | None:
+    """Why a value's degree in its names is beyond MAX_DEGREE, or None where it is not."""
+    found = degree(value)
+    if found <= MAX_DEGREE:
+        return None
+    return (f"{_short(sympy.sstr(value))} has degree {found} in its names (symconv takes "
+            f"sizes of degree at most {MAX_DEGREE})")
 
 
 class _ParenNewlines:
@@ -200,10 +228,17 @@ class _ToStatements(Transformer[Token, Any]):
 
     def _checked(self, meta: Any, value: Any) -> Any:
         """The value of an operation, refused where a number in it outgrows MAX_DIGITS."""
-        if _too_big(value):
+        if too_big(value):
             raise SyntaxProblem(f"the result is too large (symconv takes at most {MAX_DIGITS} "
                                 "digits)", self._at(meta))
         return value
+
+    def _product(self, meta: Any, value: Any) -> Any:
+        """The value of an operation that raises the degree (a product, a quotient, a
+        power), refused where a number outgrows MAX_DIGITS or the degree MAX_DEGREE."""
+        if (why := high_degree(value)) is not None:
+            raise SyntaxProblem(why, self._at(meta))
+        return self._checked(meta, value)
 
     # expressions
     def number(self, children: list[Token]) -> sympy.Expr:
@@ -232,21 +267,21 @@ class _ToStatements(Transformer[Token, Any]):
     @v_args(meta=True)
     def mul(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
-        return self._checked(meta, a * b)
+        return self._product(meta, a * b)
 
     @v_args(meta=True)
     def div(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
-        return self._checked(meta, sympy.sympify(a, strict=True) / b)
+        return self._product(meta, sympy.sympify(a, strict=True) / b)
 
     @v_args(meta=True)
     def floordiv(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
-        return self._checked(meta, a // b)
+        return self._product(meta, a // b)
 
     @v_args(inline=True)
     def neg(self, a: Any) -> Any:
@@ -268,7 +303,7 @@ class _ToStatements(Transformer[Token, Any]):
                 max(_digits(a.p), _digits(a.q)) - 1) * int(b) > MAX_DIGITS:
             raise SyntaxProblem(f"the power {_short(a)}^{b} is too large (symconv takes at "
                                 f"most {MAX_DIGITS} digits)", self._at(meta))
-        return self._checked(meta, a**b)
+        return self._product(meta, a**b)
 
     # values
     def items(self, children: list[Any]) -> tuple[Value, ...]:
