@@ -139,3 +139,32 @@ def test_inputs_with_more_than_3_spatial_axes(command: list[str], text: str) -> 
     assert code == 0, err
     if command == ["derive"]:
         assert out.startswith("Input: C_0 = 2, axis1_0 = ")
+
+
+# PyTorch text pasted as it is written, odd but valid Python: PyTorch itself is the oracle
+# (the text is run as Python here, in the test, never by symconv).
+PASTED = [
+    "nn.Sequential(\n    nn.Conv2d(3, 8, kernel_size=3,),  # trailing comma\n"
+    "    nn.ReLU(inplace=True),\n)",
+    "nn.Sequential(torch.nn.Conv2d(3, 8, 3, 1, 1, 1, 1, True, 'zeros'), nn.Identity())",
+    "nn.Sequential(nn.Conv2d(3, 8, \\\n    3), nn.MaxPool2d(kernel_size=3, stride=None))",
+    "nn.Sequential(nn.MaxPool2d(2, None, 0), nn.AvgPool2d(3, None, 1, True))",
+    "nn.Sequential(nn.AvgPool2d(3, 2, 1, False, True, None),\n"
+    "              nn.MaxPool2d(3, 2, 1, 1, False, True))",
+    "nn.Sequential(nn.Conv2d(3, 8, 3, padding='same', padding_mode='reflect'),\n"
+    "              nn.BatchNorm2d(8, 1e-05, 0.1, False), nn.LeakyReLU(0.2, True))",
+    "nn.Sequential(nn.ConvTranspose2d(3, 8, 3, 2, 1, 1, 1, True, 1), nn.Dropout(.5, False))",
+    "nn.Sequential(nn.Conv2d(3, 8, (3, 5), stride=(2, 1), padding=(1, 2), dilation=(1, 2),\n"
+    "                        groups=1, bias=False, device=None, dtype=None),\n"
+    "              nn.AdaptiveAvgPool2d((None, 7)), nn.Flatten(1, -1), nn.Linear(8 * 16 * 7, 10))",
+]
+
+
+@pytest.mark.parametrize("text", PASTED)
+def test_pasted_pytorch_text_agrees_with_pytorch(text: str) -> None:
+    torch = pytest.importorskip("torch")
+    import symconv
+
+    model = eval(text, {"nn": torch.nn, "torch": torch})  # the test's own text
+    expected = tuple(model(torch.zeros(1, 3, 32, 32)).shape[1:])
+    assert symconv.parse(f"input 3 x 32 x 32\n{text}").output_shape() == expected
