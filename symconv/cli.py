@@ -108,6 +108,19 @@ def _decoded(data: bytes, name: str) -> str:
                            f" at offset {error.start})") from None
 
 
+def write_file(name: str, text: str) -> None:
+    """Write text to the file named as the user wrote it (-o FILE): `out/` is a directory,
+    never the file `out` (as pathlib would make it), and '' no file at all."""
+    try:
+        if not name:
+            raise FileNotFoundError(2, "No such file or directory")
+        with open(name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise SymconvError(f"cannot write {name or repr(name)}: {error.strerror or error}"
+                           ) from None
+
+
 def load_network(args: argparse.Namespace) -> Network:
     shape = None if args.input is None else read_option("--input", parse_shape, args.input)
     return parse(read_text(args), shape)

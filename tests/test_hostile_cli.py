@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,17 @@ def test_pasted_pytorch_text_agrees_with_pytorch(text: str) -> None:
     model = eval(text, {"nn": torch.nn, "torch": torch})  # the test's own text
     expected = tuple(model(torch.zeros(1, 3, 32, 32)).shape[1:])
     assert symconv.parse(f"input 3 x 32 x 32\n{text}").output_shape() == expected
+
+
+@pytest.mark.parametrize("command", [["notes", "-e", "input 3x8x8\nrelu"], ["formulas"]],
+                         ids=["notes", "formulas"])
+@pytest.mark.parametrize(("name", "message"), [
+    ("{tmp}/new.tex/", "cannot write {tmp}/new.tex/: Is a directory"),  # never the file new.tex
+    ("", "cannot write '': No such file or directory"),
+    ("{tmp}", "cannot write {tmp}: Is a directory"),
+])
+def test_output_file_named_as_written(command: list[str], name: str, message: str,
+                                      tmp_path: Path) -> None:
+    code, _, err = run([*command, "-o", name.format(tmp=tmp_path)])
+    assert (code, err) == (2, f"symconv: error: {message.format(tmp=tmp_path)}\n")
+    assert not (tmp_path / "new.tex").exists()
