@@ -90,7 +90,10 @@ class ArgumentReader:
         param = self.spec.param(name)
         assert param is not None, name
         if name in self.given:
-            return self.given[name].value
+            value = self.given[name].value
+            # PyTorch's None for a parameter whose default is None (a pool's stride) is the
+            # default itself: nn.MaxPool2d(2, stride=None) strides by its kernel.
+            return None if param.default is None and _word(value) == "None" else value
         if param.default is REQUIRED:
             raise InvalidLayerError(f"missing {name}", self.raw.source, self.raw.name)
         return param.default

@@ -108,6 +108,19 @@ def _decoded(data: bytes, name: str) -> str:
                            f" at offset {error.start})") from None
 
 
+def write_file(name: str, text: str) -> None:
+    """Write text to the file named as the user wrote it (-o FILE): `out/` is a directory,
+    never the file `out` (as pathlib would make it), and '' no file at all."""
+    try:
+        if not name:
+            raise FileNotFoundError(2, "No such file or directory")
+        with open(name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise SymconvError(f"cannot write {name or repr(name)}: {error.strerror or error}"
+                           ) from None
+
+
 def load_network(args: argparse.Namespace) -> Network:
     shape = None if args.input is None else read_option("--input", parse_shape, args.input)
     return parse(read_text(args), shape)
@@ -200,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     real = sys.stdout
     out = _Output(real)
     sys.stdout = out
+    # Python prints no int beyond 4300 digits, a guard for programs that read numbers of any
+    # length. symconv reads at most MAX_DIGITS digits and keeps every size and count within
+    # them, but a value on the way (a solver's bound, a rule's message) may be longer.
+    digits = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
     try:
         code: int = args.run(args)
         out.flush()
@@ -216,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return INTERNAL_ERROR
     finally:
+        sys.set_int_max_str_digits(digits)
         sys.stdout = real
         if out.failed:
             _discard(real)

@@ -140,7 +140,7 @@ def internal_letters(network: Network) -> dict[str, str]:
         name for name in own
         if not any(name in free_names(v) for v in _values(network.layers))}
     return {letter: letter + "'" if any(_reads_like(n, letter) for n in taken) else letter
-            for letter in INTERNAL}
+            for letter in (*INTERNAL, *axes)}  # axes beyond 3 are named axis4, axis5, ...
 
 
 def _reads_like(name: str, letter: str) -> bool:

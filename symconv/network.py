@@ -19,7 +19,7 @@ from symconv.errors import (
     did_you_mean,
 )
 from symconv.layers import Layer, Shared, shared_of
-from symconv.parse import parse_shape, parse_statements
+from symconv.parse import high_degree, parse_shape, parse_statements
 from symconv.render.values import text_value
 from symconv.symbols import (
     Value,
@@ -298,7 +298,12 @@ def _collect_names(obj: Any, names: set[str]) -> None:
 def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
     """A copy of obj (layers, windows, tuples) with every symbolic value substituted."""
     if isinstance(obj, sympy.Basic):
-        return as_value(obj.xreplace(subs)) if obj.free_symbols else obj
+        if not obj.free_symbols:
+            return obj
+        value = obj.xreplace(subs)
+        if (why := high_degree(value)) is not None:
+            raise InvalidValueError(f"with the values given, {why}")
+        return as_value(value)
     if isinstance(obj, tuple):
         return tuple(_substitute(item, subs) for item in obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type | Source):

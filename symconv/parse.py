@@ -115,6 +115,9 @@ MAX_VALUE_TEXT = 5 * MAX_DIGITS
 # Nesting deeper than this (brackets, calls, blocks, chains of operators) is refused where it
 # is read, before any recursion in SymPy or in the transformer could overflow the stack.
 MAX_DEPTH = 100
+# A size is a polynomial of low degree in its names (C*D*H*W, a volume, is 4); SymPy's floor
+# and sign reasoning slows down steeply with the degree, (W + 1)^32 taking minutes.
+MAX_DEGREE = 4
 
 
 def too_large(number: str) -> str:
@@ -156,6 +159,31 @@ def too_big(value: Any) -> bool:
             stack.extend(node.args)
     return False
 
+
+def degree(value: Any) -> int:
+    """The degree of a value in its names: 0 for a number, 1 for W + 1, 2 for H*W, 3 for
+    (W + 1)^3; a floor, min or max has its arguments' and a power 2^N its exponent's."""
+    if not isinstance(value, sympy.Basic) or not value.free_symbols:
+        return 0
+    if value.is_Symbol:
+        return 1
+    if value.is_Mul:
+        return sum(degree(a) for a in value.args)
+    if value.is_Pow:
+        base, exponent = value.args
+        if exponent.is_Integer:
+            return degree(base) * abs(int(exponent))
+        return degree(base) + degree(exponent)
+    return max(degree(a) for a in value.args)
+
+
+def high_degree(value: Any) -> str | None:
+    """Why a value's degree in its names is beyond MAX_DEGREE, or None where it is not."""
+    found = degree(value)
+    if found <= MAX_DEGREE:
+        return None
+    return (f"{_short(sympy.sstr(value))} has degree {found} in its names (symconv takes "
+            f"sizes of degree at most {MAX_DEGREE})")
 
 
 class _ParenNewlines:
@@ -217,6 +245,13 @@ class _ToStatements(Transformer[Token, Any]):
                                 "digits)", self._at(meta))
         return value
 
+    def _product(self, meta: Any, value: Any) -> Any:
+        """The value of an operation that raises the degree (a product, a quotient, a
+        power), refused where a number outgrows MAX_DIGITS or the degree MAX_DEGREE."""
+        if (why := high_degree(value)) is not None:
+            raise SyntaxProblem(why, self._at(meta))
+        return self._checked(meta, value)
+
     # expressions
     def number(self, children: list[Token]) -> sympy.Expr:
         text = str(children[0])
@@ -244,21 +279,21 @@ class _ToStatements(Transformer[Token, Any]):
     @v_args(meta=True)
     def mul(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
-        return self._checked(meta, a * b)
+        return self._product(meta, a * b)
 
     @v_args(meta=True)
     def div(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
-        return self._checked(meta, sympy.sympify(a, strict=True) / b)
+        return self._product(meta, sympy.sympify(a, strict=True) / b)
 
     @v_args(meta=True)
     def floordiv(self, meta: Any, children: list[Any]) -> Any:
         a, b = _numbers(*children)
         if b == 0:
             raise SyntaxProblem("division by zero", self._at(meta))
-        return self._checked(meta, a // b)
+        return self._product(meta, a // b)
 
     @v_args(inline=True)
     def neg(self, a: Any) -> Any:
@@ -280,7 +315,7 @@ class _ToStatements(Transformer[Token, Any]):
                 max(_digits(a.p), _digits(a.q)) - 1) * int(b) > MAX_DIGITS:
             raise SyntaxProblem(f"the power {_short(a)}^{b} is too large (symconv takes at "
                                 f"most {MAX_DIGITS} digits)", self._at(meta))
-        return self._checked(meta, a**b)
+        return self._product(meta, a**b)
 
     # values
     def items(self, children: list[Any]) -> tuple[Value, ...]:

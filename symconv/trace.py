@@ -37,6 +37,7 @@ from symconv.layers import (
     kind_of,
     shared_of,
 )
+from symconv.parse import MAX_DIGITS, too_big
 from symconv.receptive import INPUT, Field
 from symconv.render.values import text_shape
 from symconv.simplify import simplify_rounding
@@ -122,11 +123,11 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
     for index, layer in enumerate(layers, start=1):
         try:
             record = _record(index, layer, at, path)
+            _check_magnitude(record)
         except SymconvError as error:
             if error.source is None and error.layer is None:
                 raise type(error)(error.message, layer.source, _label(index, layer)) from None
             raise
-        _check_digits(record, layer, index)
         records.append(record)
         at = Chain(record.output_shape, record.fields, at.input_spatial)
     return tuple(records), at
@@ -154,16 +155,26 @@ def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
                   neurons, links, effect.macs, fields, path=path)
 
 
-def _check_digits(record: Record, layer: Layer, index: int) -> None:
-    """Refuse a size or count beyond MAX_DIGITS digits, as the parser refuses such a number:
-    every message and rendering can then write it (Python writes at most 4300 digits)."""
-    from symconv.parse import MAX_DIGITS, too_big  # parse imports the trace's modules
-
-    counts = (record.params, record.neurons, record.connections, record.macs)
-    for name, value in (("output size", record.output_shape), ("count", counts)):
-        if any(too_big(v) for v in value):
-            raise ShapeError(f"the layer's {name} has more than {MAX_DIGITS} digits, more "
-                             "than symconv takes", layer.source, _label(index, layer))
+def _check_magnitude(record: Record) -> None:
+    """Refuse a size, count or receptive field beyond MAX_DIGITS digits, as a written number
+    is: a chain of strides or transposed convolutions would otherwise grow its numbers
+    without bound, each layer slower than the last, and Python prints no int beyond 4300
+    digits."""
+    names = axis_names(len(record.output_shape) - 1) if len(record.output_shape) > 1 else ()
+    quantities = [("output channels" if names else "output size", record.output_shape[0])]
+    quantities += [(f"output {axis}", n) for axis, n in
+                   zip(names, record.output_shape[1:], strict=True)]
+    for axis, field in zip(axis_names(len(record.fields)), record.fields, strict=True):
+        quantities += [(f"the receptive field along {axis}", field.size),
+                       (f"the jump along {axis}", field.jump),
+                       (f"the start along {axis}", field.start)]
+    quantities += [("the parameter count", record.params), ("the neuron count", record.neurons),
+                   ("the connection count", record.connections),
+                   ("the multiply-add count", record.macs)]
+    for what, value in quantities:
+        if too_big(value):
+            raise ShapeError(f"{what} would have more than {MAX_DIGITS} digits (symconv takes "
+                             f"numbers of at most {MAX_DIGITS} digits)")
 
 
 def _label(index: int, layer: Layer) -> str:
@@ -240,6 +251,9 @@ def check_input(shape: Shape) -> None:
               shape=_Shown(shape))
         _rule(size >= 1, "input sizes must be at least 1, got {shape}", ShapeError,
               shape=_Shown(shape))
+        if too_big(size):  # a symbol's value can be a power of one of MAX_DIGITS digits
+            raise ShapeError(f"an input size has more than {MAX_DIGITS} digits (symconv takes "
+                             f"numbers of at most {MAX_DIGITS} digits)")
 
 
 class _Shown:

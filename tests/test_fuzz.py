@@ -30,7 +30,9 @@ FAST = settings(max_examples=120, deadline=None, suppress_health_check=list(Heal
 
 HUGE = "9" * 4001
 NUMBERS = ["0", "1", "2", "3", "7", "64", "224", "2.5", ".5", "1.", "1e3", "1e-3", "1e4001",
-           HUGE, "10" + "0" * 3998]
+           HUGE, "10" + "0" * 3998,
+           # sizes symconv takes whose products outgrow 4000 digits, and a size of high degree
+           "10^3999", "9^4190", "(W + 1)^32"]
 NAMES = ["W", "H", "K", "P", "S", "N", "C", "x", "None", "True", "False", "same", "valid",
          "floor", "max", "nn", "W_in", "alpha"]
 FUNCTIONS = ["floor", "ceil", "ceiling", "min", "max", "nn.ReLU", "nn.Conv2d", "nn.Sequential",
@@ -76,8 +78,8 @@ layer_calls = st.tuples(
                      "nn.BatchNorm2d", "nn.Flatten", "nn.AdaptiveAvgPool2d", "floor", "max"]),
     st.lists(arguments, max_size=4)).map(lambda t: f"{t[0]}({', '.join(t[1])})")
 shapes = st.one_of(
-    st.lists(st.sampled_from(["1", "3", "32", "224", HUGE]), min_size=1, max_size=4).map(
-        "x".join),
+    st.lists(st.sampled_from(["1", "3", "32", "224", HUGE]), min_size=1, max_size=6).map(
+        "x".join),  # up to 5 spatial axes: flatten, linear and activations take any
     st.lists(exprs, min_size=1, max_size=4).map(" x ".join),
     st.lists(exprs, min_size=1, max_size=4).map(" \u00d7 ".join),
     st.lists(exprs, min_size=1, max_size=4).map(lambda v: "(" + ", ".join(v) + ")"),
@@ -130,6 +132,8 @@ def descriptions(draw: st.DrawFn) -> str:
 @example("input 3x8x8\nconv 8 k=" + "-" * 3000 + "3")
 @example("input 3x8x8\nconv 8 k=" + "+".join(["W"] * 3000))
 @example("input 3x8x8\n" + "repeat 2 {\n" * 200 + "relu\n" + "}\n" * 200)
+@example("input 1 x 2\nconvT 1 k=1 s=10^3999\nconvT 1 k=1 s=10^3999")  # past Python's 4300 digits
+@example("input 1 x (W + 1)^32\nconv 1 k=3 s=2")  # SymPy's floor took minutes
 def test_grammar_descriptions(text: str) -> None:
     evaluate(text)
 
@@ -268,6 +272,8 @@ PINNED = [
     ["notes", str(EXAMPLES[0]), "--title", "卷积网络 \x1b[31m", "-o", "/dev/full"],
     ["formulas", "-o", "/dev/full"],
     ["table", "-"],  # empty standard input
+    ["table", "-e", "input 1 x 1\nconv 1 k=1 s=10^3999\nconv 1 k=1 s=10^3999"],
+    ["derive", "-e", "input 1 x W^4\nrelu", "--set", "W=H^4"],
 ]
 
 

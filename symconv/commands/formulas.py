@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from symconv.errors import SymconvError
+from symconv.cli import write_file
 from symconv.formula_sheet import sheet_latex, sheet_markdown
 from symconv.notes import MACROS
 
@@ -27,8 +26,5 @@ def run(args: argparse.Namespace) -> int:
     if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise SymconvError(f"cannot write {args.output}: {error.strerror or error}") from None
+    write_file(args.output, text)
     return 0

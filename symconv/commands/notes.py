@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.cli import add_network_arguments, load_network, values_from, write_file
 from symconv.errors import SymconvError
 from symconv.notes import build_notes, compile_pdf, notes_body, notes_document
 
@@ -41,11 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(tex)
         return 0
+    write_file(args.output, tex)
     out = Path(args.output)
-    try:
-        out.write_text(tex, encoding="utf-8")
-    except OSError as error:
-        raise SymconvError(f"cannot write {out}: {error.strerror or error}") from None
     if args.pdf:
         compile_pdf(tex, out.with_suffix(".pdf"))
     return 0
