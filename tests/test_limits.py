@@ -170,3 +170,66 @@ def test_answers_or_refuses_at_once(ask: Callable[..., str], args: tuple[Any, ..
 def test_aligned_sizes_listed_by_residue_equal_the_brute_force(text: str) -> None:
     (alignment,) = aligned_sizes(text)
     assert alignment.sizes(3, 700) == [n for n in range(3, 701) if n in alignment]
+
+
+# ---------------------------------------------------------------- no hang: the solver's own walk
+
+def _solve(text: str, unknown: str, target: int, **values: int) -> str:
+    return str(symconv.solve(text, unknown, target, **values)).splitlines()[0]
+
+
+# The solver computes the output from the formulas alone, apart from the trace: its repeats
+# obey the trace's limits (the count it loops over is a user's, or one its search sets).
+SOLVER_HANGS = [
+    (("input 3 x W\nrepeat 10**9 { convT 3 k=2 }", "W", 5), "repeat 1000000000: counts above "
+     "10000 are too many to unroll; write the count as a symbol (repeat N) for the closed form"),
+    (("input 3 x W\nrepeat N { convT 3 k=2 }", "W", 100, {"N": 10**9}),
+     "repeat 1000000000: counts above 10000 are too many to unroll"),
+    (("input 3 x W\nrepeat 5000 { conv 3 k=1 s=2 }", "W", 1), "repeat 5000: unrolled on "
+     "symbolic sizes, it would apply 5000 strided layers, more than the 32 symconv unrolls "
+     "there"),
+    (("input 3 x W\nrepeat 40 { conv 3 k=3 s=2 p=1 }", "W", 1), "repeat 40: unrolled on "
+     "symbolic sizes, it would apply 40 strided layers, more than the 32"),
+    (("input 3 x W\nrepeat 100 { repeat 200 { convT 3 k=2 } }", "W", 5),
+     "repeat 100: unrolled, it would apply 20100 layers, more than the 10000"),
+    (("input 3 x 8\nrepeat 20000 { convT 3 k=K }", "K", 5),
+     "repeat 20000: counts above 10000 are too many to unroll"),
+    # a count the search sets: the passes stop at the output's fixed point
+    (("input 3 x W\nrepeat N { conv 3 k=1 s=2 }", "N", 1, {"W": 100}), "N in {7, 8, 9, "),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), SOLVER_HANGS)
+def test_the_solver_answers_or_refuses_at_once(args: tuple[Any, ...], expected: str) -> None:
+    kwargs = args[-1] if isinstance(args[-1], dict) else {}
+    positional = args[:-1] if kwargs else args
+    answer = _within(5, lambda: _solve(*positional, **kwargs))
+    assert expected in answer, answer
+
+
+def _check(*argv: str) -> str:
+    """`symconv check --torch` in process: its output, or its error line."""
+    import contextlib
+    import io
+
+    from symconv.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        main(["check", "--torch", *argv])
+    return (out.getvalue() + err.getvalue()).strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    # no values fit: the draws stop at MAX_DRAWS whatever --sizes asks
+    (("-e", "input 3 x W\nconv 3 k=K\nconv 3 k=1000", "--sizes", "100"),
+     "symconv: error: found no values for K, W that give a valid network; give them with "
+     "--set NAME=VALUE"),
+    # few values fit: as many as the draws found, then a refusal that says so
+    (("-e", "input 3 x W\nconv 3 k=500", "--sizes", "100"),
+     "in 200 random draws; ask for fewer with --sizes, or give values with --set NAME=VALUE"),
+    (("-e", "input 3 x W\nconv 3 k=3", "--sizes", "2"), "the layer agrees"),
+])
+def test_check_torch_draws_a_bounded_number_of_values(argv: tuple[str, ...],
+                                                      expected: str) -> None:
+    assert expected in _within(5, lambda: _check(*argv))
