@@ -348,8 +348,7 @@ class _ToStatements(Transformer[Token, Any]):
     @v_args(meta=True)
     def block(self, meta: Any, children: list[Any]) -> RawBlock:
         name, argument, *bodies = children
-        arg = None if argument is None else Arg(_plain(argument), self._at(meta))
-        return RawBlock(str(name), arg, tuple(bodies), self._at(meta))
+        return RawBlock(str(name), argument, tuple(bodies), self._at(meta))
 
     def start(self, children: list[Any]) -> tuple[Statement, ...]:
         return tuple(children)
