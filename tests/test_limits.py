@@ -233,3 +233,38 @@ def _check(*argv: str) -> str:
 def test_check_torch_draws_a_bounded_number_of_values(argv: tuple[str, ...],
                                                       expected: str) -> None:
     assert expected in _within(5, lambda: _check(*argv))
+
+
+# ---------------------------------------------------------------- no hang: symbolic terms
+
+def _names(count: int, start: int = 0) -> str:
+    return "+".join(f"a{i}" for i in range(start, start + count))
+
+
+# SymPy's sums cost more with every term, and every term is carried through every layer:
+# the description's distinct names and its layers times distinct terms are limited where
+# they are read, with the column of the name or argument that passes the limit.
+TERMS = [
+    # 1,000 distinct symbols over 20 statements: a199, the 201st name (W is one), passes the
+    # limit, the 50th name of line 5 (13 + 49 * 5 + 1)
+    ("input 3 x W\n" + "\n".join(f"conv 3 k=1 p={_names(50, 50 * i)}" for i in range(20)),
+     "line 5, column 259: more than 200 different names: symconv takes at most 200 symbols "
+     "in a description (the formulas carry each through every layer)"),
+    # few names, many products of them, many statements
+    ("input 3 x W\n" + "\n".join(
+        "conv 3 k=1 p=" + "+".join(f"b{i}*b{j}" for j in range(i + 1, i + 21))
+        for i in range(40)),
+     "too many symbolic terms for this many layers: "),
+    # the same few terms in many layers: as many layers as the file holds
+    ("input 3 x W\n" + "conv 3 k=1 p=" + _names(40) + "\n" + "conv 3 k=1\n" * 200,
+     "41 different terms (a symbol, or a product or rounding of symbols) over 122 layers so "
+     "far, and symconv takes at most 5000 terms times layers"),
+    # within the limits: answered
+    ("input 3 x W\n" + "\n".join(f"conv 3 k=1 p={_names(40, 40 * (i % 4))}"
+                                 for i in range(30)), "(3, W"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TERMS)
+def test_many_symbolic_terms_are_refused_where_they_are_read(text: str, expected: str) -> None:
+    assert expected in _within(5, lambda: _table(text))
