@@ -33,7 +33,7 @@ from symconv.layers import (
 from symconv.receptive import merge_paths, repeat_fields
 from symconv.render.values import text_shape
 from symconv.simplify import FloorMap, floor_map, iteration_index, repeat_map, simplify_rounding
-from symconv.symbols import Value, truth
+from symconv.symbols import Value, internal_symbol, truth
 from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
 
 COUNTS = ("params", "neurons", "connections", "macs")
@@ -166,10 +166,11 @@ def _repeated(index: int, block: Repeat, at: Chain, path: int) -> Record:
         one = floor_map(out, x)
         many = None if one is None else repeat_map(one, n)
         if one is None or many is None:
-            shown = sympy.sstr(sympy.sympify(out, strict=True).subs(x, sympy.Symbol("n")))
+            size = internal_symbol("n", _names((at.shape, block)))
+            shown = sympy.sstr(sympy.sympify(out, strict=True).subs(x, size))
             raise UnsupportedError(
                 f"the output size after {n} passes has no closed form here (one pass maps "
-                f"{name} = n to {shown}); give {n} a number, e.g. --set {n}=4"
+                f"{name} = {size} to {shown}); give {n} a number, e.g. --set {n}=4"
             )
         maps.append(one)
     spatial = at.shape[1:]

@@ -25,7 +25,7 @@ from symconv.network import LayerRecord, Network
 from symconv.render.latex import escape_text, input_sizes, latex, shape_latex, step_lines
 from symconv.render.table import params_latex, unused_note
 from symconv.steps import Quantity, Step
-from symconv.symbols import symbol
+from symconv.symbols import internal_symbol, symbol
 from symconv.trace import Record, axis_names
 
 PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx")
@@ -146,7 +146,8 @@ def _closed_forms(network: Network) -> tuple[Step, ...]:
              for s in derive(general, Quantity.SHAPE.value).steps
              if s.value.free_symbols and not s.target.name.startswith(f"{letters['C']}_")]
     total = tidy(sympy.sympify(general.params(), strict=True))
-    params = Step(Quantity.PARAMS, sympy.Symbol("params"), total, total, (), total)
+    name = internal_symbol("params", network.symbols)
+    params = Step(Quantity.PARAMS, name, total, total, (), total)
     return (*steps, params)
 
 
