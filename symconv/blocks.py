@@ -33,7 +33,7 @@ from symconv.layers import (
 from symconv.receptive import merge_paths, repeat_fields
 from symconv.render.values import text_shape
 from symconv.simplify import FloorMap, floor_map, iteration_index, repeat_map, simplify_rounding
-from symconv.symbols import Value, truth
+from symconv.symbols import Value, internal_symbol, truth
 from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
 
 COUNTS = ("params", "neurons", "connections", "macs")
@@ -113,6 +113,18 @@ def _least(value: Value) -> int:
 
 
 def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Record:
+    check_unrolling(block, count, not all(isinstance(v, int) for v in at.shape))
+    children: list[Record] = []
+    end = at
+    for _ in range(count):
+        records, end = chain(block.body, end)
+        children += records
+    return _make(index, block, at, end, _numbered(children), path)
+
+
+def check_unrolling(block: Repeat, count: int, symbolic: bool) -> None:
+    """UnsupportedError where unrolling `count` passes of the block would apply more layers
+    than symconv unrolls (more strided layers, on `symbolic` sizes)."""
     if count > MAX_UNROLLED:
         raise UnsupportedError(
             f"repeat {count}: counts above {MAX_UNROLLED} are too many to unroll; write the "
@@ -126,18 +138,12 @@ def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Re
             "closed form"
         )
     strided = _least(count * unrolled_layers(block.body, strided=True))
-    if strided > MAX_UNROLLED_STRIDED and not all(isinstance(v, int) for v in at.shape):
+    if strided > MAX_UNROLLED_STRIDED and symbolic:
         raise UnsupportedError(
             f"repeat {count}: unrolled on symbolic sizes, it would apply {strided} strided "
             f"layers, more than the {MAX_UNROLLED_STRIDED} symconv unrolls there; give the "
             "sizes numbers, or write the count as a symbol (repeat N) for the closed form"
         )
-    children: list[Record] = []
-    end = at
-    for _ in range(count):
-        records, end = chain(block.body, end)
-        children += records
-    return _make(index, block, at, end, _numbered(children), path)
 
 
 def _repeated(index: int, block: Repeat, at: Chain, path: int) -> Record:
@@ -160,10 +166,11 @@ def _repeated(index: int, block: Repeat, at: Chain, path: int) -> Record:
         one = floor_map(out, x)
         many = None if one is None else repeat_map(one, n)
         if one is None or many is None:
-            shown = sympy.sstr(sympy.sympify(out, strict=True).subs(x, sympy.Symbol("n")))
+            size = internal_symbol("n", _names((at.shape, block)))
+            shown = sympy.sstr(sympy.sympify(out, strict=True).subs(x, size))
             raise UnsupportedError(
                 f"the output size after {n} passes has no closed form here (one pass maps "
-                f"{name} = n to {shown}); give {n} a number, e.g. --set {n}=4"
+                f"{name} = {size} to {shown}); give {n} a number, e.g. --set {n}=4"
             )
         maps.append(one)
     spatial = at.shape[1:]

@@ -16,6 +16,7 @@ from symconv.arguments import ArgumentReader, Written, bind_arguments, show_valu
 from symconv.catalog import Entry, Family
 from symconv.errors import (
     InvalidLayerError,
+    LayerSource,
     ShapeError,
     Source,
     UnknownNameError,
@@ -163,9 +164,10 @@ class _Builder:
             if not isinstance(given, int | sympy.Expr):  # the number itself: trace.check_size
                 raise InvalidLayerError(
                     f"the count of repeat must be a whole number (at least 1) or a symbol, got "
-                    f"{show_value(given)}", raw.source, raw.name)
+                    f"{show_value(given)}", raw.argument.source, raw.name)
             count = whole_value(given)
-            return Repeat(count, bodies[0][0], raw.source)
+            return Repeat(count, bodies[0][0],
+                          _located(raw.source, {"count": raw.argument.source}))
         if raw.name == "residual":
             shortcut = bodies[1][0] if len(bodies) == 2 else ()
             return Residual(bodies[0][0], shortcut, raw.source)
@@ -218,9 +220,15 @@ def _lookup(raw: RawLayer) -> Entry | None:
     )
 
 
+def _located(source: Source, arguments: dict[str, Source]) -> LayerSource:
+    """The layer's source with where each of its arguments was written (the trace points at
+    the argument whose value breaks a rule)."""
+    return LayerSource(source.line, source.column, source.text, tuple(arguments.items()))
+
+
 def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> Layer:
     """The layer object for one resolved statement."""
-    spec, source = entry.spec, raw.source
+    spec, source = entry.spec, _located(raw.source, {n: w.source for n, w in given.items()})
     if entry.rank is not None and entry.spec.family is not Family.DROPOUT:
         allowed = {entry.rank, 0} if spec.family is Family.BATCH_NORM and entry.rank == 1 else {
             entry.rank

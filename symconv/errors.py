@@ -43,6 +43,22 @@ class ModuleSource(Source):
         return ""
 
 
+@dataclass(frozen=True, slots=True)
+class LayerSource(Source):
+    """Where a layer was written, and each of its arguments (parameter name -> where its
+    value stands), so that a rule broken by one value points at that value."""
+
+    arguments: tuple[tuple[str, Source], ...] = ()
+
+    def argument(self, name: str | None) -> Source:
+        """Where the argument `name` was written; the layer itself where it was not."""
+        return next((where for key, where in self.arguments if key == name), self)
+
+    def holds(self, source: Source | None) -> bool:
+        """Whether `source` is the layer's or one of its arguments'."""
+        return source is self or any(where is source for _, where in self.arguments)
+
+
 def _hidden(c: str) -> bool:
     """Characters a terminal acts on or hides: C0/C1 controls, format characters (bidi
     overrides, zero-width ones), line and paragraph separators, surrogates, private use."""

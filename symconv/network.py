@@ -12,6 +12,7 @@ import sympy
 from symconv.build import build, no_words
 from symconv.errors import (
     InvalidValueError,
+    LayerSource,
     ShapeError,
     Source,
     SymconvError,
@@ -264,7 +265,8 @@ def _layer_at(layers: Sequence[Layer], source: Source | None) -> Layer | None:
     if source is None:
         return None
     for layer in layers:
-        if layer.source is source:
+        if layer.source is source or (isinstance(layer.source, LayerSource)
+                                      and layer.source.holds(source)):
             return layer
         inner = [getattr(layer, name, ()) for name in ("body", "shortcut")]
         inner += list(getattr(layer, "branches", ()))

@@ -23,8 +23,9 @@ from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
 from symconv.render.latex import escape_text, input_sizes, latex, shape_latex, step_lines
+from symconv.render.table import params_latex, unused_note
 from symconv.steps import Quantity, Step
-from symconv.symbols import symbol
+from symconv.symbols import internal_symbol, symbol
 from symconv.trace import Record, axis_names
 
 PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx")
@@ -145,7 +146,8 @@ def _closed_forms(network: Network) -> tuple[Step, ...]:
              for s in derive(general, Quantity.SHAPE.value).steps
              if s.value.free_symbols and not s.target.name.startswith(f"{letters['C']}_")]
     total = tidy(sympy.sympify(general.params(), strict=True))
-    params = Step(Quantity.PARAMS, sympy.Symbol("params"), total, total, (), total)
+    name = internal_symbol("params", network.symbols)
+    params = Step(Quantity.PARAMS, name, total, total, (), total)
     return (*steps, params)
 
 
@@ -174,6 +176,7 @@ def notes_body(notes: Notes) -> str:
         r"\end{center}",
         "",
         *([LONG_NOTE, ""] if LONG in table else []),
+        *(f"{escape_text(unused_note(u))}\n" for u in network.unused_parameters),
         r"\section{Derivations}",
         "Each quantity is written as its general formula, the formula with the numbers put "
         "in, the outermost operation worked out, and the value. The output of layer $l$ is "
@@ -274,10 +277,12 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
              r"\# & layer & output shape & params & neurons & connections & macs \\",
              r"\midrule", f" & input & {_cell(shape_latex(input_shape))} & & & & " + r"\\"]
     for r in records:
-        counts = (r.params, r.neurons, r.connections, r.macs)
+        params = params_latex(r)
         lines.append(" & ".join([str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
                                  _cell(shape_latex(r.output_shape)),
-                                 *(_cell(latex(v)) for v in counts)]) + r" \\")
+                                 params if params.startswith("\\text") else _cell(params),
+                                 *(_cell(latex(v)) for v in (r.neurons, r.connections, r.macs))
+                                 ]) + r" \\")
     totals = [_cell(latex(total(n))) for n in ("params", "neurons", "connections", "macs")]
     lines += [r"\midrule", " & total & & " + " & ".join(totals) + r" \\",
               r"\bottomrule", r"\end{tabular}"]

@@ -118,6 +118,12 @@ MAX_DEPTH = 100
 # A size is a polynomial of low degree in its names (C*D*H*W, a volume, is 4); SymPy's floor
 # and sign reasoning slows down steeply with the degree, (W + 1)^32 taking minutes.
 MAX_DEGREE = 4
+# Every symbolic term a description writes is carried through every layer after it (sizes,
+# counts, fields), and SymPy's sums cost more with each term: so at most MAX_SYMBOLS names,
+# and at most MAX_TERM_LAYERS layers as written times distinct terms (a symbol, or a product
+# or a rounding of symbols such as 2*P*S or K//2), a few seconds of work at most.
+MAX_SYMBOLS = 200
+MAX_TERM_LAYERS = 5000
 
 
 def too_large(number: str) -> str:
@@ -231,6 +237,7 @@ class _ToStatements(Transformer[Token, Any]):
     def __init__(self, lines: list[str]):
         super().__init__()
         self._lines = lines
+        self._names: set[str] = set()
 
     def _at(self, meta: Any) -> Source:
         return _source(self._lines, meta.line, meta.column)
@@ -264,7 +271,14 @@ class _ToStatements(Transformer[Token, Any]):
         return sympy.Rational(text)
 
     def name(self, children: list[Token]) -> sympy.Expr:
-        return symbol(str(children[0]))
+        name = str(children[0])
+        self._names.add(name)
+        if len(self._names) > MAX_SYMBOLS:
+            raise SyntaxProblem(
+                f"more than {MAX_SYMBOLS} different names: symconv takes at most "
+                f"{MAX_SYMBOLS} symbols in a description (the formulas carry each through "
+                "every layer)", self._token_at(children[0]))
+        return symbol(name)
 
     @v_args(meta=True)
     def add(self, meta: Any, children: list[Any]) -> Any:
@@ -395,8 +409,7 @@ class _ToStatements(Transformer[Token, Any]):
     @v_args(meta=True)
     def block(self, meta: Any, children: list[Any]) -> RawBlock:
         name, argument, *bodies = children
-        arg = None if argument is None else Arg(_plain(argument), self._at(meta))
-        return RawBlock(str(name), arg, tuple(bodies), self._at(meta))
+        return RawBlock(str(name), argument, tuple(bodies), self._at(meta))
 
     def start(self, children: list[Any]) -> tuple[Statement, ...]:
         return tuple(children)
@@ -560,7 +573,44 @@ def _parse(text: str, start: str) -> Any:
 
 def parse_statements(text: str) -> tuple[Statement, ...]:
     """The statements of a description, in order (blocks nested)."""
-    return _parse(text + "\n", "start")
+    statements: tuple[Statement, ...] = _parse(text + "\n", "start")
+    _check_terms(statements)
+    return statements
+
+
+def _check_terms(statements: tuple[Statement, ...]) -> None:
+    """Refuse a description whose layers as written times distinct symbolic terms pass
+    MAX_TERM_LAYERS, at the argument that passes it (a repeat's unrolled passes are the
+    trace's to limit)."""
+    terms: set[sympy.Basic] = set()
+    layers = 0
+    stack: list[Any] = list(reversed(statements))
+    while stack:
+        item = stack.pop()
+        values: list[tuple[Any, Source]] = []
+        match item:
+            case InputDecl(shape=shape, source=source):
+                values = [(v, source) for v in shape]
+            case RawLayer():
+                layers += 1
+                values = [(a.value, a.source) for a in item.args]
+                values += [(k.value, k.source) for k in item.keywords]
+            case RawBlock(argument=argument, bodies=bodies):
+                layers += 1
+                values = [] if argument is None else [(argument.value, argument.source)]
+                stack += [s for body in reversed(bodies) for s in reversed(body)]
+        for value, source in values:
+            for v in value if isinstance(value, tuple) else (value,):
+                if isinstance(v, sympy.Basic):
+                    terms |= {t.as_coeff_Mul()[1] for t in sympy.Add.make_args(v)
+                              if t.free_symbols}
+                if len(terms) * layers > MAX_TERM_LAYERS:
+                    raise SyntaxProblem(
+                        f"too many symbolic terms for this many layers: {len(terms)} "
+                        f"different terms (a symbol, or a product or rounding of symbols) "
+                        f"over {layers} layers so far, and symconv takes at most "
+                        f"{MAX_TERM_LAYERS} terms times layers (the formulas carry each term "
+                        "through every layer); write fewer symbols", source)
 
 
 def parse_shape(text: str) -> tuple[Value, ...]:

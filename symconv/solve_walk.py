@@ -13,7 +13,8 @@ from typing import Any, assert_never
 import sympy
 
 from symconv import formulas as f
-from symconv.errors import NoSolutionError
+from symconv.blocks import MAX_UNROLLED, check_unrolling
+from symconv.errors import NoSolutionError, UnsupportedError
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -228,12 +229,34 @@ def _integral(e: sympy.Expr, u: sympy.Symbol) -> bool:
     return isinstance(e, sympy.Add | sympy.Mul) and all(_integral(a, u) for a in e.args)
 
 
+class _Budget:
+    """The layers an outermost repeat may still apply, passes unrolled (the trace's limit,
+    MAX_UNROLLED): a count the search sets (repeat N, N = 2**40) is refused, not looped."""
+
+    def __init__(self, block: Repeat, passes: int):
+        self.block, self.passes, self.left = block, passes, MAX_UNROLLED
+
+    def spend(self, layers: int) -> None:
+        self.left -= layers
+        if self.left < 0:
+            count = self.block.count
+            shown = count if isinstance(count, int) else f"{count} (= {self.passes})"
+            raise UnsupportedError(
+                f"repeat {shown}: unrolled, it would apply more than the {MAX_UNROLLED} "
+                "layers symconv unrolls; write a count as a symbol (repeat N) for the closed "
+                "form, or give it a smaller number")
+
+
 def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
-               at: Callable[[Value], Any], agree: bool = False) -> tuple[Any, ...] | None:
+               at: Callable[[Value], Any], agree: bool = False,
+               budget: _Budget | None = None) -> tuple[Any, ...] | None:
     """The spatial sizes after the layers (ints, or expressions where `at` leaves symbols);
     None once some size is below 1. Only the first path of a block is followed unless
-    `agree` (see output_sizes)."""
+    `agree` (see output_sizes). Inside a repeat, every layer applied is spent from its
+    outermost repeat's `budget` (UnsupportedError past it)."""
     for layer in layers:
+        if budget is not None:
+            budget.spend(1)
         if sizes is None or _empty(sizes):
             return None
         match layer:
@@ -258,14 +281,18 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
             case Flatten() | Linear():
                 sizes = ()
             case Repeat(count=count, body=body):
-                for _ in range(at(count)):
-                    before, sizes = sizes, run_layers(body, sizes, at, agree)
+                passes = at(count)
+                if isinstance(count, int):  # a written count: the trace's limits, at once
+                    check_unrolling(layer, passes, not all(isinstance(n, int) for n in sizes))
+                inner = budget or _Budget(layer, passes)
+                for _ in range(passes):
+                    before, sizes = sizes, run_layers(body, sizes, at, agree, inner)
                     if sizes == before:  # a fixed point: more repeats change nothing
                         break
             case Residual(body=body, shortcut=shortcut):
-                sizes = _paths(layer, (body, shortcut), sizes, at, agree)
+                sizes = _paths(layer, (body, shortcut), sizes, at, agree, budget)
             case Concat(branches=branches):
-                sizes = _paths(layer, branches, sizes, at, agree)
+                sizes = _paths(layer, branches, sizes, at, agree, budget)
             case BatchNorm() | Activation() | Dropout():
                 pass
             case _:
@@ -274,12 +301,13 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
 
 
 def _paths(block: Layer, paths: Sequence[Sequence[Layer]], sizes: tuple[Any, ...],
-           at: Callable[[Value], Any], agree: bool) -> tuple[Any, ...] | None:
+           at: Callable[[Value], Any], agree: bool, budget: _Budget | None
+           ) -> tuple[Any, ...] | None:
     """A block's output: its first path's (a residual's body, the first concatenated
     branch); with `agree`, the others are computed too and must give the same sizes (an
     empty shortcut is the identity)."""
-    first = run_layers(paths[0], sizes, at, agree)
-    if agree and any(run_layers(p, sizes, at, agree) != first for p in paths[1:]):
+    first = run_layers(paths[0], sizes, at, agree, budget)
+    if agree and any(run_layers(p, sizes, at, agree, budget) != first for p in paths[1:]):
         raise PathsDisagree(kind_of(block))
     return first
 

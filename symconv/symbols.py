@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import TypeAlias
 
@@ -27,6 +27,13 @@ def symbol(name: str) -> sympy.Symbol:
 @cache
 def _symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, positive=True)
+
+
+def internal_symbol(name: str, taken: Iterable[str]) -> sympy.Symbol:
+    """A symbol of symconv's own (a unit index u, a size n in a message, the parameter total
+    params): named `name`, or `name'` where a user's symbol is already called `name`. No
+    description can write a prime, so the two never read alike."""
+    return sympy.Symbol(name + "'" if name in set(taken) else name)
 
 
 def as_value(expr: object) -> Value:

@@ -17,7 +17,7 @@ import sympy
 
 from symconv import formulas as f
 from symconv import receptive
-from symconv.errors import InvalidLayerError, ShapeError, SymconvError
+from symconv.errors import InvalidLayerError, LayerSource, ShapeError, SymconvError
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -126,7 +126,11 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
             _check_magnitude(record)
         except SymconvError as error:
             if error.source is None and error.layer is None:
-                raise type(error)(error.message, layer.source, _label(index, layer)) from None
+                # a rule one written value breaks points at that value
+                where = layer.source
+                if isinstance(where, LayerSource):
+                    where = where.argument(getattr(error, "argument", None))
+                raise type(error)(error.message, where, _label(index, layer)) from None
             raise
         records.append(record)
         at = Chain(record.output_shape, record.fields, at.input_spatial)
@@ -138,7 +142,7 @@ def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
         from symconv.blocks import block_record
 
         if isinstance(layer, Repeat):
-            check_size("the count of repeat", layer.count, 1)
+            check_size("the count of repeat", layer.count, 1, argument="count")
 
         return block_record(index, layer, at, path)
     shape = at.shape
@@ -236,12 +240,20 @@ def whole(value: Value) -> Any:
 
 
 def check_size(name: str, value: Value, least: int,
-               error: type[SymconvError] = InvalidLayerError) -> None:
+               error: type[SymconvError] = InvalidLayerError, argument: str | None = None
+               ) -> None:
     """The rule every size and layer parameter obeys, whether written as a number or given
-    later for a symbol (--set, a Python keyword): a whole number, at least `least`."""
-    _rule(whole(value), "{name} must be a whole number, got {v}", error, name=name, v=value)
-    _rule(value >= least, "{name} must be at least {least}, got {v}", error,
-          name=name, least=least, v=value)
+    later for a symbol (--set, a Python keyword): a whole number, at least `least`. The
+    error names the argument (`argument`, else `name`) whose value broke it, where the
+    layer's source says where that was written."""
+    try:
+        _rule(whole(value), "{name} must be a whole number, got {v}", error, name=name,
+              v=value)
+        _rule(value >= least, "{name} must be at least {least}, got {v}", error,
+              name=name, least=least, v=value)
+    except SymconvError as broken:
+        broken.argument = argument or name  # type: ignore[attr-defined]
+        raise
 
 
 def check_input(shape: Shape) -> None:

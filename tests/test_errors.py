@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+import sympy
 
 import symconv
 from symconv.errors import (
@@ -203,3 +204,52 @@ def test_nesting_too_deep_is_said_where_it_is() -> None:
     assert str(caught.value).startswith("line 2, column ")
     assert "nested too deeply: more than 100 levels" in str(caught.value)
     symconv.parse(IN + "conv 8 k=" + "floor(" * 40 + "3" + ")" * 40)  # real nesting reads
+
+
+# A value that breaks the rule of its parameter points at itself: every kind of parameter
+# checked by the trace (window sizes, channel counts, groups, output padding and size,
+# features, a repeat's count), written as a literal or as a symbol given later (whose value
+# the message names). The caret's column is found, not counted: where the marked argument
+# (a keyword with its name) begins.
+CARETS = [
+    ("conv 64 [k=2.5]", "kernel_size must be a whole number, got 5/2"),
+    ("conv 64 [k=(3, 1/2)]", "kernel_size must be a whole number, got 1/2"),
+    ("conv 64 k=3 [s=0]", "stride must be at least 1, got 0"),
+    ("conv 64 k=3 [s=3/2]", "stride must be a whole number, got 3/2"),
+    ("conv 64 k=3 [p=-1]", "padding must be at least 0, got -1"),
+    ("conv 64 k=3 [d=0]", "dilation must be at least 1, got 0"),
+    ("conv [0] k=3", "out_channels must be at least 1, got 0"),
+    ("conv 64 k=3 [g=1/2]", "groups must be a whole number, got 1/2"),
+    ("convT 4 k=3 s=2 [output_padding=1/2]", "output_padding must be a whole number, got 1/2"),
+    ("maxpool k=3 [s=3/2]", "stride must be a whole number, got 3/2"),
+    ("avgpool [k=0]", "kernel_size must be at least 1, got 0"),
+    ("adaptive_avgpool [0]", "output_size must be at least 1, got 0"),
+    ("flatten\nlinear [5/2]", "out_features must be a whole number, got 5/2"),
+    ("nn.Conv2d(3, [0], 3)", "out_channels must be at least 1, got 0"),
+    ("nn.Conv2d(3, 4, [kernel_size=5/2])", "kernel_size must be a whole number, got 5/2"),
+    ("nn.Conv2d([3/2], 4, 3)", "in_channels must be a whole number, got 3/2"),
+    ("repeat [2.5] { relu }", "the count of repeat must be a whole number, got 5/2"),
+    ("repeat [0] { relu }", "the count of repeat must be at least 1, got 0"),
+    ("relu\nrepeat 2 { conv 3 [k=1/2] }", "kernel_size must be a whole number, got 1/2"),
+    ("conv 64 [k=K]", "kernel_size must be a whole number, got 3/2 (K = 3/2)"),
+    ("conv 64 k=3 [s=S]", "stride must be at least 1, got 0 (S = 0)"),
+    ("repeat [N] { relu }", "the count of repeat must be at least 1, got 0 (N = 0)"),
+]
+VALUES = {"K": sympy.Rational(3, 2), "S": 0, "N": 0}
+
+
+@pytest.mark.parametrize(("layer", "rule"), CARETS)
+def test_a_broken_rule_points_at_the_value_that_breaks_it(layer: str, rule: str) -> None:
+    lines = ("input 3 x 8 x 8\n" + layer).splitlines()
+    line = len(lines)
+    column = lines[-1].index("[") + 1
+    text = "\n".join(lines).replace("[", "").replace("]", "")
+    network = symconv.parse(text)
+    values = {k: v for k, v in VALUES.items() if k in network.symbols}
+    with pytest.raises(InvalidLayerError) as caught:
+        network.table(**values)
+    message = str(caught.value)
+    assert message.splitlines()[0].startswith(f"line {line}, column {column}, layer "), message
+    assert message.splitlines()[0].endswith(rule), message
+    shown = lines[-1].replace("[", "").replace("]", "")
+    assert message.splitlines()[1:] == [f"  {shown}", "  " + " " * (column - 1) + "^"]

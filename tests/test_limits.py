@@ -170,3 +170,101 @@ def test_answers_or_refuses_at_once(ask: Callable[..., str], args: tuple[Any, ..
 def test_aligned_sizes_listed_by_residue_equal_the_brute_force(text: str) -> None:
     (alignment,) = aligned_sizes(text)
     assert alignment.sizes(3, 700) == [n for n in range(3, 701) if n in alignment]
+
+
+# ---------------------------------------------------------------- no hang: the solver's own walk
+
+def _solve(text: str, unknown: str, target: int, **values: int) -> str:
+    return str(symconv.solve(text, unknown, target, **values)).splitlines()[0]
+
+
+# The solver computes the output from the formulas alone, apart from the trace: its repeats
+# obey the trace's limits (the count it loops over is a user's, or one its search sets).
+SOLVER_HANGS = [
+    (("input 3 x W\nrepeat 10**9 { convT 3 k=2 }", "W", 5), "repeat 1000000000: counts above "
+     "10000 are too many to unroll; write the count as a symbol (repeat N) for the closed form"),
+    (("input 3 x W\nrepeat N { convT 3 k=2 }", "W", 100, {"N": 10**9}),
+     "repeat 1000000000: counts above 10000 are too many to unroll"),
+    (("input 3 x W\nrepeat 5000 { conv 3 k=1 s=2 }", "W", 1), "repeat 5000: unrolled on "
+     "symbolic sizes, it would apply 5000 strided layers, more than the 32 symconv unrolls "
+     "there"),
+    (("input 3 x W\nrepeat 40 { conv 3 k=3 s=2 p=1 }", "W", 1), "repeat 40: unrolled on "
+     "symbolic sizes, it would apply 40 strided layers, more than the 32"),
+    (("input 3 x W\nrepeat 100 { repeat 200 { convT 3 k=2 } }", "W", 5),
+     "repeat 100: unrolled, it would apply 20100 layers, more than the 10000"),
+    (("input 3 x 8\nrepeat 20000 { convT 3 k=K }", "K", 5),
+     "repeat 20000: counts above 10000 are too many to unroll"),
+    # a count the search sets: the passes stop at the output's fixed point
+    (("input 3 x W\nrepeat N { conv 3 k=1 s=2 }", "N", 1, {"W": 100}), "N in {7, 8, 9, "),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), SOLVER_HANGS)
+def test_the_solver_answers_or_refuses_at_once(args: tuple[Any, ...], expected: str) -> None:
+    kwargs = args[-1] if isinstance(args[-1], dict) else {}
+    positional = args[:-1] if kwargs else args
+    answer = _within(5, lambda: _solve(*positional, **kwargs))
+    assert expected in answer, answer
+
+
+def _check(*argv: str) -> str:
+    """`symconv check --torch` in process: its output, or its error line."""
+    import contextlib
+    import io
+
+    from symconv.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        main(["check", "--torch", *argv])
+    return (out.getvalue() + err.getvalue()).strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    # no values fit: the draws stop at MAX_DRAWS whatever --sizes asks
+    (("-e", "input 3 x W\nconv 3 k=K\nconv 3 k=1000", "--sizes", "100"),
+     "symconv: error: found no values for K, W that give a valid network; give them with "
+     "--set NAME=VALUE"),
+    # few values fit: as many as the draws found, then a refusal that says so
+    (("-e", "input 3 x W\nconv 3 k=500", "--sizes", "100"),
+     "in 200 random draws; ask for fewer with --sizes, or give values with --set NAME=VALUE"),
+    (("-e", "input 3 x W\nconv 3 k=3", "--sizes", "2"), "the layer agrees"),
+])
+def test_check_torch_draws_a_bounded_number_of_values(argv: tuple[str, ...],
+                                                      expected: str) -> None:
+    assert expected in _within(5, lambda: _check(*argv))
+
+
+# ---------------------------------------------------------------- no hang: symbolic terms
+
+def _names(count: int, start: int = 0) -> str:
+    return "+".join(f"a{i}" for i in range(start, start + count))
+
+
+# SymPy's sums cost more with every term, and every term is carried through every layer:
+# the description's distinct names and its layers times distinct terms are limited where
+# they are read, with the column of the name or argument that passes the limit.
+TERMS = [
+    # 1,000 distinct symbols over 20 statements: a199, the 201st name (W is one), passes the
+    # limit, the 50th name of line 5 (13 + 49 * 5 + 1)
+    ("input 3 x W\n" + "\n".join(f"conv 3 k=1 p={_names(50, 50 * i)}" for i in range(20)),
+     "line 5, column 259: more than 200 different names: symconv takes at most 200 symbols "
+     "in a description (the formulas carry each through every layer)"),
+    # few names, many products of them, many statements
+    ("input 3 x W\n" + "\n".join(
+        "conv 3 k=1 p=" + "+".join(f"b{i}*b{j}" for j in range(i + 1, i + 21))
+        for i in range(40)),
+     "too many symbolic terms for this many layers: "),
+    # the same few terms in many layers: as many layers as the file holds
+    ("input 3 x W\n" + "conv 3 k=1 p=" + _names(40) + "\n" + "conv 3 k=1\n" * 200,
+     "41 different terms (a symbol, or a product or rounding of symbols) over 122 layers so "
+     "far, and symconv takes at most 5000 terms times layers"),
+    # within the limits: answered
+    ("input 3 x W\n" + "\n".join(f"conv 3 k=1 p={_names(40, 40 * (i % 4))}"
+                                 for i in range(30)), "(3, W"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TERMS)
+def test_many_symbolic_terms_are_refused_where_they_are_read(text: str, expected: str) -> None:
+    assert expected in _within(5, lambda: _table(text))

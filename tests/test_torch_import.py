@@ -27,7 +27,7 @@ from symconv import catalog
 from symconv.interop import torch_check
 from symconv.notes import build_notes, notes_body
 from symconv.render.markdown import escape_markdown
-from symconv.render.table import table_json, table_markdown, table_text
+from symconv.render.table import table_json, table_latex, table_markdown, table_text
 from symconv.render.values import row_label
 
 Outcome = tuple[tuple[int, ...], int] | None
@@ -334,6 +334,36 @@ def test_parameters_the_forward_never_uses_are_named_not_counted(
     assert [line for line in torch_check.report(comparison).splitlines()
             if line.startswith("not counted")] == notes
     assert network.bind({}).unused_parameters == network.unused_parameters
+
+
+@pytest.mark.parametrize(("make", "shape", "unused"), [row[1:] for row in UNUSED],
+                         ids=[row[0] for row in UNUSED])
+def test_every_renderer_says_what_is_reused_and_what_is_not_counted(
+    make: Callable[[], nn.Module], shape: tuple[int, ...], unused: list[tuple[str, int, bool]]
+) -> None:
+    """The LaTeX table, Jupyter's table and the notes say what the text table says: each
+    layer whose parameters another counts is 'reused' (never 0), each parameter the forward
+    never uses is named in a 'not counted' line."""
+    network = symconv.from_torch(make().eval(), shape)
+    records = network.table()
+    text = table_text(network, records)
+    expected = [line for line in text.splitlines() if line.startswith("not counted")]
+    reused = [line.split()[1] for line in text.splitlines() if " reused " in line]
+    renderings = {
+        "latex": table_latex(network, records),
+        "jupyter": network._repr_latex_(),
+        "notes": notes_body(build_notes(network, {})),
+    }
+    for name, rendering in renderings.items():
+        lines = rendering.splitlines()
+        assert [line for line in lines if line.startswith("not counted")] == [
+            line.replace("_", "\\_") for line in expected], name
+        rows = [line for line in lines if "reused}" in line]
+        assert [row.split(" & ")[1] for row in rows] == [
+            ("\\text{" if name == "jupyter" else "\\texttt{") + kind + "}" for kind in reused
+        ], name
+    if make is _registered_twice:
+        assert reused == ["conv2d", "batchnorm2d"]  # the control: this model reuses two
 
 
 def test_a_single_unused_parameter_is_said_in_the_singular() -> None:

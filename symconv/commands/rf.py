@@ -31,7 +31,7 @@ from symconv.receptive import (
 )
 from symconv.render.columns import aligned_table
 from symconv.render.values import json_value, text_value
-from symconv.symbols import Value, truth
+from symconv.symbols import Value, internal_symbol, truth
 from symconv.trace import Record, axis_names
 
 
@@ -107,6 +107,8 @@ def _report(network: Network, records: Sequence[Record], target: int,
         return report
     record = records[target - 1]
     forms = closed_forms(path[: target + 1])
+    u = internal_symbol("u", network.symbols)  # the unit's index
+    report["unit_index"] = u
     report["closed_forms"] = {
         axis: {
             "receptive_field": cf.receptive_field,
@@ -114,7 +116,7 @@ def _report(network: Network, records: Sequence[Record], target: int,
             "effective_stride": cf.stride,
             "effective_padding": cf.padding,
             "effective_padding_after": padding_after(fd, n, out),
-            "centre": cf.centre(sympy.Symbol("u")),
+            "centre": cf.centre(u),
         }
         for axis, cf, fd, n, out in zip(axes, forms, record.fields, spatial,
                                         record.output_shape[1:], strict=True)
@@ -200,6 +202,7 @@ def _text(report: dict[str, Any]) -> str:
              "layer as one window, p after: how far its last window reaches past its input",
              table.rstrip(), ""]
     if "closed_forms" in report:
+        u = report["unit_index"]
         lines.append(f"closed forms at layer {report['layer']} "
                      "(Araujo, Norris & Sim, Distill 2019):")
         groups: dict[str, list[str]] = {}
@@ -215,7 +218,7 @@ def _text(report: dict[str, Any]) -> str:
                 f"     effective stride  Π s_l = {_show(cf['effective_stride'])}",
                 f"     effective padding Σ p_l·Π_{{i<l}} s_i = {_show(cf['effective_padding'])}"
                 f" (far side: {_show(cf['effective_padding_after'])})",
-                f"     centre of unit u  u·S - P + (r - 1)/2 = {_show(cf['centre'])}",
+                f"     centre of unit {u}  {u}·S - P + (r - 1)/2 = {_show(cf['centre'])}",
             ]
         aligned = report["aligned"]
         if aligned is not None:

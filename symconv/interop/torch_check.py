@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from symconv.network import Network, Unused
 
 Ints = tuple[int, ...]
+# Value sets random_values draws in all, whatever --sizes asks: each is a trace of the
+# network (a few milliseconds, more for a long one), so --sizes 100 on a network almost no
+# value fits stays about a second instead of 20,000 traces.
+MAX_DRAWS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,8 @@ def random_values(
     network: Network, given: Mapping[str, int], count: int, seed: int
 ) -> list[dict[str, int]]:
     """`count` random values for the symbols left after `given`, each set one that symconv
-    accepts (input sizes drawn from 1..512, other symbols from 1..16); [given] if none left."""
+    accepts (input sizes drawn from 1..512, other symbols from 1..16), from at most
+    MAX_DRAWS draws; [given] if none left."""
     bound = network.bind(given)
     names = bound.symbols
     if not names:
@@ -153,7 +158,7 @@ def random_values(
     input_names = set().union(*(free_names(v) for v in bound.input_shape[1:]))
     draw = random.Random(seed)
     found: list[dict[str, int]] = []
-    for _ in range(200 * count):
+    for _ in range(MAX_DRAWS):
         values = {n: draw.randint(1, 512 if n in input_names else 16) for n in names}
         try:
             bound.records(**values)
@@ -162,9 +167,15 @@ def random_values(
         found.append({**given, **values})
         if len(found) == count:
             return found
+    if not found:
+        raise SymconvError(
+            f"found no values for {', '.join(names)} that give a valid network; "
+            "give them with --set NAME=VALUE"
+        )
     raise SymconvError(
-        f"found no values for {', '.join(names)} that give a valid network; "
-        "give them with --set NAME=VALUE"
+        f"found {len(found)} of the {count} value sets asked for ({', '.join(names)}) in "
+        f"{MAX_DRAWS} random draws; ask for fewer with --sizes, or give values with --set "
+        "NAME=VALUE"
     )
 
 

@@ -227,7 +227,7 @@ def derivation_math(derivation: Derivation) -> str:
 
 def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
     """The per-layer table as one display-math array (what Jupyter's MathJax can show)."""
-    from symconv.render.table import COLUMNS
+    from symconv.render.table import COLUMNS, params_latex, unused_note
 
     def row(cells: Sequence[str]) -> str:
         return " & ".join(cells) + r" \\"
@@ -239,10 +239,12 @@ def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
     for r in records:
         lines.append(row([str(r.index), r"\text{" + escape_text(r.kind) + "}",
                           shape_latex(r.output_shape),
-                          *(latex(v) for v in (r.params, r.neurons, r.connections, r.macs))]))
+                          params_latex(r).replace(r"\textit", r"\text"),
+                          *(latex(v) for v in (r.neurons, r.connections, r.macs))]))
     totals = [latex(sum((getattr(r, f) for r in records), sympy.Integer(0)))
               for f in ("params", "neurons", "connections", "macs")]
     lines += [r"\hline", row(["", r"\text{total}", "", *totals]), r"\end{array}$$"]
+    lines += [escape_text(unused_note(u)) for u in network.unused_parameters]
     return "\n".join(lines)
 
 

@@ -165,7 +165,7 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
     for label, r in flat_rows(records):
         shape = shape_latex(r.output_shape)
         kind = r"\texttt{" + escape_text(r.kind) + "}"
-        params = r"\textit{reused}" if _reused(r) else f"${latex(r.params)}$"
+        params = params_latex(r) if _reused(r) else f"${params_latex(r)}$"
         cells = [label, r"\quad" * label.count(".") + kind, f"${shape}$", params,
                  *(f"${latex(v)}$" for v in (r.neurons, r.connections, r.macs))]
         lines.append(" & ".join(cells) + r" \\")
@@ -174,7 +174,13 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
               for f in ("params", "neurons", "connections", "macs")]
     lines.append(" & total & & " + " & ".join(totals) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [f"\n{escape_text(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
+
+
+def params_latex(r: LayerRecord) -> str:
+    """A layer's parameter count as the LaTeX tables write it (math, or 'reused')."""
+    return r"\textit{reused}" if _reused(r) else latex(r.params)
 
 
 RENDERERS = {
