@@ -17,7 +17,13 @@ import sympy
 
 from symconv import formulas as f
 from symconv import receptive
-from symconv.errors import InvalidLayerError, LayerSource, ShapeError, SymconvError
+from symconv.errors import (
+    InvalidLayerError,
+    LayerSource,
+    ShapeError,
+    SymconvError,
+    UnsupportedError,
+)
 from symconv.layers import (
     Activation,
     AdaptivePool,
@@ -41,7 +47,7 @@ from symconv.parse import MAX_DIGITS, too_big
 from symconv.receptive import INPUT, Field
 from symconv.render.values import text_shape
 from symconv.simplify import simplify_rounding
-from symconv.symbols import Value, truth
+from symconv.symbols import Value, free_names, truth
 
 Shape = tuple[Value, ...]
 
@@ -122,6 +128,7 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
     records = []
     for index, layer in enumerate(layers, start=1):
         try:
+            _check_complexity(at)
             record = _record(index, layer, at, path)
             _check_magnitude(record)
         except SymconvError as error:
@@ -157,6 +164,32 @@ def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
     params = 0 if shared is not None and shared.reuse else effect.params
     return Record(index, kind_of(layer), layer, shape, effect.output_shape, params,
                   neurons, links, effect.macs, fields, path=path)
+
+
+# The most case splits (Piecewise and ITE nodes) a size or field entering a layer may
+# hold. Real networks have none but where a ceil-mode pool has symbolic parameters; with a
+# symbolic stride, every such pool splits every case again (1, 4, 12, 32 after one to four
+# pools) and SymPy's time grows with them (a fourth such pool took 5 s, a fifth minutes).
+MAX_CASES = 10
+
+
+def _check_complexity(at: Chain) -> None:
+    """Refuse to go on from sizes whose closed form holds more than MAX_CASES case splits."""
+    for value in (*at.shape, *(field.size for field in at.fields)):
+        if isinstance(value, int):
+            continue
+        stack, cases = [value], 0
+        while stack:
+            node = stack.pop()
+            cases += isinstance(node, sympy.Piecewise | sympy.ITE)
+            if cases > MAX_CASES:
+                names = ", ".join(sorted(free_names(value)))
+                raise UnsupportedError(
+                    f"the closed form of the size entering this layer splits into more than "
+                    f"{MAX_CASES} cases (ceil mode with symbolic parameters splits every case "
+                    f"again at each pool); give values to {names} (--set, or keywords in "
+                    "Python)")
+            stack.extend(node.args)
 
 
 def _check_magnitude(record: Record) -> None:

@@ -262,6 +262,14 @@ TERMS = [
     # within the limits: answered
     ("input 3 x W\n" + "\n".join(f"conv 3 k=1 p={_names(40, 40 * (i % 4))}"
                                  for i in range(30)), "(3, W"),
+    # ceil mode with a symbolic stride splits every case again at each pool (1, 4, 12, 32
+    # cases): the fourth pool is refused before SymPy's time explodes
+    ("input 3 x W\nrepeat 5 { maxpool k=3 s=S ceil }",
+     "line 2, column 12, layer 1 (maxpool1d): the closed form of the size entering this layer "
+     "splits into more than 10 cases"),
+    ("input 3 x W\nmaxpool k=3 s=S ceil\nmaxpool k=3 s=S ceil\nconv 4 k=3\n"
+     "maxpool k=K s=S p=P ceil\nrelu", "line 6, column 1, layer 5 (relu): the closed form"),
+    ("input 3 x W\nrepeat 3 { maxpool k=3 s=S ceil }", "(3, Piecewise("),
 ]
 
 
