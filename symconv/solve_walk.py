@@ -150,11 +150,12 @@ def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
     """The output sizes as the formulas write them, symbols in place (see `tidy`)."""
     if _symbolic_repeat(net.layers):  # not unrolled: the trace has its closed form
         return tuple(net.output_shape()[1:])
-    # The symbols stand in as symbols without assumptions while the formulas run, so that
-    # SymPy settles no floor ⌊P + 217/2⌋ by P's integrality; `tidy` puts them back. (Not
+    # The symbols stand in as real symbols, not integer ones, while the formulas run, so
+    # that SymPy settles no floor ⌊P + 217/2⌋ by P's integrality (real and finite, so that
+    # its assumption queries stay quick); `tidy` puts them back. (Not
     # `sympy.evaluate(False)`: that switch is per thread but SymPy's cache is shared, and
     # other threads were handed unevaluated expressions from it.)
-    plain = {symbol(name): sympy.Dummy(name) for name in net.symbols}
+    plain = {symbol(name): sympy.Dummy(name, real=True, finite=True) for name in net.symbols}
     held = _substitute(net, plain)
     sizes = run_layers(held.layers, tuple(held.input_shape[1:]), lambda v: v)
     back = {d: s for s, d in plain.items()}
