@@ -5,26 +5,13 @@ as exit 0 with the right numbers, or as exit 2 with `symconv: error:` and the me
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
 from pathlib import Path
 
 import pytest
-
-from symconv.cli import main
+from test_robustness import run
 
 BIG = "10^3999"  # a size symconv takes (4000 digits)
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
 
 
 COMMANDS = [["table"], ["table", "--format", "latex"], ["derive"], ["rf"], ["check"], ["notes"]]

@@ -37,6 +37,17 @@ SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
+def run(argv: list[str]) -> tuple[int, str, str]:
+    """The command line's exit status, standard output and standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return code, out.getvalue(), err.getvalue()
+
+
 def evaluate(text: str) -> None:
     """Parse and evaluate; only symconv's errors may come out."""
     try:
@@ -182,11 +193,6 @@ def test_huge_numbers_in_a_description(text: str) -> None:
     ],
 )
 def test_huge_numbers_in_every_option(argv: list[str]) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 2
-    assert (code, out.getvalue()) == (2, "")
-    assert "symconv: error: " in err.getvalue() and TOO_LARGE in err.getvalue()
+    code, out, err = run(argv)
+    assert (code, out) == (2, "")
+    assert "symconv: error: " in err and TOO_LARGE in err
