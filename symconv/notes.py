@@ -269,8 +269,8 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
     and LONG_NOTE follows the table."""
 
     def total(name: str) -> sympy.Expr:
-        return sympy.sympify(sum((getattr(r, name) for r in records), sympy.Integer(0)),
-                             strict=True)
+        summed = sum((getattr(r, name) for r in records), sympy.Integer(0))
+        return sympy.sympify(summed, strict=True)
 
     input_shape = records[0].input_shape if records else network.input_shape
     lines = [r"\begin{tabular}{rllrrrr}", r"\toprule",

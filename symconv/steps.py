@@ -120,12 +120,12 @@ def call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: S
         ]
 
     general = sympy.sympify(formula(*arguments(lambda name, _: sympy.Symbol(name))), strict=True)
-    substituted = sympy.sympify(
-        formula(*arguments(lambda name, value: Given(name, value, name in chained))), strict=True)
+    given = formula(*arguments(lambda name, value: Given(name, value, name in chained)))
+    substituted = sympy.sympify(given, strict=True)
     # Nested floors merged as the engine merges them (trace.py), so a closed form reads as
     # the table's.
-    value = sympy.sympify(simplify_rounding(formula(*arguments(lambda _, value: value))),
-                          strict=True)
+    merged = simplify_rounding(formula(*arguments(lambda _, value: value)))
+    value = sympy.sympify(merged, strict=True)
     order = tuple(name for slot in slots if isinstance(slot, tuple) for name, _ in slot)
     numeric = all(g.value.is_Number for g in substituted.atoms(Given))
     simplified = (_work_out(substituted, order),) if numeric else ()
