@@ -15,10 +15,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-from symconv.solve import solve
-from symconv.solve_align import aligned_sizes
-from symconv.solve_design import Bounds, design_search
-from symconv.solve_layers import Convention, same_padding, undo_output_padding
+from symconv.solve.align import aligned_sizes
+from symconv.solve.design import Bounds, design_search
+from symconv.solve.layers import Convention, same_padding, undo_output_padding
+from symconv.solve.solution import solve
 
 RESNET18_STEM = """input 3 x W x W
 conv 64 k=7 s=2 p=3

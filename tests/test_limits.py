@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 import symconv
-from symconv.solve_align import aligned_sizes
-from symconv.solve_design import Bounds, design_search
+from symconv.solve.align import aligned_sizes
+from symconv.solve.design import Bounds, design_search
 
 RANKS = range(5)
 # symconv's layer, the torch.nn class it stands for at a rank, and how to build that class.

@@ -27,7 +27,7 @@ import sympy.parsing.sympy_parser
 import symconv
 from symconv.cli import main
 from symconv.commands import COMMANDS
-from symconv.solve_design import design_search
+from symconv.solve.design import design_search
 
 PACKAGE = Path(symconv.__file__).parent
 

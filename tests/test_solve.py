@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from symconv import NoSolutionError, SymconvError, UnknownNameError, parse
-from symconv.solve import solve
+from symconv.solve.solution import solve
 from symconv.symbols import symbol
 
 GRID = 40  # brute force examines the unknown from its least value up to this
@@ -290,7 +290,7 @@ def test_no_solution_says_why():
 
 
 def test_renderings_of_each_kind_of_answer():
-    from symconv.solve_render import solution_dict, solution_latex, solution_text
+    from symconv.render.solution import solution_dict, solution_latex, solution_text
 
     one = solve("input 3 x 224 x 224\nconv 8 k=7 s=2 p=P", "P", 112)
     many = solve("input 3 x 224 x 224\nconv 8 k=7 s=4 p=P", "P", 55)

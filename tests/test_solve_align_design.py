@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from symconv import NoSolutionError, parse
 from symconv.cli import main
 from symconv.layers import Conv, Pool
-from symconv.solve_align import aligned_sizes
-from symconv.solve_design import Bounds, Cost, design_search
+from symconv.solve.align import aligned_sizes
+from symconv.solve.design import Bounds, Cost, design_search
 
 torch.set_num_threads(1)
 
@@ -198,8 +198,8 @@ def test_design_command(capsys):
 def test_latex_answers_compile(tmp_path, pdflatex):
     import subprocess
 
-    from symconv.solve import solve
-    from symconv.solve_render import solution_latex
+    from symconv.render.solution import solution_latex
+    from symconv.solve.solution import solve
 
     exe = pdflatex
     answers = [

@@ -13,7 +13,7 @@ import sympy
 
 import symconv
 from symconv.errors import NoSolutionError, UnsupportedError
-from symconv.solve import solve
+from symconv.solve.solution import solve
 
 SPAN = 40  # the unknown is enumerated over 0..SPAN - 1
 

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 
 from symconv import NoSolutionError
 from symconv import formulas as f
-from symconv.solve import solve
-from symconv.solve_layers import Convention, same_padding, transposed_sizes, undo_output_padding
+from symconv.solve.layers import Convention, same_padding, transposed_sizes, undo_output_padding
+from symconv.solve.solution import solve
 
 # Tensors of a few elements: one thread answers in microseconds, a pool in milliseconds.
 torch.set_num_threads(1)

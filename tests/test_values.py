@@ -21,7 +21,7 @@ import sympy
 import symconv
 from symconv.cli import main
 from symconv.errors import InvalidValueError
-from symconv.solve_design import design_search
+from symconv.solve.design import design_search
 
 NET = "input 3 x W x W\nconv 8 k=K p=P"
 GOOD = {"W": 16, "K": 3, "P": 1}

@@ -9,7 +9,7 @@ from typing import Any
 
 from symconv.cli import whole_option
 from symconv.errors import SymconvError
-from symconv.solve_design import Bounds, Cost, design_search
+from symconv.solve.design import Bounds, Cost, design_search
 
 COLUMNS = ("kernel", "stride", "padding", "dilation", "params", "macs")
 

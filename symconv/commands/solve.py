@@ -15,9 +15,9 @@ from symconv.commands.design import _range
 from symconv.errors import SymconvError
 from symconv.network import Network
 from symconv.parse import parse_shape
-from symconv.solve import solve
-from symconv.solve_align import Alignment, aligned_sizes
-from symconv.solve_render import solution_dict, solution_latex, solution_text
+from symconv.render.solution import solution_dict, solution_latex, solution_text
+from symconv.solve.align import Alignment, aligned_sizes
+from symconv.solve.solution import solve
 
 
 def register(subparsers: Any) -> None:

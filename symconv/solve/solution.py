@@ -7,13 +7,13 @@
   `symconv.formulas` (the definition of the relation). The search is exact because that
   function is monotone: every layer's output grows with its input; it grows with a
   convolution's or pooling's padding and shrinks with its kernel, stride and dilation, and
-  the other way round for a transposed convolution (see `solve_walk.roles`). So the unknown's
+  the other way round for a transposed convolution (see `walk.roles`). So the unknown's
   solutions are one interval, found by two exponential-then-binary searches; an output
   that stays constant from some stride on (every window then reads from the first row)
   makes the interval unbounded. Where the unknown both grows and shrinks the output (for
   instance `k=K p=K//2`), the search falls back to enumerating 0..SEARCH_LIMIT and says so.
 - When other symbols remain, the output expression is inverted in closed form
-  (`solve_invert`): an interval whose ends are SymPy expressions.
+  (`invert`): an interval whose ends are SymPy expressions.
 
 Every solution is substituted back into the formulas before it is returned, and the first
 and last of them into the network itself (`Network.output_shape`, which also checks
@@ -37,8 +37,8 @@ from symconv.layers import Conv, Pool
 from symconv.network import Network, as_network
 from symconv.parse import parse_shape
 from symconv.render.values import text_shape
-from symconv.solve_invert import Between, NotInvertible, invert
-from symconv.solve_walk import (
+from symconv.solve.invert import Between, NotInvertible, invert
+from symconv.solve.walk import (
     Condition,
     PathsDisagree,
     direction,
@@ -58,7 +58,7 @@ _FAR = 2**62  # where searches for growing outputs give up (no layer grows that 
 
 @dataclass(frozen=True, slots=True)
 class Solution:
-    """The answer to one inverse question, as SymPy objects (renderers in solve_render).
+    """The answer to one inverse question, as SymPy objects (renderers in render/solution.py).
 
     `low`/`high` bound the solutions (`high` is sympy.oo when unbounded; both None when
     there is none); `values` is the full sorted list when it is finite and numeric;
@@ -109,13 +109,13 @@ class Solution:
         return True
 
     def __str__(self) -> str:
-        from symconv.solve_render import solution_text
+        from symconv.render.solution import solution_text
 
         return solution_text(self)
 
     def _repr_latex_(self) -> str:
         """Jupyter: the equation, its inequalities and the solution set as rendered math."""
-        from symconv.solve_render import solution_latex
+        from symconv.render.solution import solution_latex
 
         return solution_latex(self)
 

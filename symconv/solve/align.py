@@ -39,7 +39,7 @@ from symconv.layers import (
     Residual,
 )
 from symconv.network import Network, parse
-from symconv.solve import first_true
+from symconv.solve.solution import first_true
 from symconv.symbols import Value
 from symconv.trace import axis_names
 

@@ -9,8 +9,8 @@ import sympy
 
 from symconv.render.text import text
 from symconv.render.values import json_value, text_value
-from symconv.solve import Solution, condition_text
-from symconv.solve_invert import Between
+from symconv.solve.invert import Between
+from symconv.solve.solution import Solution, condition_text
 
 
 def solution_dict(solution: Solution) -> dict[str, Any]:
