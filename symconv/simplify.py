@@ -194,8 +194,8 @@ def _collapse(expr: Any) -> Any:
     (x,) = symbols
     if not _positive_integer(x):  # the check below runs over x = 1, 2, ... only
         return expr
-    period = _period(expr)
-    if period is None or period > 4096 or not _quasi_linear(expr, x, period):
+    period = period_of(expr)
+    if period is None or period > 4096 or not quasi_linear(expr, x, period):
         return expr
     try:
         values = [evaluate(expr, x, n) for n in range(1, 2 * period + 2)]
@@ -215,23 +215,23 @@ def _collapse(expr: Any) -> Any:
         scale * x + offset)
 
 
-def _quasi_linear(e: Any, x: sympy.Symbol, period: int) -> bool:
+def quasi_linear(e: Any, x: sympy.Symbol, period: int) -> bool:
     """Whether e is built from x, numbers, sums, products by constants and roundings, with
     conditions comparing sides of equal slope (their difference unchanged by a shift of x
     by `period`, which for such sides means periodic): the premise of `_collapse`."""
     if not e.has(x) or e == x:
         return True
     if isinstance(e, (sympy.Add, sympy.And, sympy.Or, sympy.Not, sympy.ITE, *_ROUNDINGS)):
-        return all(_quasi_linear(a, x, period) for a in e.args)
+        return all(quasi_linear(a, x, period) for a in e.args)
     if isinstance(e, sympy.Mul):
         return sum(a.has(x) for a in e.args) == 1 and all(
-            _quasi_linear(a, x, period) for a in e.args)
+            quasi_linear(a, x, period) for a in e.args)
     if isinstance(e, sympy.Piecewise):
-        return all(_quasi_linear(v, x, period) and _quasi_linear(c, x, period)
+        return all(quasi_linear(v, x, period) and quasi_linear(c, x, period)
                    for v, c in e.args)
     if isinstance(e, sympy.core.relational.Relational):
         sides = e.lhs - e.rhs
-        if not _quasi_linear(sides, x, period):
+        if not quasi_linear(sides, x, period):
             return False
         try:
             return bool(evaluate(sides, x, 1) == evaluate(sides, x, 1 + period))
@@ -240,7 +240,7 @@ def _quasi_linear(e: Any, x: sympy.Symbol, period: int) -> bool:
     return False
 
 
-def _period(expr: Any) -> int | None:
+def period_of(expr: Any) -> int | None:
     """A shift of x after which every rounding inside expr moves by an integer: the lcm over
     roundings of their divisors times the periods of the roundings inside them."""
     period = 1
@@ -253,7 +253,7 @@ def _period(expr: Any) -> int | None:
             if not coefficient.is_Rational:
                 return None
             own = math.lcm(own, int(coefficient.q))
-        inner = _period(r.args[0]) if r.args[0].has(*_ROUNDINGS) else 1
+        inner = period_of(r.args[0]) if r.args[0].has(*_ROUNDINGS) else 1
         if inner is None:
             return None
         period = math.lcm(period, own * inner)

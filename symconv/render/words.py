@@ -1,0 +1,110 @@
+"""Readable conditions (symconv.present.conditions) as text and as LaTeX:
+"H even", "W ≡ 1 (mod 4)", "W >= 5", "W in 193..224", "K - 1 <= 2*P"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from symconv.present.conditions import (
+    AllOf,
+    Always,
+    AnyOf,
+    Condition,
+    Never,
+    Relation,
+    Residue,
+    Span,
+    readable,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    expr: Callable[[Any], str]
+    ops: dict[str, str]
+    equiv: str
+    mod: Callable[[int], str]
+    word: Callable[[str], str]
+    span: Callable[[int, int], str]
+
+
+def _text_expr(e: Any) -> str:
+    from symconv.render.text import text
+
+    return text(e)
+
+
+def _latex_expr(e: Any) -> str:
+    from symconv.render.latex import latex
+
+    return latex(e)
+
+
+_TEXT = _Style(_text_expr, {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="},
+               "≡", lambda m: f"(mod {m})", lambda w: f" {w}", lambda a, b: f"in {a}..{b}")
+_LATEX = _Style(_latex_expr, {"=": "=", "!=": r"\ne", "<": "<", "<=": r"\le", ">": ">",
+                              ">=": r"\ge"},
+                r"\equiv", lambda m: rf"\pmod{{{m}}}", lambda w: rf"\text{{ {w}}}",
+                lambda a, b: rf"\in \{{{a}, \dots, {b}\}}")
+
+
+def condition_text(condition: Any) -> str:
+    """A SymPy condition (or a readable one) in words, for a terminal."""
+    return _words(_as_readable(condition), _TEXT)
+
+
+def condition_latex(condition: Any) -> str:
+    """The same in LaTeX math."""
+    return _words(_as_readable(condition), _LATEX)
+
+
+def _as_readable(condition: Any) -> Condition:
+    if isinstance(condition, Residue | Span | Relation | AllOf | AnyOf | Always | Never):
+        return condition
+    return readable(condition)
+
+
+def _words(c: Condition, style: _Style) -> str:
+    match c:
+        case Residue(expr=e, modulus=2, remainders=(r,)):
+            return _operand(e, style) + style.word("even" if r == 0 else "odd")
+        case Residue(expr=e, modulus=m, remainders=rs):
+            either = " or ".join(map(str, rs)) if style is _TEXT else r"\text{ or }".join(
+                map(str, rs))
+            return f"{_operand(e, style)} {style.equiv} {either} {style.mod(m)}"
+        case Span(symbol=x, low=low, high=high):
+            name = style.expr(x)
+            if low is not None and low == high:
+                return f"{name} = {low}"
+            if low is not None and high is not None:
+                return f"{name} {style.span(low, high)}"
+            if low is not None:
+                return f"{name} {style.ops['>=']} {low}"
+            return f"{name} {style.ops['<=']} {high}"
+        case Relation(lhs=lhs, op=op, rhs=rhs):
+            return f"{style.expr(lhs)} {style.ops[op]} {style.expr(rhs)}"
+        case AllOf(parts=parts):
+            joint = " and " if style is _TEXT else r" \text{ and } "
+            return joint.join(_words(p, style) for p in parts)
+        case AnyOf(parts=parts):
+            joint = " or " if style is _TEXT else r" \text{ or } "
+            return joint.join(_grouped(p, style) for p in parts)
+        case Always():
+            return "always" if style is _TEXT else r"\text{always}"
+        case Never():
+            return "never" if style is _TEXT else r"\text{never}"
+        case _:
+            assert_never(c)
+
+
+def _grouped(c: Condition, style: _Style) -> str:
+    inner = _words(c, style)
+    return f"({inner})" if isinstance(c, AllOf) else inner
+
+
+def _operand(e: Any, style: _Style) -> str:
+    """A sum is parenthesised before a word: (H + 2*P) even."""
+    shown = style.expr(e)
+    return f"({shown})" if e.is_Add else shown
