@@ -119,7 +119,7 @@ def _readable(c: Any) -> Condition:
         return _all_of([_readable(a) for a in c.args])
     if isinstance(c, sympy.Or):
         return AnyOf(tuple(_readable(a) for a in c.args))
-    if not isinstance(c, tuple(_OPS)):
+    if not isinstance(c, sympy.core.relational.Relational) or type(c) not in _OPS:
         raise SymconvError(f"internal error: no readable form for the condition {c}")
     symbols = c.free_symbols
     if len(symbols) == 1:
