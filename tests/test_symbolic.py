@@ -113,8 +113,9 @@ def nested_networks(draw: st.DrawFn) -> tuple[str, dict[str, tuple[int, int]]]:
                 lines += [f"repeat {count} {{", *body(depth - 1, 2), "}"]
             elif kind == "residual":
                 lines += ["residual {", *body(depth - 1, 2), "}"]
-                if draw(st.booleans()):
-                    lines += ["shortcut {", *body(depth - 1, 1), "}"]
+                if draw(st.booleans()):  # the shortcut follows the body's brace: } shortcut {
+                    lines[-1] = "} shortcut {"
+                    lines += [*body(depth - 1, 1), "}"]
             else:
                 lines += ["concat {", *body(depth - 1, 2), "} {", *body(depth - 1, 2), "}",
                           "conv 3 k=1"]
@@ -142,18 +143,21 @@ def test_nested_closed_forms_equal_the_numeric_trace(
     case: tuple[str, dict[str, tuple[int, int]]], rng: random.Random
 ) -> None:
     text, ranges = case
+    network = symconv.parse(text)
     try:
-        records = symconv.parse(text).records()
+        records = network.records()
     except symconv.SymconvError:
         return  # refused (no closed form, or invalid for every value): never wrong
-    compared = 0
     for _ in range(12):
         values = {name: rng.randint(*span) for name, span in ranges.items()}
         try:
             numeric = symconv.parse(_numeric_text(text, values)).records()
-        except symconv.SymconvError:
-            continue  # an invalid layer at this point: the closed form says nothing here
-        compared += 1
+        except symconv.SymconvError as refused:
+            # Invalid at this point: the symbolic network with the values given refuses too.
+            with pytest.raises(symconv.SymconvError):
+                network.output_shape(**values)
+            assert refused.message
+            continue
         subs = {symconv.symbol(k): sympy.Integer(v) for k, v in values.items()}
         at = f"at {values} of\n{text}"
         for s, n in zip(records, numeric, strict=True):
