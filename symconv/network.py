@@ -116,6 +116,16 @@ class Network:
                 )
         return _substitute(self, substitution(merged))
 
+    def upto(self, layer: object) -> Network:
+        """The input and the layers 1 to `layer`, numbered as `table` and `rf` number them (a
+        block is one layer): `symconv.solve(net.upto(8), "W", 7)` asks for layer 8's output.
+        The layers after it are left out of every question asked of the result."""
+        n = whole_number("layer", layer)
+        if not 1 <= n <= len(self.layers):
+            raise UnknownNameError(f"no layer {n}: the network has layers 1 to "
+                                   f"{len(self.layers)}")
+        return dataclasses.replace(self, layers=self.layers[:n])
+
     # ---------------------------------------------------------- answers
 
     def records(self, **values: object) -> tuple[Record, ...]:

@@ -10,14 +10,22 @@ from typing import Any
 
 import sympy
 
-from symconv.cli import add_network_arguments, load_network, read_option, values_from
+from symconv.cli import (
+    add_network_arguments,
+    load_network,
+    read_option,
+    values_from,
+    whole_option,
+)
 from symconv.commands.design import _range
-from symconv.errors import SymconvError
+from symconv.errors import NoSolutionError, SymconvError
 from symconv.network import Network
 from symconv.parse import parse_shape
 from symconv.render.solution import solution_dict, solution_latex, solution_text
 from symconv.solve.align import Alignment, aligned_sizes
+from symconv.solve.layers import Convention, sizes_in
 from symconv.solve.solution import solve
+from symconv.symbols import Value
 
 
 def register(subparsers: Any) -> None:
@@ -39,23 +47,42 @@ def register(subparsers: Any) -> None:
                         help="instead: the input sizes from which no layer discards pixels")
     parser.add_argument("--range", dest="span", type=_range, metavar="LO..HI",
                         help="with --aligned: list the aligned sizes from LO to HI")
+    parser.add_argument("--layer", type=whole_option, metavar="N",
+                        help="the target is the output of layer N (numbered as 'symconv table' "
+                        "and 'symconv rf' number them); the layers after it are left out")
+    parser.add_argument("--convention", choices=[c.value for c in Convention],
+                        default=Convention.TORCH.value,
+                        help="whose padding='same': PyTorch's (stride 1, keeps the size; the "
+                        "default) or TensorFlow's 'SAME' (any stride, output ceil(n/s))")
     parser.add_argument("--format", choices=("text", "json", "latex"), default="text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     network = load_network(args)
+    values = values_from(args)
+    network.bind(values)  # every --set names a symbol of the description
+    if args.layer is not None:
+        network = read_option("--layer", network.upto, args.layer)
+    convention = Convention(args.convention)
     if args.aligned:
         if args.unknown is not None or args.target is not None:
             raise SymconvError("--aligned answers for the input sizes; leave out --for and "
                                "--target")
-        return _aligned(network, args)
+        if convention is not Convention.TORCH:
+            raise SymconvError("--aligned follows PyTorch's padding; leave out --convention")
+        return _aligned(network, _kept(network, values), args)
     if args.span is not None:
         raise SymconvError("--range lists aligned sizes; use it with --aligned")
     if args.unknown is None or args.target is None:
         raise SymconvError("give the symbol to solve for and the size: --for P --target 112x112")
     target = read_option("--target", parse_shape, args.target)
-    solution = solve(network, args.unknown, target, **values_from(args))
+    question = sizes_in(network, convention)
+    if args.unknown in set(network.symbols) - set(question.symbols):
+        raise NoSolutionError(
+            f"'{args.unknown}' does not decide the output's spatial size in TensorFlow's "
+            "convention: padding='same' gives ceil(n/s) whatever the kernel and dilation")
+    solution = solve(question, args.unknown, target, **_kept(question, values))
     if args.format == "json":
         print(json.dumps(solution_dict(solution), indent=2))
     elif args.format == "latex":
@@ -65,8 +92,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if solution.empty else 0  # as grep does when nothing matches
 
 
-def _aligned(network: Network, args: argparse.Namespace) -> int:
-    values = values_from(args)
+def _kept(network: Network, values: dict[str, Value]) -> dict[str, Value]:
+    """The --set values of the symbols the question still has (those of layers after
+    --layer, or of a kernel TensorFlow's 'same' ignores, are not part of it)."""
+    return {name: v for name, v in values.items() if name in network.symbols}
+
+
+def _aligned(network: Network, values: dict[str, Value], args: argparse.Namespace) -> int:
     sizes = sorted(set(values) & {s.name for v in network.input_shape[1:]
                                   for s in sympy.sympify(v, strict=True).free_symbols})
     if sizes:

@@ -4,11 +4,30 @@ transposed convolution can produce. The arithmetic is the formulas module's."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import assert_never
 
 from symconv import formulas as f
 from symconv.errors import NoSolutionError
+from symconv.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Concat,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    Pool,
+    Repeat,
+    Residual,
+    Window,
+)
+from symconv.network import Network
 from symconv.symbols import Value
 
 
@@ -18,6 +37,45 @@ class Convention(enum.Enum):
 
     TORCH = "torch"
     TENSORFLOW = "tensorflow"
+
+
+def sizes_in(network: Network, convention: Convention) -> Network:
+    """A network with the spatial sizes `network` has in `convention`, for questions of
+    size alone (`symconv.solve(sizes_in(net, Convention.TENSORFLOW), "W", 7)`).
+
+    Only padding='same' differs. In PyTorch's convention it keeps the size, stride 1 only;
+    in TensorFlow's ('SAME') it gives ceil(n/s) for any stride and kernel, which is the
+    output floor((n - 1)/s) + 1 of the window with kernel 1, stride s and no padding: each
+    'same' convolution is written as that window (its kernel no longer the model's, so the
+    result's parameter counts are not). An explicit padding p=P is P zeros on each side in
+    both conventions (Keras's ZeroPadding2D(P) before a 'VALID' convolution)."""
+    if convention is Convention.TORCH:
+        return network
+    return dataclasses.replace(network, layers=_tensorflow(network.layers))
+
+
+def _tensorflow(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
+    """The layers with every 'same' convolution's window made TensorFlow's (see sizes_in)."""
+    return tuple(_tensorflow_layer(layer) for layer in layers)
+
+
+def _tensorflow_layer(layer: Layer) -> Layer:
+    match layer:
+        case Conv(window=w) if w.same:
+            ones, zeros = tuple(1 for _ in w.kernel), tuple(0 for _ in w.kernel)
+            return dataclasses.replace(layer, window=Window(ones, w.stride, zeros, ones))
+        case Repeat(body=body):
+            return dataclasses.replace(layer, body=_tensorflow(body))
+        case Residual(body=body, shortcut=shortcut):
+            return dataclasses.replace(layer, body=_tensorflow(body),
+                                       shortcut=_tensorflow(shortcut))
+        case Concat(branches=branches):
+            return dataclasses.replace(layer, branches=tuple(_tensorflow(b) for b in branches))
+        case (Conv() | ConvTranspose() | Pool() | AdaptivePool() | Linear() | Flatten()
+              | BatchNorm() | Activation() | Dropout()):
+            return layer
+        case _:
+            assert_never(layer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ import sympy
 
 from symconv.blocks import describe
 from symconv.errors import InvalidValueError, NoSolutionError, SymconvError, UnknownNameError
-from symconv.layers import Conv, Pool
+from symconv.layers import Conv, Pool, kind_of
 from symconv.network import Network, as_network
 from symconv.parse import parse_shape
 from symconv.render.values import text_shape
@@ -48,7 +48,15 @@ from symconv.solve.walk import (
     relation,
     roles,
 )
-from symconv.symbols import Value, free_names, symbol, truth, value_of, whole_number
+from symconv.symbols import (
+    Value,
+    free_names,
+    substitution,
+    symbol,
+    truth,
+    value_of,
+    whole_number,
+)
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
 EXHAUSTIVE = 100_000  # up to where every value before a plateau is tried instead
@@ -138,7 +146,7 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
         raise NoSolutionError(f"'{unknown}' is the unknown; it cannot also be given a value")
     bound = net.bind(values)
     u = symbol(unknown)
-    targets = _targets(target, len(bound.input_shape) - 1)
+    targets = _given(_targets(target, len(bound.input_shape) - 1), net, values)
     if any(unknown in free_names(t) for t in targets):
         raise NoSolutionError(f"the target size may not contain {unknown}, the symbol solved for")
     acting = [zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)]
@@ -160,7 +168,7 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     others.discard(unknown)
     # The relation with the numbers in place, as the formulas write it (floors unevaluated:
     # SymPy would spend its time simplifying what the inversion or the search decides).
-    outputs = _axes_of(relation(bound), targets)
+    outputs = _axes_of(relation(bound), targets, bound)
     equations = tuple(sympy.Eq(o, t, evaluate=False) for o, t in zip(outputs, targets,
                                                                        strict=True))
     if others:
@@ -169,17 +177,47 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     return _numeric(bound, u, tuple(int(t) for t in targets), least, equations, inequalities)
 
 
-def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr]
+def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr], net: Network
              ) -> tuple[sympy.Expr, ...]:
     if outputs is None:
         raise NoSolutionError("some layer's output is empty whatever the unknown is")
     if not outputs:
-        raise NoSolutionError("the network's output has no spatial axes (it ends flat)")
+        last = len(net.layers)
+        raise NoSolutionError(
+            f"the output of layer {last} ({kind_of(net.layers[-1])}) has no spatial axes (a "
+            "flatten or linear layer ends them); a target is a spatial size, so ask for an "
+            "earlier layer's output (--layer N, or network.upto(N) from Python)")
     if len(outputs) != len(targets):
         raise NoSolutionError(
             f"the output has {len(outputs)} spatial axes, the target {len(targets)}"
         )
     return tuple(sympy.sympify(o, strict=True) for o in outputs)
+
+
+def _given(targets: tuple[sympy.Expr, ...], net: Network, values: dict[str, object]
+           ) -> tuple[sympy.Expr, ...]:
+    """The targets with the values given to the symbols put in, as into the network
+    (--set W=224 makes a target ceiling(W/2) 112). A new symbol standing alone names the
+    output size (--target O: the answer for every output size O); inside an expression,
+    a symbol that is none of the network's is a slip (ceiling(Q/2) for ceiling(W/2)) and is
+    refused."""
+    names = set(net.symbols)
+    for t in targets:
+        foreign = sorted(free_names(t) - names)
+        if foreign and not t.is_Symbol:
+            have = ", ".join(net.symbols) or "none"
+            raise UnknownNameError(
+                f"the target {sympy.sstr(t)} names {', '.join(foreign)}, which is no symbol "
+                f"of the network and has no value (the network's symbols: {have}); a new "
+                "symbol may stand alone for the output size (such as O), not inside an "
+                "expression")
+    subs = substitution(values)
+    given = tuple(t.xreplace(subs) for t in targets)
+    for t, g in zip(targets, given, strict=True):
+        if g.is_number and not (g.is_Integer and g >= 1):
+            raise NoSolutionError(f"a target size must be a positive integer, got "
+                                  f"{sympy.sstr(t)} = {sympy.sstr(g)} with the values given")
+    return given
 
 
 def _targets(target: object, rank: int) -> tuple[sympy.Expr, ...]:
