@@ -133,13 +133,18 @@ def _fractional(term: sympy.Expr) -> bool:
     return bool(coefficient.is_Rational and not coefficient.is_Integer)
 
 
-def text(expr: object, order: Sequence[str] = ()) -> str:
+def text(expr: object, order: Sequence[str] = (), enclosed: bool = False) -> str:
     """The expression in SymPy syntax, terms ordered as the formula's arguments; a piecewise
-    value as its cases, 'value for condition; value otherwise'."""
+    value as its cases, 'value for condition; value otherwise' (in parentheses where
+    `enclosed`: a value inside a sentence, a shape or a table cell)."""
     e = sympy.sympify(expr, strict=True)
-    if isinstance(e, sympy.Expr) and e.has(sympy.Piecewise):
-        e = sympy.Piecewise(*cases(e), evaluate=False)  # the cases outside, checked
-    return str(TextPrinter({"arg_order": tuple(order)}).doprint(e))
+    split = isinstance(e, sympy.Expr) and e.has(sympy.Piecewise) and len(shown := cases(e)) > 1
+    if split:
+        e = sympy.Piecewise(*shown, evaluate=False)  # the cases outside, checked
+    elif isinstance(e, sympy.Expr) and e.has(sympy.Piecewise):
+        e = shown[0][0]
+    printed = str(TextPrinter({"arg_order": tuple(order)}).doprint(e))
+    return f"({printed})" if split and enclosed else printed
 
 
 def step_text(step: Step, indent: str = "  ") -> str:
