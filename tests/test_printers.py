@@ -252,7 +252,6 @@ def test_no_sympy_internals_in_notes() -> None:
          "L*(K - 1) + 1 for S = 1; 1 + (1 - S**L)*(K - 1)/(1 - S) otherwise"),
         (sympy.Piecewise((H, (K < S) & (H > 2)), (H + 1, True)),
          "H for H > 2 and K < S; H + 1 otherwise"),
-        (sympy.Max(0, H - K), "max(0, H - K)"),
     ],
 )
 def test_cases_in_words(expr: sympy.Expr, shown: str) -> None:

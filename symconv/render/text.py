@@ -66,12 +66,6 @@ class TextPrinter(OrderedTerms, StrPrinter):
         factors = sorted(powers(expr.args), key=lambda a: (not a.is_Number, term_rank(a, order)))
         return "*".join(self.parenthesize(a, precedence(expr), strict=False) for a in factors)
 
-    def _print_Max(self, expr: sympy.Basic) -> str:
-        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
-
-    def _print_Min(self, expr: sympy.Basic) -> str:
-        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
-
     # Conditions, in words: S = 1, K < P + S, a and b (what symconv's expressions read).
     def _print_Relational(self, expr: sympy.Basic) -> str:
         op = RELATIONS[expr.rel_op]
