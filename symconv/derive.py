@@ -44,10 +44,9 @@ from symconv.layers import (
     shared_of,
 )
 from symconv.network import Network, as_network
-from symconv.receptive import Field, Geometry
 from symconv.render.values import row_label
 from symconv.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
-from symconv.symbols import Value, free_names
+from symconv.symbols import Value, free_names, truth
 from symconv.trace import Record, axis_names
 
 
@@ -351,15 +350,40 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) ->
                 op: Slot = 0 if ops[a] == 0 else ((chain.name("O", f"{at}{sfx}"), ops[a]),)
                 step = call(Quantity.SHAPE, target, f.transposed_out, n, k, s, p, d, op,
                              chained=chain.names)
-            case Pool(ceil_mode=ceil):
-                formula = f.window_out_ceil if ceil else f.window_out
-                step = call(Quantity.SHAPE, target, formula, n, k, s, p, d,
+            case Pool(ceil_mode=True):
+                step = _ceil_step(target, chain.names, n, k, s, p, d)
+            case Pool():
+                step = call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d,
                              chained=chain.names)
             case _:
                 assert_never(layer)
         chain.advance(i, at, step.value if not step.value.is_Integer else int(step.value))
         steps.append(step)
     return steps
+
+
+# What ceil mode does with the last window, as the line before the step says it.
+CEIL_INSIDE = "ceil mode: the last window starts inside the input, so"
+CEIL_DROPPED = "ceil mode: the last window would start in the right padding and is dropped, so"
+CEIL_EITHER = "ceil mode: one window fewer where the last one would start in the right padding:"
+
+
+def _ceil_step(target: str, chained: Sequence[str], *slots: Slot) -> Step:
+    """A ceil-mode pooling size: the condition on the last window decided with the values
+    put in, and the step of the case that applies; both cases where it stays undecided."""
+    values = [f.product(v for _, v in slot) if isinstance(slot, tuple) else slot
+              for slot in slots]
+    dropped = truth(f.last_window_in_padding(*values))
+    if dropped is None:
+        step = call(Quantity.SHAPE, target, f.window_out_ceil, *slots, chained=chained)
+        return dataclasses.replace(step, note=CEIL_EITHER)
+    formula = _ceil_dropped if dropped else f.ceil_windows
+    step = call(Quantity.SHAPE, target, formula, *slots, chained=chained)
+    return dataclasses.replace(step, note=CEIL_DROPPED if dropped else CEIL_INSIDE)
+
+
+def _ceil_dropped(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
+    return f.ceil_windows(n, k, s, p, d) - 1
 
 
 def _conv_params(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> list[Step]:
@@ -398,15 +422,20 @@ def _rf_steps(record: Record, chain: _Chain) -> list[Step]:
                 s: Slot = ((chain.name("S", f"{at}{sfx}"), w.stride[a]),)
                 d: Slot = (1 if w.dilation[a] == 1 else
                            ((chain.name("D", f"{at}{sfx}"), w.dilation[a]),))
-                size, jump = ((_transposed_field, _transposed_jump)
-                              if isinstance(layer, ConvTranspose)
-                              else (_window_field, _window_jump))
-                steps.append(call(Quantity.RF, r_name, size, (fd.r,), (fd.j,), k, s, d,
-                                   chained=(fd.r[0], fd.j[0])))
+                if isinstance(layer, ConvTranspose):
+                    steps.append(call(Quantity.RF, r_name, _transposed_field, (fd.r,), d, k,
+                                       (fd.j,), s, chained=(fd.r[0], fd.j[0]),
+                                       close=receptive.exact))
+                else:
+                    steps.append(call(Quantity.RF, r_name, _window_field, (fd.r,), d, k,
+                                       (fd.j,), chained=(fd.r[0], fd.j[0]),
+                                       close=receptive.exact))
                 if w.stride[a] != 1:
                     j_name = _Field.name(chain.letters["J"], at, fd.axis, fd.rank)
+                    jump = (receptive.ratio if isinstance(layer, ConvTranspose)
+                            else receptive.field_jump)
                     steps.append(call(Quantity.RF, j_name, jump, (fd.j,), s,
-                                       chained=(fd.j[0],)))
+                                       chained=(fd.j[0],), close=receptive.exact))
                     fd.j = (j_name, steps[-1].value)
                 fd.r = (r_name, steps[-1 if w.stride[a] == 1 else -2].value)
             case _ if field.ended:
@@ -420,17 +449,13 @@ def _rf_steps(record: Record, chain: _Chain) -> list[Step]:
     return steps
 
 
-def _window_field(r: Value, j: Value, k: Value, s: Value, d: Value) -> Value:
-    return receptive.advance(Field(r, j, 0), Geometry(f.effective_kernel(k, d), s, 0, 0)).size
+def _window_field(r: Value, d: Value, k: Value, j: Value) -> Value:
+    """R_l = R_{l-1} + D_l(K_l − 1)·J_{l-1}: the recursion's own formula, the arguments in
+    the order a teacher writes them."""
+    return receptive.field_size(r, j, f.effective_kernel(k, d))
 
 
-def _window_jump(j: Value, s: Value) -> Value:
-    return receptive.advance(Field(1, j, 0), Geometry(1, s, 0, 0)).jump
-
-
-def _transposed_field(r: Value, j: Value, k: Value, s: Value, d: Value) -> Value:
-    return receptive.transposed(Field(r, j, 0), k, s, 0, d).size
-
-
-def _transposed_jump(j: Value, s: Value) -> Value:
-    return receptive.transposed(Field(1, j, 0), 1, s, 0, 1).jump
+def _transposed_field(r: Value, d: Value, k: Value, j: Value, s: Value) -> Value:
+    """R_l = R_{l-1} + D_l(K_l − 1)·J_{l-1}/S_l: the input spread out by S_l (the jump
+    divides), then a stride-1 window (receptive.transposed)."""
+    return receptive.field_size(r, receptive.ratio(j, s), f.effective_kernel(k, d))

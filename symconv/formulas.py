@@ -86,10 +86,23 @@ def window_out(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
 def window_out_ceil(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
     """Output length of ceil_mode pooling: the division rounds up, but a last window that
     would start inside the right padding (at or past n + p) is dropped, as in PyTorch."""
-    out = ceil_div(n + 2 * p - d * (k - 1) - 1, s) + 1
+    out = ceil_windows(n, k, s, p, d)
+    return select(last_window_in_padding(n, k, s, p, d), out - 1, out)
+
+
+def ceil_windows(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
+    """The windows ceil_mode pooling counts before it looks at the last one: the division
+    rounded up."""
+    return ceil_div(n + 2 * p - d * (k - 1) - 1, s) + 1
+
+
+def last_window_in_padding(n: Value, k: Value, s: Value, p: Value, d: Value) -> Any:
+    """Whether ceil_mode's last window would start at or past n + p, in the right padding
+    (PyTorch drops it): a bool, or a SymPy condition where undecided."""
+    out = ceil_windows(n, k, s, p, d)
     # The last window starts before (out - 1)s < n + 2p - d(k-1) - 1 + s, so it can only
     # start at or past n + p when s + p exceeds the window's span d(k-1) + 1.
-    return select(both(s + p > effective_kernel(k, d), (out - 1) * s >= n + p), out - 1, out)
+    return both(s + p > effective_kernel(k, d), (out - 1) * s >= n + p)
 
 
 def transposed_out(n: Value, k: Value, s: Value, p: Value, d: Value, op: Value) -> Value:

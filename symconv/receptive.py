@@ -119,17 +119,28 @@ def advance(field: Field, g: Geometry) -> Field:
     numbers = (field.size, j, field.start, g.span, g.stride, g.before)
     if all(type(v) is int for v in numbers) and g.span % 2:
         r, j_, start, span, stride, before = numbers  # whole numbers: plain int arithmetic
-        return Field(r + (span - 1) * j_, j_ * stride,
+        return Field(field_size(r, j_, span), field_jump(j_, stride),
                      start + ((span - 1) // 2 - before) * j_)
     if all(isinstance(v, int | sympy.Rational) for v in numbers):  # exact fractions
         r, j_, start, span, stride, before = (_fraction(v) for v in numbers)
-        return Field(_number(r + (span - 1) * j_), _number(j_ * stride),
+        return Field(_number(field_size(r, j_, span)), _number(field_jump(j_, stride)),
                      _number(start + ((span - 1) / 2 - before) * j_))
     return Field(
-        exact(field.size + (g.span - 1) * j),
-        exact(j * g.stride),
+        exact(field_size(field.size, j, g.span)),
+        exact(field_jump(j, g.stride)),
         exact(field.start + (ratio(g.span - 1, 2) - g.before) * j),
     )
+
+
+def field_size(r: Any, j: Any, span: Any) -> Any:
+    """The receptive field after a window of span k_eff over units j apart:
+    r + (k_eff − 1)·j (the derivation steps write it so)."""
+    return r + (span - 1) * j
+
+
+def field_jump(j: Any, s: Any) -> Any:
+    """The jump after a window of stride s: j·s."""
+    return j * s
 
 
 def _fraction(v: int | sympy.Rational) -> Fraction:

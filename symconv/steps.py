@@ -85,6 +85,7 @@ class Step:
     simplified: tuple[sympy.Expr, ...]
     value: sympy.Expr
     order: tuple[str, ...] = ()  # symbol names in the formula's argument order
+    note: str = ""  # words before the step: which case of the formula applies
 
     def lines(self) -> tuple[sympy.Expr, ...]:
         """The right-hand sides in order, a line equal to the one before it left out, and the
@@ -108,9 +109,11 @@ Slot = tuple[tuple[str, Value], ...] | bool | int
 
 
 def call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: Slot,
-          chained: Collection[str] = ()) -> Step:
+          chained: Collection[str] = (), close: Callable[[Any], Any] = simplify_rounding
+          ) -> Step:
     """The step that `formula` yields when called with symbols, with numbers put in, and
-    with the values; `chained` names the sizes that earlier lines derived."""
+    with the values; `chained` names the sizes that earlier lines derived; `close` brings
+    the value to the engine's closed form (nested floors merged, by default)."""
 
     def arguments(pick: Callable[[str, Value], Any]) -> list[Any]:
         return [
@@ -124,7 +127,7 @@ def call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: S
     substituted = sympy.sympify(given, strict=True)
     # Nested floors merged as the engine merges them (trace.py), so a closed form reads as
     # the table's.
-    merged = simplify_rounding(formula(*arguments(lambda _, value: value)))
+    merged = close(formula(*arguments(lambda _, value: value)))
     value = sympy.sympify(merged, strict=True)
     order = tuple(name for slot in slots if isinstance(slot, tuple) for name, _ in slot)
     numeric = all(g.value.is_Number for g in substituted.atoms(Given))
@@ -135,6 +138,26 @@ def call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: S
 def numeric(expr: sympy.Basic) -> bool:
     """A number, or a number put in for a symbol (a dot goes between two of them)."""
     return bool(expr.is_Number) or (isinstance(expr, Given) and bool(expr.value.is_Number))
+
+
+def powers(factors: Sequence[sympy.Basic]) -> list[sympy.Basic]:
+    """The factors of a product with a repeated value put in written as a power: K_1,H and
+    K_1,W both given K read K**2, not K*K (numbers put in stay as they are, 3*3, so that the
+    line still shows what was put in)."""
+    counts: dict[sympy.Expr, list[Given]] = {}
+    for a in factors:
+        if isinstance(a, Given) and not a.value.is_Number and not a.by_name:
+            counts.setdefault(a.value, []).append(a)
+    out: list[sympy.Basic] = []
+    for a in factors:
+        if isinstance(a, Given) and a in counts.get(a.value, ()):
+            same = counts[a.value]
+            if a is same[0]:
+                out.append(a if len(same) == 1 else
+                           sympy.Pow(a, len(same), evaluate=False))
+            continue
+        out.append(a)
+    return out
 
 
 def term_rank(expr: sympy.Basic, order: Sequence[str]) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from symconv.receptive import (
     padding_after,
     stage,
 )
-from symconv.render.columns import aligned_table
+from symconv.render.columns import aligned_table, wrap_line
 from symconv.render.values import json_value, text_value
 from symconv.symbols import Value, internal_symbol, truth
 from symconv.trace import Record, axis_names
@@ -231,4 +231,4 @@ def _text(report: dict[str, Any]) -> str:
             first, last = region["elements"]
             lines.append(f"  {axis}: positions {_show(region['from'])} to {_show(region['to'])}"
                          f", input elements {_show(first)} to {_show(last)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(wrap_line(line) for line in lines) + "\n"

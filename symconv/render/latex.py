@@ -17,8 +17,9 @@ from sympy.printing.latex import LatexPrinter
 
 from symconv.derive import Derivation, LayerDerivation
 from symconv.network import LayerRecord, Network
-from symconv.render.text import OrderedTerms
-from symconv.steps import Given, Step, numeric, term_rank
+from symconv.render.cases import cases
+from symconv.render.text import OrderedTerms, one_fraction
+from symconv.steps import Given, Step, numeric, powers, term_rank
 
 # The characters that mean something to TeX, and what stands for each in running text.
 _TEXT_ESCAPES = {
@@ -90,7 +91,7 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
             rest = -expr
             tex = self._print(rest)
             return f"- \\left({tex}\\right)" if rest.is_Add else f"- {tex}"
-        numerator = [a for a in expr.args if not _reciprocal(a) and not _fraction(a)]
+        numerator = powers([a for a in expr.args if not _reciprocal(a) and not _fraction(a)])
         denominator = [sympy.Pow(a.base, -a.exp) for a in expr.args if _reciprocal(a)]
         for a in filter(_fraction, expr.args):  # H_0/2, not 1/2 H_0
             numerator += [sympy.Integer(a.p)] if a.p != 1 else []
@@ -101,10 +102,15 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
         return self._product(numerator)
 
     def _product(self, factors: list[sympy.Basic]) -> str:
-        """Factors in the formula's order, numbers first; a dot between numbers, side by
-        side otherwise (2 P_1, 2 \\cdot 2, D_1 \\left(K_1 - 1\\right))."""
+        """Factors in the formula's order, numbers first; side by side (2 P_1,
+        D_1 \\left(K_1 - 1\\right)) except where two printed factors could read as one
+        number: a dot before a factor that begins with a digit (2 \\cdot 2,
+        2 \\cdot 2^{N}), after a number put in for a symbol (1 \\cdot S, never 1S) and
+        between a number and a parenthesised sum (2 \\cdot \\left(3 + 4\\right))."""
         order = self._settings["arg_order"]
-        ordered = sorted(factors, key=lambda a: (not a.is_Number, term_rank(a, order)))
+        # as the text form writes them: SymPy's order where no formula gives one
+        written = factors if order else sorted(factors, key=sympy.default_sort_key)
+        ordered = sorted(written, key=lambda a: (not a.is_Number, term_rank(a, order)))
         if len(ordered) == 1:
             return str(self._print(ordered[0]))
         tex = ""
@@ -117,7 +123,8 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
             if previous is not None:
                 # 2 P and 2 \left(…\right) for a coefficient; a dot after a number put in
                 # for a symbol, so that 1 \cdot S never reads as 1S
-                dot = (numeric(factor) or (isinstance(previous, Given) and numeric(previous))
+                dot = (_leads_with_digit(factor)
+                       or (isinstance(previous, Given) and numeric(previous))
                        or (numeric(previous) and bracketed))
                 tex += r" \cdot " if dot else " "
             tex += piece
@@ -145,8 +152,49 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
         return self._bracket(r"\left\lceil ", r" \right\rceil", expr, exp)
 
     def _bracket(self, left: str, right: str, expr: sympy.Basic, exp: Any) -> str:
-        tex = left + str(self._print(expr.args[0])) + right
+        """The rounded argument as one fraction, never a sum of fractions."""
+        joined = one_fraction(expr.args[0])
+        inner = (self._print(expr.args[0]) if joined is None else
+                 r"\frac{" + self._print(joined[0]) + "}{" + self._print(joined[1]) + "}")
+        tex = left + str(inner) + right
         return f"{tex}^{{{exp}}}" if exp is not None else tex
+
+
+    # Conditions, in words: S = 1, K < P + S, a and b.
+    def _print_And(self, expr: sympy.Basic) -> str:
+        return self._connect(r" \text{ and } ", expr)
+
+    def _print_Or(self, expr: sympy.Basic) -> str:
+        return self._connect(r" \text{ or } ", expr)
+
+    def _print_ITE(self, expr: sympy.Basic) -> str:
+        return str(self._print(expr.to_nnf()))
+
+    def _connect(self, word: str, expr: sympy.Basic) -> str:
+        args = sorted(expr.args, key=sympy.default_sort_key)
+        return word.join(rf"\left({self._print(a)}\right)" if isinstance(a, sympy.And | sympy.Or)
+                         else str(self._print(a)) for a in args)
+
+    def _print_Piecewise(self, expr: sympy.Piecewise) -> str:
+        """The cases (symconv.render.cases), each with its condition in words."""
+        top = self._print_level <= 1  # latex() has put the checked cases outside
+        rows = [f"{self._print(value)} & " + (r"\text{otherwise}" if condition == sympy.true
+                                              else rf"\text{{for }} {self._print(condition)}")
+                for value, condition in (expr.args if top else cases(expr))]
+        tex = r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+        return tex if top else rf"\left({tex}\right)"
+
+
+def _leads_with_digit(expr: sympy.Basic) -> bool:
+    """Whether the factor's printed form begins with a digit: a number (put in or not), a
+    power of one (2^{N}), or a number's value put in whose form begins with a digit."""
+    if numeric(expr):
+        return True
+    if isinstance(expr, sympy.Pow):
+        return _leads_with_digit(expr.base) and not bool(expr.exp.is_negative)
+    if isinstance(expr, Given) and not expr.by_name and expr.value.is_Pow:
+        return _leads_with_digit(expr.value)
+    return False
 
 
 def _fraction(expr: sympy.Basic) -> bool:
@@ -161,7 +209,10 @@ def latex(expr: object, order: Sequence[str] = ()) -> str:
     """The expression in symconv's notation; `order` lists symbol names in the order the
     formula takes them, to order terms and factors the same way."""
     printer = SymconvLatexPrinter({"arg_order": tuple(order)})
-    return str(printer.doprint(sympy.sympify(expr, strict=True)))
+    e = sympy.sympify(expr, strict=True)
+    if isinstance(e, sympy.Expr) and e.has(sympy.Piecewise):
+        e = sympy.Piecewise(*cases(e), evaluate=False)  # the cases outside, checked
+    return str(printer.doprint(e))
 
 
 # ---------------------------------------------------------------- derivations
@@ -182,7 +233,7 @@ def step_latex(step: Step, fit: str | None = None) -> str:
     """The rows of an aligned block: `target &= line` and then `&= line` for the rest.
     With `fit`, each right-hand side is wrapped in that macro (which scales what is too wide
     to the line)."""
-    rows = []
+    rows = [rf"& \text{{{escape_text(step.note)}}}"] if step.note else []
     for i, line in enumerate(step_lines(step)):
         body = f"{fit}{{{line}}}" if fit else line
         lhs = latex(step.target) if i == 0 else ""

@@ -10,7 +10,8 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from symconv.derive import Derivation
-from symconv.steps import Step, term_rank
+from symconv.render.cases import cases
+from symconv.steps import Step, powers, term_rank
 
 
 class OrderedTerms:
@@ -46,12 +47,13 @@ class TextPrinter(OrderedTerms, StrPrinter):
 
     def _rounding(self, name: str, expr: sympy.Basic) -> str:
         """floor((2*P + 217)/2), as the formula divides, where SymPy has distributed the
-        division into floor(P + 217/2)."""
+        division into floor(P + 217/2): one fraction, never a sum of fractions."""
         (arg,) = expr.args
-        if arg.is_Add and any(t.is_Rational and not t.is_Integer for t in arg.args):
-            numerator, denominator = sympy.fraction(sympy.together(arg))
-            if denominator.is_Integer:
-                return f"{name}(({self._print(numerator)})/{denominator})"
+        joined = one_fraction(arg)
+        if joined is not None:
+            numerator, denominator = joined
+            under = self.parenthesize(denominator, precedence(sympy.Pow(denominator, -1)))
+            return f"{name}(({self._print(numerator)})/{under})"
         return f"{name}({self._print(arg)})"
 
     def _print_Mul(self, expr: sympy.Mul) -> str:
@@ -61,13 +63,82 @@ class TextPrinter(OrderedTerms, StrPrinter):
         if (not order or expr.could_extract_minus_sign()
                 or any((a.is_Rational and not a.is_Integer) or a.is_Pow for a in expr.args)):
             return str(super()._print_Mul(expr))
-        factors = sorted(expr.args, key=lambda a: (not a.is_Number, term_rank(a, order)))
+        factors = sorted(powers(expr.args), key=lambda a: (not a.is_Number, term_rank(a, order)))
         return "*".join(self.parenthesize(a, precedence(expr), strict=False) for a in factors)
 
+    # Conditions, in words: S = 1, K < P + S, a and b (what symconv's expressions read).
+    def _print_Relational(self, expr: sympy.Basic) -> str:
+        op = RELATIONS[expr.rel_op]
+        return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
 
-def text(expr: object, order: Sequence[str] = ()) -> str:
-    """The expression in SymPy syntax, terms ordered as the formula's arguments."""
-    return str(TextPrinter({"arg_order": tuple(order)}).doprint(sympy.sympify(expr, strict=True)))
+    def _print_And(self, expr: sympy.Basic) -> str:
+        return self._connect(" and ", expr)
+
+    def _print_Or(self, expr: sympy.Basic) -> str:
+        return self._connect(" or ", expr)
+
+    def _print_Not(self, expr: sympy.Basic) -> str:
+        return f"not ({self._print(expr.args[0])})"
+
+    def _print_ITE(self, expr: sympy.Basic) -> str:
+        return str(self._print(expr.to_nnf()))
+
+    def _print_BooleanTrue(self, expr: sympy.Basic) -> str:
+        return "always"
+
+    def _print_BooleanFalse(self, expr: sympy.Basic) -> str:
+        return "never"
+
+    def _connect(self, word: str, expr: sympy.Basic) -> str:
+        parts = [self._print(a) for a in sorted(expr.args, key=sympy.default_sort_key)]
+        nested = [f"({p})" if isinstance(a, sympy.And | sympy.Or) else p
+                  for a, p in zip(sorted(expr.args, key=sympy.default_sort_key), parts,
+                                  strict=True)]
+        return word.join(nested)
+
+    def _print_Piecewise(self, expr: sympy.Piecewise) -> str:
+        """The cases, 'value for condition; value otherwise' (symconv.render.cases)."""
+        top = self._print_level <= 1  # text() has put the checked cases outside
+        shown = "; ".join(
+            f"{self._print(value)} " + ("otherwise" if condition == sympy.true
+                                        else f"for {self._print(condition)}")
+            for value, condition in (expr.args if top else cases(expr)))
+        return shown if top else f"({shown})"
+
+
+# How a relation reads in a condition.
+RELATIONS = {"==": "=", "!=": "≠", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def one_fraction(arg: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """A floor's or ceiling's argument over one denominator, (numerator, denominator):
+    (H - 7*K + 14*P + 7, 8) for H/8 - 7*K/8 + 7*P/4 + 7/8; None where the argument is not a
+    sum with a fractional coefficient."""
+    if not arg.is_Add or not any(_fractional(t) for t in arg.args):
+        return None
+    numerator, denominator = sympy.fraction(sympy.together(arg))
+    if denominator == 1:
+        return None
+    return numerator, denominator
+
+
+def _fractional(term: sympy.Expr) -> bool:
+    coefficient = term.as_coeff_Mul()[0]
+    return bool(coefficient.is_Rational and not coefficient.is_Integer)
+
+
+def text(expr: object, order: Sequence[str] = (), enclosed: bool = False) -> str:
+    """The expression in SymPy syntax, terms ordered as the formula's arguments; a piecewise
+    value as its cases, 'value for condition; value otherwise' (in parentheses where
+    `enclosed`: a value inside a sentence, a shape or a table cell)."""
+    e = sympy.sympify(expr, strict=True)
+    split = isinstance(e, sympy.Expr) and e.has(sympy.Piecewise) and len(shown := cases(e)) > 1
+    if split:
+        e = sympy.Piecewise(*shown, evaluate=False)  # the cases outside, checked
+    elif isinstance(e, sympy.Expr) and e.has(sympy.Piecewise):
+        e = shown[0][0]
+    printed = str(TextPrinter({"arg_order": tuple(order)}).doprint(e))
+    return f"({printed})" if split and enclosed else printed
 
 
 def step_text(step: Step, indent: str = "  ") -> str:
@@ -79,9 +150,10 @@ def step_text(step: Step, indent: str = "  ") -> str:
         if not lines or lines[-1] != line:
             lines.append(line)
     pad = " " * len(lhs)
-    return "\n".join(
+    note = [f"{indent}{step.note}"] if step.note else []
+    return "\n".join([*note, *(
         f"{indent}{lhs if i == 0 else pad} = {line}" for i, line in enumerate(lines)
-    )
+    )])
 
 
 def derivation_text(derivation: Derivation) -> str:

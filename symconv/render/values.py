@@ -28,8 +28,11 @@ def json_list(values: Iterable[Any]) -> list[int | str | None]:
 
 
 def text_value(value: Any) -> str:
-    """A value as a person reads it in a terminal (SymPy syntax, exact)."""
-    return sympy.sstr(sympy.sympify(value, strict=True))
+    """A value as a person reads it in a terminal (SymPy syntax, exact; a piecewise value
+    as its cases, 'value for condition; value otherwise')."""
+    from symconv.render.text import text  # the text printer reads derivations, built later
+
+    return text(value, enclosed=True)
 
 
 def text_shape(shape: Iterable[Any]) -> str:
