@@ -76,6 +76,8 @@ def check(raw: sympy.Expr, shown: tuple[Case, ...]) -> None:
         point = {s: sympy.Integer(k + 1 if k < 2 else rng.randint(1, 12)) for s in symbols}
         expected = raw.xreplace(point)
         got = pick(shown, point)
+        if got is not None and got == expected:  # oo where a bound is unbounded: oo - oo is nan
+            continue
         difference = (expected - got).doit() if got is not None else None
         if difference is not None and not difference.is_Number:
             difference = sympy.simplify(difference)
