@@ -28,14 +28,20 @@ class Unsure(Exception):
     """An expression outside the shapes `eventually` knows (an internal signal)."""
 
 
-def tidy(e: Any) -> Any:
-    """e with the deferred evaluation done and the proven rewrites applied."""
+def tidy(e: Any, expand: bool = True) -> Any:
+    """e with the deferred evaluation done and the proven rewrites applied; `expand` expands
+    the argument of each rounding (so that SymPy takes the integer terms out of it)."""
     e = sympy.sympify(e, strict=True)
     if e.is_number or e is sympy.oo:
         return e
-    e = e.doit()
-    e = e.replace(lambda x: isinstance(x, sympy.floor | sympy.ceiling) and sympy.fraction(
-        sympy.together(x.args[0]))[1].is_number, lambda x: x.func(sympy.expand(x.args[0])))
+    if not expand:  # as written, but a rounding of an integer is that integer
+        e = e.replace(lambda x: isinstance(x, sympy.floor | sympy.ceiling)
+                      and x.args[0].is_integer, lambda x: x.args[0])
+    else:
+        e = e.doit()
+        e = e.replace(lambda x: isinstance(x, sympy.floor | sympy.ceiling) and sympy.fraction(
+            sympy.together(x.args[0]))[1].is_number,
+            lambda x: x.func(sympy.expand(x.args[0])))
     e = e.replace(lambda x: x.is_Add, _as_mod)
     e = e.replace(lambda x: isinstance(x, sympy.Max | sympy.Min), _drop_implied)
     return e
@@ -248,4 +254,4 @@ def _root_bound(p: sympy.Poly) -> int:
     if not all(c.is_number for c in coeffs):
         raise Unsure("coefficients with other symbols")
     lead = abs(coeffs[0])
-    return int(math.ceil(1 + max(abs(c) / lead for c in coeffs[1:])))
+    return math.ceil(1 + max(abs(c) / lead for c in coeffs[1:]))

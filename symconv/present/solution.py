@@ -116,8 +116,10 @@ def _present(solution: Solution, network: Any, targets: tuple[Any, ...]) -> Pres
     equations, inequalities = steps(solution)
     if solution.empty:
         return Presented(solution.unknown, (), (), solution.reason, equations, inequalities)
-    if solution.values is not None or solution.low.is_number and solution.high.is_number \
-            and not solution.conditions:
+    low, high = sympy.sympify(solution.low, strict=True), sympy.sympify(solution.high,
+                                                                     strict=True)
+    if solution.values is not None or (low.is_number and high.is_number
+                                       and not solution.conditions):
         answer = _numeric_answer(solution)
         return Presented(solution.unknown, (Case(sympy.true, answer),), (), solution.reason,
                          equations, inequalities)
@@ -150,7 +152,7 @@ def steps(solution: Solution) -> tuple[tuple[sympy.Eq, ...], tuple[Between, ...]
     u = symbol(solution.unknown)
     merged = []
     for e in raw:
-        lhs = sympy.sympify(simplify_rounding(e.lhs), strict=True).doit()
+        lhs = _merged(e.lhs)
         _same_values(e.lhs, lhs)
         merged.append(sympy.Eq(lhs, e.rhs, evaluate=False))
     found: list[Between] = []
@@ -162,6 +164,18 @@ def steps(solution: Solution) -> tuple[tuple[sympy.Eq, ...], tuple[Between, ...]
         except NotInvertible:
             return raw, solution.inequalities
     return tuple(merged), tuple(dict.fromkeys(found))
+
+
+def _merged(e: Any) -> Any:
+    """e with nested roundings merged (simplify_rounding) and a rounding of an integer
+    dropped; a single rounding of a fraction is kept, being the working a reader follows."""
+    e = sympy.sympify(e, strict=True)
+    nested = any(r.args[0].has(sympy.floor, sympy.ceiling)
+                 for r in e.atoms(sympy.floor, sympy.ceiling))
+    if nested:
+        e = sympy.sympify(simplify_rounding(e), strict=True)
+    return e.replace(lambda x: isinstance(x, sympy.floor | sympy.ceiling)
+                     and x.args[0].is_integer, lambda x: x.args[0])
 
 
 def _same_values(raw: Any, merged: Any) -> None:
@@ -190,7 +204,7 @@ def _symbolic(solution: Solution) -> tuple[tuple[Case, ...], tuple[Condition, ..
     periods = _periods([low, high, *(c.holds for c in tied)], u)
     if periods is not None:
         split = _split(u, low, high, tied, periods)
-        if split is not None:
+        if split is not None and _readable_split(split[0]):
             found, kept = split
             by = ", ".join(f"{x} mod {L}" for x, L in periods.items() if L > 1)
             why = f"{bounds} compared for each {by}" if by else (
@@ -205,6 +219,8 @@ def _symbolic(solution: Solution) -> tuple[tuple[Case, ...], tuple[Condition, ..
                 return large, where, (f"{bounds} taken to large {x} in closed form (for each "
                                       f"{x} mod {periods.get(x, 1)}), the smaller {x} solved "
                                       "one by one")
+    low, high = tidy(solution.low, expand=False), tidy(solution.high, expand=False)
+    interval = f"{_sstr(low)} <= {u} <= {_sstr(high)}"
     answer = Answer(low, high)
     note = ("none where the lower end exceeds the upper; "
             if not proven_nonnegative(high - low) and high != sympy.oo else "")
@@ -232,6 +248,8 @@ def _periods(exprs: list[Any], u: sympy.Symbol) -> dict[sympy.Symbol, int] | Non
     for e in exprs:
         e = sympy.sympify(e, strict=True)
         for atom in e.atoms(*ROUNDINGS):
+            if isinstance(atom, sympy.Mod) and len(atom.free_symbols) > 1:
+                continue  # Mod(W - K, 2) is itself the answer a teacher writes
             arg = atom.args[0] / atom.args[1] if isinstance(atom, sympy.Mod) else atom.args[0]
             inner = {a: sympy.Dummy() for a in arg.atoms(*ROUNDINGS)}
             plain = sympy.expand(arg.xreplace(inner))
@@ -267,12 +285,21 @@ def _split(u: sympy.Symbol, low: Any, high: Any, tied: list[Condition],
         for extra, answer in _compare(lo, hi):
             answer, more = _with_conditions(u, answer, tied, to_t)
             kept += [c for c in more if c not in kept]
-            key = (_neat(sympy.sympify(extra).xreplace(back)), _written_back(answer, back))
+            key = (_relation(sympy.sympify(extra).xreplace(back)), _written_back(answer, back))
             groups.setdefault(key, []).append(residues)
     found = [Case(sympy.And(_classes(symbols, periods, members), extra), answer)
              for (extra, answer), members in groups.items()]
     found.sort(key=lambda c: c.answer.empty)
     return tuple(found), tuple(kept)
+
+
+def _readable_split(found: tuple[Case, ...]) -> bool:
+    """A split worth showing: every answer free of Max, Min and Piecewise, and every case's
+    classes said in at most two parts."""
+    return all(not (isinstance(e, sympy.Basic) and e.has(sympy.Max, sympy.Min, sympy.Piecewise))
+               for c in found for e in (c.answer.low, c.answer.high)) and all(
+        len(sympy.Or.make_args(a)) <= 2 for c in found for a in sympy.And.make_args(c.when)
+        if isinstance(a, sympy.Or))
 
 
 def _compare(lo: Any, hi: Any) -> list[tuple[Any, Answer]]:
@@ -317,6 +344,19 @@ def _written_back(answer: Answer, back: dict[Any, Any]) -> Answer:
         return answer
     return Answer(_neat(answer.low.xreplace(back)), _neat(answer.high.xreplace(back)),
                   answer.values)
+
+
+def _relation(c: Any) -> Any:
+    """A relation (or And/Or of them) as lhs - rhs op 0 with integer coefficients, so that the
+    same condition met in several classes reads the same."""
+    if isinstance(c, sympy.And | sympy.Or):
+        return c.func(*map(_relation, c.args))
+    if not isinstance(c, sympy.core.relational.Relational):
+        return c
+    d = sympy.expand(c.lhs - c.rhs)
+    d = sympy.expand(d * math.lcm(*(int(sympy.fraction(t.as_coeff_Mul()[0])[1])
+                                     for t in sympy.Add.make_args(d))))
+    return c.func(d, 0)
 
 
 def _neat(e: Any) -> Any:

@@ -77,7 +77,7 @@ def _compare(solution: Solution, shown: Presented, u: sympy.Symbol, point: dict[
     # Both sets are runs of integers (the network's rules are monotone in the unknown), so
     # they agree where they agree at every end, its neighbours and between ends.
     candidates = {0, 1} | {e + d for e in finite for d in (-1, 0, 1)}
-    candidates |= {(a + b) // 2 for a, b in zip(finite, finite[1:])}
+    candidates |= {(a + b) // 2 for a, b in itertools.pairwise(finite)}
     if any(e == sympy.oo for e in ends):
         candidates.add(FAR)
 

@@ -11,7 +11,6 @@ import sympy
 from symconv.errors import SymconvError
 from symconv.present.conditions import AnyOf, Span, readable
 from symconv.present.solution import Answer, Case, Presented, present
-from symconv.render.latex import latex
 from symconv.render.text import text
 from symconv.render.values import json_value
 from symconv.render.words import condition_latex
@@ -81,6 +80,10 @@ def solution_latex(solution: Solution) -> str:
 
 
 # ---------------------------------------------------------------- answers in words
+
+
+def latex(e: Any) -> str:
+    return sympy.latex(e)
 
 
 def _case_text(u: str, c: Case) -> str:
