@@ -72,6 +72,11 @@ def solution_latex(solution: Solution) -> str:
              for b in shown.inequalities]
     if solution.empty:
         rows.append(f"{u} \\in \\emptyset \\quad \\text{{({_latex_text(solution.reason)})}}")
+    elif solution.values is not None:  # a list of numbers, long runs with dots
+        v = solution.values
+        run = len(v) >= 3 and v[-1] - v[0] + 1 == len(v)
+        listed = f"{v[0]}, \\dots, {v[-1]}" if run else ", ".join(map(str, v))
+        rows.append(f"{u} \\in \\{{{listed}\\}}")
     else:
         rows.append(_cases_latex(u, shown))
         rows += [f"\\text{{where }} {_condition_latex(c.holds)}" for c in shown.where]
