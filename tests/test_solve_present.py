@@ -102,7 +102,7 @@ def test_first_line_and_brute_force(layers: str, unknown: str, target: str, firs
 def _presented_set(shown: present_solution.Presented, unknown: str,
                    subs: dict[sympy.Symbol, sympy.Integer]) -> set[int]:
     u = symbol(unknown)
-    holding = [c for c in shown.cases if truth(sympy.sympify(c.when).xreplace(subs))]
+    holding = [c for c in shown.cases if truth(sympy.sympify(c.when, strict=True).xreplace(subs))]
     assert len(holding) == 1, subs
     a: Answer = holding[0].answer
     found = set(a.values)
@@ -110,7 +110,7 @@ def _presented_set(shown: present_solution.Presented, unknown: str,
         low, high = a.low.xreplace(subs), a.high.xreplace(subs)
         found |= {v for v in range(UNKNOWN_UP_TO + 1) if low <= v <= high}
     return {v for v in found if v <= UNKNOWN_UP_TO and all(
-        truth(sympy.sympify(c.holds).xreplace({**subs, u: sympy.Integer(v)}))
+        truth(sympy.sympify(c.holds, strict=True).xreplace({**subs, u: sympy.Integer(v)}))
         for c in shown.where)}
 
 

@@ -139,7 +139,7 @@ def decided(condition: Any) -> bool | None:
     d = sympy.expand(c.lhs - c.rhs)
     ops = {sympy.Ge: (d, -d - 1), sympy.Gt: (d - 1, -d), sympy.Le: (-d, d - 1),
            sympy.Lt: (-d - 1, d)}
-    if type(c) in ops and all(sympy.sympify(x).is_integer for x in (c.lhs, c.rhs)):
+    if type(c) in ops and all(sympy.sympify(x, strict=True).is_integer for x in (c.lhs, c.rhs)):
         yes, no = ops[type(c)]
         if proven_nonnegative(yes):
             return True

@@ -285,7 +285,8 @@ def _split(u: sympy.Symbol, low: Any, high: Any, tied: list[Condition],
         for extra, answer in _compare(lo, hi):
             answer, more = _with_conditions(u, answer, tied, to_t)
             kept += [c for c in more if c not in kept]
-            key = (_relation(sympy.sympify(extra).xreplace(back)), _written_back(answer, back))
+            said = _relation(sympy.sympify(extra, strict=True).xreplace(back))
+            key = (said, _written_back(answer, back))
             groups.setdefault(key, []).append(residues)
     found = [Case(sympy.And(_classes(symbols, periods, members), extra), answer)
              for (extra, answer), members in groups.items()]
