@@ -195,7 +195,7 @@ SOLVER_HANGS = [
     (("input 3 x 8\nrepeat 20000 { convT 3 k=K }", "K", 5),
      "repeat 20000: counts above 10000 are too many to unroll"),
     # a count the search sets: the passes stop at the output's fixed point
-    (("input 3 x W\nrepeat N { conv 3 k=1 s=2 }", "N", 1, {"W": 100}), "N in {7, 8, 9, "),
+    (("input 3 x W\nrepeat N { conv 3 k=1 s=2 }", "N", 1, {"W": 100}), "N in 7..1024"),
 ]
 
 

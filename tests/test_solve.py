@@ -298,14 +298,14 @@ def test_renderings_of_each_kind_of_answer():
     symbolic = solve("input 3 x W x W\nconv 8 k=K s=S p=P", "P", "O")
     none = solve("input 3 x 10 x 10\nconv 8 k=3 s=2 p=P", "P", 3)
     assert [solution_text(x).splitlines()[0] for x in (one, many, endless, none)] == [
-        "P = 3", "P in {0, 1}", "S >= 224",
+        "P = 3", "P in 0..1", "S >= 224",
         "no solution: no integer P gives 3 x 3: P = 0 already gives 4 x 4"]
     assert solution_text(symbolic).splitlines()[0] == (
         "Max(0, ceiling((K + S*(O - 1) - W)/2)) <= P <= floor((K + O*S - W - 1)/2)")
     assert solution_dict(none) | {"equations": [], "inequalities": []} == {
         "unknown": "P", "solutions": [], "interval": None, "reason": none.reason,
         "complete": True, "equations": [], "inequalities": [], "conditions": [],
-        "isolated": []}
+        "isolated": [], "cases": []}
     assert solution_dict(many)["inequalities"] == ["216 <= 2*P + 217 <= 219"]
     latex = solution_latex(symbolic)
     assert "\\left\\lfloor" in latex and "\\le P \\le" in latex

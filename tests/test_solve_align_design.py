@@ -155,7 +155,7 @@ def test_solve_command_text_and_latex(capsys):
     args = ("solve", "-e", "input 3 x 224 x 224\nconv 64 k=7 s=4 p=P", "--for", "P", "--target",
             "55")
     _, out, _ = run(capsys, *args)
-    assert out.splitlines()[0] == "P in {0, 1}"
+    assert out.splitlines()[0] == "P in 0..1"
     _, out, _ = run(capsys, *args, "--format", "latex")
     assert out.startswith("\\begin{gather*}") and "P \\in \\{0, 1\\}" in out
 

@@ -1,5 +1,6 @@
 """Renderers of a `Solution`: a dict for JSON, plain text, and LaTeX (equation, the
-inequalities the floors become, the solution set), all from the SymPy objects it holds."""
+inequalities the floors become, the answer in cases), all from its presented form
+(symconv.present.solution: cases, conditions in words, the working with roundings merged)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ from typing import Any
 
 import sympy
 
+from symconv.errors import SymconvError
+from symconv.present.conditions import AnyOf, Span, readable
+from symconv.present.solution import Answer, Case, Presented, present
 from symconv.render.text import text
-from symconv.render.values import json_value, text_value
+from symconv.render.values import json_value
+from symconv.render.words import condition_latex
+from symconv.render.words import condition_text as words
 from symconv.solve.invert import Between
 from symconv.solve.solution import Solution, condition_text
 
@@ -16,7 +22,9 @@ from symconv.solve.solution import Solution, condition_text
 def solution_dict(solution: Solution) -> dict[str, Any]:
     """The JSON form: unknown, solutions (a list, or null when infinite or symbolic),
     interval ([low, high] as integers or SymPy-syntax strings, "oo" when unbounded; null
-    when there is none), reason, and the equations and inequalities as strings."""
+    when there is none), reason, the equations and inequalities as strings, the conditions
+    in words, and the cases ({"when", "answer"} in words, with low/high/values as data)."""
+    shown = present(solution)
     interval = None
     if not solution.empty:
         interval = [json_value(solution.low), json_value(solution.high)]
@@ -25,63 +33,146 @@ def solution_dict(solution: Solution) -> dict[str, Any]:
         "solutions": None if solution.values is None else list(solution.values),
         "isolated": list(solution.isolated),
         "interval": interval,
-        "reason": solution.reason,
+        "reason": shown.reason,
         "complete": solution.complete,
-        "equations": [f"{sympy.sstr(e.lhs)} = {sympy.sstr(e.rhs)}" for e in _equations(solution)],
-        "inequalities": [_between_text(b) for b in solution.inequalities],
-        "conditions": [condition_text(c) for c in solution.conditions],
+        "equations": [f"{sympy.sstr(e.lhs)} = {sympy.sstr(e.rhs)}" for e in shown.equations],
+        "inequalities": [_between_text(b) for b in shown.inequalities],
+        "conditions": [condition_text(c) for c in shown.where],
+        "cases": [{"when": _when_text(c), "answer": _answer_text(solution.unknown, c.answer),
+                   "low": None if c.answer.low is None else json_value(c.answer.low),
+                   "high": None if c.answer.high is None else json_value(c.answer.high),
+                   "values": list(c.answer.values)} for c in shown.cases],
     }
 
 
 def solution_text(solution: Solution) -> str:
-    """A few lines for a terminal: the answer first, then the reason and the working."""
-    u = solution.unknown
+    """A few lines for a terminal: the answer first (in cases), then the reason and the
+    working."""
+    shown = present(solution)
     if solution.empty:
         head = f"no solution: {solution.reason}"
-    elif solution.values is not None and len(solution.values) == 1:
-        head = f"{u} = {solution.values[0]}"
-    elif solution.values is not None:
-        head = f"{u} in {{{', '.join(map(str, solution.values))}}}"
-    elif solution.high == sympy.oo:
-        head = f"{u} >= {text_value(solution.low)}"
-        if solution.isolated:
-            head = f"{u} in {{{', '.join(map(str, solution.isolated))}}} or {head}"
-    elif sympy.sympify(solution.low, strict=True) == sympy.sympify(solution.high, strict=True):
-        head = f"{u} = {text_value(solution.low)}"
     else:
-        head = f"{text_value(solution.low)} <= {u} <= {text_value(solution.high)}"
+        head = "; ".join(_case_text(solution.unknown, c) for c in shown.cases)
     lines = [head]
-    if solution.reason and not solution.empty:
-        lines.append(f"  {solution.reason}")
-    lines += [f"  where {condition_text(c)}" for c in solution.conditions]
-    lines += [f"  from {text(e.lhs)} = {text(e.rhs)}" for e in _equations(solution)]
-    lines += [f"  that is {_between_text(b)}" for b in solution.inequalities]
+    if shown.reason and not solution.empty:
+        lines.append(f"  {shown.reason}")
+    lines += [f"  where {condition_text(c)}" for c in shown.where]
+    lines += [f"  from {text(e.lhs)} = {text(e.rhs)}" for e in shown.equations]
+    lines += [f"  that is {_between_text(b)}" for b in shown.inequalities]
     return "\n".join(lines) + "\n"
 
 
 def solution_latex(solution: Solution) -> str:
-    """A gather* environment: the equation, the inequalities, the solution set."""
+    """A gather* environment: the equation, the inequalities, the answer (a cases
+    environment where it has several)."""
+    shown = present(solution)
     u = sympy.latex(sympy.Symbol(solution.unknown))
-    rows = [f"{sympy.latex(e.lhs)} = {sympy.latex(e.rhs)}" for e in _equations(solution)]
-    rows += [f"{sympy.latex(b.low)} \\le {sympy.latex(b.expr)} \\le {sympy.latex(b.high)}"
-             for b in solution.inequalities]
+    rows = [f"{latex(e.lhs)} = {latex(e.rhs)}" for e in shown.equations]
+    rows += [f"{latex(b.low)} \\le {latex(b.expr)} \\le {latex(b.high)}"
+             for b in shown.inequalities]
     if solution.empty:
         rows.append(f"{u} \\in \\emptyset \\quad \\text{{({_latex_text(solution.reason)})}}")
-    elif solution.values is not None:
-        rows.append(f"{u} \\in \\{{{', '.join(map(str, solution.values))}\\}}")
+    elif solution.values is not None:  # a list of numbers, long runs with dots
+        v = solution.values
+        run = len(v) >= 3 and v[-1] - v[0] + 1 == len(v)
+        listed = f"{v[0]}, \\dots, {v[-1]}" if run else ", ".join(map(str, v))
+        rows.append(f"{u} \\in \\{{{listed}\\}}")
     else:
-        high = "" if solution.high == sympy.oo else f" \\le {sympy.latex(solution.high)}"
-        also = "".join(f"{v}, " for v in solution.isolated)
-        row = f"{sympy.latex(solution.low)} \\le {u}{high}, \\quad {u} \\in \\mathbb{{Z}}"
-        rows.append(f"{u} \\in \\{{{also.rstrip(', ')}\\}} \\text{{ or }} {row}" if also else row)
-        rows += [f"\\text{{where }} {sympy.latex(c.holds)}" for c in solution.conditions]
+        rows.append(_cases_latex(u, shown))
+        rows += [f"\\text{{where }} {_condition_latex(c.holds)}" for c in shown.where]
     body = " \\\\\n".join(rows)
     return f"\\begin{{gather*}}\n{body}\n\\end{{gather*}}\n"
 
 
-def _equations(solution: Solution) -> list[sympy.Eq]:
-    """The equations without repeats (square inputs give the same one on every axis)."""
-    return list(dict.fromkeys(solution.equations))
+# ---------------------------------------------------------------- answers in words
+
+
+def latex(e: Any) -> str:
+    return sympy.latex(e)
+
+
+def _case_text(u: str, c: Case) -> str:
+    answer = _answer_text(u, c.answer)
+    if c.when is sympy.true:
+        return answer
+    if c.point:
+        return f"{_when_text(c)}: {answer}"
+    return f"{answer} for {_when_text(c)}"
+
+
+def _when_text(c: Case) -> str:
+    """The case's condition in words; a union of spans of one symbol as 'W = 3 and every
+    W >= 5'."""
+    if c.when is sympy.true:
+        return "always"
+    try:
+        said = _readable_when(c.when)
+    except SymconvError:
+        return sympy.sstr(c.when)
+    if isinstance(said, AnyOf) and all(isinstance(p, Span) for p in said.parts):
+        return " and ".join(("every " if isinstance(p, Span) and p.high is None else "")
+                            + words(p) for p in said.parts)
+    return words(said)
+
+
+def _answer_text(u: str, a: Answer) -> str:
+    if a.empty:
+        return f"no integer {u}"
+    listed = f"{{{', '.join(map(str, a.values))}}}"
+    if a.low is None:
+        return f"{u} = {a.values[0]}" if len(a.values) == 1 else f"{u} in {listed}"
+    if a.high == sympy.oo:
+        main = f"{u} >= {text(a.low)}"
+    elif a.single is not None:
+        main = f"{u} = {text(a.low)}"
+    elif a.low.is_Integer and a.high.is_Integer:
+        main = f"{u} in {a.low}..{a.high}"
+    else:
+        main = f"{text(a.low)} <= {u} <= {text(a.high)}"
+    return f"{u} in {listed} or {main}" if a.values else main
+
+
+def _answer_latex(u: str, a: Answer) -> str:
+    if a.empty:
+        return f"\\text{{no integer }} {u}"
+    listed = ", ".join(map(str, a.values))
+    if a.low is None:
+        return f"{u} \\in \\{{{listed}\\}}"
+    if a.high == sympy.oo:
+        main = f"{u} \\ge {latex(a.low)}"
+    elif a.single is not None:
+        main = f"{u} = {latex(a.low)}"
+    elif a.low.is_Integer and a.high.is_Integer:
+        dots = ", \\dots, " if a.high - a.low >= 2 else ", "
+        main = f"{u} \\in \\{{{a.low}{dots}{a.high}\\}}"
+    else:
+        main = f"{latex(a.low)} \\le {u} \\le {latex(a.high)}, \\quad {u} \\in \\mathbb{{Z}}"
+    return f"{u} \\in \\{{{listed}\\}} \\text{{ or }} {main}" if a.values else main
+
+
+def _cases_latex(u: str, shown: Presented) -> str:
+    if len(shown.cases) == 1 and shown.cases[0].when is sympy.true:
+        return _answer_latex(u, shown.cases[0].answer)
+    rows = []
+    for c in shown.cases:
+        when = _condition_latex(c.when)
+        rows.append(f"{_answer_latex(u, c.answer)} & \\text{{for }} {when}")
+    return "\\begin{cases}\n" + " \\\\\n".join(rows) + "\n\\end{cases}"
+
+
+def _readable_when(when: Any) -> Any:
+    """The readable condition, W <= 1 said W = 1 (every symbol is at least 1)."""
+    said = readable(when)
+    if isinstance(said, Span) and said.low is None and said.high == 1:
+        return Span(said.symbol, 1, 1)
+    return said
+
+
+def _condition_latex(condition: Any) -> str:
+    try:
+        return condition_latex(_readable_when(condition))
+    except SymconvError:
+        return sympy.latex(condition)
 
 
 def _between_text(b: Between) -> str:

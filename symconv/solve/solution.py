@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
@@ -86,10 +86,22 @@ class Solution:
     # Solutions below an unbounded interval [low, oo) and apart from it (a ceil-mode
     # pooling's stride: S in {2} or S >= 10).
     isolated: tuple[int, ...] = ()
+    # The question itself (the network with the given values bound, and the target per
+    # axis), so that a presented answer can be checked against the numeric solver.
+    network: Network | None = field(default=None, compare=False, repr=False)
+    targets: tuple[sympy.Expr, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def empty(self) -> bool:
         return self.low is None
+
+    @property
+    def cases(self) -> tuple[Any, ...]:
+        """The answer as a teacher writes it: `symconv.present.solution.Case`s (when the
+        other symbols satisfy `when`, the unknown takes `answer`), checked by brute force."""
+        from symconv.present.solution import cases
+
+        return cases(self)
 
     def contains(self, value: int, /, **others: int) -> bool:
         """Whether the unknown = value solves the question with the other symbols taking
@@ -172,9 +184,12 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     equations = tuple(sympy.Eq(o, t, evaluate=False) for o, t in zip(outputs, targets,
                                                                        strict=True))
     if others:
-        return _symbolic(bound, u, outputs, targets, equations, least, sorted(others))
-    inequalities = _try_inequalities(outputs, targets, u)
-    return _numeric(bound, u, tuple(int(t) for t in targets), least, equations, inequalities)
+        found = _symbolic(bound, u, outputs, targets, equations, least, sorted(others))
+    else:
+        inequalities = _try_inequalities(outputs, targets, u)
+        found = _numeric(bound, u, tuple(int(t) for t in targets), least, equations,
+                         inequalities)
+    return dataclasses.replace(found, network=bound, targets=targets)
 
 
 def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr], net: Network
@@ -512,6 +527,11 @@ def _symbolic(
         steps.extend(found)
     low, high = _extreme(sympy.Max, lows), _extreme(sympy.Min, highs or [sympy.oo])
     single = sympy.sympify(low, strict=True) == sympy.sympify(high, strict=True)
+    if low.is_number and high.is_number and low > high:  # two numbers: none at all
+        return _none(name, equations, tuple(dict.fromkeys(steps)),
+                     f"no integer {name}: it would need {sympy.sstr(low)} <= {name} <= "
+                     f"{sympy.sstr(high)}, whatever {', '.join(others)} "
+                     f"{'is' if len(others) == 1 else 'are'}")
     try:
         kept = _settled(conditions, {u: low} if single else {})
     except _Fails as failed:
@@ -583,11 +603,15 @@ def _pinned(holds: Any) -> tuple[sympy.Symbol, sympy.Integer | None] | None:
 
 
 def condition_text(c: Condition) -> str:
-    """A condition as a reader says it: W even; W = 3; floor(W/2) >= 1; and its origin."""
-    holds = c.holds
-    if isinstance(holds, sympy.Eq) and not isinstance(holds.lhs, sympy.Mod):
-        return f"{sympy.sstr(holds.lhs)} = {sympy.sstr(holds.rhs)} ({c.origin})"
-    return f"{describe(holds)} ({c.origin})"
+    """A condition as a reader says it (render/words.py: W even; W = 3; W >= 2), and its
+    origin; as SymPy writes it where no readable form is known."""
+    from symconv.render.words import condition_text as words
+
+    try:
+        said = words(c.holds)
+    except SymconvError:
+        said = describe(c.holds)
+    return f"{said} ({c.origin})"
 
 
 def _extreme(func: type[sympy.Function], items: list[sympy.Expr]) -> sympy.Expr:
