@@ -196,12 +196,18 @@ def _span(c: Any, x: sympy.Symbol, slope: Fraction, zero: Fraction) -> Condition
             return Never()
         low = high = int(zero)
     elif op == "!=":
-        return Relation(x, "!=", sympy.Integer(int(zero))) if zero.denominator == 1 else Always()
+        if zero.denominator != 1 or zero < 1:
+            return Always()
+        if zero == 1:  # x != 1 over the positive integers: x >= 2
+            return Span(x, 2, None)
+        return Relation(x, "!=", sympy.Integer(int(zero)))
     elif op in (">", ">="):
         low = math.floor(zero) + 1 if op == ">" else math.ceil(zero)
     else:
         high = math.ceil(zero) - 1 if op == "<" else math.floor(zero)
-    if low is not None and low <= 1:
+    if high == 1 and (low is None or low <= 1):  # x <= 1 over the positive integers: x = 1
+        low = 1
+    elif low is not None and low <= 1:
         low = None
     if (high is not None and high < 1) or (low is not None and high is not None and low > high):
         return Never()
