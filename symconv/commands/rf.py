@@ -19,6 +19,7 @@ from symconv.cli import (
 from symconv.errors import ShapeError, SymconvError
 from symconv.network import Network
 from symconv.parse import parse_expression
+from symconv.present.expressions import cases
 from symconv.receptive import (
     INPUT,
     Field,
@@ -30,7 +31,6 @@ from symconv.receptive import (
     stage,
 )
 from symconv.render.columns import aligned_table
-from symconv.present.expressions import cases
 from symconv.render.values import json_value
 from symconv.render.words import cases_json, cases_text, condition_text
 from symconv.symbols import Value, internal_symbol, truth

@@ -115,6 +115,10 @@ def _readable(c: Any) -> Condition:
         return Always()
     if c is sympy.false:
         return Never()
+    if isinstance(c, sympy.Not | sympy.Implies | sympy.Equivalent | sympy.Xor | sympy.ITE):
+        pushed = sympy.to_nnf(c, simplify=False)  # negations pushed into the relations
+        if pushed != c:
+            return _readable(pushed)
     if isinstance(c, sympy.And):
         return _all_of([_readable(a) for a in c.args])
     if isinstance(c, sympy.Or):

@@ -219,7 +219,7 @@ def _value(expr: Any, when: Any) -> Any:
         e = e.replace(lambda x: isinstance(x, sympy.Max | sympy.Min),
                       lambda x: _extremum(x, lows))
     if e.has(sympy.floor, sympy.ceiling):
-        e = _as_mod(e)
+        e = _as_mod(_rounding_arguments(e))
     e = _factored(e)
     e = _signs(e)
     return _one_fraction(e)
@@ -321,20 +321,42 @@ def _leading_negative(add: Any) -> bool:
     return bool(terms) and terms[0].could_extract_minus_sign()
 
 
+def _all_negative(add: Any) -> bool:
+    """Whether every term of the sum but a number carries a minus sign (1 − K, −K − W)."""
+    terms = [t for t in add.args if not t.is_Number]
+    return bool(terms) and all(t.could_extract_minus_sign() for t in terms)
+
+
 def _signs(e: Any) -> Any:
-    """Each sum in a product whose leading term is negative multiplied through by −1, the
-    sign carried to the product's coefficient: (1 − S^L)/(1 − S) → (S^L − 1)/(S − 1),
+    """Signs moved out of the sums of a product: a denominator whose leading term is
+    negative, or a factor all of whose terms are, multiplied by −1, the sign carried to a
+    numerator led by a minus or else to the product: (1 − S^L)/(1 − S) → (S^L − 1)/(S − 1),
     D*(1 − K) → −D*(K − 1). A number times a sum is left as SymPy writes it."""
+    def flippable(f: Any) -> tuple[Any, Any] | None:
+        base, exp = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.S.One)
+        if isinstance(base, sympy.Add) and exp.is_Integer:
+            return base, exp
+        return None
+
     def normalise(m: Any) -> Any:
         factors = list(m.args)
         if sum(1 for f in factors if not f.is_Number) < 2:
             return m
         flips = 0
         for i, f in enumerate(factors):
-            base, exp = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.S.One)
-            if isinstance(base, sympy.Add) and exp.is_Integer and _leading_negative(base):
+            found = flippable(f)
+            if found is None:
+                continue
+            base, exp = found
+            if (_leading_negative(base) if exp < 0 else _all_negative(base)):
                 factors[i] = sympy.Pow(sympy.expand(-base), exp)
                 flips += abs(int(exp))
+        if flips % 2:
+            led = [i for i, f in enumerate(factors) if (found := flippable(f)) is not None
+                   and found[1] == 1 and _leading_negative(found[0])]
+            if led:
+                factors[led[0]] = sympy.expand(-factors[led[0]])
+                flips += 1
         if not flips:
             return m
         product = sympy.Mul(*factors)
@@ -343,6 +365,19 @@ def _signs(e: Any) -> Any:
     if not isinstance(e, sympy.Basic) or not e.args:
         return e
     return e.replace(lambda x: isinstance(x, sympy.Mul), normalise)
+
+
+def _rounding_arguments(e: Any) -> Any:
+    """Each floor's or ceiling's argument in its shortest usual form (one fraction where
+    the terms share a denominator)."""
+    def shorter(r: Any) -> Any:
+        arg = r.args[0]
+        forms = [arg, sympy.together(arg), sympy.factor_terms(sympy.together(arg)),
+                 sympy.cancel(arg)]
+        best = min(forms, key=_size)
+        return r if best == arg else r.func(best)
+
+    return e.replace(lambda x: isinstance(x, sympy.floor | sympy.ceiling), shorter)
 
 
 def _one_fraction(e: Any) -> Any:

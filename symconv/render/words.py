@@ -34,15 +34,19 @@ class _Style:
 
 
 def _text_expr(e: Any) -> str:
-    from symconv.render.text import text
-
-    return text(e)
+    """A side of a relation, in its presented form (cases() checks it)."""
+    return value_text(_side(e))
 
 
 def _latex_expr(e: Any) -> str:
-    from symconv.render.latex import latex
+    return value_latex(_side(e))
 
-    return latex(e)
+
+def _side(e: Any) -> Any:
+    if isinstance(e, sympy.Basic) and e.free_symbols and not e.is_Symbol:
+        p = cases(e)
+        return p.cases[0].value if p.single else e
+    return e
 
 
 _TEXT = _Style(_text_expr, {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="},
