@@ -25,14 +25,29 @@ def at(expr: Any, point: dict[sympy.Symbol, int]) -> Any:
     boolean, or None where it does not become one."""
     subs = {s: sympy.Integer(v) for s, v in point.items()}
     value = expr.xreplace(subs)
-    if isinstance(value, sympy.Basic) and value.has(sympy.Sum, sympy.Product):
-        value = value.doit()
+    if isinstance(value, sympy.Basic) and value.has(sympy.Sum):
+        value = value.replace(lambda e: isinstance(e, sympy.Sum), _term_by_term)
+    if isinstance(value, sympy.Basic) and not (value.is_Number or value in (sympy.true,
+                                                                         sympy.false)):
+        value = value.doit()  # a presented fraction is kept unevaluated: (K - 1)/2
     if isinstance(value, bool):
         return sympy.true if value else sympy.false
     if value is sympy.true or value is sympy.false or (
             isinstance(value, sympy.Expr) and value.is_Number):
         return value
     return None
+
+
+def _term_by_term(s: Any) -> Any:
+    """A sum with numeric bounds added up term by term (SymPy's doit first tries a
+    symbolic sum, which is slow), the innermost sums first."""
+    body = s.function
+    for index, low, high in reversed(s.limits):
+        if not (low.is_Integer and high.is_Integer) or high - low > 10_000:
+            return s.doit()
+        body = sympy.Add(*(body.xreplace({index: sympy.Integer(k)})
+                           for k in range(int(low), int(high) + 1)))
+    return body
 
 
 def points(symbols: list[sympy.Symbol], condition: Any = sympy.true,

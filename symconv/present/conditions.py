@@ -11,6 +11,7 @@ it is returned (`holds`; exhaustively over two periods, or at the span's ends an
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -82,7 +83,11 @@ _SYMPY_OPS = {"=": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le, ">":
 
 def readable(condition: Any) -> Condition:
     """The condition in the form a reader states it, checked against the raw one."""
-    raw = sympy.sympify(condition, strict=True)
+    return _checked(sympy.sympify(condition, strict=True))
+
+
+@functools.lru_cache(maxsize=4096)  # the same conditions are stated again and again
+def _checked(raw: Any) -> Condition:
     shown = _readable(raw)
     _check(raw, shown)
     return shown

@@ -272,8 +272,13 @@ def _as_mod(e: Any) -> Any:
                 d = sign * coefficient
                 if not d.is_positive:
                     continue
-                n = _fraction_of(sympy.cancel(d * u))
-                candidate = _fraction_of(sympy.cancel(rest + sign * n)) - sign * sympy.Mod(n, d)
+                n = sympy.cancel(d * u)
+                joined = sympy.expand(rest + sign * n)
+                if len(sympy.Add.make_args(joined)) >= len(sympy.Add.make_args(
+                        sympy.expand(rest))) + len(sympy.Add.make_args(sympy.expand(n))):
+                    continue  # nothing cancels: no shorter form (and factoring is slow)
+                n = _fraction_of(n)
+                candidate = _fraction_of(sympy.cancel(joined)) - sign * sympy.Mod(n, d)
                 if _size(candidate) < _size(add):
                     return candidate
         return add
