@@ -176,10 +176,23 @@ def _condition(c: Any) -> Any:
 
     if c is sympy.true or c is sympy.false:
         return c
+    c = c.replace(lambda e: isinstance(e, sympy.core.relational.Relational), _decided)
+    if c is sympy.true or c is sympy.false:
+        return c
     try:
         return holds(readable(c))
     except SymconvError:
         raise _NoSplit from None
+
+
+def _decided(relation: Any) -> Any:
+    """A relation the symbols' signs decide, as true or false (K + S > K + S*K: the
+    difference −S·(K − 1) is never positive); else the relation as it is."""
+    if type(relation) not in (sympy.Lt, sympy.Le, sympy.Gt, sympy.Ge, sympy.Eq, sympy.Ne):
+        return relation
+    difference = sympy.factor(relation.lhs - relation.rhs)
+    decided = relation.func(difference, 0)
+    return decided if decided in (sympy.true, sympy.false) else relation
 
 
 def _pinned(condition: Any) -> dict[Any, Any]:
@@ -238,7 +251,8 @@ def _lower_bounds(when: Any) -> dict[Any, int]:
 def _nonnegative(e: Any, lows: dict[Any, int]) -> bool:
     """e >= 0 proven for positive integer symbols with the given lower bounds."""
     shifted = e.xreplace({x: x + (low - 1) for x, low in lows.items() if low > 1})
-    return bool(sympy.expand(shifted).is_nonnegative) or bool(shifted.is_nonnegative)
+    return any(bool(form.is_nonnegative) for form in (shifted, sympy.expand(shifted),
+                                                       sympy.factor(shifted)))
 
 
 def _extremum(m: Any, lows: dict[Any, int]) -> Any:
