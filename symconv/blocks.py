@@ -358,11 +358,7 @@ def _at(m: FloorMap, n: int) -> Value:
 
 
 def describe(condition: Any) -> str:
-    """A condition in words where it is a parity ("W even"), else in SymPy syntax."""
-    if isinstance(condition, sympy.Eq) and isinstance(condition.lhs, sympy.Mod):
-        w, m = condition.lhs.args
-        if m == 2:
-            return f"{w} {'even' if condition.rhs == 0 else 'odd'}"
-    if isinstance(condition, sympy.And):
-        return " and ".join(describe(c) for c in condition.args)
-    return sympy.sstr(condition)
+    """A condition in words ("W even", "W ≡ 1 (mod 4)", "S >= 2"; render/words.py)."""
+    from symconv.render.words import condition_text
+
+    return condition_text(condition)

@@ -19,6 +19,7 @@ from symconv.cli import (
 from symconv.errors import ShapeError, SymconvError
 from symconv.network import Network
 from symconv.parse import parse_expression
+from symconv.present.expressions import cases
 from symconv.receptive import (
     INPUT,
     Field,
@@ -30,7 +31,8 @@ from symconv.receptive import (
     stage,
 )
 from symconv.render.columns import aligned_table, wrap_line
-from symconv.render.values import json_value, text_value
+from symconv.render.values import json_value
+from symconv.render.words import cases_json, cases_text, condition_text
 from symconv.symbols import Value, internal_symbol, truth
 from symconv.trace import Record, axis_names
 
@@ -100,6 +102,7 @@ def _report(network: Network, records: Sequence[Record], target: int,
             "p after": _axes(_far_padding(r, stages)),
             **_fields(r.fields),
         })
+        _add_cases(rows[-1], ("k", "s", "p", "p after", "r", "j", "start"))
         before = r.fields
         path.append(r.fields)
     report: dict[str, Any] = {"axes": list(axes), "rows": rows, "layer": target}
@@ -121,6 +124,9 @@ def _report(network: Network, records: Sequence[Record], target: int,
         for axis, cf, fd, n, out in zip(axes, forms, record.fields, spatial,
                                         record.output_shape[1:], strict=True)
     }
+    for entry in report["closed_forms"].values():
+        _add_cases(entry, ("receptive_field", "effective_stride", "effective_padding",
+                           "effective_padding_after", "centre"))
     aligned = [r.aligned for r in records[:target] if r.aligned is not None]
     report["aligned"] = _aligned(aligned)
     if unit is not None:
@@ -139,6 +145,13 @@ def _report(network: Network, records: Sequence[Record], target: int,
                 axes, network.region(target, unit), spatial, strict=True)
         }
     return report
+
+
+def _add_cases(entry: dict[str, Any], keys: Sequence[str]) -> None:
+    """Put the presented cases of the entry's symbolic values under "cases" (JSON only)."""
+    shown = _presented({k: entry[k] for k in keys})
+    if shown:
+        entry["cases"] = shown
 
 
 def _far_padding(record: Record, stages: Sequence[Stage | None]) -> list[Any]:
@@ -185,11 +198,29 @@ def _json_default(value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
+    """A value as the text shows it: presented (cases in words, no Piecewise), per axis in
+    parentheses."""
     if value is None:
         return "-"
     if isinstance(value, list):
         return "(" + ", ".join(_show(v) for v in value) + ")"
-    return text_value(value)
+    return cases_text(cases(value))
+
+
+def _symbolic(value: Any) -> bool:
+    return isinstance(value, sympy.Basic) and bool(value.free_symbols)
+
+
+def _presented(entries: dict[str, Any]) -> dict[str, Any]:
+    """Beside the raw values of a JSON entry, their presented cases (symbolic values only;
+    a per-axis list gives a list, None where an axis's value is a number)."""
+    out: dict[str, Any] = {}
+    for key, value in entries.items():
+        if isinstance(value, list) and any(map(_symbolic, value)):
+            out[key] = [cases_json(cases(v)) if _symbolic(v) else None for v in value]
+        elif _symbolic(value):
+            out[key] = cases_json(cases(value))
+    return out
 
 
 def _text(report: dict[str, Any]) -> str:
@@ -211,10 +242,13 @@ def _text(report: dict[str, Any]) -> str:
         for axes in groups.values():
             cf = report["closed_forms"][axes[0]]
             axis = ", ".join(axes)
-            terms = " + ".join(_show(t) for t in cf["terms"] if t != 0) or "0"
+            # the sum of the terms is shown where each term is one value (not cases)
+            shown = [cases(t) for t in cf["terms"] if t != 0]
+            terms = " + ".join(cases_text(t) for t in shown) or "0"
+            middle = f"1 + {terms} = " if all(t.single for t in shown) else ""
             lines += [
-                f"  {axis}: receptive field  1 + Σ (k_l - 1)·Π_{{i<l}} s_i = 1 + {terms} "
-                f"= {_show(cf['receptive_field'])}",
+                f"  {axis}: receptive field  1 + Σ (k_l - 1)·Π_{{i<l}} s_i = {middle}"
+                f"{_show(cf['receptive_field'])}",
                 f"     effective stride  Π s_l = {_show(cf['effective_stride'])}",
                 f"     effective padding Σ p_l·Π_{{i<l}} s_i = {_show(cf['effective_padding'])}"
                 f" (far side: {_show(cf['effective_padding_after'])})",
@@ -222,7 +256,7 @@ def _text(report: dict[str, Any]) -> str:
             ]
         aligned = report["aligned"]
         if aligned is not None:
-            words = {True: "yes", False: "no"}.get(aligned, f"where {_show(aligned)}")
+            words = {True: "yes", False: "no"}.get(aligned, f"where {condition_text(aligned)}")
             lines.append(f"  aligned (every path centres each unit alike): {words}")
     if "region" in report:
         unit = ", ".join(_show(u) for u in report["unit"])

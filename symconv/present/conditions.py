@@ -11,6 +11,7 @@ it is returned (`holds`; exhaustively over two periods, or at the span's ends an
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -82,7 +83,11 @@ _SYMPY_OPS = {"=": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le, ">":
 
 def readable(condition: Any) -> Condition:
     """The condition in the form a reader states it, checked against the raw one."""
-    raw = sympy.sympify(condition, strict=True)
+    return _checked(sympy.sympify(condition, strict=True))
+
+
+@functools.lru_cache(maxsize=4096)  # the same conditions are stated again and again
+def _checked(raw: Any) -> Condition:
     shown = _readable(raw)
     _check(raw, shown)
     return shown
@@ -115,6 +120,10 @@ def _readable(c: Any) -> Condition:
         return Always()
     if c is sympy.false:
         return Never()
+    if isinstance(c, sympy.Not | sympy.Implies | sympy.Equivalent | sympy.Xor | sympy.ITE):
+        pushed = sympy.to_nnf(c, simplify=False)  # negations pushed into the relations
+        if pushed != c:
+            return _readable(pushed)
     if isinstance(c, sympy.And):
         return _all_of([_readable(a) for a in c.args])
     if isinstance(c, sympy.Or):
@@ -196,12 +205,18 @@ def _span(c: Any, x: sympy.Symbol, slope: Fraction, zero: Fraction) -> Condition
             return Never()
         low = high = int(zero)
     elif op == "!=":
-        return Relation(x, "!=", sympy.Integer(int(zero))) if zero.denominator == 1 else Always()
+        if zero.denominator != 1 or zero < 1:
+            return Always()
+        if zero == 1:  # x != 1 over the positive integers: x >= 2
+            return Span(x, 2, None)
+        return Relation(x, "!=", sympy.Integer(int(zero)))
     elif op in (">", ">="):
         low = math.floor(zero) + 1 if op == ">" else math.ceil(zero)
     else:
         high = math.ceil(zero) - 1 if op == "<" else math.floor(zero)
-    if low is not None and low <= 1:
+    if high == 1 and (low is None or low <= 1):  # x <= 1 over the positive integers: x = 1
+        low = 1
+    elif low is not None and low <= 1:
         low = None
     if (high is not None and high < 1) or (low is not None and high is not None and low > high):
         return Never()

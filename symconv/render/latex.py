@@ -91,9 +91,11 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
             rest = -expr
             tex = self._print(rest)
             return f"- \\left({tex}\\right)" if rest.is_Add else f"- {tex}"
-        numerator = powers([a for a in expr.args if not _reciprocal(a) and not _fraction(a)])
-        denominator = [sympy.Pow(a.base, -a.exp) for a in expr.args if _reciprocal(a)]
-        for a in filter(_fraction, expr.args):  # H_0/2, not 1/2 H_0
+        # SymPy's _print_Pow hands a reciprocal (1/S) here as it is: one factor, not a Mul
+        args = expr.args if isinstance(expr, sympy.Mul) else (expr,)
+        numerator = powers([a for a in args if not _reciprocal(a) and not _fraction(a)])
+        denominator = [sympy.Pow(a.base, -a.exp) for a in args if _reciprocal(a)]
+        for a in filter(_fraction, args):  # H_0/2, not 1/2 H_0
             numerator += [sympy.Integer(a.p)] if a.p != 1 else []
             denominator.append(sympy.Integer(a.q))
         if denominator:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, assert_never
 
+import sympy
+
 from symconv.present.conditions import (
     AllOf,
     Always,
@@ -18,6 +20,7 @@ from symconv.present.conditions import (
     Span,
     readable,
 )
+from symconv.present.expressions import Presented, cases
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +34,19 @@ class _Style:
 
 
 def _text_expr(e: Any) -> str:
-    from symconv.render.text import text
-
-    return text(e)
+    """A side of a relation, in its presented form (cases() checks it)."""
+    return value_text(_side(e))
 
 
 def _latex_expr(e: Any) -> str:
-    from symconv.render.latex import latex
+    return value_latex(_side(e))
 
-    return latex(e)
+
+def _side(e: Any) -> Any:
+    if isinstance(e, sympy.Basic) and e.free_symbols and not e.is_Symbol:
+        p = cases(e)
+        return p.cases[0].value if p.single else e
+    return e
 
 
 _TEXT = _Style(_text_expr, {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="},
@@ -108,3 +115,68 @@ def _operand(e: Any, style: _Style) -> str:
     """A sum is parenthesised before a word: (H + 2*P) even."""
     shown = style.expr(e)
     return f"({shown})" if e.is_Add else shown
+
+
+# ---------------------------------------------------------------- presented expressions
+
+
+def value_text(value: Any) -> str:
+    """A presented value for a terminal, in SymPy syntax; a positive constant added to one
+    factored product is written first, as the closed forms read (1 + L*(K - 1))."""
+    from symconv.render.text import text
+
+    head, rest = _constant_first(value)
+    return f"{head} + {text(rest)}" if head else text(value)
+
+
+def value_latex(value: Any) -> str:
+    """The same in LaTeX math."""
+    from symconv.render.latex import latex
+
+    head, rest = _constant_first(value)
+    return f"{head} + {latex(rest)}" if head else latex(value)
+
+
+def _constant_first(value: Any) -> tuple[str, Any]:
+    if isinstance(value, sympy.Add) and len(value.args) == 2:
+        constant, rest = value.as_coeff_Add()
+        if constant.is_Integer and constant > 0 and isinstance(rest, sympy.Mul) and any(
+                isinstance(f, sympy.Add) or (isinstance(f, sympy.Pow) and isinstance(
+                    f.base, sympy.Add)) for f in rest.args):
+            return str(constant), rest
+    return "", value
+
+
+def cases_text(presented: Presented) -> str:
+    """The cases as one line: 'value' where one value holds everywhere, else
+    'value for condition; value for condition'."""
+    if presented.single:
+        return value_text(presented.cases[0].value)
+    return "; ".join(f"{value_text(c.value)} for {condition_text(c.when)}"
+                     for c in presented.cases)
+
+
+def cases_latex(presented: Presented) -> str:
+    """The same in LaTeX math (inline: the cases joined by semicolons)."""
+    if presented.single:
+        return value_latex(presented.cases[0].value)
+    return r";\ ".join(rf"{value_latex(c.value)} \text{{ for }} {condition_latex(c.when)}"
+                       for c in presented.cases)
+
+
+def cases_json(presented: Presented) -> list[dict[str, str | None]]:
+    """The cases for JSON: each value in SymPy syntax and its condition in words (null where
+    it always holds)."""
+    return [{"value": value_text(c.value),
+             "when": None if c.when is sympy.true else condition_text(c.when)}
+            for c in presented.cases]
+
+
+def expression_text(expr: Any) -> str:
+    """An engine expression presented (`present.expressions.cases`) as one line of text."""
+    return cases_text(cases(expr))
+
+
+def expression_latex(expr: Any) -> str:
+    """The same in LaTeX math."""
+    return cases_latex(cases(expr))
