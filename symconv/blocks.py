@@ -28,6 +28,7 @@ from symconv.layers import (
     Pool,
     Repeat,
     Residual,
+    Scale,
     kind_of,
 )
 from symconv.receptive import merge_paths, repeat_fields
@@ -39,7 +40,8 @@ from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
 COUNTS = ("params", "neurons", "connections", "macs")
 
 
-def block_record(index: int, block: Repeat | Residual | Concat, at: Chain, path: int) -> Record:
+def block_record(index: int, block: Repeat | Residual | Concat | Scale, at: Chain, path: int
+                 ) -> Record:
     """The record of one block applied at `at`, its children inside."""
     match block:
         case Repeat(count=count) if isinstance(count, int):
@@ -50,6 +52,8 @@ def block_record(index: int, block: Repeat | Residual | Concat, at: Chain, path:
             return _residual(index, block, at, path)
         case Concat():
             return _concat(index, block, at, path)
+        case Scale():
+            return _scale(index, block, at, path)
         case _:
             assert_never(block)
 
@@ -97,6 +101,8 @@ def unrolled_layers(layers: Sequence[Layer], strided: bool = False) -> Value:
                           + int(not strided))
             case Concat(branches=branches):
                 total += sum((unrolled_layers(b, strided) for b in branches), 0) + int(not strided)
+            case Scale(body=body):
+                total += unrolled_layers(body, strided) + int(not strided)
             case Conv(window=w) | ConvTranspose(window=w) | Pool(window=w) if strided:
                 total += any(truth(f.equal(s, 1)) is not True for s in w.stride)
             case _:
@@ -225,7 +231,7 @@ def _windows_only(body: Sequence[Layer], n: Value) -> None:
             )
         inner: tuple[tuple[Layer, ...], ...] = ()
         match layer:
-            case Repeat(body=b) | Residual(body=b, shortcut=()):
+            case Repeat(body=b) | Residual(body=b, shortcut=()) | Scale(body=b):
                 inner = (b,)
             case Residual(body=b, shortcut=s):
                 inner = (b, s)
@@ -270,6 +276,41 @@ def _concat(index: int, block: Concat, at: Chain, path: int) -> Record:
     end = Chain((channels, *ends[0].shape[1:]), fields, at.input_spatial)
     return _make(index, block, at, end, children, path, aligned=aligned,
                  condition=sympy.And(*kept) if kept else None)
+
+
+def _scale(index: int, block: Scale, at: Chain, path: int) -> Record:
+    """The input times the body's output (the gate), broadcast: the gate's sizes must each
+    be 1 or the input's. The output is the input's shape; its receptive field is the input
+    path's (the gate, which usually pools the whole input, is left out: see
+    docs/conventions.md)."""
+    body, body_end = chain(block.body, at, path=1)
+    gate, shape = body_end.shape, at.shape
+    if len(gate) != len(shape):
+        raise ShapeError(f"the gate gives {text_shape(gate)} and the input is "
+                         f"{text_shape(shape)}: a gate must have the input's axes, each of "
+                         "its size or 1")
+    conditions = []
+    for g, n in zip(gate, shape, strict=True):
+        if truth(f.equal(g, 1)) is True:
+            continue
+        condition = equal_when(g, n)
+        if condition is False:
+            raise ShapeError(f"the gate gives {text_shape(gate)} and the input is "
+                             f"{text_shape(shape)}: the gate does not broadcast to the input "
+                             "(each of its sizes must be 1 or the input's)")
+        if condition is not True:
+            # Either size may match: 1 or the input's.
+            conditions.append(sympy.Or(sympy.Eq(g, 1), condition))
+            if (pending := PENDING_RULES.get()) is not None:
+                pending.append(conditions[-1])
+    elements = f.product(shape)  # the product: one neuron, two inputs, one multiply each
+    sums = _sums(body)
+    end = Chain(shape, at.fields, at.input_spatial)
+    return _make(index, block, at, end, body, path,
+                 condition=sympy.And(*conditions) if conditions else None,
+                 neurons=sums["neurons"] + elements,
+                 connections=sums["connections"] + 2 * elements,
+                 macs=sums["macs"] + elements)
 
 
 def agree(a: Shape, b: Shape, first: str, second: str, verb: str) -> Any:

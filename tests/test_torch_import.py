@@ -429,7 +429,7 @@ REFUSED: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], str]] = [
      "the forward uses the tensor 'conv.weight' directly (in torch.conv2d); symconv reads "
      "parameters only through the layer modules that own them"),
     ("parameter-in-forward", ScaledByParameter, (3, 6, 6),
-     "the forward uses the tensor 'scale' directly (in _operator.mul)"),
+     "the forward uses the tensor 'scale' directly (in the product x * y)"),
     ("output-size", OutputSize, (2, 8, 8),
      "nn.ConvTranspose2d at 'up' is called with more than its input (output_size=...); "
      "symconv reads a layer applied to one tensor"),
@@ -645,6 +645,17 @@ def _make(name: str) -> tuple[Callable[..., nn.Module], tuple[Any, ...], tuple[i
         return cls, (2, 2), (2,)
     if name in ("Softmax", "LogSoftmax"):
         return cls, (1,), (2, 5, 5)
+    if name.startswith(("InstanceNorm", "ZeroPad")):
+        return cls, (2 if name.startswith("Instance") else 1,), (2, *spatial)
+    if name.startswith("ConstantPad"):
+        return cls, (1, 0.5), (2, *spatial)
+    extra: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {
+        "GroupNorm": ((2, 4), (4, 5, 5)), "LayerNorm": ((5,), (2, 5, 5)),
+        "PixelShuffle": ((2,), (8, 3, 3)), "PixelUnshuffle": ((2,), (2, 4, 4)),
+        "Upsample": ((None, 2), (2, 5, 5)),
+    }
+    if name in extra:
+        return cls, *extra[name]
     return cls, (), (2, *spatial)
 
 
