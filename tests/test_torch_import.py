@@ -709,6 +709,22 @@ def test_a_subclass_that_computes_is_refused_by_path_and_class(name: str, change
             str(caught.value)
 
 
+class WithANewMethod(nn.Conv3d):
+    """torchvision's Conv3DSimple: a static method of a new name, which the base's forward
+    never calls (the model's constructor reads it)."""
+
+    @staticmethod
+    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
+        return 1, stride, stride
+
+
+def test_a_subclass_that_adds_a_method_of_a_new_name_is_read_as_its_base() -> None:
+    module = WithANewMethod(2, 3, 1)
+    network = symconv.from_torch(module, (2, 3, 4, 4))
+    assert [r.kind for r in network.table()] == ["conv3d"]
+    assert symconv_outcome(network) == torch_outcome(module, (2, 3, 4, 4))
+
+
 class MySequential(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x)[:, :1]

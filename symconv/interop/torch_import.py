@@ -178,13 +178,21 @@ def _is_stochastic_depth(cls: type) -> bool:
 
 
 def _behaviour_until(cls: type, base: type) -> list[str]:
-    """What the classes between `cls` and `base` define that may change what they compute."""
+    """What the classes between `cls` and `base` define that may change what they compute:
+    a property, or a method that replaces one `base` has (its forward, a helper it calls,
+    __call__). A method of a new name is not called by the base's code (torchvision's
+    Conv3DSimple adds a static get_downsample_stride, which its model's constructor reads)."""
     names = []
     for c in cls.__mro__:
         if c is base:
             break
-        names += [n for n, v in vars(c).items() if n not in _CONFIGURATION and (
-            callable(v) or isinstance(v, staticmethod | classmethod | property))]
+        for name, value in vars(c).items():
+            if name in _CONFIGURATION:
+                continue
+            if isinstance(value, property) or (
+                    (callable(value) or isinstance(value, staticmethod | classmethod))
+                    and hasattr(base, name)):
+                names.append(name)
     return names
 
 
@@ -205,17 +213,9 @@ def _modelled_base(cls: type) -> type | None:
 
 def _behaviour(cls: type) -> list[str]:
     """What a class of one's own defines between it and torch that may change what it
-    computes (see _CONFIGURATION)."""
-    names = []
-    for c in cls.__mro__:
-        if _is_torch_class(c):
-            break
-        for name, value in vars(c).items():
-            if name in _CONFIGURATION:
-                continue
-            if callable(value) or isinstance(value, staticmethod | classmethod | property):
-                names.append(name)
-    return names
+    computes (see _CONFIGURATION and _behaviour_until)."""
+    base = next((c for c in cls.__mro__ if _is_torch_class(c)), None)
+    return [] if base is None else _behaviour_until(cls, base)
 
 
 def _torch_entry(cls: type) -> tuple[str, Entry] | None:
