@@ -107,3 +107,17 @@ def test_the_zoo_lists_the_78_cnns() -> None:
     assert len(names) == 78
     assert not [n for n in names if n.startswith(("vit_", "swin", "maxvit", "mvit"))]
     assert {"efficientnet_b0", "deeplabv3_resnet50", "s3d", "densenet121"} <= set(names)
+
+
+@pytest.mark.parametrize("name", ["efficientnet_b0", "mobilenet_v3_small", "mnasnet0_5"])
+def test_the_written_code_builds_the_same_model_and_reads_back(
+        models: dict[str, Any], name: str) -> None:
+    model = _model(models, name)
+    network = symconv.from_torch(model, (3, 224, 224))
+    namespace: dict[str, Any] = {}
+    with torch.device("meta"):
+        exec(network.to_torch_code(), namespace)
+    written = namespace["net"].eval()
+    assert torch_answer(written, (3, 224, 224)) == torch_answer(model, (3, 224, 224))
+    back = symconv.from_torch(written, (3, 224, 224))
+    assert [r.kind for r in back.table()] == [r.kind for r in network.table()]
