@@ -23,12 +23,14 @@ from symconv.layers import (
     Conv,
     ConvTranspose,
     Flatten,
+    GlobalPool,
     Layer,
     Linear,
     Pool,
     Repeat,
     Residual,
     Scale,
+    Upsample,
     kind_of,
 )
 from symconv.receptive import merge_paths, repeat_fields
@@ -224,14 +226,15 @@ def _tidy(value: Any) -> Any:
 
 def _windows_only(body: Sequence[Layer], n: Value) -> None:
     for layer in body:
-        if isinstance(layer, Flatten | Linear | AdaptivePool):
+        sets_size = isinstance(layer, Upsample) and layer.size is not None
+        if isinstance(layer, Flatten | Linear | AdaptivePool | GlobalPool) or sets_size:
             raise UnsupportedError(
                 f"a block repeated {n} times can hold only layers that keep spatial axes with "
                 f"a fixed window (here {kind_of(layer)}); give {n} a number"
             )
         inner: tuple[tuple[Layer, ...], ...] = ()
         match layer:
-            case Repeat(body=b) | Residual(body=b, shortcut=()) | Scale(body=b):
+            case Repeat(body=b) | Residual(body=b, shortcut=()):
                 inner = (b,)
             case Residual(body=b, shortcut=s):
                 inner = (b, s)

@@ -305,3 +305,25 @@ def test_an_upsampled_unit_sees_every_input_it_reads(mode: str, q: int) -> None:
     for o, inputs in _reads(mode, q, n).items():
         first, last = field.interval(o)
         assert first <= min(inputs) and max(inputs) <= last, (o, inputs, (first, last))
+
+
+def test_a_scale_block_repeated_n_times_has_a_closed_form() -> None:
+    """The gate keeps its input's size, so a block holding one repeats in closed form; the
+    closed form substituted is the numeric answer."""
+    text_n = ("input 8 x W x W\nrepeat N {\nscale {\nmean keepdim\nconv 8 k=1\nsigmoid\n}\n"
+              "conv 8 k=3 s=2 p=1\n}")
+    network = symconv.parse(text_n)
+    for n in (1, 2, 3):
+        for w in (17, 64):
+            numeric = symconv.parse(text_n.replace("N", str(n)).replace("W", str(w)))
+            a, b = network.records(N=n, W=w)[-1], numeric.records()[-1]
+            assert (a.output_shape, a.params, a.neurons, a.connections, a.macs) == (
+                b.output_shape, b.params, b.neurons, b.connections, b.macs)
+
+
+@pytest.mark.parametrize("line", ["mean keepdim", "upsample size=4"])
+def test_a_layer_that_sets_the_size_cannot_repeat_n_times(line: str) -> None:
+    with pytest.raises(symconv.UnsupportedError) as caught:
+        symconv.parse(f"input 8 x W x W\nrepeat N {{\n{line}\n}}").records()
+    assert ("a block repeated N times can hold only layers that keep spatial axes with a "
+            f"fixed window (here {line.split()[0]}); give N a number") in str(caught.value)
