@@ -534,10 +534,10 @@ def _number(value: Any, where: str) -> Value:
     1/10 (its float is the same double)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidLayerError(f"{where}: expected a number, got {value!r}")
-    if isinstance(value, int):
-        return value
-    exact = sympy.nsimplify(value, rational=True)
-    return int(exact) if exact.is_Integer else exact
+    if isinstance(value, float):  # nsimplify would sympify text: a float only
+        exact = sympy.nsimplify(value, rational=True)
+        return int(exact) if exact.is_Integer else exact
+    return value
 
 
 def _upsample(size: Any, scale: Any, mode: Any, corners: Any, where: str,
