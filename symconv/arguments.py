@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy
 
-from symconv.catalog import PADDING_MODES, REQUIRED, Kind, Spec
+from symconv.catalog import PADDING_MODES, REQUIRED, UPSAMPLE_MODES, Kind, Spec
 from symconv.errors import InvalidLayerError, Source, UnknownNameError, did_you_mean
 from symconv.parse import Arg, Keyword, RawLayer, RawValue
 from symconv.symbols import Value
@@ -187,6 +187,81 @@ class ArgumentReader:
                 and 0 <= number <= 1):
             raise self._fail(name, f"expected {Kind.RATE.value}, got {show_value(value)}")
         return sympy.Rational(number)
+
+    def shape(self, name: str) -> tuple[Value, ...]:
+        """A size, or a tuple of sizes (LayerNorm's normalized_shape)."""
+        value = self._raw(name)
+        items = value if isinstance(value, tuple) else (value,)
+        out = []
+        for item in items:
+            if (isinstance(item, sympy.Symbol) and item.name in _WORDS) or not isinstance(
+                    item, int | sympy.Expr) or isinstance(item, bool):
+                raise self._fail(name, f"expected {Kind.SHAPE.value}, got {show_value(value)}")
+            out.append(whole_value(item))
+        if not out:
+            raise self._fail(name, f"expected {Kind.SHAPE.value}, got ()")
+        return tuple(out)
+
+    def pad_amounts(self, name: str) -> tuple[tuple[Value, Value], ...]:
+        """(before, after) per spatial axis, the first axis first, from one amount for every
+        side or PyTorch's tuple (left, right, top, bottom, front, back: the last axis
+        first). Negative amounts crop, as in PyTorch."""
+        value = self._raw(name)
+        items = value if isinstance(value, tuple) else (value,) * (2 * self.rank)
+        if len(items) != 2 * self.rank:
+            raise self._fail(name, f"{len(items)} values for {self.rank} spatial "
+                             f"ax{'i' if self.rank == 1 else 'e'}s (PyTorch takes one, or "
+                             f"two per axis: {2 * self.rank})")
+        amounts = []
+        for item in items:
+            if (isinstance(item, sympy.Symbol) and item.name in _WORDS) or not isinstance(
+                    item, int | sympy.Expr) or isinstance(item, bool):
+                raise self._fail(name, f"expected {Kind.PAD.value}, got {show_value(item)}")
+            amounts.append(whole_value(item))
+        pairs = [(amounts[i], amounts[i + 1]) for i in range(0, len(amounts), 2)]
+        return tuple(reversed(pairs))
+
+    def number(self, name: str) -> Value:
+        """A number as written (0, 0.5, -1): an exact Rational."""
+        value = self._raw(name)
+        number = sympy.nsimplify(value) if isinstance(value, float) else value
+        if isinstance(number, bool) or not isinstance(number, int | sympy.Rational):
+            raise self._fail(name, f"expected {Kind.NUMBER.value}, got {show_value(value)}")
+        return whole_value(sympy.Rational(number))
+
+    def scale(self, name: str) -> tuple[Value, ...] | None:
+        """Per axis, a positive number (2, 1.5 read as 3/2) or a symbol; None if not given."""
+        value = self._raw(name)
+        if value is None or _word(value) == "None":
+            return None
+        items = value if isinstance(value, tuple) else (value,) * self.rank
+        if len(items) != self.rank:
+            raise self._fail(name, f"{len(items)} values for {self.rank} spatial "
+                             f"ax{'i' if self.rank == 1 else 'e'}s")
+        out = []
+        for item in items:
+            if isinstance(item, float):
+                item = sympy.Rational(item)  # the double PyTorch would use, exactly
+            if (isinstance(item, bool) or not isinstance(item, int | sympy.Expr)
+                    or (isinstance(item, sympy.Symbol) and item.name in _WORDS)
+                    or sympy.sympify(item, strict=True).is_positive is False):
+                raise self._fail(name, f"expected {Kind.SCALE.value}, got {show_value(item)}")
+            out.append(whole_value(item))
+        return tuple(out)
+
+    def mode(self, name: str) -> str:
+        value = self._raw(name)
+        word = _word(value)
+        if word in UPSAMPLE_MODES:
+            return word
+        hint = did_you_mean(word, UPSAMPLE_MODES) if word else ""
+        raise self._fail(name, f"expected {Kind.MODE.value}, got {show_value(value)}{hint}")
+
+    def optional_flag(self, name: str) -> bool | None:
+        value = self._raw(name)
+        if value is None or _word(value) == "None":
+            return None
+        return self.flag(name)
 
     def dim(self, name: str) -> int:
         value = self._raw(name)

@@ -23,11 +23,14 @@ from symconv.layers import (
     Conv,
     ConvTranspose,
     Flatten,
+    GlobalPool,
     Layer,
     Linear,
     Pool,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     kind_of,
 )
 from symconv.receptive import merge_paths, repeat_fields
@@ -39,7 +42,8 @@ from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
 COUNTS = ("params", "neurons", "connections", "macs")
 
 
-def block_record(index: int, block: Repeat | Residual | Concat, at: Chain, path: int) -> Record:
+def block_record(index: int, block: Repeat | Residual | Concat | Scale, at: Chain, path: int
+                 ) -> Record:
     """The record of one block applied at `at`, its children inside."""
     match block:
         case Repeat(count=count) if isinstance(count, int):
@@ -50,6 +54,8 @@ def block_record(index: int, block: Repeat | Residual | Concat, at: Chain, path:
             return _residual(index, block, at, path)
         case Concat():
             return _concat(index, block, at, path)
+        case Scale():
+            return _scale(index, block, at, path)
         case _:
             assert_never(block)
 
@@ -97,6 +103,8 @@ def unrolled_layers(layers: Sequence[Layer], strided: bool = False) -> Value:
                           + int(not strided))
             case Concat(branches=branches):
                 total += sum((unrolled_layers(b, strided) for b in branches), 0) + int(not strided)
+            case Scale(body=body):
+                total += unrolled_layers(body, strided) + int(not strided)
             case Conv(window=w) | ConvTranspose(window=w) | Pool(window=w) if strided:
                 total += any(truth(f.equal(s, 1)) is not True for s in w.stride)
             case _:
@@ -218,7 +226,8 @@ def _tidy(value: Any) -> Any:
 
 def _windows_only(body: Sequence[Layer], n: Value) -> None:
     for layer in body:
-        if isinstance(layer, Flatten | Linear | AdaptivePool):
+        sets_size = isinstance(layer, Upsample) and layer.size is not None
+        if isinstance(layer, Flatten | Linear | AdaptivePool | GlobalPool) or sets_size:
             raise UnsupportedError(
                 f"a block repeated {n} times can hold only layers that keep spatial axes with "
                 f"a fixed window (here {kind_of(layer)}); give {n} a number"
@@ -270,6 +279,41 @@ def _concat(index: int, block: Concat, at: Chain, path: int) -> Record:
     end = Chain((channels, *ends[0].shape[1:]), fields, at.input_spatial)
     return _make(index, block, at, end, children, path, aligned=aligned,
                  condition=sympy.And(*kept) if kept else None)
+
+
+def _scale(index: int, block: Scale, at: Chain, path: int) -> Record:
+    """The input times the body's output (the gate), broadcast: the gate's sizes must each
+    be 1 or the input's. The output is the input's shape; its receptive field is the input
+    path's (the gate, which usually pools the whole input, is left out: see
+    docs/conventions.md)."""
+    body, body_end = chain(block.body, at, path=1)
+    gate, shape = body_end.shape, at.shape
+    if len(gate) != len(shape):
+        raise ShapeError(f"the gate gives {text_shape(gate)} and the input is "
+                         f"{text_shape(shape)}: a gate must have the input's axes, each of "
+                         "its size or 1")
+    conditions = []
+    for g, n in zip(gate, shape, strict=True):
+        if truth(f.equal(g, 1)) is True:
+            continue
+        condition = equal_when(g, n)
+        if condition is False:
+            raise ShapeError(f"the gate gives {text_shape(gate)} and the input is "
+                             f"{text_shape(shape)}: the gate does not broadcast to the input "
+                             "(each of its sizes must be 1 or the input's)")
+        if condition is not True:
+            # Either size may match: 1 or the input's.
+            conditions.append(sympy.Or(sympy.Eq(g, 1), condition))
+            if (pending := PENDING_RULES.get()) is not None:
+                pending.append(conditions[-1])
+    elements = f.product(shape)  # the product: one neuron, two inputs, one multiply each
+    sums = _sums(body)
+    end = Chain(shape, at.fields, at.input_spatial)
+    return _make(index, block, at, end, body, path,
+                 condition=sympy.And(*conditions) if conditions else None,
+                 neurons=sums["neurons"] + elements,
+                 connections=sums["connections"] + 2 * elements,
+                 macs=sums["macs"] + elements)
 
 
 def agree(a: Shape, b: Shape, first: str, second: str, verb: str) -> Any:

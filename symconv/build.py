@@ -32,12 +32,20 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
     Layer,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     PoolOp,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     Window,
 )
 from symconv.parse import InputDecl, RawBlock, RawLayer, Statement
@@ -126,7 +134,7 @@ class _Builder:
         values = bind_arguments(raw, entry.spec)
         layer = _make(entry, values, self.rank, raw)
         self.layers.append(layer)
-        if isinstance(layer, Flatten):
+        if isinstance(layer, Flatten) or (isinstance(layer, GlobalPool) and not layer.keepdim):
             self.rank = 0
 
 
@@ -142,8 +150,8 @@ class _Builder:
             raise UnknownNameError(
                 f"unknown block '{raw.name}'{did_you_mean(raw.name, list(_BLOCKS))}; "
                 "the blocks are " + ", ".join(_BLOCKS.values()), raw.source, raw.name)
-        low, high = (1, 1) if raw.name == "repeat" else (1, 2) if raw.name == "residual" else (
-            2, None)
+        low, high = {"repeat": (1, 1), "residual": (1, 2), "scale": (1, 1)}.get(raw.name,
+                                                                               (2, None))
         if (raw.argument is None) != (raw.name != "repeat") or not (
             low <= len(raw.bodies) and (high is None or len(raw.bodies) <= high)
         ):
@@ -151,6 +159,9 @@ class _Builder:
                                     raw.name)
         bodies = [self._body(statements, raw) for statements in raw.bodies]
         ranks = {r for _, r in bodies}
+        if raw.name == "scale":
+            # The gate's axes must be the input's: checked with the sizes (blocks._scale).
+            return Scale(bodies[0][0], raw.source)
         if len(ranks) > 1 or (raw.name == "repeat" and ranks != {rank}):
             raise ShapeError(
                 f"the paths of a {raw.name} block must keep the same number of spatial axes "
@@ -194,6 +205,7 @@ _BLOCKS = {
     "repeat": "repeat N { ... }",
     "residual": "residual { ... } with an optional shortcut { ... }",
     "concat": "concat { ... } { ... } with two or more branches",
+    "scale": "scale { ... } (the input times what the body computes from it)",
 }
 
 
@@ -305,6 +317,52 @@ def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> 
         return Dropout(read.rate("p"), entry.kind_name, source)
     if family is Family.ACTIVATION:
         return Activation(entry.kind_name, source)
+    return _make_more(entry, read, rank, raw, source)
+
+
+def _make_more(entry: Entry, read: ArgumentReader, rank: int, raw: RawLayer,
+               source: LayerSource) -> Layer:
+    """The layers beyond convolutions, pooling and the flat ones: normalisations, padding,
+    pixel shuffles, upsampling, global pooling."""
+    family = entry.spec.family
+    spatial = (Family.INSTANCE_NORM, Family.ZERO_PAD, Family.CONSTANT_PAD, Family.UPSAMPLE,
+               Family.GLOBAL_POOL, Family.PIXEL_SHUFFLE, Family.PIXEL_UNSHUFFLE)
+    if family in spatial and not 1 <= rank <= 3:
+        what = "flat (a vector of features)" if rank == 0 else f"of {rank} spatial axes"
+        raise ShapeError(f"{raw.name} needs 1 to 3 spatial axes, but its input is {what}",
+                         source, raw.name)
+    if family is Family.GROUP_NORM:
+        return GroupNorm(_required(read.size("num_groups")), read.size("num_channels"),
+                         read.flag("affine"), source)
+    if family is Family.LAYER_NORM:
+        return LayerNorm(read.shape("normalized_shape"), read.flag("elementwise_affine"),
+                         read.flag("bias"), source)
+    if family is Family.INSTANCE_NORM:
+        return InstanceNorm(rank, read.size("num_features"), read.flag("affine"), source)
+    if family is Family.ZERO_PAD:
+        return Pad(read.pad_amounts("padding"), 0, source)
+    if family is Family.CONSTANT_PAD:
+        return Pad(read.pad_amounts("padding"), read.number("value"), source)
+    if family in (Family.PIXEL_SHUFFLE, Family.PIXEL_UNSHUFFLE):
+        inverse = family is Family.PIXEL_UNSHUFFLE
+        factor = read.size("downscale_factor" if inverse else "upscale_factor")
+        return PixelShuffle(_required(factor), inverse, source)
+    if family is Family.UPSAMPLE:
+        size = read.axes("size") if read._raw("size") is not None else None
+        scale = read.scale("scale_factor")
+        if (size is None) == (scale is None):
+            raise InvalidLayerError("give either size or scale_factor, not "
+                                    + ("both" if size is not None else "neither"),
+                                    source, raw.name)
+        mode = read.mode("mode")
+        corners = read.optional_flag("align_corners")
+        if corners is not None and mode not in ("linear", "bilinear", "bicubic", "trilinear"):
+            raise InvalidLayerError(f"align_corners goes with the linear and cubic modes, not "
+                                    f"'{mode}'", source, raw.name)
+        return Upsample(size, scale, mode, corners, source=source)
+    if family is Family.GLOBAL_POOL:
+        op = PoolOp.AVG if entry.kind_name == "mean" else PoolOp.MAX
+        return GlobalPool(op, read.flag("keepdim"), rank, source)
     raise AssertionError(family)
 
 

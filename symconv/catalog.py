@@ -22,6 +22,15 @@ class Family(enum.Enum):
     BATCH_NORM = "batchnorm"
     ACTIVATION = "activation"
     DROPOUT = "dropout"
+    GROUP_NORM = "groupnorm"
+    LAYER_NORM = "layernorm"
+    INSTANCE_NORM = "instancenorm"
+    ZERO_PAD = "zeropad"
+    CONSTANT_PAD = "constantpad"
+    PIXEL_SHUFFLE = "pixelshuffle"
+    PIXEL_UNSHUFFLE = "pixelunshuffle"
+    UPSAMPLE = "upsample"
+    GLOBAL_POOL = "globalpool"
 
 
 class Kind(enum.Enum):
@@ -34,6 +43,12 @@ class Kind(enum.Enum):
     ZEROS_ONLY = "zeros (the only mode of PyTorch's transposed convolutions)"
     RATE = "a probability between 0 and 1"
     DIM = "a dimension index"
+    SHAPE = "a size or a tuple of sizes (the input's last axes)"
+    PAD = "a size, or two per spatial axis (before, after), the last axis first as in PyTorch"
+    NUMBER = "a number"
+    SCALE = "a positive number or one per spatial axis"
+    MODE = "nearest, nearest-exact, linear, bilinear, bicubic or trilinear"
+    OPTIONAL_FLAG = "true or false (None: PyTorch's default)"
     IGNORED = "any value (it does not change shapes or counts)"
 
 
@@ -169,6 +184,70 @@ ACTIVATION = Spec(
     ("setting_1", "setting_2", "setting_3"),
 )
 
+_AFFINE = Param("affine", Kind.FLAG, True)
+GROUP_NORM = Spec(
+    Family.GROUP_NORM,
+    (Param("num_groups", Kind.SIZE, aliases=("groups", "g")),
+     Param("num_channels", Kind.SIZE, None, aliases=("c", "channels")), _AFFINE,
+     *_ignored("eps"), *_TORCH_EXTRAS),
+    ("num_groups",),
+    ("num_groups", "num_channels", "eps", "affine"),
+)
+LAYER_NORM = Spec(
+    Family.LAYER_NORM,
+    (Param("normalized_shape", Kind.SHAPE, aliases=("shape",)),
+     Param("elementwise_affine", Kind.FLAG, True, aliases=("affine",)), _BIAS,
+     *_ignored("eps"), *_TORCH_EXTRAS),
+    ("normalized_shape",),
+    ("normalized_shape", "eps", "elementwise_affine", "bias"),
+)
+INSTANCE_NORM = Spec(
+    Family.INSTANCE_NORM,
+    (Param("num_features", Kind.SIZE, None, aliases=("c", "channels")),
+     Param("affine", Kind.FLAG, False),
+     *_ignored("eps", "momentum", "track_running_stats"), *_TORCH_EXTRAS),
+    (),
+    ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+)
+_PADDING = Param("padding", Kind.PAD, aliases=("p", "pad"))
+ZERO_PAD = Spec(Family.ZERO_PAD, (_PADDING,), ("padding",), ("padding",))
+CONSTANT_PAD = Spec(
+    Family.CONSTANT_PAD,
+    (_PADDING, Param("value", Kind.NUMBER, aliases=("fill",))),
+    ("padding",),
+    ("padding", "value"),
+)
+PIXEL_SHUFFLE = Spec(
+    Family.PIXEL_SHUFFLE,
+    (Param("upscale_factor", Kind.SIZE, aliases=("r", "factor")),),
+    ("upscale_factor",),
+    ("upscale_factor",),
+)
+PIXEL_UNSHUFFLE = Spec(
+    Family.PIXEL_UNSHUFFLE,
+    (Param("downscale_factor", Kind.SIZE, aliases=("r", "factor")),),
+    ("downscale_factor",),
+    ("downscale_factor",),
+)
+UPSAMPLE = Spec(
+    Family.UPSAMPLE,
+    (Param("size", Kind.AXES, None, aliases=("o",)),
+     Param("scale_factor", Kind.SCALE, None, aliases=("scale",)),
+     Param("mode", Kind.MODE, "nearest"),
+     Param("align_corners", Kind.OPTIONAL_FLAG, None), *_ignored("recompute_scale_factor")),
+    (),
+    ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"),
+)
+UPSAMPLE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")
+# x.mean(spatial axes) and x.amax(...): PyTorch has no module for them.
+GLOBAL_POOL = Spec(
+    Family.GLOBAL_POOL,
+    (Param("keepdim", Kind.FLAG, False),),
+    (),
+    ("keepdim",),
+    flags=("keepdim",),
+)
+
 # PyTorch class names (lower case) of the element-wise layers symconv models.
 ACTIVATIONS = (
     "relu", "relu6", "leakyrelu", "elu", "selu", "celu", "gelu", "silu",
@@ -198,6 +277,15 @@ def _torch_entries() -> dict[str, Entry]:
             name = f"{cls}{rank}d"
             entries[name] = Entry(spec, rank, name.lower())
         entries[f"Dropout{rank}d"] = Entry(DROPOUT, rank, f"dropout{rank}d")
+        for cls, spec in (("InstanceNorm", INSTANCE_NORM), ("ZeroPad", ZERO_PAD),
+                          ("ConstantPad", CONSTANT_PAD)):
+            name = f"{cls}{rank}d"
+            entries[name] = Entry(spec, rank, name.lower())
+    entries["GroupNorm"] = Entry(GROUP_NORM, None, "groupnorm")
+    entries["LayerNorm"] = Entry(LAYER_NORM, None, "layernorm")
+    entries["PixelShuffle"] = Entry(PIXEL_SHUFFLE, None, "pixelshuffle")
+    entries["PixelUnshuffle"] = Entry(PIXEL_UNSHUFFLE, None, "pixelunshuffle")
+    entries["Upsample"] = Entry(UPSAMPLE, None, "upsample")
     entries["Linear"] = Entry(LINEAR, None, "linear")
     entries["Flatten"] = Entry(FLATTEN, None, "flatten")
     entries["Dropout"] = Entry(DROPOUT, None, "dropout")
@@ -234,6 +322,17 @@ def _dsl_entries() -> dict[str, Entry]:
         "dropout": Entry(DROPOUT, None, "dropout"),
         "swish": Entry(ACTIVATION, None, "silu"),
         "leaky_relu": Entry(ACTIVATION, None, "leakyrelu"),
+        "groupnorm": Entry(GROUP_NORM, None, "groupnorm"),
+        "layernorm": Entry(LAYER_NORM, None, "layernorm"),
+        "instancenorm": Entry(INSTANCE_NORM, None, "instancenorm"),
+        "pad": Entry(ZERO_PAD, None, "zeropad"),
+        "zeropad": Entry(ZERO_PAD, None, "zeropad"),
+        "constantpad": Entry(CONSTANT_PAD, None, "constantpad"),
+        "pixelshuffle": Entry(PIXEL_SHUFFLE, None, "pixelshuffle"),
+        "pixelunshuffle": Entry(PIXEL_UNSHUFFLE, None, "pixelunshuffle"),
+        "upsample": Entry(UPSAMPLE, None, "upsample"),
+        "mean": Entry(GLOBAL_POOL, None, "mean"),
+        "amax": Entry(GLOBAL_POOL, None, "amax"),
     }
     for lower in ACTIVATIONS:
         entries[lower] = Entry(ACTIVATION, None, lower)

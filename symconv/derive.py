@@ -36,10 +36,18 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     Window,
     shared_of,
 )
@@ -290,14 +298,18 @@ def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
                 call(Quantity.PARAMS, chain.name("params", at), f.linear_params, f_in,
                       ((target, layer.out_features),), layer.bias, chained=before),
             ]
-        case BatchNorm():
+        case BatchNorm() | GroupNorm() | InstanceNorm():
             if not layer.affine:
                 return []
             return [call(Quantity.PARAMS, chain.name("params", at), f.batchnorm_params,
                          chain.slot(0), True, chained=chain.names)]
         case Activation() | Dropout():
             return []
-        case Repeat() | Residual() | Concat():
+        # Layers without a window of their own: their sizes and parameters as the engine
+        # computes them (the table lists them), as for a block.
+        case LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool():
+            return _block_steps(record, chain)
+        case Repeat() | Residual() | Concat() | Scale():
             return _block_steps(record, chain)
         case _:
             assert_never(layer)

@@ -20,7 +20,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from symconv.blocks import MAX_UNROLLED, unrolled_layers
 from symconv.errors import InvalidValueError, SymconvError
-from symconv.layers import Concat, Layer, Repeat, Residual, kind_of
+from symconv.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
 from symconv.network import Network, _substitute
 from symconv.parse import TOO_BIG
 from symconv.symbols import Value, substitution, symbol, value_of
@@ -281,6 +281,8 @@ def _holds_repeat(layer: Layer) -> bool:
             return True
         case Residual(body=body, shortcut=shortcut):
             return any(map(_holds_repeat, (*body, *shortcut)))
+        case Scale(body=body):
+            return any(map(_holds_repeat, body))
         case Concat(branches=branches):
             return any(_holds_repeat(x) for branch in branches for x in branch)
         case _:

@@ -110,6 +110,36 @@ def transposed_out(n: Value, k: Value, s: Value, p: Value, d: Value, op: Value) 
     return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
+def pad_out(n: Value, before: Value, after: Value) -> Value:
+    """Output length of a padding layer along one axis (negative amounts crop)."""
+    return n + before + after
+
+
+def upsample_out(n: Value, scale: Value) -> Value:
+    """Output length of upsampling by a scale factor along one axis: n·scale rounded down.
+    With numbers, the product is taken in double precision, as PyTorch takes it (90 · 4.1
+    is 368.99999999999994 there, so 368); with symbols, exactly."""
+    if isinstance(n, int) and isinstance(scale, int | sympy.Rational):
+        return math.floor(n * float(scale))
+    return (n * scale) // 1
+
+
+def shuffle_channels(c: Value, r: Value) -> Value:
+    """Channels after PixelShuffle(r): C/r², the rest spread over an r x r block."""
+    return exact_div(c, r * r)
+
+
+def unshuffle_channels(c: Value, r: Value) -> Value:
+    """Channels after PixelUnshuffle(r): every r x r block stacked into C·r² channels."""
+    return c * r * r
+
+
+def interpolation_reads(mode: str, rank: int) -> int:
+    """Input elements one output element of upsampling reads: 1 for nearest, 2 per axis
+    for (bi/tri)linear, 4 per axis for bicubic."""
+    return {"bicubic": 4 ** rank}.get(mode, 1 if mode.startswith("nearest") else 2 ** rank)
+
+
 def effective_kernel(k: Value, d: Value) -> Value:
     """The span of a dilated kernel: d*(k-1) + 1 input elements."""
     return d * (k - 1) + 1
@@ -196,8 +226,15 @@ def linear_params(f_in: Value, f_out: Value, bias: bool) -> Value:
 
 
 def batchnorm_params(channels: Value, affine: bool) -> Value:
-    """Learnable numbers of batch normalisation: a scale and a shift per channel."""
+    """Learnable numbers of batch normalisation: a scale and a shift per channel (group and
+    instance normalisation have the same)."""
     return 2 * channels if affine else 0
+
+
+def layernorm_params(normalized_volume: Value, affine: bool, bias: bool) -> Value:
+    """Learnable numbers of layer normalisation: a scale, and a shift unless bias=False, for
+    every element of the normalised shape."""
+    return normalized_volume * (int(affine) + int(affine and bias))
 
 
 def connections(neurons: Value, inputs_per_neuron: Value) -> Value:

@@ -116,6 +116,101 @@ class BatchNorm:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupNorm:
+    """nn.GroupNorm: the channels normalised in `groups` groups, a scale and a shift per
+    channel when affine."""
+
+    groups: Value
+    num_channels: Value | None = None
+    affine: bool = True
+    source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LayerNorm:
+    """nn.LayerNorm over the last axes of the input (channels first: (C, H, W) normalises
+    every axis, (W,) the last one); with elementwise_affine a weight, and a bias unless
+    bias=False, of that shape."""
+
+    normalized_shape: Axes
+    affine: bool = True
+    bias: bool = True
+    source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceNorm:
+    """nn.InstanceNorm1d/2d/3d: every channel of every example normalised over its spatial
+    axes; a scale and a shift per channel only with affine=True (PyTorch's default is
+    False)."""
+
+    rank: int
+    num_features: Value | None = None
+    affine: bool = False
+    source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pad:
+    """nn.ZeroPad1d/2d/3d and nn.ConstantPad1d/2d/3d: (before, after) per spatial axis, the
+    first axis first (PyTorch's own tuple lists the last axis first); negative amounts crop."""
+
+    padding: tuple[tuple[Value, Value], ...]
+    value: Value = 0  # what fills the padding (shapes and counts do not depend on it)
+    source: Source | None = field(default=None, compare=False)
+
+    @property
+    def rank(self) -> int:
+        return len(self.padding)
+
+
+@dataclass(frozen=True, slots=True)
+class PixelShuffle:
+    """nn.PixelShuffle(r): C·r² x H x W -> C x rH x rW; `inverse` (nn.PixelUnshuffle(r)):
+    C x rH x rW -> C·r² x H x W."""
+
+    factor: Value
+    inverse: bool = False
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Upsample:
+    """nn.Upsample and F.interpolate: the spatial axes resized to `size`, or multiplied by
+    `scale` and rounded down (PyTorch's rule for a scale factor); exactly one is given."""
+
+    size: Axes | None = None
+    scale: Axes | None = None  # ints or exact Rationals (2, 3/2)
+    mode: str = "nearest"  # nearest, linear, bilinear, bicubic, trilinear, nearest-exact
+    align_corners: bool | None = None
+    every_axis: bool = False  # one size or scale given for every spatial axis
+
+    def per_axis(self, rank: int) -> Upsample:
+        """The same upsampling with its size or scale given per spatial axis (one value
+        given for every axis is repeated)."""
+        if not self.every_axis:
+            return self
+        size = None if self.size is None else self.size[:1] * rank
+        scale = None if self.scale is None else self.scale[:1] * rank
+        return Upsample(size, scale, self.mode, self.align_corners, False, self.source)
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalPool:
+    """x.mean(spatial axes) or x.amax(...): every spatial axis reduced to one value per
+    channel; with keepdim the axes stay, of size 1, else the output is flat (C)."""
+
+    op: PoolOp
+    keepdim: bool = False
+    rank: int = 2  # spatial axes of its input
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Activation:
     """A shape-preserving element-wise layer without parameters (relu, gelu, identity, ...)."""
 
@@ -156,16 +251,33 @@ class Concat:
     source: Source | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """`scale { ... }`: the input multiplied by what the body computes from it, broadcast
+    (a squeeze-and-excitation gate: x * sigmoid(conv(relu(conv(avgpool(x)))))). The body's
+    output must broadcast to the input: each size equal to the input's or 1."""
+
+    body: tuple[Layer, ...]
+    source: Source | None = field(default=None, compare=False)
+
+
 Layer: TypeAlias = (
-    Conv | ConvTranspose | Pool | AdaptivePool | Flatten | Linear | BatchNorm | Activation | Dropout
-    | Repeat | Residual | Concat
+    Conv | ConvTranspose | Pool | AdaptivePool | Flatten | Linear | BatchNorm | GroupNorm
+    | LayerNorm | InstanceNorm | Pad | PixelShuffle | Upsample | GlobalPool | Activation
+    | Dropout | Repeat | Residual | Concat | Scale
+)
+
+# The layers that hold learnable parameters (and so may share them, see Shared).
+WithParameters: TypeAlias = (
+    Conv | ConvTranspose | Linear | BatchNorm | GroupNorm | LayerNorm | InstanceNorm
 )
 
 
 def shared_of(layer: Layer) -> Shared | None:
     """The parameters the layer shares with others, or None where it has its own."""
     match layer:
-        case Conv(shared=s) | ConvTranspose(shared=s) | Linear(shared=s) | BatchNorm(shared=s):
+        case (Conv(shared=s) | ConvTranspose(shared=s) | Linear(shared=s) | BatchNorm(shared=s)
+              | GroupNorm(shared=s) | LayerNorm(shared=s) | InstanceNorm(shared=s)):
             return s
         case _:
             return None
@@ -188,6 +300,20 @@ def kind_of(layer: Layer) -> str:
             return "linear"
         case BatchNorm(rank=rank):
             return f"batchnorm{rank}d"
+        case GroupNorm():
+            return "groupnorm"
+        case LayerNorm():
+            return "layernorm"
+        case InstanceNorm(rank=rank):
+            return f"instancenorm{rank}d"
+        case Pad(value=value):
+            return f"{'zero' if value == 0 else 'constant'}pad{layer.rank}d"
+        case PixelShuffle(inverse=inverse):
+            return "pixelunshuffle" if inverse else "pixelshuffle"
+        case Upsample():
+            return "upsample"
+        case GlobalPool(op=op):
+            return "mean" if op is PoolOp.AVG else "amax"
         case Activation(name=name) | Dropout(name=name):
             return name
         case Repeat():
@@ -196,5 +322,7 @@ def kind_of(layer: Layer) -> str:
             return "residual"
         case Concat():
             return "concat"
+        case Scale():
+            return "scale"
         case _:
             assert_never(layer)

@@ -32,11 +32,19 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
     Layer,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     Window,
 )
 from symconv.simplify import cancelled, geometric_sum, simplify_rounding
@@ -202,14 +210,59 @@ def layer_fields(
                 _adaptive(fd, n, n if o is None else o)
                 for fd, n, o in zip(fields, in_spatial, size, strict=True)
             )
-        case Flatten() | Linear():
+        case Flatten() | Linear() | GlobalPool(keepdim=False):
             return whole_input(input_spatial)
-        case BatchNorm() | Activation() | Dropout():
+        case GlobalPool():
+            return tuple(_adaptive(fd, n, 1) for fd, n in zip(fields, in_spatial, strict=True))
+        case Pad(padding=padding):
+            return tuple(advance(fd, Geometry(1, 1, before, after))
+                         for fd, (before, after) in zip(fields, padding, strict=True))
+        case PixelShuffle(factor=r, inverse=True):
+            return tuple(advance(fd, Geometry(r, r, 0, 0)) for fd in fields)
+        case PixelShuffle(factor=r):
+            return tuple(transposed(fd, r, r, 0, 1) for fd in fields)
+        case Upsample():
+            return tuple(_upsampled(layer, fd, n)
+                         for fd, n in zip(fields, _upsample_factors(layer, in_spatial),
+                                          strict=True))
+        # The statistics of group, layer and instance normalisation span the whole input,
+        # as a gate does; like them they are left out (docs/conventions.md).
+        case BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation() | Dropout():
             return fields
-        case Repeat() | Residual() | Concat():
+        case Repeat() | Residual() | Concat() | Scale():
             raise AssertionError("blocks are traced by trace.py")
         case _:
             assert_never(layer)
+
+
+def _upsample_factors(layer: Upsample, in_spatial: Sequence[Value]) -> tuple[Value, ...]:
+    """Per axis, the factor q by which the upsampling multiplies the size (the output over
+    the input, where a size is given)."""
+    layer = layer.per_axis(len(in_spatial))
+    if layer.scale is not None:
+        return tuple(layer.scale)
+    assert layer.size is not None
+    return tuple(ratio(o, n) for o, n in zip(layer.size, in_spatial, strict=True))
+
+
+def _upsampled(layer: Upsample, field: Field, q: Value) -> Field:
+    """Upsampling by a whole factor q reads what a transposed convolution with stride q
+    reads: kernel q (nearest, one input per output), 2q padded q - ⌊q/2⌋ (linear: the two
+    nearest inputs), 4q padded 2q - ⌊q/2⌋ (cubic: four); tests/test_layers_more.py checks
+    this against the inputs PyTorch's interpolation reads. Any other factor (or
+    align_corners) takes the mean stride 1/q with the widest window, ⌈q⌉ in place of q, as
+    adaptive pooling does: unit centres then wander by under one input element."""
+    reads = f.interpolation_reads(layer.mode, 1)
+    whole = ceiling(q)
+    padding = 0 if reads == 1 else (reads // 2) * whole - whole // 2
+    return transposed(field, reads * whole, q, padding, 1)
+
+
+def ceiling(q: Value) -> Value:
+    """⌈q⌉ for a factor: an int for numbers, `ceiling` for symbols."""
+    if isinstance(q, int):
+        return q
+    return as_value(sympy.ceiling(q))
 
 
 def _adaptive(field: Field, n: Value, o: Value) -> Field:

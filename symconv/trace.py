@@ -33,12 +33,20 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
     Layer,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     PoolOp,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     Window,
     kind_of,
     shared_of,
@@ -145,7 +153,7 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
 
 
 def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
-    if isinstance(layer, Repeat | Residual | Concat):
+    if isinstance(layer, Repeat | Residual | Concat | Scale):
         from symconv.blocks import block_record
 
         if isinstance(layer, Repeat):
@@ -234,9 +242,23 @@ def _effect(layer: Layer, shape: Shape) -> _Effect:
             return _linear(layer, shape)
         case BatchNorm():
             return _batchnorm(layer, shape)
+        case GroupNorm():
+            return _groupnorm(layer, shape)
+        case LayerNorm():
+            return _layernorm(layer, shape)
+        case InstanceNorm():
+            return _instancenorm(layer, shape)
+        case Pad():
+            return _pad(layer, shape)
+        case PixelShuffle():
+            return _pixel_shuffle(layer, shape)
+        case Upsample():
+            return _upsample(layer, shape)
+        case GlobalPool():
+            return _global_pool(layer, shape)
         case Activation() | Dropout():
             return _Effect(shape)
-        case Repeat() | Residual() | Concat():
+        case Repeat() | Residual() | Concat() | Scale():
             raise AssertionError("blocks are traced by symconv.blocks")
         case _:
             assert_never(layer)
@@ -511,3 +533,122 @@ def _batchnorm(layer: BatchNorm, shape: Shape) -> _Effect:
     _check_declared(layer.num_features, channels, "num_features")
     # Inference: one multiply-add per element (scale and shift folded together).
     return _Effect(shape, f.batchnorm_params(channels, layer.affine), macs=f.product(shape))
+
+
+# Normalisations other than batch normalisation: one multiply-add per element, as for
+# batch normalisation (the scale and shift applied once the statistics are known; the
+# statistics themselves are not counted).
+
+
+def _groupnorm(layer: GroupNorm, shape: Shape) -> _Effect:
+    channels = shape[0]
+    check_size("num_groups", layer.groups, 1)
+    _check_declared(layer.num_channels, channels, "num_channels")
+    _rule(f.equal(channels % layer.groups, 0),
+          "the channels ({channels}) must be divisible by num_groups ({groups})",
+          channels=channels, groups=layer.groups)
+    return _Effect(shape, f.batchnorm_params(channels, layer.affine), macs=f.product(shape))
+
+
+def _layernorm(layer: LayerNorm, shape: Shape) -> _Effect:
+    normalized = layer.normalized_shape
+    for size in normalized:
+        check_size("normalized_shape", size, 1)
+    if not 1 <= len(normalized) <= len(shape):
+        raise ShapeError(f"normalized_shape {text_shape(normalized)} has {len(normalized)} "
+                         f"sizes but the input {text_shape(shape)} has {len(shape)} axes")
+    last = shape[len(shape) - len(normalized):]
+    for n, size in zip(last, normalized, strict=True):
+        _rule(f.equal(n, size),
+              "normalized_shape {normalized} must equal the input's last axes {last} "
+              "(the input is {shape})", ShapeError, normalized=_Shown(normalized),
+              last=_Shown(last), shape=_Shown(shape))
+    params = f.layernorm_params(f.product(normalized), layer.affine, layer.bias)
+    return _Effect(shape, params, macs=f.product(shape))
+
+
+def _instancenorm(layer: InstanceNorm, shape: Shape) -> _Effect:
+    _check_spatial(shape, layer.rank)
+    channels = shape[0]
+    _check_declared(layer.num_features, channels, "num_features")
+    return _Effect(shape, f.batchnorm_params(channels, layer.affine), macs=f.product(shape))
+
+
+def _pad(layer: Pad, shape: Shape) -> _Effect:
+    _check_spatial(shape, layer.rank)
+    channels, *spatial = shape
+    for before, after in layer.padding:
+        for amount in (before, after):
+            _rule(whole(amount), "padding must be whole numbers, got {v}", v=amount)
+    outs = tuple(simplify_rounding(f.pad_out(n, before, after))
+                 for n, (before, after) in zip(spatial, layer.padding, strict=True))
+    _check_out(outs, tuple(spatial), layer.rank, "n + before + after")
+    return _Effect((channels, *outs))
+
+
+def _pixel_shuffle(layer: PixelShuffle, shape: Shape) -> _Effect:
+    name = "PixelUnshuffle" if layer.inverse else "PixelShuffle"
+    if len(shape) != 3:
+        raise ShapeError(f"{name} needs an input with 2 spatial axes (C x H x W), but here it "
+                         f"is {text_shape(shape)}")
+    r = layer.factor
+    check_size(f"{'downscale' if layer.inverse else 'upscale'}_factor", r, 1)
+    channels, *spatial = shape
+    if layer.inverse:
+        for axis, n in zip(axis_names(2), spatial, strict=True):
+            _rule(f.equal(n % r, 0), "the input {axis} ({n}) must be divisible by the "
+                  "downscale_factor ({r})", ShapeError, axis=axis, n=n, r=r)
+        out = (f.unshuffle_channels(channels, r), *(f.exact_div(n, r) for n in spatial))
+    else:
+        _rule(f.equal(channels % (r * r), 0), "the channels ({c}) must be divisible by the "
+              "square of the upscale_factor ({r}² = {rr})", ShapeError, c=channels, r=r,
+              rr=r * r)
+        out = (f.shuffle_channels(channels, r), *(n * r for n in spatial))
+    return _Effect(out)
+
+
+UPSAMPLE_RANKS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+def _upsample(layer: Upsample, shape: Shape) -> _Effect:
+    rank = len(shape) - 1
+    if not 1 <= rank <= 3:
+        raise ShapeError(f"upsampling needs 1 to 3 spatial axes, but its input is "
+                         f"{text_shape(shape)}")
+    wanted = UPSAMPLE_RANKS.get(layer.mode)
+    if wanted is not None and wanted != rank:
+        raise ShapeError(f"mode '{layer.mode}' upsamples inputs with {wanted} spatial "
+                         f"ax{'i' if wanted == 1 else 'e'}s, but here it has {rank}")
+    channels, *spatial = shape
+    layer = layer.per_axis(rank)
+    given = layer.size if layer.size is not None else layer.scale
+    assert given is not None  # exactly one of size and scale: checked where it is read
+    if len(given) != rank:
+        what = "size" if layer.size is not None else "scale_factor"
+        raise ShapeError(f"{what} has {len(given)} values for {rank} spatial "
+                         f"ax{'i' if rank == 1 else 'e'}s")
+    if layer.size is not None:
+        for o in layer.size:
+            check_size("size", o, 1)
+        outs: Shape = tuple(layer.size)
+    else:
+        for q in given:
+            _rule(sympy.sympify(q, strict=True) > 0, "scale_factor must be positive, got {q}",
+                  q=q)
+        outs = tuple(simplify_rounding(f.upsample_out(n, q))
+                     for n, q in zip(spatial, given, strict=True))
+        _check_out(outs, tuple(spatial), rank, "floor(n·scale_factor)")
+    out_shape = (channels, *outs)
+    reads = f.interpolation_reads(layer.mode, rank)
+    neurons = f.product(out_shape)
+    # Nearest copies; interpolation weighs each input it reads: one multiply-add each.
+    return _Effect(out_shape, inputs_per_neuron=reads,
+                   macs=0 if reads == 1 else neurons * reads)
+
+
+def _global_pool(layer: GlobalPool, shape: Shape) -> _Effect:
+    _check_spatial(shape, layer.rank)
+    channels = shape[0]
+    out = (channels, *(1,) * layer.rank) if layer.keepdim else (channels,)
+    # Every input element is read once, by the one output of its channel.
+    return _Effect(out, connections=f.product(shape))

@@ -276,7 +276,7 @@ def test_language_reference_tables_match_the_catalog() -> None:
             "regenerate with SYMCONV_REGENERATE_DOCS=1 and read the diff")
 
 
-KEYWORDS = ("input", "repeat", "residual", "shortcut", "concat")
+KEYWORDS = ("input", "repeat", "residual", "shortcut", "concat", "scale")
 
 
 def _family_of(word: str) -> Family | None:

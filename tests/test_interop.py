@@ -217,13 +217,18 @@ class TwoInputs(nn.Module):
         return x
 
 
-class Gate(nn.Module):
+class TwoGates(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(4, 4, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(self.conv(x))
+        return torch.relu(x) * torch.sigmoid(self.conv(x))
+
+
+class Halved(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.5
 
 
 class CatAlongWidth(nn.Module):
@@ -252,23 +257,25 @@ class Reshaped(nn.Module):
 
 class Upsampling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(x, scale_factor=2.0)
+        return F.interpolate(x, size=x.shape[-2:])
 
 
 ERRORS = [
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2)), (3, 8, 8),
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.ChannelShuffle(2)), (3, 8, 8),
      "UnsupportedError",
-     "nn.Upsample at '1' is a layer symconv does not model (the layers it reads are listed "
-     "in docs/language.md)"),
-    (nn.Sequential(nn.LayerNorm(8)), (8,), "UnsupportedError",
-     "nn.LayerNorm at '0' is a layer symconv does not model (the layers it reads are listed "
-     "in docs/language.md)"),
+     "nn.ChannelShuffle at '1' is a layer symconv does not model (the layers it reads are "
+     "listed in docs/language.md)"),
+    (nn.Sequential(nn.LayerNorm(5)), (8,), "ShapeError",
+     "nn.LayerNorm at '0': normalized_shape 5 must equal the input's last axes 8"),
     (Upsampling(), (3, 8, 8), "UnsupportedError",
-     "torch.nn.functional.interpolate in the forward is not something symconv reads; use the "
-     "nn layer instead (nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), ...)"),
-    (Gate(), (4, 8, 8), "UnsupportedError",
-     "_operator.mul combines 2 tensors; symconv reads branches that meet in an addition "
-     "(a residual block) or torch.cat (a concatenation)"),
+     "torch.nn.functional.interpolate in the forward takes its size from another tensor; "
+     "symconv reads an upsampling to a given size or by a given factor"),
+    (TwoGates(), (4, 8, 8), "UnsupportedError",
+     "the product x * y in the forward multiplies two tensors computed from one; symconv "
+     "reads a tensor times a gate computed from it"),
+    (Halved(), (4, 8, 8), "UnsupportedError",
+     "the product x * y in the forward multiplies a tensor by a number; symconv reads a "
+     "tensor times a gate computed from it (x * s, a scale block)"),
     (CatAlongWidth(), (4, 8, 8), "UnsupportedError",
      "torch.cat in the forward joins along dim=3; symconv reads concatenations of the "
      "channels (dim=1)"),

@@ -429,7 +429,7 @@ REFUSED: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], str]] = [
      "the forward uses the tensor 'conv.weight' directly (in torch.conv2d); symconv reads "
      "parameters only through the layer modules that own them"),
     ("parameter-in-forward", ScaledByParameter, (3, 6, 6),
-     "the forward uses the tensor 'scale' directly (in _operator.mul)"),
+     "the forward uses the tensor 'scale' directly (in the product x * y)"),
     ("output-size", OutputSize, (2, 8, 8),
      "nn.ConvTranspose2d at 'up' is called with more than its input (output_size=...); "
      "symconv reads a layer applied to one tensor"),
@@ -645,6 +645,17 @@ def _make(name: str) -> tuple[Callable[..., nn.Module], tuple[Any, ...], tuple[i
         return cls, (2, 2), (2,)
     if name in ("Softmax", "LogSoftmax"):
         return cls, (1,), (2, 5, 5)
+    if name.startswith(("InstanceNorm", "ZeroPad")):
+        return cls, (2 if name.startswith("Instance") else 1,), (2, *spatial)
+    if name.startswith("ConstantPad"):
+        return cls, (1, 0.5), (2, *spatial)
+    extra: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {
+        "GroupNorm": ((2, 4), (4, 5, 5)), "LayerNorm": ((5,), (2, 5, 5)),
+        "PixelShuffle": ((2,), (8, 3, 3)), "PixelUnshuffle": ((2,), (2, 4, 4)),
+        "Upsample": ((None, 2), (2, 5, 5)),
+    }
+    if name in extra:
+        return cls, *extra[name]
     return cls, (), (2, *spatial)
 
 
@@ -696,6 +707,22 @@ def test_a_subclass_that_computes_is_refused_by_path_and_class(name: str, change
         assert f"'{path}' (My{name})" in str(caught.value) or (
             f"My{name} (a subclass of nn.{name}) at '{path}'" in str(caught.value)), \
             str(caught.value)
+
+
+class WithANewMethod(nn.Conv3d):
+    """torchvision's Conv3DSimple: a static method of a new name, which the base's forward
+    never calls (the model's constructor reads it)."""
+
+    @staticmethod
+    def get_downsample_stride(stride: int) -> tuple[int, int, int]:
+        return 1, stride, stride
+
+
+def test_a_subclass_that_adds_a_method_of_a_new_name_is_read_as_its_base() -> None:
+    module = WithANewMethod(2, 3, 1)
+    network = symconv.from_torch(module, (2, 3, 4, 4))
+    assert [r.kind for r in network.table()] == ["conv3d"]
+    assert symconv_outcome(network) == torch_outcome(module, (2, 3, 4, 4))
 
 
 class MySequential(nn.Sequential):

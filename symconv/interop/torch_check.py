@@ -16,7 +16,7 @@ import sympy
 from symconv.errors import SymconvError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_code import to_torch_module
-from symconv.layers import Concat, Repeat, Residual
+from symconv.layers import Concat, Repeat, Residual, Scale
 from symconv.render.table import unused_note
 from symconv.render.values import row_label, text_shape
 from symconv.symbols import free_names
@@ -141,6 +141,8 @@ def _inner_modules(record: Record, module: Any) -> list[Any]:
             return [*module.body, *(module.shortcut if shortcut else ())]
         case Concat():
             return [child for branch in module.branches for child in branch]
+        case Scale():
+            return list(module.body)
         case _:
             return []
 

@@ -23,11 +23,19 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     PoolOp,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     kind_of,
     shared_of,
 )
@@ -57,6 +65,7 @@ class _Numbers:
         # network is called nn), so that the code runs whatever the network is called.
         self.nn, self.torch = self.fresh("nn"), self.fresh("torch")
         self.residual, self.concat = self.fresh("Residual"), self.fresh("Concat")
+        self.scale, self.global_pool = self.fresh("Scale"), self.fresh("GlobalPool")
         # Modules used at more than one place: a variable each, defined before the network.
         self.shared: dict[str, str] = {}
         self.definitions: list[str] = []
@@ -135,17 +144,68 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
             args.append(numbers.int(record.input_shape[0]))
             if not layer.affine:
                 args.append("affine=False")
+        case GroupNorm():
+            args += [numbers.int(layer.groups), numbers.int(record.input_shape[0])]
+            if not layer.affine:
+                args.append("affine=False")
+        case LayerNorm(normalized_shape=shape):
+            items = [numbers.int(v) for v in shape]
+            args.append(items[0] if len(items) == 1 else "(" + ", ".join(items) + ")")
+            if not layer.affine:
+                args.append("elementwise_affine=False")
+            elif not layer.bias:
+                args.append("bias=False")
+        case InstanceNorm():
+            args.append(numbers.int(record.input_shape[0]))
+            if layer.affine:
+                args.append("affine=True")
+        case Pad(padding=padding, value=value):
+            # PyTorch lists the last axis first: (left, right, top, bottom, ...).
+            items = [numbers.int(v) for pair in reversed(padding) for v in pair]
+            args.append(items[0] if len(set(items)) == 1 else "(" + ", ".join(items) + ")")
+            if value != 0:
+                args.append(_number(value))
+        case PixelShuffle(factor=r):
+            args.append(numbers.int(r))
+        case Upsample(size=size, scale=scale, mode=mode, align_corners=corners):
+            if size is not None:
+                args.append(f"size={numbers.axes(size)}")  # one value: every axis
+            else:
+                assert scale is not None
+                texts = [_number(q, numbers) for q in scale]
+                shown = texts[0] if len(set(texts)) == 1 else "(" + ", ".join(texts) + ")"
+                args.append(f"scale_factor={shown}")
+            if mode != "nearest":
+                args.append(f"mode={mode!r}")
+            if corners is not None:
+                args.append(f"align_corners={corners}")
+        case GlobalPool(op=op, keepdim=keep, rank=rank):
+            dims = tuple(range(2, 2 + rank))
+            return (f"{numbers.global_pool}({'mean' if op is PoolOp.AVG else 'amax'!r}, "
+                    f"{dims}{', keepdim=True' if keep else ''})")
         case Activation(name=name):
             if name in _EXTRA_ARGUMENTS:
                 args.append(_EXTRA_ARGUMENTS[name])
         case Dropout(p=p):
             if p != sympy.Rational(1, 2):
                 args.append(f"p={float(p)!r}")
-        case Repeat() | Residual() | Concat():
+        case Repeat() | Residual() | Concat() | Scale():
             raise AssertionError("blocks are written by block_lines")
         case _:
             assert_never(layer)
     return f"{numbers.nn}.{TORCH_CLASS[kind_of(layer)]}({', '.join(args)})"
+
+
+def _number(value: Value, numbers: _Numbers | None = None) -> str:
+    """A number as Python writes it: 2, or 1.5 for 3/2 (a scale factor, a fill value)."""
+    number = sympy.sympify(value, strict=True)
+    if number.is_Integer:
+        return str(int(number))
+    if number.is_Rational:
+        return repr(float(number))
+    if numbers is not None:
+        return numbers.int(value)  # a symbol: reported as missing
+    return sympy.sstr(number)
 
 
 # The modules symconv's branching blocks become; written into the code only where used.
@@ -172,6 +232,33 @@ class {Concat}({nn}.Module):
 
     def forward(self, x):
         return {torch}.cat([branch(x) for branch in self.branches], dim=1)
+'''
+
+
+SCALE_CLASS = '''
+class {Scale}({nn}.Module):
+    """symconv's scale block: the input times what the body computes from it (a gate)."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x * self.body(x)
+'''
+
+GLOBAL_POOL_CLASS = '''
+class {GlobalPool}({nn}.Module):
+    """symconv's global pooling: the mean or the maximum over the spatial axes `dims`."""
+
+    def __init__(self, op, dims, keepdim=False):
+        super().__init__()
+        self.op, self.dims, self.keepdim = op, dims, keepdim
+
+    def forward(self, x):
+        if self.op == "mean":
+            return x.mean(self.dims, keepdim=self.keepdim)
+        return x.amax(self.dims, keepdim=self.keepdim)
 '''
 
 
@@ -203,6 +290,9 @@ def record_lines(record: Record, numbers: _Numbers, indent: str) -> list[str]:
                 branch = [r for r in record.children if r.path == path]
                 inner += _sequential(branch, numbers, indent + "    ")
             inner.append(f"{indent}),")
+        case Scale():
+            inner = [f"{indent}{numbers.scale}(",
+                     *_sequential(record.children, numbers, indent + "    "), f"{indent}),"]
         case _:
             return [f"{indent}{_module_code(record, numbers)},{comment}"]
     return [*inner[:-1], inner[-1] + comment]
@@ -260,11 +350,16 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         head.append("import torch" + _alias("torch", numbers.torch))
     head.append("from torch import nn" + _alias("nn", numbers.nn))
     own = {"nn": numbers.nn, "torch": numbers.torch, "Residual": numbers.residual,
-           "Concat": numbers.concat}
+           "Concat": numbers.concat, "Scale": numbers.scale,
+           "GlobalPool": numbers.global_pool}
     if _uses(records, Residual):
         head.append(RESIDUAL_CLASS.format(**own))
     if concat:
         head.append(CONCAT_CLASS.format(**own))
+    if _uses(records, Scale):
+        head.append(SCALE_CLASS.format(**own))
+    if _uses(records, GlobalPool):
+        head.append(GLOBAL_POOL_CLASS.format(**own))
     if numbers.definitions:
         head += ["", "# Used at more than one place: one module, its parameters counted once.",
                  *numbers.definitions]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symconv.errors import UnsupportedError
-from symconv.layers import Activation, Concat, Layer, Residual
+from symconv.layers import Activation, Concat, Layer, Residual, Scale
 from symconv.symbols import Value
 
 
@@ -50,6 +50,8 @@ def name_of(node: Any) -> str:
     target = node.target
     if target in (operator.add, operator.iadd):
         return "the addition x + y"
+    if target in (operator.mul, operator.imul):
+        return "the product x * y"
     module = getattr(target, "__module__", None) or "torch"
     return f"{module}.{getattr(target, '__name__', target)}"
 
@@ -71,7 +73,7 @@ def located(node: Any) -> str:
 
 
 def _join_kind(node: Any) -> str | None:
-    """'add' or 'cat' where the node joins tensors, else None."""
+    """'add', 'mul' or 'cat' where the node joins tensors, else None."""
     if node.op != "call_function":
         return None
     import torch
@@ -80,6 +82,8 @@ def _join_kind(node: Any) -> str | None:
         return "add"
     if node.target in (torch.cat, torch.concat):
         return "cat"
+    if node.target in (operator.mul, operator.imul, torch.mul):
+        return "mul"
     return None
 
 
@@ -102,6 +106,15 @@ class _Walk:
                 raise UnsupportedError(
                     f"{located(node)} adds a number to a tensor; symconv reads "
                     "additions of two branches (a residual block)"
+                )
+            return tensors
+        if kind == "mul":
+            # x * s, s * x, torch.mul(x, s)
+            tensors = [a for a in (*node.args, *node.kwargs.values()) if hasattr(a, "op")]
+            if len(tensors) != 2:
+                raise UnsupportedError(
+                    f"{located(node)} multiplies a tensor by a number; symconv reads a "
+                    "tensor times a gate computed from it (x * s, a scale block)"
                 )
             return tensors
         return [a for a in node.all_input_nodes if not is_size_query(a)]
@@ -168,6 +181,16 @@ class _Walk:
             # A branch that is the input itself (a U-Net's skip) is written as `identity`,
             # as the language writes it: a concat body needs a layer.
             return Step(Concat(tuple(b or (Activation("identity"),) for b in branches)), where)
+        if _join_kind(join) == "mul":
+            gates = [b for b in branches if b]
+            if len(gates) != 1:
+                raise UnsupportedError(
+                    f"{where} multiplies "
+                    + ("a tensor by itself" if not gates else "two tensors computed from one")
+                    + "; symconv reads a tensor times a gate computed from it (x * s, as in "
+                    "squeeze-and-excitation: a scale block)"
+                )
+            return Step(Scale(gates[0]), where)
         body, shortcut = branches
         if not body:
             body, shortcut = shortcut, body

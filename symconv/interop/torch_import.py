@@ -44,14 +44,23 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
     Layer,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     PoolOp,
     Repeat,
     Residual,
+    Scale,
     Shared,
+    Upsample,
     Window,
+    WithParameters,
     shared_of,
 )
 from symconv.symbols import Value, symbol
@@ -151,9 +160,40 @@ def _trace(module: Any, torch: Any) -> Any:
 def _is_leaf(cls: type) -> bool:
     """Layers symconv reads, and every other class of torch but the containers; a class of
     one's own is traced into."""
-    if _torch_entry(cls) is not None:
+    if _torch_entry(cls) is not None or _is_stochastic_depth(cls):
         return True
     return _is_torch_class(cls) and cls.__name__ not in _CONTAINERS
+
+
+def _is_stochastic_depth(cls: type) -> bool:
+    """torchvision.ops.StochasticDepth (or a subclass that only configures it): at inference
+    the identity, and in training a random choice between the input and zeros, of the same
+    shape. torchvision is looked up only where a model already imported it."""
+    import sys
+
+    module = sys.modules.get("torchvision.ops.stochastic_depth")
+    base = getattr(module, "StochasticDepth", None)
+    return (isinstance(base, type) and issubclass(cls, base)
+            and not _behaviour_until(cls, base))
+
+
+def _behaviour_until(cls: type, base: type) -> list[str]:
+    """What the classes between `cls` and `base` define that may change what they compute:
+    a property, or a method that replaces one `base` has (its forward, a helper it calls,
+    __call__). A method of a new name is not called by the base's code (torchvision's
+    Conv3DSimple adds a static get_downsample_stride, which its model's constructor reads)."""
+    names = []
+    for c in cls.__mro__:
+        if c is base:
+            break
+        for name, value in vars(c).items():
+            if name in _CONFIGURATION:
+                continue
+            if isinstance(value, property) or (
+                    (callable(value) or isinstance(value, staticmethod | classmethod))
+                    and hasattr(base, name)):
+                names.append(name)
+    return names
 
 
 def _is_torch_class(cls: type) -> bool:
@@ -173,17 +213,9 @@ def _modelled_base(cls: type) -> type | None:
 
 def _behaviour(cls: type) -> list[str]:
     """What a class of one's own defines between it and torch that may change what it
-    computes (see _CONFIGURATION)."""
-    names = []
-    for c in cls.__mro__:
-        if _is_torch_class(c):
-            break
-        for name, value in vars(c).items():
-            if name in _CONFIGURATION:
-                continue
-            if callable(value) or isinstance(value, staticmethod | classmethod | property):
-                names.append(name)
-    return names
+    computes (see _CONFIGURATION and _behaviour_until)."""
+    base = next((c for c in cls.__mro__ if _is_torch_class(c)), None)
+    return [] if base is None else _behaviour_until(cls, base)
 
 
 def _torch_entry(cls: type) -> tuple[str, Entry] | None:
@@ -267,6 +299,9 @@ def _step(root: Any, node: Any, owners: _Owners) -> Step | None:
     """The layer a graph node stands for; None for a node that changes nothing."""
     if node.op == "call_module":
         module = root.get_submodule(node.target)
+        if _is_stochastic_depth(type(module)):
+            # The identity at inference; its shapes and counts are the identity's always.
+            return Step(Activation("identity"), f"StochasticDepth at '{node.target}'")
         found = _torch_entry(type(module))
         where = _describe(module, node.target)
         if found is None:
@@ -283,9 +318,8 @@ def _step(root: Any, node: Any, owners: _Owners) -> Step | None:
             )
         source = ModuleSource(0, 0, where)
         layer = _from_module(module, *found, where, source)
-        match layer:
-            case Conv() | ConvTranspose() | Linear() | BatchNorm():
-                layer = dataclasses.replace(layer, shared=owners.shared(module, where))
+        if isinstance(layer, WithParameters):
+            layer = dataclasses.replace(layer, shared=owners.shared(module, where))
         return Step(layer, where)
     if is_size_query(node):
         return None
@@ -357,7 +391,7 @@ def _layers_of(layer: Layer) -> Iterator[Layer]:
         case Concat(branches=branches):
             for inner in (x for branch in branches for x in branch):
                 yield from _layers_of(inner)
-        case Repeat(body=body):
+        case Repeat(body=body) | Scale(body=body):
             for inner in body:
                 yield from _layers_of(inner)
         case _:
@@ -380,6 +414,8 @@ def _mark_shared(steps: Sequence[Step]) -> list[Step]:
             case Concat(branches=branches):
                 return dataclasses.replace(
                     layer, branches=tuple(tuple(mark(x) for x in b) for b in branches))
+            case Scale(body=body):
+                return dataclasses.replace(layer, body=tuple(mark(x) for x in body))
         shared = shared_of(layer)
         if shared is None:
             return layer
@@ -463,7 +499,64 @@ def _from_module(m: Any, name: str, entry: Entry, where: str, source: ModuleSour
         return Dropout(_rate(m.p), entry.kind_name, source)
     if family is Family.ACTIVATION:
         return Activation(entry.kind_name, source)
+    return _from_module_more(m, entry, where, source)
+
+
+def _from_module_more(m: Any, entry: Entry, where: str, source: ModuleSource) -> Layer:
+    """Normalisations, padding, pixel shuffles and upsampling, read from their modules."""
+    family, rank = entry.spec.family, entry.rank or 0
+    if family is Family.GROUP_NORM:
+        return GroupNorm(m.num_groups, m.num_channels, bool(m.affine), source)
+    if family is Family.LAYER_NORM:
+        affine = bool(m.elementwise_affine)
+        # Without affine there is no bias either; the flag then says nothing.
+        return LayerNorm(tuple(m.normalized_shape), affine,
+                         m.bias is not None if affine else True, source)
+    if family is Family.INSTANCE_NORM:
+        # The channels are checked only where a weight or running statistics hold them.
+        sized = bool(m.affine) or bool(m.track_running_stats)
+        return InstanceNorm(rank, m.num_features if sized else None, bool(m.affine), source)
+    if family in (Family.ZERO_PAD, Family.CONSTANT_PAD):
+        amounts = _axes(m.padding, 2 * rank)
+        pairs = [(amounts[i], amounts[i + 1]) for i in range(0, len(amounts), 2)]
+        return Pad(tuple(reversed(pairs)), _number(m.value, where), source)
+    if family is Family.PIXEL_SHUFFLE:
+        return PixelShuffle(m.upscale_factor, False, source)
+    if family is Family.PIXEL_UNSHUFFLE:
+        return PixelShuffle(m.downscale_factor, True, source)
+    if family is Family.UPSAMPLE:
+        return _upsample(m.size, m.scale_factor, m.mode, m.align_corners, where, source)
     raise AssertionError(family)
+
+
+def _number(value: Any, where: str) -> Value:
+    """A number of a module (a fill value, a scale factor) as an exact fraction: 0.1 is
+    1/10 (its float is the same double)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidLayerError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, float):  # nsimplify would sympify text: a float only
+        exact = sympy.nsimplify(value, rational=True)
+        return int(exact) if exact.is_Integer else exact
+    return value
+
+
+def _upsample(size: Any, scale: Any, mode: Any, corners: Any, where: str,
+              source: ModuleSource | None = None) -> Upsample:
+    """nn.Upsample or F.interpolate, from their arguments."""
+    if (size is None) == (scale is None):
+        raise InvalidLayerError(f"{where}: give either size or scale_factor, not "
+                                + ("both" if size is not None else "neither"))
+    if any(hasattr(v, "op") for v in (*_axes(size, 1), *_axes(scale, 1))):
+        raise UnsupportedError(f"{where} takes its size from another tensor; symconv reads "
+                               "an upsampling to a given size or by a given factor")
+    if mode not in catalog.UPSAMPLE_MODES:
+        raise UnsupportedError(f"{where}: mode {mode!r} is not one symconv reads "
+                               f"({', '.join(catalog.UPSAMPLE_MODES)})")
+    every = not isinstance(size if size is not None else scale, tuple | list)
+    sizes = None if size is None else _axes(size, 1)
+    scales = None if scale is None else tuple(_number(q, where) for q in _axes(scale, 1))
+    return Upsample(sizes, scales, str(mode), None if corners is None else bool(corners),
+                    every, source)
 
 
 def _rate(p: float) -> sympy.Rational:
@@ -552,7 +645,34 @@ def _declared_features(node: Any) -> Value | None:
     return None
 
 
+def _global_pool(op: PoolOp) -> Callable[[Any], Layer]:
+    """x.mean(dims), torch.mean(x, dims), x.amax(dims): every spatial axis, and only those
+    (2, 3 or -2, -1 in 2D; the channels and the batch stay)."""
+    def read(node: Any) -> Layer:
+        dims = _argument(node, 0, "dim", None)
+        keepdim = _argument(node, 1, "keepdim", False)
+        axes = tuple(dims) if isinstance(dims, tuple | list) else (dims,)
+        if not all(isinstance(a, int) for a in axes) or len(set(axes)) != len(axes) or not (
+                sorted(axes) == list(range(2, 2 + len(axes)))
+                or sorted(axes) == list(range(-len(axes), 0))):
+            raise UnsupportedError(
+                f"{located(node)} over dim={dims}: symconv reads a mean or maximum over every "
+                "spatial axis (dim=(2, 3) in 2D, or (-2, -1)), a global pooling")
+        return GlobalPool(op, bool(keepdim), len(axes))
+
+    return read
+
+
+def _interpolate(node: Any) -> Layer:
+    return _upsample(_argument(node, 0, "size", None), _argument(node, 1, "scale_factor", None),
+                     _argument(node, 2, "mode", "nearest"),
+                     _argument(node, 3, "align_corners", None), located(node))
+
+
 _FUNCTIONS: dict[str, Callable[[Any], Layer | None]] = {
+    "mean": _global_pool(PoolOp.AVG),
+    "amax": _global_pool(PoolOp.MAX),
+    "interpolate": _interpolate,
     **{f"max_pool{r}d": _functional_pool(PoolOp.MAX, r) for r in (1, 2, 3)},
     **{f"avg_pool{r}d": _functional_pool(PoolOp.AVG, r) for r in (1, 2, 3)},
     **{f"adaptive_max_pool{r}d": _functional_adaptive(PoolOp.MAX, r) for r in (1, 2, 3)},

@@ -32,11 +32,19 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
     Layer,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
 )
 from symconv.network import Network, parse
 from symconv.solve.solution import first_true
@@ -194,7 +202,22 @@ def _step(layer: Layer, axis: int, n: int) -> tuple[int, bool] | None:
             return _paths((body, shortcut), axis, n)
         case Concat(branches=branches):
             return _paths(branches, axis, n)
-        case Flatten() | Linear() | BatchNorm() | Activation() | Dropout():
+        case Pad(padding=padding):
+            return n + _int(padding[axis][0]) + _int(padding[axis][1]), True
+        case PixelShuffle(factor=r, inverse=False):
+            return n * _int(r), True
+        case PixelShuffle(factor=r):
+            return (n // _int(r), True) if n % _int(r) == 0 else None
+        case Upsample(size=size, scale=scale, every_axis=every):
+            at = 0 if every else axis
+            if size is not None:
+                return _int(size[at]), True
+            assert scale is not None
+            return int(f.upsample_out(n, scale[at])), True
+        case GlobalPool(keepdim=True):
+            return 1, True
+        case (Flatten() | Linear() | BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm()
+              | GlobalPool() | Activation() | Dropout() | Scale()):
             return n, True  # after a flatten nothing is spatial any more
         case _:
             assert_never(layer)

@@ -24,11 +24,19 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
     Layer,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     Window,
     kind_of,
 )
@@ -65,7 +73,16 @@ def _layer_roles(layers: Sequence[Layer]) -> Iterator[tuple[Value, int | None, b
             # (the others must agree, which the check by substitution sees to).
             case Residual(body=body) | Concat(branches=(body, *_)):
                 yield from _layer_roles(body)
-            case Flatten() | Linear() | BatchNorm() | Activation() | Dropout() | Concat():
+            case Pad(padding=padding):
+                yield from ((v, 1, True) for pair in padding for v in pair)
+            case PixelShuffle(factor=r, inverse=inverse):
+                yield r, -1 if inverse else 1, False
+            case Upsample(size=size, scale=scale):
+                yield from ((v, 1, False) for v in (size or scale or ()))
+            # A gate keeps its input's size whatever it computes.
+            case (Flatten() | Linear() | BatchNorm() | GroupNorm() | LayerNorm()
+                  | InstanceNorm() | GlobalPool() | Activation() | Dropout() | Concat()
+                  | Scale()):
                 pass
             case _:
                 assert_never(layer)
@@ -294,7 +311,24 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
                 sizes = _paths(layer, (body, shortcut), sizes, at, agree, budget)
             case Concat(branches=branches):
                 sizes = _paths(layer, branches, sizes, at, agree, budget)
-            case BatchNorm() | Activation() | Dropout():
+            case Pad(padding=padding):
+                sizes = tuple(n + at(b) + at(a)
+                              for n, (b, a) in zip(sizes, padding, strict=True))
+            case PixelShuffle(factor=r, inverse=False):
+                sizes = tuple(n * at(r) for n in sizes)
+            case PixelShuffle(factor=r):
+                sizes = tuple(n // at(r) for n in sizes)
+            case Upsample():
+                resize = layer.per_axis(len(sizes))
+                if resize.size is not None:
+                    sizes = tuple(at(o) for o in resize.size)
+                else:
+                    sizes = tuple(f.upsample_out(n, at(q))
+                                  for n, q in zip(sizes, resize.scale or (), strict=True))
+            case GlobalPool(keepdim=keep):
+                sizes = (1,) * len(sizes) if keep else ()
+            case (BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation()
+                  | Dropout() | Scale()):
                 pass
             case _:
                 assert_never(layer)
