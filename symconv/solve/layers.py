@@ -20,11 +20,19 @@ from symconv.layers import (
     ConvTranspose,
     Dropout,
     Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
     Layer,
+    LayerNorm,
     Linear,
+    Pad,
+    PixelShuffle,
     Pool,
     Repeat,
     Residual,
+    Scale,
+    Upsample,
     Window,
 )
 from symconv.network import Network
@@ -64,7 +72,7 @@ def _tensorflow_layer(layer: Layer) -> Layer:
         case Conv(window=w) if w.same:
             ones, zeros = tuple(1 for _ in w.kernel), tuple(0 for _ in w.kernel)
             return dataclasses.replace(layer, window=Window(ones, w.stride, zeros, ones))
-        case Repeat(body=body):
+        case Repeat(body=body) | Scale(body=body):
             return dataclasses.replace(layer, body=_tensorflow(body))
         case Residual(body=body, shortcut=shortcut):
             return dataclasses.replace(layer, body=_tensorflow(body),
@@ -72,7 +80,8 @@ def _tensorflow_layer(layer: Layer) -> Layer:
         case Concat(branches=branches):
             return dataclasses.replace(layer, branches=tuple(_tensorflow(b) for b in branches))
         case (Conv() | ConvTranspose() | Pool() | AdaptivePool() | Linear() | Flatten()
-              | BatchNorm() | Activation() | Dropout()):
+              | BatchNorm() | Activation() | Dropout() | GroupNorm() | LayerNorm()
+              | InstanceNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool()):
             return layer
         case _:
             assert_never(layer)
