@@ -42,9 +42,9 @@ FORBIDDEN = ("Piecewise", "Max(", "Min(", "Eq(", "Ne(", "ITE(")
     (sympy.Max(0, K - 1) + W, "K + W - 1", "K + W - 1"),
     (sympy.Min(W, W + K), "W", "W"),
     (sympy.Max(K, 2 * K), "2*K", "2 K"),
-    (W + 2 * P - K - S * sympy.floor((W + 2 * P - K) / S), "Mod(-K + 2*P + W, S)",
-     r"\left(- K + 2 P + W\right) \bmod S"),
-    (2 * sympy.ceiling(H / 2) - H, "Mod(H, 2)", r"H \bmod 2"),
+    (W + 2 * P - K - S * sympy.floor((W + 2 * P - K) / S), "(2*P + W - K) mod S",
+     r"\left(2 P + W - K\right) \bmod S"),
+    (2 * sympy.ceiling(H / 2) - H, "H mod 2", r"H \bmod 2"),
     (sympy.floor((sympy.floor((W - 1) / 2) + 1) / 2), "floor((W + 1)/4)",
      r"\left\lfloor \frac{W + 1}{4} \right\rfloor"),
     (sympy.floor(H / 4 + sympy.Rational(1, 4)), "floor((H + 1)/4)",
@@ -71,6 +71,15 @@ def test_presented_text_and_latex(raw: Any, text: str, latex: str | None) -> Non
     (S <= 1, "S = 1", "S = 1"),
     (sympy.Ne(S, 0), "always", r"\text{always}"),
     (sympy.Not(sympy.And(S > 2, W > 5)), "S <= 2 or W <= 5", r"S \le 2 \text{ or } W \le 5"),
+    # a linear condition of one symbol with a slope other than 1 is a span at -b/a
+    (H / 2 >= 1, "H >= 2", r"H \ge 2"),
+    (H / 3 < 2, "H <= 5", r"H \le 5"),
+    (2 * H - 5 > 0, "H >= 3", r"H \ge 3"),
+    (sympy.Eq(3 * H, 9), "H = 3", "H = 3"),
+    (4 - H >= 0, "H <= 4", r"H \le 4"),
+    (sympy.Eq(sympy.floor((W - 1) / 3), sympy.floor(W / 3)), "W ≡ 1 or 2 (mod 3)",
+     r"W \equiv 1\text{ or }2 \pmod{3}"),
+    (sympy.Eq(4 * sympy.ceiling(W / 4), W + 3), "W ≡ 1 (mod 4)", r"W \equiv 1 \pmod{4}"),
 ])
 def test_conditions_in_words(condition: Any, text: str, latex: str) -> None:
     assert condition_text(condition) == text

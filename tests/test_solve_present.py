@@ -25,15 +25,15 @@ QUESTIONS = [
     ("conv C k=K p=P", "P", "W", "P = (K - 1)/2 for K odd; no integer P for K even"),
     ("conv C k=3 d=D p=P", "P", "W", "P = D"),
     ("conv 64 k=3 s=2 p=P", "P", "ceiling(W/2)", "P = 1"),
-    ("conv C k=K s=S p=P\nconvT C k=K s=S p=P op=O", "O", "W", "O = Mod(-K + 2*P + W, S)"),
+    ("conv C k=K s=S p=P\nconvT C k=K s=S p=P op=O", "O", "W", "O = (2*P + W - K) mod S"),
     ("conv C k=3 s=S p=1", "S", "ceiling(W/2)",
      "S = 2 for W = 3 and every W >= 5; W = 1: S >= 1; W = 2: S >= 2; W = 4: S in 2..3"),
     # 'same' padding under dilation and kernel together
     ("conv C k=K d=D p=P", "P", "W",
      "P = D*(K - 1)/2 for D even or K odd; no integer P for D odd and K even"),
     ("conv C k=K d=D p=P", "P", "W - 2",
-     "P = (D*K - D - 2)/2 for K odd and D*K - D - 2 >= 0; P = (D*K - D - 2)/2 for D even and "
-     "K even; no integer P for K odd and D*K - D - 2 < 0; no integer P for D odd and K even"),
+     "P = D*(K - 1)/2 - 1 for K odd and D*(K - 1) - 2 >= 0; P = D*(K - 1)/2 - 1 for D even and "
+     "K even; no integer P for K odd and D*(K - 1) - 2 < 0; no integer P for D odd and K even"),
     # kernel solves, stride 1
     ("conv C k=K p=P", "K", "W", "K = 2*P + 1"),
     ("conv C k=K d=2 p=P", "K", "W", "K = P + 1"),
@@ -51,7 +51,7 @@ QUESTIONS = [
     ("conv C k=5 s=2 p=P", "P", "ceiling(W/2)", "P = 2"),
     # output_padding with numbers for some symbols
     ("conv C k=3 s=2 p=1\nconvT C k=3 s=2 p=1 op=O", "O", "W", "O = 0 for W odd; O = 1 for W even"),
-    ("conv C k=K s=2 p=1\nconvT C k=K s=2 p=1 op=O", "O", "W", "O = Mod(-K + W, 2)"),
+    ("conv C k=K s=2 p=1\nconvT C k=K s=2 p=1 op=O", "O", "W", "O = (W - K) mod 2"),
     ("convT C k=K s=2 p=P", "P", "2*W", "P = K/2 - 1 for K even; no integer P for K odd"),
     # input sizes for a symbolic stride; an interval nothing simplifies
     ("conv C k=3 s=S p=1", "W", "7", "6*S + 1 <= W <= 7*S"),
@@ -61,7 +61,7 @@ QUESTIONS = [
     # beyond the splits: the interval, rewritten where proven, and said to be kept
     ("conv C k=K s=S p=P", "P", "ceiling(W/S)",
      "Max(0, ceiling((K + S*(ceiling(W/S) - 1) - W)/2)) <= P <= "
-     "floor((K + S*ceiling(W/S) - W - 1)/2)"),
+     "floor((K + (-W) mod S - 1)/2)"),
 ]
 
 RANGE = {0: 4, 1: 4, 2: 4}  # by how many symbols besides W: each takes 1..n, W 1..2n

@@ -178,8 +178,9 @@ def _of_one_symbol(c: Any, x: sympy.Symbol) -> Condition | None:
         slope = diff.coeff(x)
         if sympy.expand(diff - slope * x).has(x) or not slope.is_Rational or slope == 0:
             return None
-        return _span(c, x, Fraction(int(slope.p), int(slope.q)),
-                     Fraction(-sympy.Rational(diff - slope * x)))
+        a = Fraction(int(slope.p), int(slope.q))
+        b = sympy.Rational(diff - slope * x)
+        return _span(c, x, a, -Fraction(int(b.p), int(b.q)) / a)  # a*x + b op 0: x op -b/a
     period = period_of(diff)
     if period is None or period > MAX_PERIOD or not quasi_linear(diff, x, period):
         return None

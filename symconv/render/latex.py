@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import sympy
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from symconv.derive import Derivation, LayerDerivation
 from symconv.network import LayerRecord, Network
@@ -146,6 +147,22 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
 
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
         return name_latex(expr.name)
+
+    def _print_Mod(self, expr: sympy.Mod, exp: Any = None) -> str:
+        """(W + 2P - K) mod S, terms with a plus sign first, as the text form writes it."""
+        a, b = expr.args
+        if a.is_Add:
+            terms = sorted(self._as_ordered_terms(a), key=lambda t: t.could_extract_minus_sign())
+            shown = self._print(terms[0])
+            for t in terms[1:]:
+                shown += (f" - {self.parenthesize(-t, PRECEDENCE['Add'])}"
+                          if t.could_extract_minus_sign()
+                          else f" + {self.parenthesize(t, PRECEDENCE['Add'])}")
+            shown = f"\\left({shown}\\right)"
+        else:
+            shown = self.parenthesize(a, PRECEDENCE["Mul"])
+        tex = f"{shown} \\bmod {self.parenthesize(b, PRECEDENCE['Mul'])}"
+        return f"\\left({tex}\\right)^{{{exp}}}" if exp is not None else tex
 
     def _print_floor(self, expr: sympy.Basic, exp: Any = None) -> str:
         return self._bracket(r"\left\lfloor ", r" \right\rfloor", expr, exp)

@@ -10,9 +10,12 @@ import sympy
 
 from symconv.errors import SymconvError
 from symconv.present.conditions import AnyOf, Span, readable
+from symconv.present.expressions import cases as expression_cases
 from symconv.present.solution import Answer, Case, Presented, present
+from symconv.render.latex import latex as symconv_latex
+from symconv.render.latex import name_latex
 from symconv.render.text import text
-from symconv.render.values import json_value
+from symconv.render.values import json_value, text_value
 from symconv.render.words import condition_latex
 from symconv.render.words import condition_text as words
 from symconv.solve.invert import Between
@@ -66,7 +69,7 @@ def solution_latex(solution: Solution) -> str:
     """A gather* environment: the equation, the inequalities, the answer (a cases
     environment where it has several)."""
     shown = present(solution)
-    u = sympy.latex(sympy.Symbol(solution.unknown))
+    u = name_latex(solution.unknown)
     rows = [f"{latex(e.lhs)} = {latex(e.rhs)}" for e in shown.equations]
     rows += [f"{latex(b.low)} \\le {latex(b.expr)} \\le {latex(b.high)}"
              for b in shown.inequalities]
@@ -76,7 +79,7 @@ def solution_latex(solution: Solution) -> str:
         v = solution.values
         run = len(v) >= 3 and v[-1] - v[0] + 1 == len(v)
         listed = f"{v[0]}, \\dots, {v[-1]}" if run else ", ".join(map(str, v))
-        rows.append(f"{u} \\in \\{{{listed}\\}}")
+        rows.append(f"{u} = {v[0]}" if len(v) == 1 else f"{u} \\in \\{{{listed}\\}}")
     else:
         rows.append(_cases_latex(u, shown))
         rows += [f"\\text{{where }} {_condition_latex(c.holds)}" for c in shown.where]
@@ -88,7 +91,8 @@ def solution_latex(solution: Solution) -> str:
 
 
 def latex(e: Any) -> str:
-    return sympy.latex(e)
+    """symconv's LaTeX printer (one fraction under a rounding, \\cdot between numbers)."""
+    return symconv_latex(e)
 
 
 def _case_text(u: str, c: Case) -> str:
@@ -122,14 +126,20 @@ def _answer_text(u: str, a: Answer) -> str:
     if a.low is None:
         return f"{u} = {a.values[0]}" if len(a.values) == 1 else f"{u} in {listed}"
     if a.high == sympy.oo:
-        main = f"{u} >= {text(a.low)}"
+        main = f"{u} >= {_shown(a.low)}"
     elif a.single is not None:
-        main = f"{u} = {text(a.low)}"
+        main = f"{u} = {_shown(a.low)}"
     elif a.low.is_Integer and a.high.is_Integer:
         main = f"{u} in {a.low}..{a.high}"
     else:
-        main = f"{text(a.low)} <= {u} <= {text(a.high)}"
+        main = f"{_shown(a.low)} <= {u} <= {_shown(a.high)}"
     return f"{u} in {listed} or {main}" if a.values else main
+
+
+def _shown(bound: Any) -> str:
+    """A bound presented where it is one value (D*(K - 1)/2 - 1), else as the engine wrote
+    it: cases of a bound inside an interval would not read."""
+    return text_value(bound) if expression_cases(bound).single else text(bound)
 
 
 def _answer_latex(u: str, a: Answer) -> str:
@@ -172,11 +182,11 @@ def _condition_latex(condition: Any) -> str:
     try:
         return condition_latex(_readable_when(condition))
     except SymconvError:
-        return sympy.latex(condition)
+        return latex(condition)
 
 
 def _between_text(b: Between) -> str:
-    return f"{sympy.sstr(b.low)} <= {sympy.sstr(b.expr)} <= {sympy.sstr(b.high)}"
+    return f"{text(b.low)} <= {text(b.expr)} <= {text(b.high)}"
 
 
 def _latex_text(text: str) -> str:

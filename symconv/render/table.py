@@ -12,8 +12,8 @@ from symconv.network import LayerRecord, Network, Unused
 from symconv.render.columns import aligned_table
 from symconv.render.latex import escape_text, latex, shape_latex
 from symconv.render.markdown import escape_markdown
-from symconv.render.values import json_list, json_value, row_label
-from symconv.render.words import expression_latex, expression_text
+from symconv.render.values import json_list, json_value, row_label, text_shape, text_value
+from symconv.render.words import expression_latex
 
 COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
 
@@ -70,21 +70,6 @@ def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
         document["not_counted"] = [{"path": u.path, "params": u.params, "module": u.module}
                                    for u in network.unused_parameters]
     return json.dumps(document, indent=2) + "\n"
-
-
-def text_value(value: Any) -> str:
-    """A table cell for a terminal: the value presented (cases in words, never a
-    Piecewise), 'expr for cond; expr for cond' where it has cases."""
-    return expression_text(value)
-
-
-def text_shape(shape: Sequence[Any]) -> str:
-    """C x H x W, each size presented, a sum or cases in parentheses."""
-    def one(v: Any) -> str:
-        shown = text_value(v)
-        return f"({shown})" if sympy.sympify(v, strict=True).is_Add or "; " in shown else shown
-
-    return " x ".join(one(v) for v in shape)
 
 
 def _rows(records: Sequence[LayerRecord]) -> list[list[str]]:

@@ -39,6 +39,21 @@ class TextPrinter(OrderedTerms, StrPrinter):
         base, comma, axis = expr.name.partition(",")
         return f"{base}[{axis}]" if comma else str(super()._print_Symbol(expr))
 
+    def _print_Mod(self, expr: sympy.Mod) -> str:
+        """A remainder as a teacher writes it, (W + 2*P - K) mod S: terms with a plus sign
+        first."""
+        a, b = expr.args
+        shown = self._positive_first(a) if a.is_Add else self.parenthesize(a, precedence(expr))
+        return f"{shown} mod {self.parenthesize(b, precedence(expr))}"
+
+    def _positive_first(self, a: sympy.Add) -> str:
+        terms = sorted(self._as_ordered_terms(a), key=lambda t: t.could_extract_minus_sign())
+        out = self._print(terms[0])
+        for t in terms[1:]:
+            out += f" - {self.parenthesize(-t, precedence(a))}" if t.could_extract_minus_sign() \
+                else f" + {self.parenthesize(t, precedence(a))}"
+        return f"({out})"
+
     def _print_floor(self, expr: sympy.Basic) -> str:
         return self._rounding("floor", expr)
 

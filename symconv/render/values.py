@@ -28,19 +28,21 @@ def json_list(values: Iterable[Any]) -> list[int | str | None]:
 
 
 def text_value(value: Any) -> str:
-    """A value as a person reads it in a terminal (SymPy syntax, exact; a piecewise value
-    as its cases, 'value for condition; value otherwise')."""
-    from symconv.render.text import text  # the text printer reads derivations, built later
+    """A value as a person reads it in a terminal: presented (symconv.present.expressions:
+    cases in words, never a Piecewise), 'expr for cond; expr for cond' where it has cases."""
+    from symconv.render.words import expression_text  # the presentation reads the printers
 
-    return text(value, enclosed=True)
+    return expression_text(value)
 
 
 def text_shape(shape: Iterable[Any]) -> str:
-    """C x H x W, a sum in parentheses so that the x separators read unambiguously."""
-    return " x ".join(
-        f"({text_value(v)})" if sympy.sympify(v, strict=True).is_Add else text_value(v)
-        for v in shape
-    )
+    """C x H x W, each size presented, a sum or cases in parentheses so that the x
+    separators read unambiguously."""
+    def one(v: Any) -> str:
+        shown = text_value(v)
+        return f"({shown})" if sympy.sympify(v, strict=True).is_Add or "; " in shown else shown
+
+    return " x ".join(one(v) for v in shape)
 
 
 def row_label(parent: str, index: int, path: int) -> str:
