@@ -159,8 +159,8 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
                           if t.could_extract_minus_sign()
                           else f" + {self.parenthesize(t, PRECEDENCE['Add'])}")
             shown = f"\\left({shown}\\right)"
-        else:
-            shown = self.parenthesize(a, PRECEDENCE["Mul"])
+        else:  # (-W) mod 2, not -W mod 2
+            shown = self._print(a) if a.is_Atom else f"\\left({self._print(a)}\\right)"
         tex = f"{shown} \\bmod {self.parenthesize(b, PRECEDENCE['Mul'])}"
         return f"\\left({tex}\\right)^{{{exp}}}" if exp is not None else tex
 

@@ -43,7 +43,9 @@ class TextPrinter(OrderedTerms, StrPrinter):
         """A remainder as a teacher writes it, (W + 2*P - K) mod S: terms with a plus sign
         first."""
         a, b = expr.args
-        shown = self._positive_first(a) if a.is_Add else self.parenthesize(a, precedence(expr))
+        # (-W) mod 2, not -W mod 2: anything but a name or a number is parenthesised
+        shown = self._positive_first(a) if a.is_Add else (
+            self._print(a) if a.is_Atom else f"({self._print(a)})")
         return f"{shown} mod {self.parenthesize(b, precedence(expr))}"
 
     def _positive_first(self, a: sympy.Add) -> str:
