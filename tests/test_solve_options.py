@@ -27,6 +27,15 @@ torch.set_num_threads(1)
 RESNET18 = (Path(__file__).parent.parent / "examples" / "resnet18.net").read_text("utf-8")
 
 
+
+def said(name: str, values: list[int]) -> str:
+    """How an answer of these values prints: one value, a run lo..hi, or the set."""
+    if len(values) == 1:
+        return f"{name} = {values[0]}"
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"{name} in {values[0]}..{values[-1]}"
+    return f"{name} in {{{', '.join(map(str, values))}}}"
+
 def run(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -127,7 +136,7 @@ def test_layer_targets_resnet18_feature_map():
     assert (code, err) == (0, "")
     brute = [w for w in range(1, 400) if resnet18_layer17(w) == (7, 7)]
     assert brute == list(range(193, 225))
-    assert out.splitlines()[0] == f"W in {{{', '.join(map(str, brute))}}}"
+    assert out.splitlines()[0] == said("W", brute)
     net = parse(RESNET18, "3 x W x W")
     assert solve(net.upto(17), "W", 7).values == tuple(brute)
 
@@ -177,7 +186,7 @@ def test_layer_set_values_of_later_layers_are_not_part_of_the_question():
     text = "input 1 x W\nconv 4 k=3 s=2 p=1\nconv 4 k=K"
     code, out, _ = run(["solve", "-e", text, "--for", "W", "--target", "5", "--layer", "1",
                         "--set", "K=3"])
-    assert code == 0 and out.startswith("W in {9, 10}")
+    assert code == 0 and out.startswith("W in 9..10")
     code, _, err = run(["solve", "-e", text, "--for", "W", "--target", "5", "--layer", "1",
                         "--set", "Z=3"])
     assert code == 2 and "unknown symbol 'Z'" in err
@@ -224,7 +233,7 @@ def test_tensorflow_convention_solves_input_sizes_and_strides(target):
                           "--set", "S=2", "--convention", "tensorflow"])
     brute = [w for w in range(1, 200) if tf_out(w, 2) == target]
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == f"W in {{{', '.join(map(str, brute))}}}"
+    assert out.splitlines()[0] == said("W", brute)
     net = sizes_in(parse(TF_NET), Convention.TENSORFLOW)
     strides = solve(net, "S", target, W=56)
     for s in range(1, 60):
@@ -246,7 +255,7 @@ def test_pytorch_convention_is_the_default_and_refuses_strided_same():
     assert code == 1 and "padding='same' is not supported for strided convolutions" in out
     assert run([*argv, "--convention", "torch"])[1] == out
     code, out, _ = run([*argv, "--convention", "tensorflow"])
-    assert code == 0 and out.startswith("W in {13, 14}")
+    assert code == 0 and out.startswith("W in 13..14")
 
 
 def test_convention_with_aligned_is_refused():
