@@ -22,7 +22,14 @@ from symconv.derive import Derivation, derive, internal_letters
 from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
-from symconv.render.latex import escape_text, input_sizes, latex, shape_latex, step_lines
+from symconv.render.latex import (
+    escape_text,
+    input_sizes,
+    latex,
+    shape_latex,
+    step_lines,
+    value_latex,
+)
 from symconv.render.table import params_latex, unused_note
 from symconv.steps import Quantity, Step
 from symconv.symbols import internal_symbol, symbol
@@ -237,8 +244,8 @@ def _receptive_table(records: tuple[Record, ...]) -> list[str]:
     ]
     for r in rows:
         cells = [str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
-                 *(_cell(latex(fd.size)) for fd in r.fields),
-                 *(_cell(latex(fd.jump)) for fd in r.fields)]
+                 *(_cell(value_latex(fd.size)) for fd in r.fields),
+                 *(_cell(value_latex(fd.jump)) for fd in r.fields)]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", r"\end{center}", ""]
     if any(LONG in line for line in lines):
@@ -281,9 +288,10 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
         lines.append(" & ".join([str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
                                  _cell(shape_latex(r.output_shape)),
                                  params if params.startswith("\\text") else _cell(params),
-                                 *(_cell(latex(v)) for v in (r.neurons, r.connections, r.macs))
+                                 *(_cell(value_latex(v))
+                                   for v in (r.neurons, r.connections, r.macs))
                                  ]) + r" \\")
-    totals = [_cell(latex(total(n))) for n in ("params", "neurons", "connections", "macs")]
+    totals = [_cell(value_latex(total(n))) for n in ("params", "neurons", "connections", "macs")]
     lines += [r"\midrule", " & total & & " + " & ".join(totals) + r" \\",
               r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines)

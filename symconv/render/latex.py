@@ -318,9 +318,17 @@ def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
     return "\n".join(lines)
 
 
+def value_latex(value: object) -> str:
+    """A value shown in a table or a closed form: presented (symconv.present: cases with
+    their conditions in words, remainders, geometric sums), checked, in LaTeX."""
+    from symconv.render.words import expression_latex  # words prints through this module
+
+    return expression_latex(value)
+
+
 def shape_latex(shape: Sequence[object]) -> str:
-    """C × H × W, a sum in parentheses so that × binds as it reads."""
+    """C × H × W, each size presented, a sum in parentheses so that × binds as it reads."""
     return r" \times ".join(
-        rf"\left({latex(v)}\right)" if sympy.sympify(v, strict=True).is_Add else latex(v)
-        for v in shape
+        rf"\left({value_latex(v)}\right)" if sympy.sympify(v, strict=True).is_Add
+        else value_latex(v) for v in shape
     )

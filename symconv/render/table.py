@@ -10,7 +10,7 @@ import sympy
 
 from symconv.network import LayerRecord, Network, Unused
 from symconv.render.columns import aligned_table
-from symconv.render.latex import escape_text, latex, shape_latex
+from symconv.render.latex import escape_text, shape_latex, value_latex
 from symconv.render.markdown import escape_markdown
 from symconv.render.values import json_list, json_value, row_label, text_shape, text_value
 from symconv.render.words import expression_latex
@@ -168,10 +168,10 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
         kind = r"\texttt{" + escape_text(r.kind) + "}"
         params = params_latex(r) if _reused(r) else f"${params_latex(r)}$"
         cells = [label, r"\quad" * label.count(".") + kind, f"${shape}$", params,
-                 *(f"${latex(v)}$" for v in (r.neurons, r.connections, r.macs))]
+                 *(f"${value_latex(v)}$" for v in (r.neurons, r.connections, r.macs))]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
-    totals = [f"${latex(_total(records, f))}$"
+    totals = [f"${value_latex(_total(records, f))}$"
               for f in ("params", "neurons", "connections", "macs")]
     lines.append(" & total & & " + " & ".join(totals) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
@@ -181,7 +181,7 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
 
 def params_latex(r: LayerRecord) -> str:
     """A layer's parameter count as the LaTeX tables write it (math, or 'reused')."""
-    return r"\textit{reused}" if _reused(r) else latex(r.params)
+    return r"\textit{reused}" if _reused(r) else value_latex(r.params)
 
 
 RENDERERS = {
