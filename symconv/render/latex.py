@@ -327,8 +327,12 @@ def value_latex(value: object) -> str:
 
 
 def shape_latex(shape: Sequence[object]) -> str:
-    """C × H × W, each size presented, a sum in parentheses so that × binds as it reads."""
-    return r" \times ".join(
-        rf"\left({value_latex(v)}\right)" if sympy.sympify(v, strict=True).is_Add
-        else value_latex(v) for v in shape
-    )
+    """C × H × W, each size presented, a sum or cases in parentheses so that × binds as it
+    reads."""
+    def one(v: object) -> str:
+        shown = value_latex(v)
+        cases = r"\text{ for }" in shown  # a size with cases: the cases are one factor
+        return rf"\left({shown}\right)" if cases or sympy.sympify(v, strict=True).is_Add \
+            else shown
+
+    return r" \times ".join(one(v) for v in shape)
