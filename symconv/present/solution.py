@@ -265,7 +265,7 @@ def _periods(exprs: list[Any], u: sympy.Symbol) -> dict[sympy.Symbol, int] | Non
                 periods[x] = math.lcm(periods.get(x, 1), m)
     if math.prod(periods.values()) > MAX_CLASSES:
         return None
-    return periods
+    return dict(sorted(periods.items(), key=lambda item: item[0].name))  # not in set order
 
 
 def _split(u: sympy.Symbol, low: Any, high: Any, tied: list[Condition],

@@ -94,10 +94,10 @@ def _words(c: Condition, style: _Style) -> str:
             return f"{style.expr(lhs)} {style.ops[op]} {style.expr(rhs)}"
         case AllOf(parts=parts):
             joint = " and " if style is _TEXT else r" \text{ and } "
-            return joint.join(_words(p, style) for p in parts)
+            return joint.join(_grouped(p, style, AnyOf) for p in parts)
         case AnyOf(parts=parts):
             joint = " or " if style is _TEXT else r" \text{ or } "
-            return joint.join(_grouped(p, style) for p in parts)
+            return joint.join(_grouped(p, style, AllOf) for p in parts)
         case Always():
             return "always" if style is _TEXT else r"\text{always}"
         case Never():
@@ -106,9 +106,11 @@ def _words(c: Condition, style: _Style) -> str:
             assert_never(c)
 
 
-def _grouped(c: Condition, style: _Style) -> str:
+def _grouped(c: Condition, style: _Style, inner_kind: type) -> str:
+    """A part of a conjunction or a disjunction, in parentheses where it is the other kind
+    (A and (B or C); (A and B) or C), so that no reader has to know which binds first."""
     inner = _words(c, style)
-    return f"({inner})" if isinstance(c, AllOf) else inner
+    return f"({inner})" if isinstance(c, inner_kind) else inner
 
 
 def _operand(e: Any, style: _Style) -> str:
