@@ -13,10 +13,10 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from sympy.parsing.latex import parse_latex
+from test_robustness import run
 from test_symbolic import nested_networks
 
 import symconv
-from symconv.cli import main
 from symconv.errors import SymconvError
 from symconv.present import expressions
 from symconv.present.expressions import Case, cases
@@ -281,8 +281,7 @@ def test_latex_parses_back_to_the_engines_value(raw: Any) -> None:
 
 
 def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    code = main(argv)
-    out, err = capsys.readouterr()
+    code, out, err = run(argv)
     assert code == 0, err
     return out
 

@@ -15,6 +15,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sympy.parsing.latex import parse_latex
+from test_robustness import run
 
 import symconv
 from symconv.derive import CEIL_DROPPED, CEIL_EITHER, CEIL_INSIDE, derive
@@ -29,7 +30,6 @@ from symconv.render.table import RENDERERS, flat_rows
 from symconv.render.text import derivation_text, step_text, text
 from symconv.render.values import text_shape, text_value
 from symconv.steps import evaluate
-from tests.test_robustness import run
 
 H, K, P, N, S, L, M = (sympy.Symbol(n, integer=True, positive=True) for n in "HKPNSLM")
 

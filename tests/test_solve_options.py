@@ -5,8 +5,6 @@ checked against the whole network's evaluation; --convention tensorflow follows 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import random
 from functools import cache
 from pathlib import Path
@@ -14,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from test_robustness import run  # the one way the tests call the command line
 
 import symconv
 from symconv import NoSolutionError, SymconvError, UnknownNameError, parse, solve
 from symconv import formulas as f
-from symconv.cli import main
 from symconv.parse import parse_expression
 from symconv.solve.layers import Convention, sizes_in
 
@@ -35,16 +33,6 @@ def said(name: str, values: list[int]) -> str:
     if values == list(range(values[0], values[-1] + 1)):
         return f"{name} in {values[0]}..{values[-1]}"
     return f"{name} in {{{', '.join(map(str, values))}}}"
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
-
 
 def spatial(net: symconv.Network, **values: int) -> tuple[int, ...] | None:
     try:

@@ -14,8 +14,6 @@ tests/golden/textbook_<question>.txt, read by eye when it changes (`pytest --upd
 
 from __future__ import annotations
 
-import contextlib
-import io
 import itertools
 import json
 import re
@@ -28,11 +26,11 @@ from typing import Any
 
 import pytest
 import sympy
+from test_robustness import run  # the one way the tests call the command line
 
 import symconv
 from symconv import SymconvError
 from symconv import formulas as f
-from symconv.cli import main
 from symconv.parse import parse_expression
 from symconv.render.solution import solution_dict
 from symconv.render.values import json_value
@@ -252,13 +250,6 @@ SOLVE = [
 
 
 # ---------------------------------------------------------------- the oracle
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
 
 
 @cache

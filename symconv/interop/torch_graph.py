@@ -17,6 +17,14 @@ from symconv.errors import UnsupportedError
 from symconv.layers import Activation, Concat, Layer, Residual, Scale
 from symconv.symbols import Value
 
+# The binary operations read between two tensors, and what is said of one with a number.
+_TWO_TENSORS = {
+    "add": "adds a number to a tensor; symconv reads additions of two branches (a residual "
+           "block)",
+    "mul": "multiplies a tensor by a number; symconv reads a tensor times a gate computed "
+           "from it (x * s, a scale block)",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -99,23 +107,11 @@ class _Walk:
             if not isinstance(tensors, list | tuple):
                 raise UnsupportedError(f"{name_of(node)} of something other than a list")
             return list(tensors)
-        if kind == "add":
-            # x + y, torch.add(x, y), or torch.add(input=x, other=y)
+        if kind in _TWO_TENSORS:
+            # x + y, torch.add(x, y), torch.add(input=x, other=y); x * s, s * x, torch.mul
             tensors = [a for a in (*node.args, *node.kwargs.values()) if hasattr(a, "op")]
             if len(tensors) != 2:
-                raise UnsupportedError(
-                    f"{located(node)} adds a number to a tensor; symconv reads "
-                    "additions of two branches (a residual block)"
-                )
-            return tensors
-        if kind == "mul":
-            # x * s, s * x, torch.mul(x, s)
-            tensors = [a for a in (*node.args, *node.kwargs.values()) if hasattr(a, "op")]
-            if len(tensors) != 2:
-                raise UnsupportedError(
-                    f"{located(node)} multiplies a tensor by a number; symconv reads a "
-                    "tensor times a gate computed from it (x * s, a scale block)"
-                )
+                raise UnsupportedError(f"{located(node)} {_TWO_TENSORS[kind]}")
             return tensors
         return [a for a in node.all_input_nodes if not is_size_query(a)]
 
