@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import symconv
-from symconv.notes import build_notes, notes_document
+from symconv.documents.notes import build_notes, notes_document
 
 ROOT = Path(__file__).parent.parent
 

@@ -1,6 +1,9 @@
 """symconv: closed-form arithmetic of convolutional networks, symbolic and exact."""
 
+from symconv import _moved
+from symconv.algebra.symbols import symbol
 from symconv.derive import Derivation, derive
+from symconv.engine.receptive import ClosedForm, Field, closed_forms
 from symconv.errors import (
     InvalidLayerError,
     InvalidValueError,
@@ -12,11 +15,11 @@ from symconv.errors import (
     UnsupportedError,
 )
 from symconv.interop import from_torch, to_torch_code
+from symconv.language.values import simplify_rounding
 from symconv.network import LayerRecord, Network, parse
-from symconv.receptive import ClosedForm, Field, closed_forms
-from symconv.simplify import simplify_rounding
 from symconv.solve import Solution, solve
-from symconv.symbols import symbol
+
+_moved.install()
 
 __all__ = [
     "ClosedForm",

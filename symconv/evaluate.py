@@ -18,13 +18,15 @@ from typing import Any
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
-from symconv.blocks import MAX_UNROLLED, unrolled_layers
+from symconv.algebra.symbols import Value, symbol
+from symconv.engine.blocks import MAX_UNROLLED, unrolled_layers
+from symconv.engine.records import PENDING_RULES
+from symconv.engine.trace import check_input, trace
 from symconv.errors import InvalidValueError, SymconvError
-from symconv.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
+from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
+from symconv.language.parse import TOO_BIG
+from symconv.language.values import substitution, value_of
 from symconv.network import Network, _substitute
-from symconv.parse import TOO_BIG
-from symconv.symbols import Value, substitution, symbol, value_of
-from symconv.trace import PENDING_RULES, check_input, trace
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from symconv.build import build, no_words
+from symconv.algebra.symbols import Value, as_value, free_names, truth
+from symconv.engine.records import Record
+from symconv.engine.trace import check_input, trace, whole
 from symconv.errors import (
     InvalidValueError,
     LayerSource,
@@ -19,20 +21,11 @@ from symconv.errors import (
     UnknownNameError,
     did_you_mean,
 )
-from symconv.layers import Layer, Shared, shared_of
-from symconv.parse import high_degree, parse_shape, parse_statements
-from symconv.render.values import text_value
-from symconv.symbols import (
-    Value,
-    as_value,
-    describe,
-    free_names,
-    substitution,
-    truth,
-    value_of,
-    whole_number,
-)
-from symconv.trace import Record, check_input, trace, whole
+from symconv.language.build import build, no_words
+from symconv.language.layers import Layer, Shared, shared_of
+from symconv.language.parse import high_degree, parse_shape, parse_statements
+from symconv.language.values import describe, substitution, value_of, whole_number
+from symconv.present.values import text_value
 
 if TYPE_CHECKING:
     from symconv.evaluate import Evaluator
@@ -204,7 +197,7 @@ class Network:
         return table_markdown(self, self.table())
 
     def _repr_latex_(self) -> str:
-        from symconv.render.latex import table_math
+        from symconv.render.table import table_math
 
         return table_math(self, self.table())
 

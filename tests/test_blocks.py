@@ -11,9 +11,9 @@ import sympy
 import torch
 
 import symconv
-from symconv.blocks import describe
-from symconv.symbols import symbol
-from symconv.trace import Record
+from symconv.algebra.symbols import symbol
+from symconv.engine.blocks import describe
+from symconv.engine.records import Record
 
 N = symbol("N")
 
@@ -178,7 +178,7 @@ def test_resnet18_example() -> None:
     """examples/resnet18.net read with a symbolic input: torchvision's parameter count
     (11,689,512), the stages down to ⌈W/32⌉, every residual block aligned, and the receptive
     field before pooling."""
-    from symconv.receptive import INPUT, closed_forms
+    from symconv.engine.receptive import INPUT, closed_forms
 
     with open("examples/resnet18.net", encoding="utf-8") as handle:
         net = symconv.parse(handle.read(), "3 x H x W")

@@ -11,14 +11,14 @@ import pytest
 import sympy
 
 import symconv
-from symconv.derive import INTERNAL, Derivation, derive
+from symconv.derive.derivation import INTERNAL, Derivation, derive
+from symconv.derive.steps import Given, Quantity, Step, evaluate
+from symconv.documents.notes import _closed_forms
+from symconv.engine.records import axis_names
 from symconv.errors import UnknownNameError
-from symconv.notes import _closed_forms
 from symconv.render.latex import derivation_latex
 from symconv.render.markdown import derivation_markdown
 from symconv.render.text import derivation_text
-from symconv.steps import Given, Quantity, Step, evaluate
-from symconv.trace import axis_names
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.net"))
 
@@ -230,7 +230,7 @@ def test_network_displays_as_a_table() -> None:
     assert latex.startswith("$$\\begin{array}") and "10 \\times 32 \\times 32 & 760" in latex
     assert "| 1 | conv2d | 10 × 32 × 32 | 760 |" in network._repr_markdown_()
     symbolic = symconv.parse("input C x H x W\nconv K k=F").table()
-    from symconv.render.latex import table_math
+    from symconv.render.table import table_math
 
     assert r"K \times \left(H - F + 1\right)" in table_math(symconv.parse("input C x H x W\n"
                                                                           "conv K k=F"),

@@ -31,12 +31,12 @@ import pytest
 from conftest import need_pdflatex
 
 import symconv
-from symconv import catalog
-from symconv.catalog import REQUIRED, Family, Kind, Spec
 from symconv.cli import main
+from symconv.engine.records import Record
 from symconv.interop.torch_check import compare
-from symconv.render.values import text_shape
-from symconv.trace import Record
+from symconv.language import catalog
+from symconv.language.catalog import REQUIRED, Family, Kind, Spec
+from symconv.present.values import text_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -14,8 +14,8 @@ from test_seeds import alexnet_torch  # seed 004's network, as d2l defines it
 from torch import nn
 
 import symconv
+from symconv.engine.records import Record
 from symconv.interop.torch_check import compare
-from symconv.trace import Record
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -21,7 +21,7 @@ import pytest
 import sympy
 
 import symconv
-from symconv.parse import MAX_DIGITS, parse_shape
+from symconv.language.parse import MAX_DIGITS, parse_shape
 
 NET_TEXT = ("input 3 x H x W\nconv K k=3 s=S p=P\nmaxpool k=2 ceil\n"
             "repeat N { conv 8 k=3 p=1 }\nflatten\nlinear 10")

@@ -17,8 +17,8 @@ import sympy
 
 import symconv
 from symconv.commands.rf import _report
-from symconv.notes import build_notes, notes_body
-from symconv.steps import Given
+from symconv.derive.steps import Given
+from symconv.documents.notes import build_notes, notes_body
 
 INTERNAL = ["u", "n", "params", "i", "j", "l", "i2", "k", "K_1", "H_1", "R_1", "J_1",
             "S_1", "P_2", "params_1", "C_1", "L_1", "W_1", "_u0", "_u1", "x"]

@@ -11,13 +11,13 @@ import textwrap
 from typing import Any
 
 import pytest
+import symconv.layers as symconv_layers
 import torch
 import torch.nn.functional as F
 from test_examples import BasicBlock
 from torch import nn
 
 import symconv
-import symconv.layers as symconv_layers
 from symconv.cli import main
 from symconv.interop import torch_check
 

@@ -6,7 +6,7 @@ import pytest
 import sympy
 
 import symconv
-from symconv.layers import (
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -193,7 +193,7 @@ def test_results_are_sympy_objects() -> None:
     ],
 )
 def test_expressions_may_round_and_compare(text: str, value: object) -> None:
-    from symconv.parse import parse_expression
+    from symconv.language.parse import parse_expression
 
     assert parse_expression(text) == value
 

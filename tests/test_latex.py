@@ -12,10 +12,10 @@ import sympy
 from sympy.parsing.latex import parse_latex
 
 import symconv
-from symconv.derive import derive
-from symconv.render.latex import escape_text, latex, name_latex
-from symconv.steps import Given, Step
-from symconv.symbols import symbol
+from symconv.algebra.symbols import symbol
+from symconv.derive.derivation import derive
+from symconv.derive.steps import Given, Step
+from symconv.present.latex import escape_text, latex, name_latex
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 

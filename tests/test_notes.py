@@ -15,8 +15,8 @@ import pytest
 
 import symconv
 from symconv.cli import main
-from symconv.formula_sheet import entries, sheet_markdown
-from symconv.notes import (
+from symconv.documents.formula_sheet import entries, sheet_markdown
+from symconv.documents.notes import (
     LatexError,
     build_notes,
     compile_pdf,

@@ -20,7 +20,7 @@ import symconv
 from symconv.errors import SymconvError
 from symconv.present import expressions
 from symconv.present.expressions import Case, cases
-from symconv.render.words import (
+from symconv.present.words import (
     cases_latex,
     cases_text,
     condition_latex,

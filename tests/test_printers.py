@@ -18,18 +18,20 @@ from sympy.parsing.latex import parse_latex
 from test_robustness import run
 
 import symconv
-from symconv.derive import CEIL_DROPPED, CEIL_EITHER, CEIL_INSIDE, derive
+from symconv.derive.derivation import CEIL_DROPPED, CEIL_EITHER, CEIL_INSIDE, derive
+from symconv.derive.steps import evaluate
+from symconv.documents.notes import build_notes, notes_body
 from symconv.errors import SymconvError
-from symconv.notes import build_notes, notes_body
-from symconv.parse import parse_expression
-from symconv.render.cases import cases, check
+from symconv.language.parse import parse_expression
+from symconv.present.cases import cases, check
+from symconv.present.latex import latex
+from symconv.present.text import text
+from symconv.present.values import text_shape, text_value
 from symconv.render.columns import WIDTH, aligned_table
-from symconv.render.latex import derivation_latex, latex
+from symconv.render.latex import derivation_latex
 from symconv.render.markdown import derivation_markdown
 from symconv.render.table import RENDERERS, flat_rows
-from symconv.render.text import derivation_text, step_text, text
-from symconv.render.values import text_shape, text_value
-from symconv.steps import evaluate
+from symconv.render.text import derivation_text, step_text
 
 H, K, P, N, S, L, M = (sympy.Symbol(n, integer=True, positive=True) for n in "HKPNSLM")
 

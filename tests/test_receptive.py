@@ -11,8 +11,8 @@ import pytest
 import sympy
 
 import symconv
-from symconv.receptive import INPUT, closed_forms
-from symconv.symbols import symbol
+from symconv.algebra.symbols import symbol
+from symconv.engine.receptive import INPUT, closed_forms
 
 # ---------------------------------------------------------------- the brute-force oracle
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import symconv
 from symconv.commands.rf import _report
-from symconv.notes import build_notes, notes_body
+from symconv.documents.notes import build_notes, notes_body
 
 SYMBOLS = ("S", "K", "D", "P")
 VALUES = st.sampled_from(["S", "S", "K", "2", "3", "S + 1", "K - 1"])

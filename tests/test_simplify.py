@@ -8,9 +8,9 @@ import pytest
 import sympy
 
 import symconv
-from symconv import formulas as f
-from symconv.simplify import evaluate, floor_map, repeat_map, simplify_rounding
-from symconv.symbols import symbol
+from symconv.algebra.simplify import evaluate, floor_map, repeat_map, simplify_rounding
+from symconv.algebra.symbols import symbol
+from symconv.engine import formulas as f
 
 W = symbol("W")
 RANGE = range(1, 400)

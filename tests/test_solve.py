@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from symconv import NoSolutionError, SymconvError, UnknownNameError, parse
+from symconv.algebra.symbols import symbol
 from symconv.solve.solution import solve
-from symconv.symbols import symbol
 
 GRID = 40  # brute force examines the unknown from its least value up to this
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from symconv import NoSolutionError, parse
 from symconv.cli import main
-from symconv.layers import Conv, Pool
+from symconv.language.layers import Conv, Pool
 from symconv.solve.align import aligned_sizes
 from symconv.solve.design import Bounds, Cost, design_search
 

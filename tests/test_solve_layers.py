@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from symconv import NoSolutionError
-from symconv import formulas as f
+from symconv.engine import formulas as f
 from symconv.solve.layers import Convention, same_padding, transposed_sizes, undo_output_padding
 from symconv.solve.solution import solve
 

@@ -16,8 +16,8 @@ from test_robustness import run  # the one way the tests call the command line
 
 import symconv
 from symconv import NoSolutionError, SymconvError, UnknownNameError, parse, solve
-from symconv import formulas as f
-from symconv.parse import parse_expression
+from symconv.engine import formulas as f
+from symconv.language.parse import parse_expression
 from symconv.solve.layers import Convention, sizes_in
 
 torch.set_num_threads(1)

@@ -13,12 +13,13 @@ import pytest
 import sympy
 
 import symconv
+from symconv.algebra.symbols import symbol, truth
 from symconv.errors import SymconvError
-from symconv.parse import parse_expression
+from symconv.language.parse import parse_expression
 from symconv.present import solution as present_solution
-from symconv.present.solution import Answer, present
 from symconv.render.solution import solution_dict, solution_latex, solution_text
-from symconv.symbols import symbol, truth
+from symconv.solve.answer import Answer
+from symconv.solve.present import present
 
 # (layers after 'input C x W', unknown, target, the first line of the text answer)
 QUESTIONS = [

@@ -30,10 +30,10 @@ from test_robustness import run  # the one way the tests call the command line
 
 import symconv
 from symconv import SymconvError
-from symconv import formulas as f
-from symconv.parse import parse_expression
+from symconv.engine import formulas as f
+from symconv.language.parse import parse_expression
+from symconv.present.values import json_value
 from symconv.render.solution import solution_dict
-from symconv.render.values import json_value
 from symconv.solve.layers import Convention, sizes_in
 
 

@@ -14,7 +14,7 @@ import pytest
 from sympy.core.parameters import global_parameters
 
 import symconv
-from symconv.receptive import INPUT
+from symconv.engine.receptive import INPUT
 
 NETWORK = """input C x H x W
 conv K k=F s=S p=P

@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 from torch import nn
 
 import symconv
-from symconv import catalog
+from symconv.documents.notes import build_notes, notes_body
 from symconv.interop import torch_check
-from symconv.notes import build_notes, notes_body
+from symconv.language import catalog
+from symconv.present.values import row_label
 from symconv.render.markdown import escape_markdown
 from symconv.render.table import table_json, table_latex, table_markdown, table_text
-from symconv.render.values import row_label
 
 Outcome = tuple[tuple[int, ...], int] | None
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import sympy
 
-from symconv.cli import add_network_arguments, load_network, values_from, whole_option
+from symconv.commands.options import add_network_arguments, load_network, values_from, whole_option
 from symconv.errors import SymconvError
-from symconv.render.values import text_shape, text_value
+from symconv.present.values import text_shape, text_value
 
 MAX_SIZES = 100  # each is a PyTorch run of the whole network
 

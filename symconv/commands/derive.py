@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from symconv.cli import add_network_arguments, load_network, values_from
-from symconv.derive import derive
+from symconv.commands.options import add_network_arguments, load_network, values_from
+from symconv.derive.derivation import derive
+from symconv.derive.steps import QUANTITIES
 from symconv.render.latex import derivation_latex
 from symconv.render.markdown import derivation_markdown
 from symconv.render.text import derivation_text
-from symconv.steps import QUANTITIES
 
 FORMATS = {"text": derivation_text, "latex": derivation_latex, "markdown": derivation_markdown}
 

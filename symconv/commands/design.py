@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from symconv.cli import whole_option
+from symconv.commands.options import whole_option
 from symconv.errors import SymconvError
 from symconv.solve.design import Bounds, Cost, design_search
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from symconv.cli import write_file
-from symconv.formula_sheet import sheet_latex, sheet_markdown
-from symconv.notes import MACROS
+from symconv.commands.options import write_file
+from symconv.documents.formula_sheet import sheet_latex, sheet_markdown
+from symconv.documents.notes import MACROS
 
 
 def register(subparsers: Any) -> None:

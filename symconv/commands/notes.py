@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from symconv.cli import add_network_arguments, load_network, values_from, write_file
+from symconv.commands.options import add_network_arguments, load_network, values_from, write_file
+from symconv.documents.notes import build_notes, compile_pdf, notes_body, notes_document
 from symconv.errors import SymconvError
-from symconv.notes import build_notes, compile_pdf, notes_body, notes_document
 
 
 def register(subparsers: Any) -> None:

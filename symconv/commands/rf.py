@@ -9,18 +9,15 @@ from typing import Any
 
 import sympy
 
-from symconv.cli import (
+from symconv.algebra.symbols import Value, internal_symbol, truth
+from symconv.commands.options import (
     add_network_arguments,
     load_network,
     read_option,
     values_from,
     whole_option,
 )
-from symconv.errors import ShapeError, SymconvError
-from symconv.network import Network
-from symconv.parse import parse_expression
-from symconv.present.expressions import cases
-from symconv.receptive import (
+from symconv.engine.receptive import (
     INPUT,
     Field,
     Geometry,
@@ -30,11 +27,14 @@ from symconv.receptive import (
     padding_after,
     stage,
 )
+from symconv.engine.records import Record, axis_names
+from symconv.errors import ShapeError, SymconvError
+from symconv.language.parse import parse_expression
+from symconv.network import Network
+from symconv.present.expressions import cases
+from symconv.present.values import json_value
+from symconv.present.words import cases_json, cases_text, condition_text
 from symconv.render.columns import aligned_table, wrap_line
-from symconv.render.values import json_value
-from symconv.render.words import cases_json, cases_text, condition_text
-from symconv.symbols import Value, internal_symbol, truth
-from symconv.trace import Record, axis_names
 
 
 def register(subparsers: Any) -> None:

@@ -10,22 +10,22 @@ from typing import Any
 
 import sympy
 
-from symconv.cli import (
+from symconv.algebra.symbols import Value
+from symconv.commands.design import _range
+from symconv.commands.options import (
     add_network_arguments,
     load_network,
     read_option,
     values_from,
     whole_option,
 )
-from symconv.commands.design import _range
 from symconv.errors import NoSolutionError, SymconvError
+from symconv.language.parse import parse_shape
 from symconv.network import Network
-from symconv.parse import parse_shape
 from symconv.render.solution import solution_dict, solution_latex, solution_text
 from symconv.solve.align import Alignment, aligned_sizes
 from symconv.solve.layers import Convention, sizes_in
 from symconv.solve.solution import solve
-from symconv.symbols import Value
 
 
 def register(subparsers: Any) -> None:

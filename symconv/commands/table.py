@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from symconv.cli import add_network_arguments, load_network, values_from
+from symconv.commands.options import add_network_arguments, load_network, values_from
 from symconv.render.table import RENDERERS
 
 

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from symconv.algebra.symbols import free_names
+from symconv.engine.records import Record
 from symconv.errors import SymconvError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_code import to_torch_module
-from symconv.layers import Concat, Repeat, Residual, Scale
+from symconv.language.layers import Concat, Repeat, Residual, Scale
+from symconv.present.values import row_label, text_shape
 from symconv.render.table import unused_note
-from symconv.render.values import row_label, text_shape
-from symconv.symbols import free_names
-from symconv.trace import Record
 
 if TYPE_CHECKING:
     from symconv.network import Network, Unused

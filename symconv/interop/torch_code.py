@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 import sympy
 
-from symconv import catalog
+from symconv.algebra.symbols import Value, free_names, safe_repr
+from symconv.engine.records import Record
 from symconv.errors import InvalidValueError, ShapeError
-from symconv.layers import (
+from symconv.language import catalog
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -39,9 +41,7 @@ from symconv.layers import (
     kind_of,
     shared_of,
 )
-from symconv.render.values import text_shape
-from symconv.symbols import Value, free_names, safe_repr
-from symconv.trace import Record
+from symconv.present.values import text_shape
 
 if TYPE_CHECKING:
     from symconv.network import Network

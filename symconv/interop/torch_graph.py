@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from symconv.algebra.symbols import Value
 from symconv.errors import UnsupportedError
-from symconv.layers import Activation, Concat, Layer, Residual, Scale
-from symconv.symbols import Value
+from symconv.language.layers import Activation, Concat, Layer, Residual, Scale
 
 # The binary operations read between two tensors, and what is said of one with a number.
 _TWO_TENSORS = {

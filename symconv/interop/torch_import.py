@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from symconv import catalog
-from symconv.catalog import Entry, Family
+from symconv.algebra.symbols import Value, symbol
+from symconv.engine.records import axis_names
+from symconv.engine.trace import trace
 from symconv.errors import (
     InvalidLayerError,
     ModuleSource,
@@ -35,7 +36,9 @@ from symconv.interop.torch_graph import (
     name_of,
     read_graph,
 )
-from symconv.layers import (
+from symconv.language import catalog
+from symconv.language.catalog import Entry, Family
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -63,8 +66,6 @@ from symconv.layers import (
     WithParameters,
     shared_of,
 )
-from symconv.symbols import Value, symbol
-from symconv.trace import axis_names, trace
 
 if TYPE_CHECKING:
     from symconv.network import Unused

@@ -20,8 +20,8 @@ from typing import Any, assert_never
 
 import sympy
 
+from symconv.algebra.simplify import evaluate, period_of, quasi_linear
 from symconv.errors import SymconvError
-from symconv.simplify import evaluate, period_of, quasi_linear
 
 MAX_PERIOD = 360  # residues are listed for moduli up to this; past it the relation is kept
 

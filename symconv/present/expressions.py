@@ -36,9 +36,9 @@ from typing import Any
 
 import sympy
 
+from symconv.algebra.simplify import simplify_rounding
 from symconv.errors import SymconvError
 from symconv.present.check import same
-from symconv.simplify import simplify_rounding
 
 MAX_CASES = 8
 

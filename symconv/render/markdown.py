@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from symconv.derive import Derivation
+from symconv.derive.derivation import Derivation
 from symconv.render.latex import input_sizes, step_latex
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$])")

@@ -11,14 +11,15 @@ import sympy
 from symconv.errors import SymconvError
 from symconv.present.conditions import AnyOf, Span, readable
 from symconv.present.expressions import cases as expression_cases
-from symconv.present.solution import Answer, Case, Presented, present
-from symconv.render.latex import latex as symconv_latex
-from symconv.render.latex import name_latex
-from symconv.render.text import text
-from symconv.render.values import json_value, text_value
-from symconv.render.words import condition_latex
-from symconv.render.words import condition_text as words
+from symconv.present.latex import latex as symconv_latex
+from symconv.present.latex import name_latex
+from symconv.present.text import text
+from symconv.present.values import json_value, text_value
+from symconv.present.words import condition_latex
+from symconv.present.words import condition_text as words
+from symconv.solve.answer import Answer, Case, Presented
 from symconv.solve.invert import Between
+from symconv.solve.present import present
 from symconv.solve.solution import Solution, condition_text
 
 

@@ -9,11 +9,19 @@ from typing import Any
 import sympy
 
 from symconv.network import LayerRecord, Network, Unused
+from symconv.present.latex import escape_text, latex
+from symconv.present.values import (
+    json_list,
+    json_value,
+    row_label,
+    shape_latex,
+    text_shape,
+    text_value,
+    value_latex,
+)
+from symconv.present.words import expression_latex
 from symconv.render.columns import aligned_table
-from symconv.render.latex import escape_text, shape_latex, value_latex
 from symconv.render.markdown import escape_markdown
-from symconv.render.values import json_list, json_value, row_label, text_shape, text_value
-from symconv.render.words import expression_latex
 
 COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
 
@@ -115,7 +123,7 @@ def unused_note(unused: Unused) -> str:
 
 def _notes(records: Sequence[LayerRecord]) -> list[str]:
     """Conditions under which a block's branches agree, and branches that are not aligned."""
-    from symconv.blocks import describe
+    from symconv.engine.blocks import describe
 
     notes = []
     rows = flat_rows(records)
@@ -190,3 +198,24 @@ RENDERERS = {
     "markdown": table_markdown,
     "latex": table_latex,
 }
+
+
+def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
+    """The per-layer table as one display-math array (what Jupyter's MathJax can show)."""
+    def row(cells: Sequence[str]) -> str:
+        return " & ".join(cells) + r" \\"
+
+    input_shape = records[0].input_shape if records else network.input_shape
+    lines = [r"$$\begin{array}{rllrrrr}",
+             row([r"\text{" + escape_text(c) + "}" for c in COLUMNS]), r"\hline",
+             row(["", r"\text{input}", shape_latex(input_shape), "", "", "", ""])]
+    for r in records:
+        lines.append(row([str(r.index), r"\text{" + escape_text(r.kind) + "}",
+                          shape_latex(r.output_shape),
+                          params_latex(r).replace(r"\textit", r"\text"),
+                          *(latex(v) for v in (r.neurons, r.connections, r.macs))]))
+    totals = [latex(sum((getattr(r, f) for r in records), sympy.Integer(0)))
+              for f in ("params", "neurons", "connections", "macs")]
+    lines += [r"\hline", row(["", r"\text{total}", "", *totals]), r"\end{array}$$"]
+    lines += [escape_text(unused_note(u)) for u in network.unused_parameters]
+    return "\n".join(lines)

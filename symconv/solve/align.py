@@ -21,9 +21,11 @@ from typing import assert_never
 
 import sympy
 
-from symconv import formulas as f
+from symconv.algebra.symbols import Value
+from symconv.engine import formulas as f
+from symconv.engine.records import axis_names
 from symconv.errors import NoSolutionError, UnsupportedError
-from symconv.layers import (
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -48,8 +50,6 @@ from symconv.layers import (
 )
 from symconv.network import Network, parse
 from symconv.solve.solution import first_true
-from symconv.symbols import Value
-from symconv.trace import axis_names
 
 # Input sizes times layers walked to find the aligned residues (about a second), and the
 # most sizes `Alignment.sizes` lists.

@@ -13,9 +13,9 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from symconv import formulas as f
+from symconv.engine import formulas as f
 from symconv.errors import NoSolutionError, UnsupportedError
-from symconv.symbols import whole_number
+from symconv.language.values import whole_number
 
 # Windows the search tries at most (about a second).
 MAX_CANDIDATES = 1_000_000

@@ -9,9 +9,10 @@ import enum
 from dataclasses import dataclass
 from typing import assert_never
 
-from symconv import formulas as f
+from symconv.algebra.symbols import Value
+from symconv.engine import formulas as f
 from symconv.errors import NoSolutionError
-from symconv.layers import (
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -36,7 +37,6 @@ from symconv.layers import (
     Window,
 )
 from symconv.network import Network
-from symconv.symbols import Value
 
 
 class Convention(enum.Enum):

@@ -31,12 +31,14 @@ from typing import Any
 
 import sympy
 
-from symconv.blocks import describe
+from symconv.algebra.symbols import Value, free_names, symbol, truth
+from symconv.engine.blocks import describe
 from symconv.errors import InvalidValueError, NoSolutionError, SymconvError, UnknownNameError
-from symconv.layers import Conv, Pool, kind_of
+from symconv.language.layers import Conv, Pool, kind_of
+from symconv.language.parse import parse_shape
+from symconv.language.values import substitution, value_of, whole_number
 from symconv.network import Network, as_network
-from symconv.parse import parse_shape
-from symconv.render.values import text_shape
+from symconv.present.values import text_shape
 from symconv.solve.invert import Between, NotInvertible, invert
 from symconv.solve.walk import (
     Condition,
@@ -47,15 +49,6 @@ from symconv.solve.walk import (
     output_sizes,
     relation,
     roles,
-)
-from symconv.symbols import (
-    Value,
-    free_names,
-    substitution,
-    symbol,
-    truth,
-    value_of,
-    whole_number,
 )
 
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
@@ -99,7 +92,7 @@ class Solution:
     def cases(self) -> tuple[Any, ...]:
         """The answer as a teacher writes it: `symconv.present.solution.Case`s (when the
         other symbols satisfy `when`, the unknown takes `answer`), checked by brute force."""
-        from symconv.present.solution import cases
+        from symconv.solve.present import cases
 
         return cases(self)
 
@@ -605,7 +598,7 @@ def _pinned(holds: Any) -> tuple[sympy.Symbol, sympy.Integer | None] | None:
 def condition_text(c: Condition) -> str:
     """A condition as a reader says it (render/words.py: W even; W = 3; W >= 2), and its
     origin; as SymPy writes it where no readable form is known."""
-    from symconv.render.words import condition_text as words
+    from symconv.present.words import condition_text as words
 
     try:
         said = words(c.holds)

@@ -12,10 +12,12 @@ from typing import Any, assert_never
 
 import sympy
 
-from symconv import formulas as f
-from symconv.blocks import MAX_UNROLLED, check_unrolling
+from symconv.algebra.symbols import Value, symbol
+from symconv.engine import formulas as f
+from symconv.engine.blocks import MAX_UNROLLED, check_unrolling
+from symconv.engine.records import PENDING_RULES, Record
 from symconv.errors import NoSolutionError, UnsupportedError
-from symconv.layers import (
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -41,8 +43,6 @@ from symconv.layers import (
     kind_of,
 )
 from symconv.network import Network, _substitute
-from symconv.symbols import Value, symbol
-from symconv.trace import PENDING_RULES, Record
 
 # ---------------------------------------------------------------- where the unknown acts
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import sympy
 
-from symconv import formulas as f
-from symconv.simplify import simplify_rounding
-from symconv.symbols import Value
+from symconv.algebra.simplify import simplify_rounding
+from symconv.algebra.symbols import Value
+from symconv.engine import formulas as f
+from symconv.present.terms import Given, term_rank
 
 
 class Quantity(enum.Enum):
@@ -29,42 +30,6 @@ class Quantity(enum.Enum):
 
 QUANTITIES = tuple(q.value for q in Quantity)
 
-
-class Given(sympy.Symbol):
-    """A value put in for a symbol: printed as the value, but kept in the symbol's place, so
-    the substituted line has exactly the shape of the general formula (nothing is computed
-    until the next line).
-
-    `chained` marks a size that an earlier line derived (H_1 in layer 2's formula): where
-    its value is an expression rather than a number or a single symbol, it is shown by its
-    name, which that earlier line defines, instead of repeating the whole expression."""
-
-    __slots__ = ("chained", "value")
-    value: sympy.Expr
-    chained: bool
-
-    def __new__(cls, name: str, value: Value, chained: bool = False) -> Given:
-        obj = sympy.Symbol.__xnew__(cls, name)
-        obj.value = sympy.sympify(value, strict=True)
-        obj.chained = chained
-        return obj
-
-    def __getnewargs__(self) -> tuple[str, sympy.Expr, bool]:
-        return (self.name, self.value, self.chained)
-
-    def _hashable_content(self) -> tuple[Any, ...]:
-        return (*super()._hashable_content(), self.value, self.chained)
-
-    @property
-    def by_name(self) -> bool:
-        """Shown by its name rather than its value (a derived size that is an expression)."""
-        return self.chained and not self.value.is_Atom
-
-    def _sympystr(self, printer: Any) -> str:
-        if self.by_name:
-            return self.name
-        text = str(printer._print(self.value))
-        return text if self.value.is_Atom and not self.value.is_negative else f"({text})"
 
 
 def evaluate(expr: sympy.Basic) -> sympy.Expr:
@@ -134,40 +99,6 @@ def call(quantity: Quantity, target: str, formula: Callable[..., Any], *slots: S
     simplified = (_work_out(substituted, order),) if numeric else ()
     return Step(quantity, sympy.Symbol(target), general, substituted, simplified, value, order)
 
-
-def numeric(expr: sympy.Basic) -> bool:
-    """A number, or a number put in for a symbol (a dot goes between two of them)."""
-    return bool(expr.is_Number) or (isinstance(expr, Given) and bool(expr.value.is_Number))
-
-
-def powers(factors: Sequence[sympy.Basic]) -> list[sympy.Basic]:
-    """The factors of a product with a repeated value put in written as a power: K_1,H and
-    K_1,W both given K read K**2, not K*K (numbers put in stay as they are, 3*3, so that the
-    line still shows what was put in)."""
-    counts: dict[sympy.Expr, list[Given]] = {}
-    for a in factors:
-        if isinstance(a, Given) and not a.value.is_Number and not a.by_name:
-            counts.setdefault(a.value, []).append(a)
-    out: list[sympy.Basic] = []
-    for a in factors:
-        if isinstance(a, Given) and a in counts.get(a.value, ()):
-            same = counts[a.value]
-            if a is same[0]:
-                out.append(a if len(same) == 1 else
-                           sympy.Pow(a, len(same), evaluate=False))
-            continue
-        out.append(a)
-    return out
-
-
-def term_rank(expr: sympy.Basic, order: Sequence[str]) -> tuple[int, int]:
-    """Where a term or factor goes when a sum or product is written out: those with symbols
-    first, by the earliest formula argument they hold (W - K + 2P), then worked-out parts
-    such as floor(31/1), then plain numbers (the + 1 at the end)."""
-    names = [getattr(s, "name", "") for s in expr.free_symbols]
-    positions = [order.index(n) for n in names if n in order]
-    group = 0 if names else 2 if expr.is_Number else 1
-    return (group, min(positions, default=len(order)))
 
 
 def _work_out(expr: sympy.Expr, order: Sequence[str]) -> sympy.Expr:

@@ -23,7 +23,7 @@ from typing import Any
 
 import sympy
 
-from symconv.symbols import Value, as_value, value_of
+from symconv.algebra.symbols import Value, as_value
 
 _ROUNDINGS = (sympy.floor, sympy.ceiling)
 
@@ -43,8 +43,6 @@ def simplify_rounding(value: Value) -> Value:
     """The value with nested floors and ceilings merged (an int stays an int)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if not isinstance(value, sympy.Basic):  # from the Python API: text, numpy ints, ...
-        value = value_of("simplify_rounding", value)
     expr = sympy.sympify(value, strict=True)
     if not expr.has(sympy.floor, sympy.ceiling):
         return as_value(expr)

@@ -18,22 +18,17 @@ from pathlib import Path
 
 import sympy
 
-from symconv.derive import Derivation, derive, internal_letters
+from symconv.algebra.symbols import internal_symbol, symbol
+from symconv.derive.derivation import Derivation, derive, internal_letters
+from symconv.derive.steps import Quantity, Step
+from symconv.documents.formula_sheet import sheet_latex
+from symconv.engine.records import Record, axis_names
 from symconv.errors import SymconvError
-from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
-from symconv.render.latex import (
-    escape_text,
-    input_sizes,
-    latex,
-    shape_latex,
-    step_lines,
-    value_latex,
-)
+from symconv.present.latex import escape_text, latex
+from symconv.present.values import shape_latex, value_latex
+from symconv.render.latex import input_sizes, step_lines
 from symconv.render.table import params_latex, unused_note
-from symconv.steps import Quantity, Step
-from symconv.symbols import internal_symbol, symbol
-from symconv.trace import Record, axis_names
 
 PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx")
 

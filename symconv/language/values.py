@@ -1,60 +1,17 @@
-"""Symbols and values: every unknown is an integer, positive SymPy symbol, one per name."""
+"""Values from outside the language (a Python argument, a --set option): the one conversion
+of every entry point. Text goes through symconv's expression parser, never Python's."""
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Mapping
-from functools import cache
-from typing import TypeAlias
+from collections.abc import Mapping
 
 import sympy
 
+from symconv.algebra.simplify import simplify_rounding as _simplify_rounding
+from symconv.algebra.symbols import Value, as_value, describe, free_names, short, symbol
 from symconv.errors import InvalidValueError, SymconvError
-
-# A dimension or a layer parameter: a Python int when known, a SymPy expression otherwise.
-Value: TypeAlias = "int | sympy.Expr"
-
-
-def symbol(name: str) -> sympy.Symbol:
-    """The symbol for `name`: integer and positive, so floors and ceilings simplify soundly.
-    A name is text (a str subclass is read as its plain text)."""
-    if not isinstance(name, str):
-        raise InvalidValueError(f"a symbol's name must be text such as 'W', got "
-                                f"{describe(name)}")
-    return _symbol(str.__str__(name))
-
-
-@cache
-def _symbol(name: str) -> sympy.Symbol:
-    return sympy.Symbol(name, integer=True, positive=True)
-
-
-def internal_symbol(name: str, taken: Iterable[str]) -> sympy.Symbol:
-    """A symbol of symconv's own (a unit index u, a size n in a message, the parameter total
-    params): named `name`, or `name'` where a user's symbol is already called `name`. No
-    description can write a prime, so the two never read alike."""
-    return sympy.Symbol(name + "'" if name in set(taken) else name)
-
-
-def as_value(expr: object) -> Value:
-    """A Python int where `expr` is an integer number, else the SymPy expression itself."""
-    if isinstance(expr, bool):
-        raise TypeError("a boolean is not a size")
-    if isinstance(expr, int):
-        return expr
-    if isinstance(expr, sympy.Integer):
-        return int(expr)
-    if isinstance(expr, sympy.Basic):
-        return expr
-    raise TypeError(f"not a size: {expr!r}")
-
-
-def free_names(value: object) -> set[str]:
-    """Names of the symbols in a value (empty for numbers)."""
-    if isinstance(value, sympy.Basic):
-        return {s.name for s in value.free_symbols}
-    return set()
-
+from symconv.language.parse import MAX_DIGITS, parse_expression, too_big
 
 EXPECTED = "a whole number, an expression over symbols, or its text (such as 224 or '2*K + 1')"
 
@@ -66,14 +23,12 @@ def value_of(name: str, given: object) -> Value:
     containers are refused with an InvalidValueError naming `name`. A number that is not whole
     (from text such as '3/2') is returned as it is: the rule a literal obeys refuses it
     where it lands, naming the layer (see trace.check_size)."""
-    from symconv.parse import MAX_DIGITS, parse_expression, too_big  # parse imports this
-
     if isinstance(given, str):
         text = str.__str__(given)
         try:
             given = parse_expression(text)
         except SymconvError as error:
-            raise InvalidValueError(f"{name}: cannot read '{_short(text)}' as a number or an "
+            raise InvalidValueError(f"{name}: cannot read '{short(text)}' as a number or an "
                                     f"expression such as 2*K + 1: {error.message}") from None
     if isinstance(given, sympy.Basic) and (
             words := free_names(given) & {"True", "False", "None"}):
@@ -127,26 +82,6 @@ def whole_number(name: str, given: object) -> int:
     return value
 
 
-def describe(given: object) -> str:
-    """The value as a message quotes it: its type and (shortened) repr, even where that
-    repr fails or is huge."""
-    kind = type(given).__name__
-    shown = safe_repr(given)
-    return f"{kind} {shown}" if kind not in shown else shown
-
-
-def safe_repr(given: object) -> str:
-    """repr(given), shortened, or 'a T object' where its __repr__ fails."""
-    try:
-        return _short(repr(given))
-    except Exception:  # an object whose __repr__ fails is still named
-        return f"a {type(given).__name__} object"
-
-
-def _short(text: str, most: int = 60) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
 def substitution(values: Mapping[str, object]) -> dict[sympy.Symbol, sympy.Expr]:
     """A SymPy substitution {symbol: value} from a {name: value} mapping (see value_of)."""
     return {
@@ -154,19 +89,7 @@ def substitution(values: Mapping[str, object]) -> dict[sympy.Symbol, sympy.Expr]
     }
 
 
-def bind(value: Value, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Value:
-    """The value with the symbols in `subs` replaced, as an int when it becomes a number."""
-    if isinstance(value, int) or not subs:
-        return value
-    return as_value(value.xreplace(subs))
-
-
-def truth(condition: object) -> bool | None:
-    """True or False where the condition is decided (numbers or assumptions), else None."""
-    if isinstance(condition, bool):
-        return condition
-    if condition is sympy.true:
-        return True
-    if condition is sympy.false:
-        return False
-    return None
+def simplify_rounding(value: object) -> Value:
+    """`symconv.simplify_rounding`: a value from the Python API (an int, a SymPy expression or
+    its text, read by value_of) with nested floors and ceilings merged."""
+    return _simplify_rounding(value_of("simplify_rounding", value))

@@ -21,6 +21,8 @@ from symconv.present.conditions import (
     readable,
 )
 from symconv.present.expressions import Presented, cases
+from symconv.present.latex import latex
+from symconv.present.text import text
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +127,12 @@ def _operand(e: Any, style: _Style) -> str:
 def value_text(value: Any) -> str:
     """A presented value for a terminal, in SymPy syntax; a positive constant added to one
     factored product is written first, as the closed forms read (1 + L*(K - 1))."""
-    from symconv.render.text import text
-
     head, rest = _constant_first(value)
     return f"{head} + {text(rest)}" if head else text(value)
 
 
 def value_latex(value: Any) -> str:
     """The same in LaTeX math."""
-    from symconv.render.latex import latex
-
     head, rest = _constant_first(value)
     return f"{head} + {latex(rest)}" if head else latex(value)
 

@@ -12,8 +12,8 @@ from typing import TypeAlias, assert_never
 
 import sympy
 
+from symconv.algebra.symbols import Value
 from symconv.errors import Source
-from symconv.symbols import Value
 
 Axes: TypeAlias = tuple[Value, ...]
 

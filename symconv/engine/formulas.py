@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy
 
-from symconv.symbols import Value, truth
+from symconv.algebra.symbols import Value, truth
 
 # ---------------------------------------------------------------- integer helpers
 

@@ -8,15 +8,18 @@ undecided; it is checked again once values are substituted).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, assert_never
 
 import sympy
 
-from symconv import formulas as f
-from symconv import receptive
+from symconv.algebra.simplify import simplify_rounding
+from symconv.algebra.symbols import Value, free_names, truth
+from symconv.engine import formulas as f
+from symconv.engine import receptive
+from symconv.engine.blocks import block_record
+from symconv.engine.receptive import INPUT
+from symconv.engine.records import PENDING_RULES, Chain, Record, Shape, axis_names
 from symconv.errors import (
     InvalidLayerError,
     LayerSource,
@@ -24,7 +27,7 @@ from symconv.errors import (
     SymconvError,
     UnsupportedError,
 )
-from symconv.layers import (
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -51,47 +54,8 @@ from symconv.layers import (
     kind_of,
     shared_of,
 )
-from symconv.parse import MAX_DIGITS, too_big
-from symconv.receptive import INPUT, Field
-from symconv.render.values import text_shape
-from symconv.simplify import simplify_rounding
-from symconv.symbols import Value, free_names, truth
-
-Shape = tuple[Value, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """What one layer does to its input: the numbers a summary table shows."""
-
-    index: int  # counting from 1
-    kind: str
-    layer: Layer
-    input_shape: Shape
-    output_shape: Shape
-    params: Value
-    neurons: Value
-    connections: Value
-    macs: Value
-    # The receptive field of one output unit, one Field per spatial axis of the network input.
-    fields: tuple[Field, ...] = ()
-    # Blocks: the records of the layers inside, `path` telling which branch each is on.
-    children: tuple[Record, ...] = ()
-    path: int = 0  # 0 for a chain; 1, 2, ... for the branches of residual and concat
-    aligned: Any = None  # multi-path blocks: True, False, or the condition under which
-    condition: Any = None  # the condition on the input under which the paths' shapes agree
-
-    @property
-    def receptive_field(self) -> tuple[Value, ...]:
-        return tuple(fd.size for fd in self.fields)
-
-    @property
-    def jump(self) -> tuple[Value | None, ...]:
-        return tuple(fd.jump for fd in self.fields)
-
-    @property
-    def start(self) -> tuple[Value, ...]:
-        return tuple(fd.start for fd in self.fields)
+from symconv.language.parse import MAX_DIGITS, too_big
+from symconv.present.values import text_shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,32 +67,10 @@ class _Effect:
     connections: Value | None = None  # where links are not uniform per output element
 
 
-# Where a caller collects the rules that symbols leave undecided (see evaluate.py).
-PENDING_RULES: ContextVar[list[Any] | None] = ContextVar("pending_rules", default=None)
-
-
-@cache
-def axis_names(rank: int) -> tuple[str, ...]:
-    """How the spatial axes are called in messages: L; H, W; D, H, W."""
-    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(
-        rank, tuple(f"axis{i + 1}" for i in range(rank))
-    )
-
-
 def trace(input_shape: Shape, layers: Sequence[Layer]) -> tuple[Record, ...]:
     """The record of every layer, each layer's output feeding the next."""
     start = Chain(input_shape, tuple(INPUT for _ in input_shape[1:]), tuple(input_shape[1:]))
     return chain(layers, start)[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Chain:
-    """Where a chain of layers stands: its shape, its units' receptive fields, and the network
-    input's spatial size (a flatten's units see all of it)."""
-
-    shape: Shape
-    fields: tuple[Field, ...]
-    input_spatial: Shape
 
 
 def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Record, ...], Chain]:
@@ -154,12 +96,10 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
 
 def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
     if isinstance(layer, Repeat | Residual | Concat | Scale):
-        from symconv.blocks import block_record
-
         if isinstance(layer, Repeat):
             check_size("the count of repeat", layer.count, 1, argument="count")
 
-        return block_record(index, layer, at, path)
+        return block_record(index, layer, at, path, chain)
     shape = at.shape
     effect = _effect(layer, shape)
     neurons = f.product(effect.output_shape)

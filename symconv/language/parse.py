@@ -23,8 +23,8 @@ from lark.exceptions import (
     VisitError,
 )
 
+from symconv.algebra.symbols import Value, as_value, symbol
 from symconv.errors import Source, SymconvError, SyntaxProblem
-from symconv.symbols import Value, as_value, symbol
 
 # ---------------------------------------------------------------- statements
 

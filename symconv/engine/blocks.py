@@ -15,9 +15,19 @@ from typing import Any, assert_never
 
 import sympy
 
-from symconv import formulas as f
+from symconv.algebra.simplify import (
+    FloorMap,
+    floor_map,
+    iteration_index,
+    repeat_map,
+    simplify_rounding,
+)
+from symconv.algebra.symbols import Value, internal_symbol, truth
+from symconv.engine import formulas as f
+from symconv.engine.receptive import merge_paths, repeat_fields
+from symconv.engine.records import PENDING_RULES, Chain, Record, Shape, Walk, axis_names
 from symconv.errors import ShapeError, UnsupportedError
-from symconv.layers import (
+from symconv.language.layers import (
     AdaptivePool,
     Concat,
     Conv,
@@ -33,29 +43,26 @@ from symconv.layers import (
     Upsample,
     kind_of,
 )
-from symconv.receptive import merge_paths, repeat_fields
-from symconv.render.values import text_shape
-from symconv.simplify import FloorMap, floor_map, iteration_index, repeat_map, simplify_rounding
-from symconv.symbols import Value, internal_symbol, truth
-from symconv.trace import PENDING_RULES, Chain, Record, Shape, axis_names, chain
+from symconv.present.values import text_shape
 
 COUNTS = ("params", "neurons", "connections", "macs")
 
 
-def block_record(index: int, block: Repeat | Residual | Concat | Scale, at: Chain, path: int
-                 ) -> Record:
-    """The record of one block applied at `at`, its children inside."""
+def block_record(index: int, block: Repeat | Residual | Concat | Scale, at: Chain, path: int,
+                 chain: Walk) -> Record:
+    """The record of one block applied at `at`, its children inside; `chain` walks the layers
+    of a body (trace.chain, which calls back here for the blocks inside it)."""
     match block:
         case Repeat(count=count) if isinstance(count, int):
-            return _unrolled(index, block, count, at, path)
+            return _unrolled(index, block, count, at, path, chain)
         case Repeat():
-            return _repeated(index, block, at, path)
+            return _repeated(index, block, at, path, chain)
         case Residual():
-            return _residual(index, block, at, path)
+            return _residual(index, block, at, path, chain)
         case Concat():
-            return _concat(index, block, at, path)
+            return _concat(index, block, at, path, chain)
         case Scale():
-            return _scale(index, block, at, path)
+            return _scale(index, block, at, path, chain)
         case _:
             assert_never(block)
 
@@ -120,7 +127,7 @@ def _least(value: Value) -> int:
     return int(value.xreplace({s: 1 for s in value.free_symbols}))
 
 
-def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int) -> Record:
+def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int, chain: Walk) -> Record:
     check_unrolling(block, count, not all(isinstance(v, int) for v in at.shape))
     children: list[Record] = []
     end = at
@@ -154,7 +161,7 @@ def check_unrolling(block: Repeat, count: int, symbolic: bool) -> None:
         )
 
 
-def _repeated(index: int, block: Repeat, at: Chain, path: int) -> Record:
+def _repeated(index: int, block: Repeat, at: Chain, path: int, chain: Walk) -> Record:
     """N passes with N a symbol: the first pass traced, the rest in closed form."""
     n = block.count
     _windows_only(block.body, n)
@@ -247,7 +254,7 @@ def _windows_only(body: Sequence[Layer], n: Value) -> None:
 # ---------------------------------------------------------------- paths that meet
 
 
-def _residual(index: int, block: Residual, at: Chain, path: int) -> Record:
+def _residual(index: int, block: Residual, at: Chain, path: int, chain: Walk) -> Record:
     body, body_end = chain(block.body, at, path=1)
     shortcut, short_end = chain(block.shortcut, at, path=2) if block.shortcut else ((), at)
     other = "the shortcut" if block.shortcut else "the input (no shortcut)"
@@ -262,7 +269,7 @@ def _residual(index: int, block: Residual, at: Chain, path: int) -> Record:
                  connections=sums["connections"] + 2 * elements)
 
 
-def _concat(index: int, block: Concat, at: Chain, path: int) -> Record:
+def _concat(index: int, block: Concat, at: Chain, path: int, chain: Walk) -> Record:
     ends: list[Chain] = []
     children: list[Record] = []
     for number, branch in enumerate(block.branches, start=1):
@@ -281,7 +288,7 @@ def _concat(index: int, block: Concat, at: Chain, path: int) -> Record:
                  condition=sympy.And(*kept) if kept else None)
 
 
-def _scale(index: int, block: Scale, at: Chain, path: int) -> Record:
+def _scale(index: int, block: Scale, at: Chain, path: int, chain: Walk) -> Record:
     """The input times the body's output (the gate), broadcast: the gate's sizes must each
     be 1 or the input's. The output is the input's shape; its receptive field is the input
     path's (the gate, which usually pools the whole input, is left out: see
@@ -403,6 +410,6 @@ def _at(m: FloorMap, n: int) -> Value:
 
 def describe(condition: Any) -> str:
     """A condition in words ("W even", "W ≡ 1 (mod 4)", "S >= 2"; render/words.py)."""
-    from symconv.render.words import condition_text
+    from symconv.present.words import condition_text
 
     return condition_text(condition)

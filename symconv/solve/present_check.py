@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from symconv.algebra.symbols import symbol, truth
 from symconv.errors import NoSolutionError, SymconvError
-from symconv.present.solution import NONE, Answer, Presented, _numeric_answer
-from symconv.symbols import symbol, truth
+from symconv.solve.answer import NONE, Answer, Presented, answer_of
 
 if TYPE_CHECKING:
     from symconv.solve.solution import Solution
@@ -46,7 +46,7 @@ def _numeric(network: Any, unknown: str, targets: tuple[Any, ...],
     if not found.complete:
         raise SymconvError(f"internal error: the numeric solver searched only part of the "
                            f"range at {dict(point)}")
-    return _numeric_answer(found)
+    return answer_of(found)
 
 
 def check(solution: Solution, shown: Presented) -> None:

@@ -24,10 +24,13 @@ from typing import assert_never
 
 import sympy
 
-from symconv import formulas as f
-from symconv import receptive
+from symconv.algebra.symbols import Value, free_names, truth
+from symconv.derive.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
+from symconv.engine import formulas as f
+from symconv.engine import receptive
+from symconv.engine.records import Record, axis_names
 from symconv.errors import InvalidValueError, UnknownNameError
-from symconv.layers import (
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -52,10 +55,7 @@ from symconv.layers import (
     shared_of,
 )
 from symconv.network import Network, as_network
-from symconv.render.values import row_label
-from symconv.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
-from symconv.symbols import Value, free_names, truth
-from symconv.trace import Record, axis_names
+from symconv.present.values import row_label
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,12 +23,14 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from symconv.present.bounds import (
+from symconv.algebra.simplify import simplify_rounding
+from symconv.algebra.symbols import symbol
+from symconv.solve.answer import NONE, Answer, Case, Presented, answer_of
+from symconv.solve.bounds import (
     ROUNDINGS,
     Unsure,
     decided,
@@ -37,65 +39,15 @@ from symconv.present.bounds import (
     proven_nonnegative,
     tidy,
 )
-from symconv.simplify import simplify_rounding
 from symconv.solve.invert import Between, NotInvertible, invert
+from symconv.solve.present_check import check, numeric_answer
 from symconv.solve.walk import Condition
-from symconv.symbols import symbol
 
 if TYPE_CHECKING:
     from symconv.solve.solution import Solution
 
 MAX_CLASSES = 16  # residue classes of a split, all symbols together
 MAX_SMALL = 64  # values of a symbol below a threshold solved one by one
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The set of the unknown: the integers `values` and low <= u <= high (high may be
-    sympy.oo; low None: no interval). Empty when both are empty."""
-
-    low: Any = None
-    high: Any = None
-    values: tuple[int, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return self.low is None and not self.values
-
-    @property
-    def single(self) -> Any:
-        """The one value where the set is one value (a number or an expression), else None."""
-        if self.low is not None and not self.values and sympy.expand(self.high - self.low) == 0:
-            return self.low
-        if self.low is None and len(self.values) == 1:
-            return sympy.Integer(self.values[0])
-        return None
-
-
-NONE = Answer()
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """When the other symbols satisfy `when`, the unknown's set is `answer`. `point`: a
-    single value of one symbol listed apart (W = 1: S >= 1)."""
-
-    when: Any
-    answer: Answer
-    point: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Presented:
-    """A solve answer ready for the renderers: the cases (in order), the conditions still to
-    hold besides them, a reason in words, and the equation and inequalities to show."""
-
-    unknown: str
-    cases: tuple[Case, ...]
-    where: tuple[Condition, ...]
-    reason: str
-    equations: tuple[sympy.Eq, ...]
-    inequalities: tuple[Between, ...]
 
 
 def cases(solution: Solution) -> tuple[Case, ...]:
@@ -111,8 +63,6 @@ def present(solution: Solution) -> Presented:
 
 @functools.lru_cache(maxsize=256)
 def _present(solution: Solution, network: Any, targets: tuple[Any, ...]) -> Presented:
-    from symconv.present.solution_check import check
-
     equations, inequalities = steps(solution)
     if solution.empty:
         return Presented(solution.unknown, (), (), solution.reason, equations, inequalities)
@@ -120,24 +70,13 @@ def _present(solution: Solution, network: Any, targets: tuple[Any, ...]) -> Pres
                                                                      strict=True)
     if solution.values is not None or (low.is_number and high.is_number
                                        and not solution.conditions):
-        answer = _numeric_answer(solution)
+        answer = answer_of(solution)
         return Presented(solution.unknown, (Case(sympy.true, answer),), (), solution.reason,
                          equations, inequalities)
     found, where, reason = _symbolic(solution)
     shown = Presented(solution.unknown, found, where, reason, equations, inequalities)
     check(solution, shown)
     return shown
-
-
-def _numeric_answer(solution: Solution) -> Answer:
-    if solution.empty:
-        return NONE
-    if solution.values is not None:
-        v = solution.values
-        if v[-1] - v[0] + 1 == len(v):
-            return Answer(sympy.Integer(v[0]), sympy.Integer(v[-1]))
-        return Answer(values=tuple(v))
-    return Answer(solution.low, solution.high, tuple(solution.isolated))
 
 
 # ---------------------------------------------------------------- the working shown
@@ -444,7 +383,6 @@ def _large(solution: Solution, u: sympy.Symbol, low: Any, high: Any, tied: list[
         return None
     if start > MAX_SMALL or solution.network is None:
         return None
-    from symconv.present.solution_check import numeric_answer
 
     small = {n: numeric_answer(solution, {x.name: n}) for n in range(1, start + 1)}
     groups: dict[Answer, list[int]] = {}
@@ -479,6 +417,6 @@ def _runs(x: sympy.Symbol, values: list[int], tail: int | None) -> Any:
 
 
 def _sstr(e: Any) -> str:
-    from symconv.render.text import text
+    from symconv.present.text import text
 
     return text(e)

@@ -12,10 +12,10 @@ from typing import Any
 
 import sympy
 
-from symconv.catalog import PADDING_MODES, REQUIRED, UPSAMPLE_MODES, Kind, Spec
+from symconv.algebra.symbols import Value
 from symconv.errors import InvalidLayerError, Source, UnknownNameError, did_you_mean
-from symconv.parse import Arg, Keyword, RawLayer, RawValue
-from symconv.symbols import Value
+from symconv.language.catalog import PADDING_MODES, REQUIRED, UPSAMPLE_MODES, Kind, Spec
+from symconv.language.parse import Arg, Keyword, RawLayer, RawValue
 
 SAME = "same"
 

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from symconv import catalog
-from symconv.arguments import ArgumentReader, Written, bind_arguments, show_value, whole_value
-from symconv.catalog import Entry, Family
+from symconv.algebra.symbols import Value, free_names
 from symconv.errors import (
     InvalidLayerError,
     LayerSource,
@@ -23,7 +21,16 @@ from symconv.errors import (
     UnsupportedError,
     did_you_mean,
 )
-from symconv.layers import (
+from symconv.language import catalog
+from symconv.language.arguments import (
+    ArgumentReader,
+    Written,
+    bind_arguments,
+    show_value,
+    whole_value,
+)
+from symconv.language.catalog import Entry, Family
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -48,8 +55,7 @@ from symconv.layers import (
     Upsample,
     Window,
 )
-from symconv.parse import InputDecl, RawBlock, RawLayer, Statement
-from symconv.symbols import Value, free_names
+from symconv.language.parse import InputDecl, RawBlock, RawLayer, Statement
 
 
 @dataclass(frozen=True, slots=True)

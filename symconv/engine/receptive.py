@@ -21,9 +21,11 @@ from typing import Any, assert_never
 
 import sympy
 
-from symconv import formulas as f
+from symconv.algebra.simplify import cancelled, geometric_sum, simplify_rounding
+from symconv.algebra.symbols import Value, as_value, truth
+from symconv.engine import formulas as f
 from symconv.errors import InvalidValueError, UnsupportedError
-from symconv.layers import (
+from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
@@ -47,8 +49,6 @@ from symconv.layers import (
     Upsample,
     Window,
 )
-from symconv.simplify import cancelled, geometric_sum, simplify_rounding
-from symconv.symbols import Value, as_value, truth
 
 
 @dataclass(frozen=True, slots=True)

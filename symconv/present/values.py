@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sympy
+
+from symconv.present.words import expression_latex, expression_text
 
 
 def json_value(value: Any) -> int | str | None:
@@ -30,8 +32,6 @@ def json_list(values: Iterable[Any]) -> list[int | str | None]:
 def text_value(value: Any) -> str:
     """A value as a person reads it in a terminal: presented (symconv.present.expressions:
     cases in words, never a Piecewise), 'expr for cond; expr for cond' where it has cases."""
-    from symconv.render.words import expression_text  # the presentation reads the printers
-
     return expression_text(value)
 
 
@@ -50,3 +50,21 @@ def row_label(parent: str, index: int, path: int) -> str:
     the branches of residual (a: body, b: shortcut) and concat."""
     branch = "" if path == 0 else "abcdefghijklmnopqrstuvwxyz"[(path - 1) % 26]
     return f"{parent}.{branch}{index}" if parent else str(index)
+
+
+def value_latex(value: object) -> str:
+    """A value shown in a table or a closed form: presented (symconv.present: cases with
+    their conditions in words, remainders, geometric sums), checked, in LaTeX."""
+    return expression_latex(value)
+
+
+def shape_latex(shape: Sequence[object]) -> str:
+    """C × H × W, each size presented, a sum or cases in parentheses so that × binds as it
+    reads."""
+    def one(v: object) -> str:
+        shown = value_latex(v)
+        cases = r"\text{ for }" in shown  # a size with cases: the cases are one factor
+        return rf"\left({shown}\right)" if cases or sympy.sympify(v, strict=True).is_Add \
+            else shown
+
+    return r" \times ".join(one(v) for v in shape)

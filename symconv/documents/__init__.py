@@ -1,0 +1,1 @@
+"""Whole documents assembled from the renderers: lecture notes and the formula sheet."""
