@@ -1,6 +1,9 @@
 """Module paths from before the packages by stage (symconv.formulas, symconv.trace, …): each
 old name imports the module where the code lives now, the same module object, loaded only
-when it is imported. symconv's own code never uses these names (tests/test_layout.py)."""
+when it is imported. symconv's own code never uses these names (tests/test_layout.py).
+
+`symconv.parse` is not among them: it is the public function, and importing a module of that
+name would replace the function on the package."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from types import ModuleType
 MOVED = {
     "symconv.symbols": "symconv.algebra.symbols",
     "symconv.simplify": "symconv.algebra.simplify",
-    "symconv.parse": "symconv.language.parse",
     "symconv.catalog": "symconv.language.catalog",
     "symconv.arguments": "symconv.language.arguments",
     "symconv.build": "symconv.language.build",

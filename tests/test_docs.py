@@ -10,7 +10,7 @@ Fenced blocks by language:
 - symconv: a description that must parse and agree with PyTorch layer by layer, unless a
   `text` block follows at once: then it is a bad input and the text is its exact message.
 
-docs/language.md also holds tables generated from symconv/catalog.py; run with
+docs/language.md also holds tables generated from symconv/language/catalog.py; run with
 SYMCONV_REGENERATE_DOCS=1 to rewrite them after the catalog changes (and read the diff).
 """
 
@@ -195,7 +195,7 @@ def test_page_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 # ---------------------------------------------------------------- the language reference
 
-BEGIN = "<!-- generated from symconv/catalog.py: {} -->"
+BEGIN = "<!-- generated from symconv/language/catalog.py: {} -->"
 END = "<!-- end of generated table -->"
 
 

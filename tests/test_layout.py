@@ -70,6 +70,17 @@ def test_old_module_paths_import_the_same_module(old: str) -> None:
     assert module.__spec__ is not None and module.__spec__.name == MOVED[old]
 
 
+def test_old_paths_leave_the_public_names_alone() -> None:
+    """Importing a submodule sets it on its package: no old path may shadow a public name."""
+    import symconv
+
+    before = {name: getattr(symconv, name) for name in symconv.__all__}
+    for old in MOVED:
+        importlib.import_module(old)
+    assert {name: getattr(symconv, name) for name in symconv.__all__} == before
+    assert not {old.rsplit(".", 1)[1] for old in MOVED} & set(symconv.__all__)
+
+
 def test_old_paths_serve_from_imports() -> None:
     from symconv.formulas import window_out  # the old path a user may have written
 

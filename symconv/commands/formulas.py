@@ -13,7 +13,7 @@ from symconv.documents.notes import MACROS
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "formulas", help="the formula sheet (Markdown or LaTeX) from symconv/formulas.py"
+        "formulas", help="the formula sheet (Markdown or LaTeX) from symconv/engine/formulas.py"
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="default, or -: standard output")
     parser.add_argument("--format", choices=("markdown", "latex"), default="markdown")

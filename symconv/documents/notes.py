@@ -205,7 +205,7 @@ def notes_body(notes: Notes) -> str:
         "",
         r"\appendix",
         r"\section{Formula sheet}",
-        "The functions in \\texttt{symconv/formulas.py} that compute every number above, "
+        "The functions in \\texttt{symconv/engine/formulas.py} that compute every number above, "
         "written out by latexify-py.",
         r"\sloppy",  # long code names in the docstrings: stretch spaces rather than overflow
         "",
