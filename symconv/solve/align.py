@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import assert_never
 
 import sympy
 
@@ -26,30 +25,17 @@ from symconv.engine import formulas as f
 from symconv.engine.records import axis_names
 from symconv.errors import NoSolutionError, UnsupportedError
 from symconv.language.layers import (
-    Activation,
-    AdaptivePool,
-    BatchNorm,
     Concat,
     Conv,
-    ConvTranspose,
-    Dropout,
-    Flatten,
-    GlobalPool,
-    GroupNorm,
-    InstanceNorm,
     Layer,
-    LayerNorm,
-    Linear,
-    Pad,
     PixelShuffle,
     Pool,
     Repeat,
     Residual,
-    Scale,
-    Upsample,
 )
 from symconv.network import Network, parse
 from symconv.solve.solution import first_true
+from symconv.solve.walk import FLAT, axis_size
 
 # Input sizes times layers walked to find the aligned residues (about a second), and the
 # most sizes `Alignment.sizes` lists.
@@ -156,6 +142,13 @@ def _int(v: Value) -> int:
     return v
 
 
+def _known(v: Value) -> Value:
+    """A layer's argument that must be known (a scale factor may be a fraction)."""
+    if sympy.sympify(v, strict=True).free_symbols:
+        _int(v)  # the same refusal as for a whole-number argument
+    return v
+
+
 def _period(layers: Sequence[Layer], axis: int) -> int:
     period = 1
     for layer in layers:
@@ -184,43 +177,22 @@ def _walk(layers: Sequence[Layer], axis: int, n: int) -> tuple[int, bool] | None
 
 
 def _step(layer: Layer, axis: int, n: int) -> tuple[int, bool] | None:
+    """The length after one layer (walk.axis_size) and whether it read every element: a
+    window's leftover is 0, a pixel unshuffle divides exactly (None: it cannot)."""
     match layer:
-        case Conv(window=w) if w.same:
-            return n, True
-        case Conv(window=w) | Pool(window=w):
-            k, s, p, d = (_int(v[axis]) for v in (w.kernel, w.stride, w.padding, w.dilation))
-            out = f.window_out_ceil if isinstance(layer, Pool) and layer.ceil_mode else f.window_out
-            return out(n, k, s, p, d), f.window_leftover(n, k, s, p, d) == 0
-        case ConvTranspose(window=w, output_padding=op):
-            k, s, p, d, o = (_int(v[axis]) for v in (w.kernel, w.stride, w.padding, w.dilation, op))
-            return f.transposed_out(n, k, s, p, d, o), True
-        case AdaptivePool(output_size=size):
-            return (n if size[axis] is None else _int(size[axis])), True
         case Repeat(count=count, body=body):
             return _paths((body,) * _int(count), axis, n, chained=True)
         case Residual(body=body, shortcut=shortcut):
             return _paths((body, shortcut), axis, n)
         case Concat(branches=branches):
             return _paths(branches, axis, n)
-        case Pad(padding=padding):
-            return n + _int(padding[axis][0]) + _int(padding[axis][1]), True
-        case PixelShuffle(factor=r, inverse=False):
-            return n * _int(r), True
-        case PixelShuffle(factor=r):
-            return (n // _int(r), True) if n % _int(r) == 0 else None
-        case Upsample(size=size, scale=scale, every_axis=every):
-            at = 0 if every else axis
-            if size is not None:
-                return _int(size[at]), True
-            assert scale is not None
-            return int(f.upsample_out(n, scale[at])), True
-        case GlobalPool(keepdim=True):
-            return 1, True
-        case (Flatten() | Linear() | BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm()
-              | GlobalPool() | Activation() | Dropout() | Scale()):
-            return n, True  # after a flatten nothing is spatial any more
-        case _:
-            assert_never(layer)
+        case PixelShuffle(factor=r, inverse=True) if n % _int(r):
+            return None
+        case Conv(window=w) | Pool(window=w) if not (isinstance(layer, Conv) and w.same):
+            k, s, p, d = (_int(v[axis]) for v in (w.kernel, w.stride, w.padding, w.dilation))
+            return axis_size(layer, axis, n, _int), f.window_leftover(n, k, s, p, d) == 0
+    out = axis_size(layer, axis, n, _known)
+    return (n if out is FLAT else int(out)), True  # after a flatten nothing is spatial
 
 
 def _paths(paths: Sequence[Sequence[Layer]], axis: int, n: int, chained: bool = False

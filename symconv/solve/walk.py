@@ -278,26 +278,6 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
         if sizes is None or _empty(sizes):
             return None
         match layer:
-            case Conv(window=w) if w.same:
-                pass
-            case Conv(window=w) | Pool(window=w):
-                ceil = isinstance(layer, Pool) and layer.ceil_mode
-                out = f.window_out_ceil if ceil else f.window_out
-                sizes = tuple(
-                    out(n, at(k), at(s), at(p), at(d))
-                    for n, k, s, p, d in zip(sizes, w.kernel, w.stride, w.padding, w.dilation,
-                                             strict=True)
-                )
-            case ConvTranspose(window=w, output_padding=ops):
-                sizes = tuple(
-                    f.transposed_out(n, at(k), at(s), at(p), at(d), at(op))
-                    for n, k, s, p, d, op in zip(sizes, w.kernel, w.stride, w.padding,
-                                                 w.dilation, ops, strict=True)
-                )
-            case AdaptivePool(output_size=size):
-                sizes = tuple(n if o is None else at(o) for n, o in zip(sizes, size, strict=True))
-            case Flatten() | Linear():
-                sizes = ()
             case Repeat(count=count, body=body):
                 passes = at(count)
                 if isinstance(count, int):  # a written count: the trace's limits, at once
@@ -311,28 +291,56 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
                 sizes = _paths(layer, (body, shortcut), sizes, at, agree, budget)
             case Concat(branches=branches):
                 sizes = _paths(layer, branches, sizes, at, agree, budget)
-            case Pad(padding=padding):
-                sizes = tuple(n + at(b) + at(a)
-                              for n, (b, a) in zip(sizes, padding, strict=True))
-            case PixelShuffle(factor=r, inverse=False):
-                sizes = tuple(n * at(r) for n in sizes)
-            case PixelShuffle(factor=r):
-                sizes = tuple(n // at(r) for n in sizes)
-            case Upsample():
-                resize = layer.per_axis(len(sizes))
-                if resize.size is not None:
-                    sizes = tuple(at(o) for o in resize.size)
-                else:
-                    sizes = tuple(f.upsample_out(n, at(q))
-                                  for n, q in zip(sizes, resize.scale or (), strict=True))
-            case GlobalPool(keepdim=keep):
-                sizes = (1,) * len(sizes) if keep else ()
-            case (BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation()
-                  | Dropout() | Scale()):
-                pass
             case _:
-                assert_never(layer)
+                outs = [axis_size(layer, axis, n, at) for axis, n in enumerate(sizes)]
+                sizes = () if FLAT in outs else tuple(outs)
     return None if _empty(sizes) else sizes
+
+
+# What axis_size returns for a layer after which no axis is spatial (flatten, linear,
+# global pooling without keepdim).
+FLAT = "flat"
+
+
+def axis_size(layer: Layer, axis: int, n: Any, at: Callable[[Value], Any]) -> Any:
+    """The size along one spatial axis after one layer that is not a block, its arguments
+    read through `at` (a value given for a symbol, or a check that it is a number): the
+    one step of the per-axis walks (run_layers here, the aligned sizes of solve/align.py)."""
+    match layer:
+        case Conv(window=w) if w.same:
+            return n
+        case Conv(window=w) | Pool(window=w):
+            ceil = isinstance(layer, Pool) and layer.ceil_mode
+            out = f.window_out_ceil if ceil else f.window_out
+            return out(n, *(at(v[axis]) for v in (w.kernel, w.stride, w.padding, w.dilation)))
+        case ConvTranspose(window=w, output_padding=ops):
+            return f.transposed_out(n, *(at(v[axis]) for v in (w.kernel, w.stride, w.padding,
+                                                               w.dilation, ops)))
+        case AdaptivePool(output_size=size):
+            return n if size[axis] is None else at(size[axis])
+        case Pad(padding=padding):
+            return n + at(padding[axis][0]) + at(padding[axis][1])
+        case PixelShuffle(factor=r, inverse=False):
+            return n * at(r)
+        case PixelShuffle(factor=r):
+            return n // at(r)
+        case Upsample(size=size, scale=scale, every_axis=every):
+            given = 0 if every else axis
+            if size is not None:
+                return at(size[given])
+            assert scale is not None
+            return f.upsample_out(n, at(scale[given]))
+        case GlobalPool(keepdim=keep):
+            return 1 if keep else FLAT
+        case Flatten() | Linear():
+            return FLAT
+        case (BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation()
+              | Dropout() | Scale()):
+            return n
+        case Repeat() | Residual() | Concat():
+            raise AssertionError("blocks are walked by their paths, not as one step")
+        case _:
+            assert_never(layer)
 
 
 def _paths(block: Layer, paths: Sequence[Sequence[Layer]], sizes: tuple[Any, ...],
