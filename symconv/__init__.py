@@ -12,8 +12,9 @@ from symconv.errors import (
     UnsupportedError,
 )
 from symconv.interop import from_torch, to_torch_code
-from symconv.network import LayerRecord, Network, parse
-from symconv.receptive import ClosedForm, Field, closed_forms
+from symconv.network import LayerRecord, Network, closed_forms, parse
+from symconv.receptive import ClosedForm, Field
+from symconv.render.table_object import Table
 from symconv.simplify import simplify_rounding
 from symconv.solve import Solution, solve
 from symconv.symbols import symbol
@@ -31,6 +32,7 @@ __all__ = [
     "Solution",
     "SymconvError",
     "SyntaxProblem",
+    "Table",
     "UnknownNameError",
     "UnsupportedError",
     "closed_forms",

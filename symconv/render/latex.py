@@ -284,9 +284,13 @@ def derivation_latex(derivation: Derivation) -> str:
 
 
 def derivation_math(derivation: Derivation) -> str:
-    """The whole derivation as one display-math block (for Jupyter's `_repr_latex_`)."""
-    rows = []
+    """The whole derivation as one display-math block (for Jupyter's `_repr_latex_`): the
+    input sizes, then each layer that has steps, as the Markdown form shows them."""
+    given = ", ".join(f"{latex(s.target)} = {latex(s.value)}" for s in derivation.inputs)
+    rows = [r"&\text{Input: } " + given]
     for layer in derivation.layers:
+        if not layer.steps:
+            continue
         rows.append(r"&\text{" + layer_heading(layer) + "}")
         rows.extend(step_latex(s) for s in layer.steps)
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
@@ -296,24 +300,31 @@ def derivation_math(derivation: Derivation) -> str:
 
 
 def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
-    """The per-layer table as one display-math array (what Jupyter's MathJax can show)."""
-    from symconv.render.table import COLUMNS, params_latex, unused_note
+    """The per-layer table as one display-math array (what Jupyter's MathJax can show): the
+    same rows as the Markdown table, a block's rows (3.1, 3.a1, ...) after it, indented."""
+    from symconv.render.table import (
+        COLUMNS,
+        flat_rows,
+        input_cells,
+        latex_cell,
+        row_cells,
+        total_cells,
+        unused_note,
+    )
 
     def row(cells: Sequence[str]) -> str:
         return " & ".join(cells) + r" \\"
 
     input_shape = records[0].input_shape if records else network.input_shape
-    lines = [r"$$\begin{array}{rllrrrr}",
+    spec = "rl" + "".join("l" if name == "output shape" else "r" for name in COLUMNS[2:])
+    lines = [rf"$$\begin{{array}}{{{spec}}}",
              row([r"\text{" + escape_text(c) + "}" for c in COLUMNS]), r"\hline",
-             row(["", r"\text{input}", shape_latex(input_shape), "", "", "", ""])]
-    for r in records:
-        lines.append(row([str(r.index), r"\text{" + escape_text(r.kind) + "}",
-                          shape_latex(r.output_shape),
-                          params_latex(r).replace(r"\textit", r"\text"),
-                          *(latex(v) for v in (r.neurons, r.connections, r.macs))]))
-    totals = [latex(sum((getattr(r, f) for r in records), sympy.Integer(0)))
-              for f in ("params", "neurons", "connections", "macs")]
-    lines += [r"\hline", row(["", r"\text{total}", "", *totals]), r"\end{array}$$"]
+             row(["", r"\text{input}", *map(latex_cell, input_cells(input_shape))])]
+    for label, r in flat_rows(records):
+        kind = r"\quad " * label.count(".") + r"\text{" + escape_text(r.kind) + "}"
+        lines.append(row([label, kind, *map(latex_cell, row_cells(r))]))
+    lines += [r"\hline", row(["", r"\text{total}", *map(latex_cell, total_cells(records))]),
+              r"\end{array}$$"]
     lines += [escape_text(unused_note(u)) for u in network.unused_parameters]
     return "\n".join(lines)
 
