@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -204,7 +205,7 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
     totals = ["", "total", *map(_tabular_cell, total_cells(records))]
-    lines.append(" & ".join(totals) + r" \\")
+    lines.append(re.sub(r"&  (?=&)", "& ", " & ".join(totals)) + r" \\")  # '& &' if empty
     lines += [r"\bottomrule", r"\end{tabular}"]
     lines += [f"\n{escape_text(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
