@@ -2,8 +2,8 @@
 
 from symconv import _moved
 from symconv.algebra.symbols import symbol
-from symconv.derive import Derivation, derive
-from symconv.engine.receptive import ClosedForm, Field, closed_forms
+from symconv.derive.derivation import Derivation, derive
+from symconv.engine.receptive import ClosedForm, Field
 from symconv.errors import (
     InvalidLayerError,
     InvalidValueError,
@@ -16,7 +16,8 @@ from symconv.errors import (
 )
 from symconv.interop import from_torch, to_torch_code
 from symconv.language.values import simplify_rounding
-from symconv.network import LayerRecord, Network, parse
+from symconv.network import LayerRecord, Network, closed_forms, parse
+from symconv.render.table_object import Table
 from symconv.solve import Solution, solve
 
 _moved.install()
@@ -34,6 +35,7 @@ __all__ = [
     "Solution",
     "SymconvError",
     "SyntaxProblem",
+    "Table",
     "UnknownNameError",
     "UnsupportedError",
     "closed_forms",

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from symconv.algebra.symbols import Value, as_value, free_names, truth
+from symconv.engine.receptive import INPUT, ClosedForm, Field
+from symconv.engine.receptive import closed_forms as receptive_closed_forms
 from symconv.engine.records import Record
 from symconv.engine.trace import check_input, trace, whole
 from symconv.errors import (
@@ -29,8 +31,10 @@ from symconv.present.values import text_value
 
 if TYPE_CHECKING:
     from symconv.evaluate import Evaluator
+    from symconv.render.table_object import Table
 
 Shape = tuple[Value, ...]
+_REPR_KINDS = 6  # the layers a Network's repr names before it says "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +74,13 @@ class Unused:
     module: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Network:
+    """An input shape and its layers (from `symconv.parse` or `symconv.from_torch`).
+
+    Prints as the per-layer table (`print(net)`, as `symconv table` prints it); its repr is
+    one line; Jupyter shows the table as math (`_repr_markdown_`, `_repr_latex_`)."""
+
     input_shape: Shape
     layers: tuple[Layer, ...]
     input_source: Source | None = field(default=None, compare=False)
@@ -136,9 +145,44 @@ class Network:
         _whole_symbols(values)
         return records
 
-    def table(self, **values: object) -> tuple[LayerRecord, ...]:
-        """One record per layer (after the input), every field a SymPy object."""
-        return tuple(_public(r) for r in self.records(**values))
+    def table(self, **values: object) -> Table:
+        """One record per layer (after the input), every field a SymPy object: a tuple of
+        `LayerRecord`s that prints as the text table and displays in Jupyter (see
+        symconv.render.table_object.Table: to_dicts, to_pandas)."""
+        from symconv.render.table_object import Table
+
+        records = self.records(**values)
+        # the network only says its input shape where there is no record to say it
+        shown = self.bind(values) if values and not records else self
+        return Table((_public(r) for r in records), shown)
+
+    def receptive_fields(self, **values: object) -> tuple[tuple[Field, ...], ...]:
+        """Per layer (after the input, as `table` numbers them), one `Field` per spatial axis
+        of the input: `size` (how many input positions one output unit sees), `jump` (the
+        input distance between neighbouring units; None after flatten, where every unit sees
+        the whole input) and `start` (the centre of unit 0's region)."""
+        return tuple(r.fields for r in self.records(**values))
+
+    def closed_forms(self, layer: object = None, **values: object) -> tuple[ClosedForm, ...]:
+        """Per spatial axis, the closed forms of the chain up to `layer` (default: the last
+        layer with spatial axes; a block counts as one step): receptive field
+        1 + Σ (k_l − 1)·Π s_i, effective stride Π s_l and padding Σ p_l·Π s_i, as
+        `symconv rf` prints them."""
+        records = self.records(**values)
+        if layer is None:
+            spatial = [r.index for r in records if not any(fd.ended for fd in r.fields)]
+            target = spatial[-1] if spatial else 0
+        else:
+            target = whole_number("layer", layer)
+            if not 1 <= target <= len(records):
+                raise UnknownNameError(f"closed_forms: no layer {target}: the network has "
+                                       f"layers 1 to {len(records)}")
+            record = records[target - 1]
+            if not record.fields or any(fd.ended for fd in record.fields):
+                raise ShapeError(f"closed_forms: layer {target} ({record.kind}) has no spatial "
+                                 "axes left; each of its units sees the whole input")
+        start = tuple(INPUT for _ in self.input_shape[1:])
+        return receptive_closed_forms([start, *(r.fields for r in records[:target])])
 
     def region(
         self, layer: int, unit: Sequence[Value], **values: object
@@ -189,7 +233,24 @@ class Network:
             for name in ("params", "neurons", "connections", "macs")
         }
 
-    # ---------------------------------------------------------- Jupyter: the table as math
+    # ---------------------------------------------------------- display
+
+    def __str__(self) -> str:
+        """The per-layer table, as `symconv table` prints it."""
+        return str(self.table())
+
+    def __repr__(self) -> str:
+        from symconv.language.layers import kind_of
+        from symconv.present.values import text_shape
+
+        kinds = [kind_of(layer) for layer in self.layers]
+        listed = ", ".join(kinds[:_REPR_KINDS]) + (", …" if len(kinds) > _REPR_KINDS else "")
+        count = f"{len(kinds)} layer{'' if len(kinds) == 1 else 's'}"
+        symbols = f"; symbols {', '.join(self.symbols)}" if self.symbols else ""
+        return (f"<symconv Network: input {text_shape(self.input_shape)}, {count} "
+                f"({listed}){symbols}>")
+
+    # Jupyter: the table as math, a block's rows after it in both forms
 
     def _repr_markdown_(self) -> str:
         from symconv.render.table import table_markdown
@@ -223,6 +284,19 @@ def parse(text: str, input_shape: Shape | str | None = None) -> Network:
     if not built.layers:
         raise ShapeError("the description has no layers", built.input_source)
     return Network(built.input_shape, built.layers, built.input_source)
+
+
+def closed_forms(network: object, layer: object = None, /, **values: object
+                 ) -> tuple[ClosedForm, ...]:
+    """Per spatial axis, the receptive field's closed forms: of a Network (up to `layer`,
+    see `Network.closed_forms`), or of a chain given as its fields after each step (the
+    first entry the input's; symconv.receptive.closed_forms)."""
+    if isinstance(network, Network):
+        return network.closed_forms(layer, **values)
+    if layer is not None or values:
+        raise InvalidValueError("closed_forms: a layer and values go with a Network, not with "
+                                "a list of receptive fields")
+    return receptive_closed_forms(network)  # type: ignore[arg-type]  # it checks the type
 
 
 def as_network(network: object, who: str) -> Network:

@@ -143,7 +143,8 @@ def test_solutions_print_and_display_in_jupyter() -> None:
     assert str(solution).splitlines()[0] == "P = 3"
     assert solution._repr_latex_().startswith("\\begin{gather*}")
     assert "P = 3" in solution._repr_latex_()
-    assert solution._repr_markdown_().startswith("```\nP = 3\n")
+    # the answer as math, which Jupyter (preferring Markdown) typesets; not a code block
+    assert solution._repr_markdown_().startswith("$$\n\\begin{gathered}\nP = 3\n")
 
 
 FLAT = "input 3x32x32\nconv 8 k=3 s=2 p=1\nmaxpool k=2\nflatten\nlinear 10"

@@ -77,11 +77,12 @@ class LayerDerivation:
         return f"{title} (reuses the parameters of layer {self.reuses}, 0 counted here)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Derivation:
     """The derivations of a whole network: the input sizes and then every layer's steps.
 
-    Prints as text; Jupyter shows it as rendered math (`_repr_latex_`, `_repr_markdown_`)."""
+    Prints as text; its repr is one line; Jupyter shows it as rendered math (`_repr_latex_`,
+    `_repr_markdown_`: the input sizes, then each layer that has steps)."""
 
     inputs: tuple[Step, ...]
     layers: tuple[LayerDerivation, ...]
@@ -94,6 +95,14 @@ class Derivation:
         from symconv.render.text import derivation_text
 
         return derivation_text(self)
+
+    def __repr__(self) -> str:
+        from symconv.present.text import text
+
+        given = ", ".join(f"{text(s.target)} = {text(s.value)}" for s in self.inputs)
+        shown = [layer for layer in self.layers if layer.steps]
+        return (f"<symconv Derivation: input {given}; {len(self.steps)} steps in "
+                f"{len(shown)} of {len(self.layers)} layers; print() shows them>")
 
     def _repr_latex_(self) -> str:
         from symconv.render.latex import derivation_math

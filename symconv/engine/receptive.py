@@ -402,8 +402,8 @@ def closed_forms(path: Sequence[tuple[Field, ...]]) -> tuple[ClosedForm, ...]:
             isinstance(fields, tuple) and all(isinstance(fd, Field) for fd in fields)
             for fields in path)):
         raise InvalidValueError("closed_forms: expected a list of receptive fields, one tuple "
-                                "of Field per step (the .fields of Network.records()), got "
-                                f"{type(path).__name__}")
+                                "of Field per step (the .fields of Network.records()), or a "
+                                f"Network, got {type(path).__name__}")
     out = []
     for axis in zip(*path, strict=True):
         stages = [st for st in itertools.starmap(stage, itertools.pairwise(axis))

@@ -57,9 +57,13 @@ def derivation_latex(derivation: Derivation) -> str:
 
 
 def derivation_math(derivation: Derivation) -> str:
-    """The whole derivation as one display-math block (for Jupyter's `_repr_latex_`)."""
-    rows = []
+    """The whole derivation as one display-math block (for Jupyter's `_repr_latex_`): the
+    input sizes, then each layer that has steps, as the Markdown form shows them."""
+    given = ", ".join(f"{latex(s.target)} = {latex(s.value)}" for s in derivation.inputs)
+    rows = [r"&\text{Input: } " + given]
     for layer in derivation.layers:
+        if not layer.steps:
+            continue
         rows.append(r"&\text{" + layer_heading(layer) + "}")
         rows.extend(step_latex(s) for s in layer.steps)
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"

@@ -70,22 +70,64 @@ def solution_latex(solution: Solution) -> str:
     """A gather* environment: the equation, the inequalities, the answer (a cases
     environment where it has several)."""
     shown = present(solution)
-    u = name_latex(solution.unknown)
+    rows = [*_working_rows(shown), *_answer_rows(solution, shown)]
+    body = " \\\\\n".join(rows)
+    return f"\\begin{{gather*}}\n{body}\n\\end{{gather*}}\n"
+
+
+def solution_math(solution: Solution) -> str:
+    """Jupyter's LaTeX form, in the order the text reads: the answer, the reason in words,
+    then the working (the same rows as `solution_markdown`)."""
+    shown = present(solution)
+    rows = [*_answer_rows(solution, shown), *_reason_rows(solution, shown),
+            *_working_rows(shown)]
+    body = " \\\\\n".join(rows)
+    return f"\\begin{{gather*}}\n{body}\n\\end{{gather*}}\n"
+
+
+def solution_markdown(solution: Solution) -> str:
+    """Jupyter's Markdown form: the answer as display math, the reason, the working as
+    display math (the rows of `solution_math`)."""
+    shown = present(solution)
+
+    def display(rows: list[str]) -> str:
+        return "$$\n\\begin{gathered}\n" + " \\\\\n".join(rows) + "\n\\end{gathered}\n$$"
+
+    parts = [display(_answer_rows(solution, shown))]
+    parts += [display(reason) for reason in [_reason_rows(solution, shown)] if reason]
+    working = _working_rows(shown)
+    if working:
+        parts += ["from", display(working)]
+    return "\n\n".join(parts) + "\n"
+
+
+def _working_rows(shown: Presented) -> list[str]:
+    """The equations, and the inequalities their roundings become."""
     rows = [f"{latex(e.lhs)} = {latex(e.rhs)}" for e in shown.equations]
     rows += [f"{latex(b.low)} \\le {latex(b.expr)} \\le {latex(b.high)}"
              for b in shown.inequalities]
+    return rows
+
+
+def _reason_rows(solution: Solution, shown: Presented) -> list[str]:
+    """How the answer was found, in words (an empty answer says it in its own row)."""
+    if solution.empty or not shown.reason:
+        return []
+    return [f"\\text{{{_latex_text(shown.reason)}}}"]
+
+
+def _answer_rows(solution: Solution, shown: Presented) -> list[str]:
+    """The answer: the set, or its cases, and what else must hold."""
+    u = name_latex(solution.unknown)
     if solution.empty:
-        rows.append(f"{u} \\in \\emptyset \\quad \\text{{({_latex_text(solution.reason)})}}")
-    elif solution.values is not None:  # a list of numbers, long runs with dots
+        return [f"{u} \\in \\emptyset \\quad \\text{{({_latex_text(solution.reason)})}}"]
+    if solution.values is not None:  # a list of numbers, long runs with dots
         v = solution.values
         run = len(v) >= 3 and v[-1] - v[0] + 1 == len(v)
         listed = f"{v[0]}, \\dots, {v[-1]}" if run else ", ".join(map(str, v))
-        rows.append(f"{u} = {v[0]}" if len(v) == 1 else f"{u} \\in \\{{{listed}\\}}")
-    else:
-        rows.append(_cases_latex(u, shown))
-        rows += [f"\\text{{where }} {_condition_latex(c.holds)}" for c in shown.where]
-    body = " \\\\\n".join(rows)
-    return f"\\begin{{gather*}}\n{body}\n\\end{{gather*}}\n"
+        return [f"{u} = {v[0]}" if len(v) == 1 else f"{u} \\in \\{{{listed}\\}}"]
+    return [_cases_latex(u, shown),
+            *(f"\\text{{where }} {_condition_latex(c.holds)}" for c in shown.where)]
 
 
 # ---------------------------------------------------------------- answers in words

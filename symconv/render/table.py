@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy
 
 from symconv.network import LayerRecord, Network, Unused
-from symconv.present.latex import escape_text, latex
+from symconv.present.latex import escape_text
 from symconv.present.values import (
     json_list,
     json_value,
@@ -24,6 +25,29 @@ from symconv.render.columns import aligned_table
 from symconv.render.markdown import escape_markdown
 
 COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
+# The columns summed in the footer, and the field of LayerRecord each sums.
+TOTALS = {"params": "params", "neurons": "neurons", "connections": "connections", "macs": "macs"}
+# One cell after a row's label and layer: a shape (tuple), a value (SymPy or int), or words
+# (str) shown as they are. Every renderer (text, Markdown, LaTeX, HTML, to_dicts) formats
+# these, so a column added here shows everywhere.
+Cell: TypeAlias = tuple[Any, ...] | sympy.Expr | int | str
+
+
+def row_cells(r: LayerRecord) -> list[Cell]:
+    """A row's cells, one per column of COLUMNS after '#' and 'layer'."""
+    return [r.output_shape, _reused(r) or r.params, r.neurons, r.connections, r.macs]
+
+
+def total_cells(records: Sequence[LayerRecord]) -> list[Cell]:
+    """The footer's cells, one per column after '#' and 'layer' ('' where nothing is summed)."""
+    return [_total(records, TOTALS[name]) if name in TOTALS else "" for name in COLUMNS[2:]]
+
+
+def text_cell(cell: Cell) -> str:
+    """A cell as the text table writes it."""
+    if isinstance(cell, str):
+        return cell
+    return text_shape(cell) if isinstance(cell, tuple) else text_value(cell)
 
 
 def flat_rows(records: Sequence[LayerRecord], parent: str = "") -> list[tuple[str, LayerRecord]]:
@@ -81,12 +105,8 @@ def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
 
 
 def _rows(records: Sequence[LayerRecord]) -> list[list[str]]:
-    return [
-        [label, _indent(label) + r.kind, text_shape(r.output_shape),
-         _reused(r) or text_value(r.params),
-         text_value(r.neurons), text_value(r.connections), text_value(r.macs)]
-        for label, r in flat_rows(records)
-    ]
+    return [[label, _indent(label) + r.kind, *map(text_cell, row_cells(r))]
+            for label, r in flat_rows(records)]
 
 
 def _reused(r: LayerRecord) -> str:
@@ -104,13 +124,17 @@ def _total(records: Sequence[LayerRecord], field: str) -> sympy.Expr:
 
 def table_text(network: Network, records: Sequence[LayerRecord]) -> str:
     """An aligned table in the manner of a torchinfo summary, with totals."""
-    totals = ["", "total", "", *(text_value(_total(records, f))
-                                 for f in ("params", "neurons", "connections", "macs"))]
+    totals = ["", "total", *map(text_cell, total_cells(records))]
     input_shape = records[0].input_shape if records else network.input_shape
-    rows = [["", "input", text_shape(input_shape), "", "", "", ""], *_rows(records)]
+    rows = [["", "input", *map(text_cell, input_cells(input_shape))], *_rows(records)]
     table = aligned_table(COLUMNS, rows, left=("layer", "output shape"), footer=totals)
     notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
     return table + "".join(f"{note}\n" for note in notes)
+
+
+def input_cells(shape: Sequence[Any]) -> list[Cell]:
+    """The input row's cells after '#' and 'layer': its shape under "output shape"."""
+    return [tuple(shape) if name == "output shape" else "" for name in COLUMNS[2:]]
 
 
 def unused_note(unused: Unused) -> str:
@@ -145,43 +169,51 @@ def _notes(records: Sequence[LayerRecord]) -> list[str]:
 
 def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
     """A GitHub-flavoured Markdown table with $…$ math for symbolic entries."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+
+    input_shape = records[0].input_shape if records else network.input_shape
+    lines = [line(COLUMNS), "|" + "---|" * len(COLUMNS),
+             line(["", "input", *map(markdown_cell, input_cells(input_shape))])]
     for label, r in flat_rows(records):
-        cells = [label, _indent(label).replace(" ", "&nbsp;") + r.kind, _md_shape(r.output_shape),
-                 _reused(r) or _md(r.params), *(_md(v) for v in (r.neurons, r.connections, r.macs))]
-        lines.append("| " + " | ".join(cells) + " |")
-    totals = [_md(_total(records, f)) for f in ("params", "neurons", "connections", "macs")]
-    lines.append("| | **total** | | " + " | ".join(totals) + " |")
+        kind = _indent(label).replace(" ", "&nbsp;") + escape_markdown(r.kind)
+        lines.append(line([label, kind, *map(markdown_cell, row_cells(r))]))
+    lines.append(line(["", "**total**", *map(markdown_cell, total_cells(records))]))
     lines += [f"\n{escape_markdown(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
 
 
-def _md(value: sympy.Expr) -> str:
-    v = sympy.sympify(value, strict=True)
+def markdown_cell(cell: Cell) -> str:
+    """A cell in Markdown (and HTML): numbers as they are, anything symbolic as $…$ math."""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, tuple):
+        if all(sympy.sympify(v, strict=True).is_Integer for v in cell):
+            return " × ".join(str(v) for v in cell)
+        return f"${shape_latex(cell)}$"
+    v = sympy.sympify(cell, strict=True)
     return str(v) if v.is_Integer else f"${expression_latex(v)}$"
 
 
-def _md_shape(shape: Sequence[sympy.Expr]) -> str:
-    if all(sympy.sympify(v, strict=True).is_Integer for v in shape):
-        return " × ".join(str(v) for v in shape)
-    return f"${shape_latex(shape)}$"
+def latex_cell(cell: Cell) -> str:
+    """A cell in LaTeX math (words as \\text)."""
+    if isinstance(cell, str):
+        return r"\text{" + escape_text(cell) + "}" if cell else ""
+    return shape_latex(cell) if isinstance(cell, tuple) else value_latex(cell)
 
 
 def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
     """A booktabs tabular with every entry in math mode."""
     head = " & ".join(COLUMNS).replace("#", r"\#")
-    lines = [r"\begin{tabular}{rllrrrr}", r"\toprule", head + r" \\", r"\midrule"]
+    spec = "rl" + "".join("l" if name == "output shape" else "r" for name in COLUMNS[2:])
+    lines = [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head + r" \\", r"\midrule"]
     for label, r in flat_rows(records):
-        shape = shape_latex(r.output_shape)
         kind = r"\texttt{" + escape_text(r.kind) + "}"
-        params = params_latex(r) if _reused(r) else f"${params_latex(r)}$"
-        cells = [label, r"\quad" * label.count(".") + kind, f"${shape}$", params,
-                 *(f"${value_latex(v)}$" for v in (r.neurons, r.connections, r.macs))]
+        cells = [label, r"\quad" * label.count(".") + kind, *map(_tabular_cell, row_cells(r))]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
-    totals = [f"${value_latex(_total(records, f))}$"
-              for f in ("params", "neurons", "connections", "macs")]
-    lines.append(" & total & & " + " & ".join(totals) + r" \\")
+    totals = ["", "total", *map(_tabular_cell, total_cells(records))]
+    lines.append(re.sub(r"&  (?=&)", "& ", " & ".join(totals)) + r" \\")  # '& &' if empty
     lines += [r"\bottomrule", r"\end{tabular}"]
     lines += [f"\n{escape_text(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
@@ -190,6 +222,13 @@ def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
 def params_latex(r: LayerRecord) -> str:
     """A layer's parameter count as the LaTeX tables write it (math, or 'reused')."""
     return r"\textit{reused}" if _reused(r) else value_latex(r.params)
+
+
+def _tabular_cell(cell: Cell) -> str:
+    """A cell of the booktabs table: words in italics, values in math mode."""
+    if isinstance(cell, str):
+        return r"\textit{" + escape_text(cell) + "}" if cell else ""
+    return f"${latex_cell(cell)}$"
 
 
 RENDERERS = {
@@ -201,21 +240,20 @@ RENDERERS = {
 
 
 def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
-    """The per-layer table as one display-math array (what Jupyter's MathJax can show)."""
+    """The per-layer table as one display-math array (what Jupyter's MathJax can show): the
+    same rows as the Markdown table, a block's rows (3.1, 3.a1, ...) after it, indented."""
     def row(cells: Sequence[str]) -> str:
         return " & ".join(cells) + r" \\"
 
     input_shape = records[0].input_shape if records else network.input_shape
-    lines = [r"$$\begin{array}{rllrrrr}",
+    spec = "rl" + "".join("l" if name == "output shape" else "r" for name in COLUMNS[2:])
+    lines = [rf"$$\begin{{array}}{{{spec}}}",
              row([r"\text{" + escape_text(c) + "}" for c in COLUMNS]), r"\hline",
-             row(["", r"\text{input}", shape_latex(input_shape), "", "", "", ""])]
-    for r in records:
-        lines.append(row([str(r.index), r"\text{" + escape_text(r.kind) + "}",
-                          shape_latex(r.output_shape),
-                          params_latex(r).replace(r"\textit", r"\text"),
-                          *(latex(v) for v in (r.neurons, r.connections, r.macs))]))
-    totals = [latex(sum((getattr(r, f) for r in records), sympy.Integer(0)))
-              for f in ("params", "neurons", "connections", "macs")]
-    lines += [r"\hline", row(["", r"\text{total}", "", *totals]), r"\end{array}$$"]
+             row(["", r"\text{input}", *map(latex_cell, input_cells(input_shape))])]
+    for label, r in flat_rows(records):
+        kind = r"\quad " * label.count(".") + r"\text{" + escape_text(r.kind) + "}"
+        lines.append(row([label, kind, *map(latex_cell, row_cells(r))]))
+    lines += [r"\hline", row(["", r"\text{total}", *map(latex_cell, total_cells(records))]),
+              r"\end{array}$$"]
     lines += [escape_text(unused_note(u)) for u in network.unused_parameters]
     return "\n".join(lines)

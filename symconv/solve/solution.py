@@ -54,12 +54,16 @@ from symconv.solve.walk import (
 SEARCH_LIMIT = 1024  # the range enumerated where the output is not monotone in the unknown
 EXHAUSTIVE = 100_000  # up to where every value before a plateau is tried instead
 ENDS = 1  # solutions at each end of a list that are checked by building the network
+_REPR_WIDTH = 100  # the longest answer a Solution's repr shows whole
 _FAR = 2**62  # where searches for growing outputs give up (no layer grows that slowly)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Solution:
     """The answer to one inverse question, as SymPy objects (renderers in render/solution.py).
+
+    Prints as a few lines of text, the answer first; its repr is one line; Jupyter shows it
+    as math (`_repr_markdown_`, `_repr_latex_`: the same rows).
 
     `low`/`high` bound the solutions (`high` is sympy.oo when unbounded; both None when
     there is none); `values` is the full sorted list when it is finite and numeric;
@@ -126,14 +130,23 @@ class Solution:
 
         return solution_text(self)
 
-    def _repr_latex_(self) -> str:
-        """Jupyter: the equation, its inequalities and the solution set as rendered math."""
-        from symconv.render.solution import solution_latex
+    def __repr__(self) -> str:
+        head = str(self).partition("\n")[0]
+        if len(head) > _REPR_WIDTH:
+            head = head[: _REPR_WIDTH - 1] + "…"
+        return f"<symconv Solution for {self.unknown}: {head}>"
 
-        return solution_latex(self)
+    def _repr_latex_(self) -> str:
+        """Jupyter: the answer, how it was found, the equation and its inequalities."""
+        from symconv.render.solution import solution_math
+
+        return solution_math(self)
 
     def _repr_markdown_(self) -> str:
-        return f"```\n{self}```"
+        """The same rows as `_repr_latex_`, as display math."""
+        from symconv.render.solution import solution_markdown
+
+        return solution_markdown(self)
 
 
 def solve(network: Network | str, unknown: str, target: object, /, **values: object) -> Solution:
