@@ -19,9 +19,11 @@ from symconv.errors import (
     UnknownNameError,
     did_you_mean,
 )
+from symconv.guards import LayerWarning, layer_warnings
 from symconv.layers import Layer, Shared, shared_of
 from symconv.parse import high_degree, parse_shape, parse_statements
 from symconv.render.values import text_value
+from symconv.statistics import Memory, columns, memory_of
 from symconv.symbols import (
     Value,
     as_value,
@@ -65,6 +67,20 @@ class LayerRecord:
     condition: Any = None
     # A module used at more than one place (from_torch): its parameters count at the first.
     shared: Shared | None = None
+    # What a torchinfo summary shows (symconv.statistics): the module's name in a torch model
+    # and its depth (a description's rows: 1 at the top, 2 inside a block, ...), the weight's
+    # shape, the parameters that train and those that do not, and the bytes of the
+    # parameters and of the forward pass's activations for the dtype and batch asked for.
+    name: str = ""
+    depth: int = 1
+    kernel_shape: tuple[sympy.Expr, ...] = ()
+    trainable: sympy.Expr = sympy.S.Zero
+    non_trainable: sympy.Expr = sympy.S.Zero
+    param_bytes: sympy.Expr = sympy.S.Zero
+    activation_bytes: sympy.Expr = sympy.S.Zero
+    # Pixels discarded at the border, skipped between windows, an output that depends on the
+    # input's parity (symconv.guards).
+    warnings: tuple[LayerWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +159,13 @@ class Network:
         _whole_symbols(values)
         return records
 
-    def table(self, **values: object) -> tuple[LayerRecord, ...]:
-        """One record per layer (after the input), every field a SymPy object."""
-        return tuple(_public(r) for r in self.records(**values))
+    def table(self, *, dtype: object = "float32", batch: object = 1,
+              **values: object) -> tuple[LayerRecord, ...]:
+        """One record per layer (after the input), every field a SymPy object; the memory
+        columns for `dtype` (float32, float16, bfloat16, float64, int8) and `batch` examples
+        (a number, or a symbol such as "N": memory as a formula in it)."""
+        memory = memory_of(dtype, batch)
+        return tuple(_public(r, memory) for r in self.records(**values))
 
     def region(
         self, layer: int, unit: Sequence[Value], **values: object
@@ -328,7 +348,7 @@ def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
     return obj
 
 
-def _public(record: Record) -> LayerRecord:
+def _public(record: Record, memory: Memory, depth: int = 1) -> LayerRecord:
     def s(v: Value) -> sympy.Expr:
         return sympy.sympify(v, strict=True)
 
@@ -344,9 +364,11 @@ def _public(record: Record) -> LayerRecord:
         tuple(s(v) for v in record.receptive_field),
         tuple(None if v is None else s(v) for v in record.jump),
         tuple(s(v) for v in record.start),
-        tuple(_public(child) for child in record.children),
+        tuple(_public(child, memory, depth + 1) for child in record.children),
         record.path,
         record.aligned,
         record.condition,
         shared_of(record.layer),
+        **columns(record, memory, depth),
+        warnings=layer_warnings(record.layer, record.input_shape, record.output_shape),
     )

@@ -1,21 +1,85 @@
-"""Renderers of the per-layer table: aligned text, JSON, Markdown and LaTeX (booktabs)."""
+"""Renderers of the per-layer table: aligned text, JSON, Markdown and LaTeX (booktabs).
+
+The columns a table can show are one list, ALL_COLUMNS: each says its header, its JSON key
+and how to read its value from a LayerRecord, so that every renderer (text, Markdown, LaTeX,
+HTML) shows the same columns in the same order. `symconv table --columns` and the
+renderers' `columns` argument choose among them by key; DEFAULT_COLUMNS is what a table
+shows unless told.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sympy
 
+from symconv.guards import notes as warning_notes
 from symconv.network import LayerRecord, Network, Unused
 from symconv.render.columns import aligned_table
 from symconv.render.latex import escape_text, shape_latex, value_latex
 from symconv.render.markdown import escape_markdown
 from symconv.render.values import json_list, json_value, row_label, text_shape, text_value
 from symconv.render.words import expression_latex
+from symconv.statistics import Memory
 
-COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the per-layer table. `value` reads it from a record: a SymPy value, a
+    shape (a tuple, shown C x H x W) or text; `total` says whether the footer sums it."""
+
+    key: str
+    title: str
+    value: Callable[[LayerRecord], Any]
+    total: bool = False
+    help: str = ""
+
+
+ALL_COLUMNS: tuple[Column, ...] = (
+    Column("name", "module", lambda r: r.name,
+           help="the module's name in a torch model (layer2.0.conv1)"),
+    Column("depth", "depth", lambda r: sympy.Integer(r.depth),
+           help="nesting depth: module path components, or blocks around a row, plus 1"),
+    Column("output_shape", "output shape", lambda r: r.output_shape),
+    Column("kernel_shape", "kernel shape", lambda r: r.kernel_shape,
+           help="the weight's shape, as PyTorch holds it (out x in/groups x kernel)"),
+    Column("params", "params", lambda r: r.params, total=True),
+    Column("trainable", "trainable", lambda r: r.trainable, total=True,
+           help="parameters with requires_grad (every parameter of a description)"),
+    Column("non_trainable", "non-trainable", lambda r: r.non_trainable, total=True,
+           help="parameters with requires_grad=False (from_torch); buffers count nowhere"),
+    Column("neurons", "neurons", lambda r: r.neurons, total=True),
+    Column("connections", "connections", lambda r: r.connections, total=True),
+    Column("macs", "macs", lambda r: r.macs, total=True),
+    Column("param_bytes", "param bytes", lambda r: r.param_bytes, total=True,
+           help="parameters x bytes per element of --dtype"),
+    Column("activation_bytes", "forward bytes", lambda r: r.activation_bytes, total=True,
+           help="the layer's output (neurons) x --batch x bytes per element"),
+    Column("backward_bytes", "fwd+bwd bytes", lambda r: 2 * r.activation_bytes, total=True,
+           help="twice the forward bytes: a gradient of each activation's size"),
+)
+COLUMN_KEYS = tuple(c.key for c in ALL_COLUMNS)
+DEFAULT_COLUMNS = ("output_shape", "params", "neurons", "connections", "macs")
+MEMORY_COLUMNS = ("param_bytes", "activation_bytes", "backward_bytes")
+# The headers of the default table (label, layer, then the default columns).
+COLUMNS = ("#", "layer", *(c.title for c in ALL_COLUMNS if c.key in DEFAULT_COLUMNS))
+
+
+def chosen(keys: Sequence[str] | None) -> tuple[Column, ...]:
+    """The columns named by `keys` (None: the default ones), in the order given."""
+    from symconv.errors import UnknownNameError, did_you_mean
+
+    by_key = {c.key: c for c in ALL_COLUMNS}
+    picked = []
+    for key in DEFAULT_COLUMNS if keys is None else keys:
+        if key not in by_key:
+            raise UnknownNameError(f"no column '{key}'{did_you_mean(key, COLUMN_KEYS)} (the "
+                                   f"columns: {', '.join(COLUMN_KEYS)})")
+        picked.append(by_key[key])
+    return tuple(picked)
 
 
 def flat_rows(records: Sequence[LayerRecord], parent: str = "") -> list[tuple[str, LayerRecord]]:
@@ -41,7 +105,19 @@ def _json_row(r: LayerRecord) -> dict[str, Any]:
         "receptive_field": json_list(r.receptive_field),
         "jump": json_list(r.jump),
         "start": json_list(r.start),
+        "depth": r.depth,
+        "kernel_shape": json_list(r.kernel_shape),
+        "trainable": json_value(r.trainable),
+        "non_trainable": json_value(r.non_trainable),
+        "param_bytes": json_value(r.param_bytes),
+        "activation_bytes": json_value(r.activation_bytes),
     }
+    if r.name:
+        row["name"] = r.name
+    if r.warnings:
+        row["warnings"] = [{"kind": w.guard.value, "axis": w.axis,
+                            "count": None if w.count is None else json_value(w.count),
+                            "text": w.text} for w in r.warnings]
     if r.path:
         row["path"] = r.path
     if r.children:
@@ -56,9 +132,11 @@ def _json_row(r: LayerRecord) -> dict[str, Any]:
     return row
 
 
-def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
+def table_json(network: Network, records: Sequence[LayerRecord],
+               memory: Memory | None = None) -> str:
     """The JSON form: input, one entry per layer (a block's layers nested under
-    "children"), output shape, total parameters."""
+    "children"), output shape, total parameters; the memory totals for the dtype and batch
+    the records were made for."""
     layers = [_json_row(r) for r in records]
     document: dict[str, Any] = {
         "input": json_list(records[0].input_shape if records else network.input_shape),
@@ -66,19 +144,33 @@ def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
         "output_shape": json_list(records[-1].output_shape if records else ()),
         "params": json_value(sum((r.params for r in records), sympy.Integer(0))),
     }
+    if memory is not None:
+        document["memory"] = {
+            "dtype": memory.dtype, "batch": json_value(memory.batch),
+            **{c.key: json_value(_total(records, c)) for c in chosen(MEMORY_COLUMNS)}}
     if network.unused_parameters:
         document["not_counted"] = [{"path": u.path, "params": u.params, "module": u.module}
                                    for u in network.unused_parameters]
     return json.dumps(document, indent=2) + "\n"
 
 
-def _rows(records: Sequence[LayerRecord]) -> list[list[str]]:
-    return [
-        [label, _indent(label) + r.kind, text_shape(r.output_shape),
-         _reused(r) or text_value(r.params),
-         text_value(r.neurons), text_value(r.connections), text_value(r.macs)]
-        for label, r in flat_rows(records)
-    ]
+def _text_cell(column: Column, r: LayerRecord, separators: bool) -> str:
+    if column.key == "params" and _reused(r):
+        return _reused(r)
+    return _text(column.value(r), separators)
+
+
+def _text(value: Any, separators: bool) -> str:
+    """A cell's text: a shape as C x H x W, a whole number with thousands separators (where
+    asked), anything else presented."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple):
+        return text_shape(value) if value else ""
+    v = sympy.sympify(value, strict=True)
+    if separators and v.is_Integer:
+        return f"{int(v):,}"
+    return text_value(v)
 
 
 def _reused(r: LayerRecord) -> str:
@@ -90,19 +182,53 @@ def _indent(label: str) -> str:
     return "  " * label.count(".")
 
 
-def _total(records: Sequence[LayerRecord], field: str) -> sympy.Expr:
-    return sympy.sympify(sum((getattr(r, field) for r in records), sympy.Integer(0)), strict=True)
+def _total(records: Sequence[LayerRecord], column: Column | str) -> sympy.Expr:
+    read = column.value if isinstance(column, Column) else (
+        lambda r: getattr(r, column))
+    return sympy.sympify(sum((read(r) for r in records), sympy.Integer(0)), strict=True)
 
 
-def table_text(network: Network, records: Sequence[LayerRecord]) -> str:
-    """An aligned table in the manner of a torchinfo summary, with totals."""
-    totals = ["", "total", "", *(text_value(_total(records, f))
-                                 for f in ("params", "neurons", "connections", "macs"))]
+def table_text(network: Network, records: Sequence[LayerRecord],
+               columns: Sequence[str] | None = None, separators: bool = True,
+               memory: Memory | None = None) -> str:
+    """An aligned table in the manner of a torchinfo summary, with totals (whole numbers
+    with thousands separators unless `separators` is False), then its notes: warnings,
+    conditions, reused and unused parameters, and with `memory` the memory summary."""
+    picked = chosen(columns)
+    totals = ["", "total", *(_text(_total(records, c), separators) if c.total else ""
+                             for c in picked)]
     input_shape = records[0].input_shape if records else network.input_shape
-    rows = [["", "input", text_shape(input_shape), "", "", "", ""], *_rows(records)]
-    table = aligned_table(COLUMNS, rows, left=("layer", "output shape"), footer=totals)
+    input_row = ["", "input", *(text_shape(input_shape) if c.key == "output_shape" else ""
+                                for c in picked)]
+    rows = [input_row, *([label, _indent(label) + r.kind,
+                          *(_text_cell(c, r, separators) for c in picked)]
+                         for label, r in flat_rows(records))]
+    header = ("#", "layer", *(c.title for c in picked))
+    left = ("layer", "output shape", "kernel shape", "module")
+    table = aligned_table(header, rows, left=left, footer=totals)
     notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
+    if memory is not None:
+        notes += memory_summary(records, memory, separators)
     return table + "".join(f"{note}\n" for note in notes)
+
+
+def memory_summary(records: Sequence[LayerRecord], memory: Memory,
+                   separators: bool = True) -> list[str]:
+    """The lines under a table that say its memory totals, as torchinfo's summary does (MB
+    are 10^6 bytes, torchinfo's unit)."""
+    batch = _text(memory.batch, separators)
+
+    def amount(column: str) -> str:
+        total = _total(records, chosen([column])[0])
+        shown = f"{_text(total, separators)} bytes"
+        return shown + (f" ({int(total) / 1e6:,.2f} MB)" if total.is_Integer else "")
+
+    trainable = _text(_total(records, "trainable"), separators)
+    frozen = _text(_total(records, "non_trainable"), separators)
+    return [f"parameters: {trainable} trainable, {frozen} non-trainable",
+            f"memory for {memory.dtype}, batch {batch}: parameters {amount('param_bytes')}; "
+            f"forward pass {amount('activation_bytes')}; forward + backward "
+            f"{amount('backward_bytes')}"]
 
 
 def unused_note(unused: Unused) -> str:
@@ -114,12 +240,14 @@ def unused_note(unused: Unused) -> str:
 
 
 def _notes(records: Sequence[LayerRecord]) -> list[str]:
-    """Conditions under which a block's branches agree, and branches that are not aligned."""
+    """Warnings (pixels discarded or skipped, sizes that depend on the input's parity),
+    conditions under which a block's branches agree, and branches that are not aligned."""
     from symconv.blocks import describe
 
     notes = []
     rows = flat_rows(records)
     for label, r in rows:
+        notes += [f"{label} {r.kind}: {line}" for line in warning_notes(r.warnings)]
         if r.shared is not None and r.shared.reuse:
             name = r.shared.name
             first = next(x for x, o in rows if o.shared is not None and o.shared.name == name)
@@ -135,17 +263,35 @@ def _notes(records: Sequence[LayerRecord]) -> list[str]:
     return notes
 
 
-def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
-    """A GitHub-flavoured Markdown table with $…$ math for symbolic entries."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+def table_markdown(network: Network, records: Sequence[LayerRecord],
+                   columns: Sequence[str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table with $…$ math for symbolic entries, then its
+    warnings."""
+    picked = chosen(columns)
+    header = ("#", "layer", *(c.title for c in picked))
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, r in flat_rows(records):
-        cells = [label, _indent(label).replace(" ", "&nbsp;") + r.kind, _md_shape(r.output_shape),
-                 _reused(r) or _md(r.params), *(_md(v) for v in (r.neurons, r.connections, r.macs))]
+        cells = [label, _indent(label).replace(" ", "&nbsp;") + r.kind,
+                 *(_md_cell(c, r) for c in picked)]
         lines.append("| " + " | ".join(cells) + " |")
-    totals = [_md(_total(records, f)) for f in ("params", "neurons", "connections", "macs")]
-    lines.append("| | **total** | | " + " | ".join(totals) + " |")
+    totals = [_md(_total(records, c)) if c.total else "" for c in picked]
+    lines.append("| | **total** | " + " | ".join(totals) + " |")
+    warnings = [f"{label} {r.kind}: {line}" for label, r in flat_rows(records)
+                for line in warning_notes(r.warnings)]
+    lines += [f"\n{escape_markdown(note)}" for note in warnings]
     lines += [f"\n{escape_markdown(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
+
+
+def _md_cell(column: Column, r: LayerRecord) -> str:
+    if column.key == "params" and _reused(r):
+        return _reused(r)
+    value = column.value(r)
+    if isinstance(value, str):
+        return escape_markdown(value)
+    if isinstance(value, tuple):
+        return _md_shape(value) if value else ""
+    return _md(value)
 
 
 def _md(value: sympy.Expr) -> str:
@@ -159,24 +305,38 @@ def _md_shape(shape: Sequence[sympy.Expr]) -> str:
     return f"${shape_latex(shape)}$"
 
 
-def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
-    """A booktabs tabular with every entry in math mode."""
-    head = " & ".join(COLUMNS).replace("#", r"\#")
-    lines = [r"\begin{tabular}{rllrrrr}", r"\toprule", head + r" \\", r"\midrule"]
+def table_latex(network: Network, records: Sequence[LayerRecord],
+                columns: Sequence[str] | None = None) -> str:
+    """A booktabs tabular with every entry in math mode, then its warnings."""
+    picked = chosen(columns)
+    head = " & ".join(("#", "layer", *(c.title for c in picked))).replace("#", r"\#")
+    align = "rl" + "".join("l" if c.key in ("output_shape", "kernel_shape", "name") else "r"
+                           for c in picked)
+    lines = [rf"\begin{{tabular}}{{{align}}}", r"\toprule", head + r" \\", r"\midrule"]
     for label, r in flat_rows(records):
-        shape = shape_latex(r.output_shape)
         kind = r"\texttt{" + escape_text(r.kind) + "}"
-        params = params_latex(r) if _reused(r) else f"${params_latex(r)}$"
-        cells = [label, r"\quad" * label.count(".") + kind, f"${shape}$", params,
-                 *(f"${value_latex(v)}$" for v in (r.neurons, r.connections, r.macs))]
+        cells = [label, r"\quad" * label.count(".") + kind, *(_latex_cell(c, r) for c in picked)]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
-    totals = [f"${value_latex(_total(records, f))}$"
-              for f in ("params", "neurons", "connections", "macs")]
-    lines.append(" & total & & " + " & ".join(totals) + r" \\")
+    totals = [f"${value_latex(_total(records, c))}$" if c.total else "" for c in picked]
+    lines.append(" & total & " + " & ".join(totals) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
+    warnings = [f"{label} {r.kind}: {line}" for label, r in flat_rows(records)
+                for line in warning_notes(r.warnings)]
+    lines += [f"\n{escape_text(note)}" for note in warnings]
     lines += [f"\n{escape_text(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
+
+
+def _latex_cell(column: Column, r: LayerRecord) -> str:
+    if column.key == "params":
+        return params_latex(r) if _reused(r) else f"${params_latex(r)}$"
+    value = column.value(r)
+    if isinstance(value, str):
+        return r"\texttt{" + escape_text(value) + "}" if value else ""
+    if isinstance(value, tuple):
+        return f"${shape_latex(value)}$" if value else ""
+    return f"${value_latex(value)}$"
 
 
 def params_latex(r: LayerRecord) -> str:
