@@ -105,17 +105,28 @@ def axis_warnings(axis: str, n: Value, o: Value, k: Value, s: Value, p: Value, d
         return found
     leftover = sympy.Mod(n + 2 * p - d * (k - 1) - 1, s)
     if ceil:
-        discarded_expr = sympy.Max(0, n + p - 1 - (o - 1) * s - d * (k - 1))
-        never = truth(sympy.Le(discarded_expr, 0))
+        # ceil_mode's windows reach the end, unless it drops a last window that would start
+        # in the padding, which needs s + p > d(k - 1) + 1 (formulas.last_window_in_padding).
+        span = d * (k - 1) + 1
+        possible = truth(s + p > span)
+        if possible is not False:
+            where = "" if possible else (f" where {text_value(s)} + {text_value(p)} > "
+                                         f"{text_value(span)}")
+            found.append(LayerWarning(
+                Guard.DISCARDED, axis, None, n,
+                f"{axis}: pixels may be discarded at the {edge}{where} (ceil_mode drops a "
+                "last window that would start in the padding)"))
     else:
         discarded_expr = leftover if p == 0 else sympy.Max(0, leftover - p)
         never = truth(s - 1 - p <= 0) or truth(sympy.Le(discarded_expr, 0))
-    shown = text_value(discarded_expr)
-    if not never and shown != "0":  # the presented form is checked against the raw one
-        found.append(LayerWarning(
-            Guard.DISCARDED, axis, discarded_expr, n,
-            f"{axis}: {shown} pixels discarded at the {edge}, for the input sizes where "
-            "that is not 0"))
+        shown = text_value(leftover)
+        if p != 0:
+            shown = f"max(0, {shown} - {text_value(p)})"
+        if not never and text_value(discarded_expr) != "0":
+            found.append(LayerWarning(
+                Guard.DISCARDED, axis, discarded_expr, n,
+                f"{axis}: {shown} pixels discarded at the {edge}, for the input sizes where "
+                "that is not 0"))
     if (rule := _skip_rule(k, s, d)) is not None:
         found.append(LayerWarning(Guard.SKIPPED, axis, None, n, f"{axis}: {rule}"))
     if _free(leftover) & _free(n):

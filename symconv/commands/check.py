@@ -16,6 +16,7 @@ import sympy
 from symconv.cli import add_network_arguments, load_network, values_from, whole_option
 from symconv.errors import SymconvError
 from symconv.guards import notes
+from symconv.render.columns import wrap_line
 from symconv.render.table import flat_rows
 from symconv.render.values import text_shape, text_value
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
               f"{text_value(params)} parameters (add --torch to compare with PyTorch)")
         for label, r in flat_rows(records):
             for line in notes(r.warnings):
-                print(f"warning: {label} {r.kind}: {line}")
+                print(wrap_line(f"warning: {label} {r.kind}: {line}"))
         return 0
     from symconv.interop.torch_check import compare, random_values, report
 

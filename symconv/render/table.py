@@ -18,7 +18,7 @@ import sympy
 
 from symconv.guards import notes as warning_notes
 from symconv.network import LayerRecord, Network, Unused
-from symconv.render.columns import aligned_table
+from symconv.render.columns import aligned_table, wrap_line
 from symconv.render.latex import escape_text, shape_latex, value_latex
 from symconv.render.markdown import escape_markdown
 from symconv.render.values import json_list, json_value, row_label, text_shape, text_value
@@ -209,7 +209,7 @@ def table_text(network: Network, records: Sequence[LayerRecord],
     notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
     if memory is not None:
         notes += memory_summary(records, memory, separators)
-    return table + "".join(f"{note}\n" for note in notes)
+    return table + "".join(f"{wrap_line(note)}\n" for note in notes)
 
 
 def memory_summary(records: Sequence[LayerRecord], memory: Memory,
