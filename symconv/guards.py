@@ -127,7 +127,7 @@ def axis_warnings(axis: str, n: Value, o: Value, k: Value, s: Value, p: Value, d
                 Guard.DISCARDED, axis, discarded_expr, n,
                 f"{axis}: {shown} pixels discarded at the {edge}, for the input sizes where "
                 "that is not 0"))
-    if (rule := _skip_rule(k, s, d)) is not None:
+    if (rule := _skip_rule(k, s, p, d)) is not None:
         found.append(LayerWarning(Guard.SKIPPED, axis, None, n, f"{axis}: {rule}"))
     if _free(leftover) & _free(n):
         residue = "the parity" if s == 2 else f"the remainder mod {text_value(s)}"
@@ -167,7 +167,7 @@ def covered_counts(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int,
         return 0, 0
     last = (o - 1) * s + d * (k - 1)  # the last position any window reads
     end = min(last, p + n - 1)
-    discarded = max(0, p + n - 1 - last)
+    discarded = min(n, max(0, p + n - 1 - last))
     if (d == 1 and k >= s) or (s == 1 and o >= d):
         return discarded, 0  # windows (or taps) overlap or touch: no gap between them
     covered = bytearray(last + 1)
@@ -177,18 +177,30 @@ def covered_counts(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int,
     return discarded, covered[p: end + 1].count(0)
 
 
-def _skip_rule(k: Value, s: Value, d: Value) -> str | None:
-    """How windows skip input far from the edges, for a symbolic input size: None where they
-    read every position."""
+def _skip_rule(k: Value, s: Value, p: Value, d: Value) -> str | None:
+    """How windows skip input on a long input of symbolic size: None where they read every
+    position."""
     from symconv.render.values import text_value
 
-    if all(isinstance(v, int) for v in (k, s, d)):
-        assert isinstance(k, int) and isinstance(s, int) and isinstance(d, int)
+    if all(isinstance(v, int) for v in (k, s, p, d)):
+        assert isinstance(k, int) and isinstance(s, int) and isinstance(p, int)
+        assert isinstance(d, int)
         reads = min(k, s // math.gcd(d, s))
-        if reads >= s:
+        if reads < s:
+            return (f"windows read {reads} of every {s} positions, the others are skipped "
+                    f"({_why_skipped(k, s, d)})")
+        # Every residue is read far from the edges; a dilated window can still miss a few
+        # positions near the edges, as many for long inputs of the same residue mod s:
+        # count them on one long input of each residue.
+        windows = 4 * (d * k + s + p)
+        shortest = (windows - 1) * s + d * (k - 1) + 1 - 2 * p
+        counts = {covered_counts(n, (n + 2 * p - d * (k - 1) - 1) // s + 1, k, s, p, d)[1]
+                  for n in range(max(shortest, 1), max(shortest, 1) + s)}
+        if counts == {0}:
             return None
-        return (f"windows read {reads} of every {s} positions, the others are skipped "
-                f"({_why_skipped(k, s, d)})")
+        amount = _pixels(max(counts)) if len(counts) == 1 else \
+            f"up to {_pixels(max(counts))} (as the input size's remainder mod {s} decides)"
+        return f"{amount} near the edges skipped between windows ({_why_skipped(k, s, d)})"
     if d != 1:
         return (f"windows may skip input (kernel {text_value(k)}, stride {text_value(s)}, "
                 f"dilation {text_value(d)}): they read every position only where the stride "
