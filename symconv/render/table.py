@@ -319,7 +319,7 @@ def table_latex(network: Network, records: Sequence[LayerRecord],
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
     totals = [f"${value_latex(_total(records, c))}$" if c.total else "" for c in picked]
-    lines.append(" & total & " + " & ".join(totals) + r" \\")
+    lines.append(" & total" + "".join(f" & {c}" if c else " &" for c in totals) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     warnings = [f"{label} {r.kind}: {line}" for label, r in flat_rows(records)
                 for line in warning_notes(r.warnings)]
