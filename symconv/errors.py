@@ -34,7 +34,12 @@ class Source:
 @dataclass(frozen=True, slots=True)
 class ModuleSource(Source):
     """Where a layer read from a torch module came from: `text` is e.g. "nn.Conv2d at
-    'features.0'" (from_torch); there is no line to point at."""
+    'features.0'" (from_torch); there is no line to point at. `path` is the module's name as
+    model.named_modules() gives it ('layer2.0.conv1'); `frozen` counts its parameters with
+    requires_grad=False (the non-trainable ones)."""
+
+    path: str = ""
+    frozen: int = 0
 
     def where(self) -> str:
         return visible(self.text)

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from symconv.algebra.symbols import Value, as_value, free_names, truth
+from symconv.engine.guards import LayerWarning, layer_warnings
 from symconv.engine.receptive import INPUT, ClosedForm, Field
 from symconv.engine.receptive import closed_forms as receptive_closed_forms
 from symconv.engine.records import Record
+from symconv.engine.statistics import Memory, columns, memory_of
 from symconv.engine.trace import check_input, trace, whole
 from symconv.errors import (
     InvalidValueError,
@@ -62,6 +64,20 @@ class LayerRecord:
     condition: Any = None
     # A module used at more than one place (from_torch): its parameters count at the first.
     shared: Shared | None = None
+    # What a torchinfo summary shows (symconv.statistics): the module's name in a torch model
+    # and its depth (a description's rows: 1 at the top, 2 inside a block, ...), the weight's
+    # shape, the parameters that train and those that do not, and the bytes of the
+    # parameters and of the forward pass's activations for the dtype and batch asked for.
+    name: str = ""
+    depth: int = 1
+    kernel_shape: tuple[sympy.Expr, ...] = ()
+    trainable: sympy.Expr = sympy.S.Zero
+    non_trainable: sympy.Expr = sympy.S.Zero
+    param_bytes: sympy.Expr = sympy.S.Zero
+    activation_bytes: sympy.Expr = sympy.S.Zero
+    # Pixels discarded at the border, skipped between windows, an output that depends on the
+    # input's parity (symconv.guards).
+    warnings: tuple[LayerWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,16 +161,20 @@ class Network:
         _whole_symbols(values)
         return records
 
-    def table(self, **values: object) -> Table:
+    def table(self, *, dtype: object = "float32", batch: object = 1,
+              **values: object) -> Table:
         """One record per layer (after the input), every field a SymPy object: a tuple of
         `LayerRecord`s that prints as the text table and displays in Jupyter (see
-        symconv.render.table_object.Table: to_dicts, to_pandas)."""
+        symconv.render.table_object.Table: to_dicts, to_pandas); the memory columns for
+        `dtype` (float32, float16, bfloat16, float64, int8) and `batch` examples (a number, or
+        a symbol such as "N": memory as a formula in it)."""
         from symconv.render.table_object import Table
 
+        memory = memory_of(dtype, batch)
         records = self.records(**values)
         # the network only says its input shape where there is no record to say it
         shown = self.bind(values) if values and not records else self
-        return Table((_public(r) for r in records), shown)
+        return Table((_public(r, memory) for r in records), shown)
 
     def receptive_fields(self, **values: object) -> tuple[tuple[Field, ...], ...]:
         """Per layer (after the input, as `table` numbers them), one `Field` per spatial axis
@@ -395,7 +415,7 @@ def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
     return obj
 
 
-def _public(record: Record) -> LayerRecord:
+def _public(record: Record, memory: Memory, depth: int = 1) -> LayerRecord:
     def s(v: Value) -> sympy.Expr:
         return sympy.sympify(v, strict=True)
 
@@ -411,9 +431,11 @@ def _public(record: Record) -> LayerRecord:
         tuple(s(v) for v in record.receptive_field),
         tuple(None if v is None else s(v) for v in record.jump),
         tuple(s(v) for v in record.start),
-        tuple(_public(child) for child in record.children),
+        tuple(_public(child, memory, depth + 1) for child in record.children),
         record.path,
         record.aligned,
         record.condition,
         shared_of(record.layer),
+        **columns(record, memory, depth),
+        warnings=layer_warnings(record.layer, record.input_shape, record.output_shape),
     )

@@ -25,6 +25,7 @@ from torch import nn
 
 import symconv
 from symconv.cli import main
+from symconv.engine.statistics import memory_of
 from symconv.language.parse import parse_expression
 from symconv.network import LayerRecord, _public
 from symconv.render.table import COLUMNS, flat_rows, markdown_cell, row_cells, table_text
@@ -77,7 +78,7 @@ def case(request: pytest.FixtureRequest) -> tuple[symconv.Network, dict[str, int
 
 def test_the_table_is_the_tuple_of_records_it_was(case: tuple) -> None:
     network, values, table = case
-    records = tuple(_public(r) for r in network.records(**values))
+    records = tuple(_public(r, memory_of("float32", 1)) for r in network.records(**values))
     assert isinstance(table, Table) and isinstance(table, tuple)
     assert table == records and records == table and hash(table) == hash(records)
     assert len(table) == len(records) and list(table) == list(records)

@@ -108,10 +108,12 @@ def test_design_search_finds_exactly_the_windows_pytorch_agrees_with(size, targe
 
 
 def test_design_search_ranks_by_cost():
+    # Within each group alike in what it skips and discards (see test_columns for the
+    # groups' order), cheapest first.
     for cost, attribute in ((Cost.PARAMS, "params"), (Cost.MACS, "macs")):
         designs = design_search(224, 56, in_channels=3, out_channels=16, cost=cost)
-        costs = [getattr(x, attribute) for x in designs]
-        assert costs == sorted(costs) and designs
+        keys = [(x.skipped > 0, x.discarded > 0, getattr(x, attribute)) for x in designs]
+        assert keys == sorted(keys) and designs
         module = torch.nn.Conv2d(3, 16, designs[0].kernel)
         assert designs[0].params == sum(t.numel() for t in module.parameters())
 
@@ -190,9 +192,11 @@ def test_design_command(capsys):
     _, out, _ = run(capsys, "design", "--size", "224", "--target", "112", "--top", "2",
                     "--in-channels", "3", "--out-channels", "64")
     lines = out.splitlines()
-    assert lines[0].split() == ["kernel", "stride", "padding", "dilation", "params", "macs"]
-    assert lines[1].split() == ["1", "2", "0", "1", "256", "2408448"]
-    assert len(lines) == 3
+    assert lines[0].split() == ["kernel", "stride", "padding", "dilation", "params", "macs",
+                                "skipped", "discarded"]
+    # k=1 s=2 (256 parameters) skips every other pixel: it is no longer first
+    assert lines[1].split() == ["2", "2", "0", "1", "832", "9,633,792", "0", "0"]
+    assert lines[3].startswith("ranked: windows that read every input pixel first")
 
 
 def test_latex_answers_compile(tmp_path, pdflatex):

@@ -1,6 +1,9 @@
 """`symconv check NET [--torch]`: is the description valid, and does PyTorch agree with it?
 
-Exit 0 when everything agrees, 1 when torch and symconv differ, 2 on a user error.
+Exit 0 when everything agrees, 1 when torch and symconv differ, 2 on a user error. Without
+--torch, the layers' warnings follow the "ok" line (pixels discarded at the border or skipped
+between windows, output sizes that depend on the input's parity); they do not change the
+exit status.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from typing import Any
 import sympy
 
 from symconv.commands.options import add_network_arguments, load_network, values_from, whole_option
+from symconv.engine.guards import notes
 from symconv.errors import SymconvError
 from symconv.present.values import text_shape, text_value
+from symconv.render.columns import wrap_line
+from symconv.render.table import flat_rows
 
 MAX_SIZES = 100  # each is a PyTorch run of the whole network
 
@@ -38,10 +44,13 @@ def run(args: argparse.Namespace) -> int:
     network = load_network(args)
     values = {name: _int(name, v) for name, v in values_from(args).items()}
     if not args.torch:
-        records = network.records(**values)
+        records = network.table(**values)
         params = sympy.sympify(sum((r.params for r in records), 0), strict=True)
         print(f"ok: {len(records)} layers, output {text_shape(records[-1].output_shape)}, "
               f"{text_value(params)} parameters (add --torch to compare with PyTorch)")
+        for label, r in flat_rows(records):
+            for line in notes(r.warnings):
+                print(wrap_line(f"warning: {label} {r.kind}: {line}"))
         return 0
     from symconv.interop.torch_check import compare, random_values, report
 

@@ -1,5 +1,6 @@
 """`symconv design --size 224 --target 112`: every convolution window within bounds that
-maps the size to the target, cheapest first."""
+maps the size to the target, in the order solve.design.RANKING states (windows that skip
+no pixel, then those that discard none, then the cheapest)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 from symconv.commands.options import whole_option
 from symconv.errors import SymconvError
-from symconv.solve.design import Bounds, Cost, design_search
+from symconv.render.columns import wrap_line
+from symconv.solve.design import RANKING, Bounds, Cost, design_search
 
-COLUMNS = ("kernel", "stride", "padding", "dilation", "params", "macs")
+COLUMNS = ("kernel", "stride", "padding", "dilation", "params", "macs", "skipped", "discarded")
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -25,7 +27,11 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "design",
         help="every convolution window (kernel, stride, padding, dilation) within bounds "
-        "that maps a size to a target, ranked by parameters or multiply-adds",
+        "that maps a size to a target, ranked by the pixels it skips and discards, then by "
+        "parameters or multiply-adds",
+        description=f"Ranking: {RANKING}. 'skipped' counts the input pixels of one axis "
+        "that fall between windows (kernel < stride, or dilation gaps); 'discarded' those "
+        "after the last window, which no window reads.",
     )
     parser.add_argument("--size", type=whole_option, required=True,
                         help="input length of each axis")
@@ -40,7 +46,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out-channels", type=whole_option, default=1)
     parser.add_argument("--axes", type=whole_option, default=2,
                         help="spatial axes, 1 to 3 (default 2)")
-    parser.add_argument("--rank-by", choices=[c.value for c in Cost], default="params")
+    parser.add_argument("--rank-by", choices=[c.value for c in Cost], default="params",
+                        help="the cost that orders windows alike in what they skip and "
+                        "discard (default params)")
     parser.add_argument("--top", type=whole_option, default=None,
                         help="show only the first N")
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -61,9 +69,12 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no window within the bounds maps {args.size} to {args.target}")
         return 0
-    widths = [max(len(c), *(len(str(r[i])) for r in rows)) for i, c in enumerate(COLUMNS)]
-    for row in [list(COLUMNS), *rows]:
+    shown = [[f"{v:,}" for v in row] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in shown)) for i, c in enumerate(COLUMNS)]
+    for row in [list(COLUMNS), *shown]:
         print("  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=True)))
+    print(wrap_line(f"ranked: {RANKING}; skipped and discarded are input pixels per axis", 100,
+                    ""))
     return 0
 
 

@@ -1,25 +1,81 @@
-"""`symconv table NET`: every layer's output shape and counts."""
+"""`symconv table NET`: every layer's output shape and counts, and the columns a torchinfo
+summary shows (module name, kernel shape, trainable parameters, memory) on request."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from symconv.commands.options import add_network_arguments, load_network, values_from
-from symconv.render.table import RENDERERS
+from symconv.commands.options import add_network_arguments, load_network, read_option, values_from
+from symconv.engine.statistics import DTYPES, memory_of
+from symconv.language.parse import parse_expression
+from symconv.render.table import (
+    ALL_COLUMNS,
+    COLUMN_KEYS,
+    DEFAULT_COLUMNS,
+    MEMORY_COLUMNS,
+    RENDERERS,
+    table_json,
+    table_latex,
+    table_markdown,
+    table_text,
+)
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "table", help="per-layer output shapes, parameters, neurons, connections, multiply-adds"
+        "table", help="per-layer output shapes, parameters, neurons, connections, multiply-adds",
+        description="Every layer's output shape and counts; warnings (pixels discarded or "
+        "skipped, sizes that depend on the input's parity) are noted under the table. "
+        "Columns: " + "; ".join(f"{c.key}" + (f" ({c.help})" if c.help else "")
+                                for c in ALL_COLUMNS) + ".",
     )
     add_network_arguments(parser)
     parser.add_argument("--format", choices=tuple(RENDERERS), default="text")
+    parser.add_argument("--columns", metavar="LIST",
+                        help=f"comma-separated columns to show, or 'all' or 'memory' "
+                        f"(default {','.join(DEFAULT_COLUMNS)})")
+    parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32",
+                        help="element type of the memory columns (default float32)")
+    parser.add_argument("--batch", metavar="N", default="1",
+                        help="batch size of the activation memory: a number or a symbol "
+                        "such as N (default 1)")
+    parser.add_argument("--separators", action=argparse.BooleanOptionalAction, default=True,
+                        help="thousands separators in whole numbers of the text table "
+                        "(default on, as torchinfo prints them)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     network = load_network(args)
-    records = network.table(**values_from(args))
-    print(RENDERERS[args.format](network, records), end="")
+    columns = _columns(args.columns)
+    batch = read_option("--batch", parse_expression, args.batch)
+    memory = memory_of(args.dtype, batch, "--batch")
+    records = network.table(dtype=args.dtype, batch=memory.batch, **values_from(args))
+    asked = memory if columns is not None and set(columns) & {
+        *MEMORY_COLUMNS, "trainable", "non_trainable"} else None
+    if args.format == "text":
+        text = table_text(network, records, columns, args.separators, asked)
+    elif args.format == "json":
+        text = table_json(network, records, memory)
+    elif args.format == "markdown":
+        text = table_markdown(network, records, columns)
+    else:
+        text = table_latex(network, records, columns)
+    print(text, end="")
     return 0
+
+
+def _columns(text: str | None) -> list[str] | None:
+    """The columns --columns names (None: the default ones)."""
+    if text is None:
+        return None
+    keys = [key.strip().replace("-", "_") for key in text.split(",") if key.strip()]
+    if keys == ["all"]:
+        return list(COLUMN_KEYS)
+    if keys == ["memory"]:
+        return ["output_shape", "params", "trainable", "non_trainable", *MEMORY_COLUMNS]
+    from symconv.render.table import chosen
+
+    chosen(keys)  # an unknown name is refused here, with the names there are
+    return keys

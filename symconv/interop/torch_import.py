@@ -317,7 +317,8 @@ def _step(root: Any, node: Any, owners: _Owners) -> Step | None:
                 f"{where} is called with more than its input ({', '.join(extra)}); symconv "
                 "reads a layer applied to one tensor"
             )
-        source = ModuleSource(0, 0, where)
+        frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+        source = ModuleSource(0, 0, where, str(node.target), frozen)
         layer = _from_module(module, *found, where, source)
         if isinstance(layer, WithParameters):
             layer = dataclasses.replace(layer, shared=owners.shared(module, where))

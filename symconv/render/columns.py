@@ -132,5 +132,7 @@ def wrap_line(text: str, width: int = WIDTH, indent: str = "      ") -> str:
 
 
 def _number(cell: str) -> bool:
-    """A cell that reads as a number (or is empty, or a dash): right-justified."""
-    return cell in ("", "-") or cell.lstrip("-").replace("/", "").replace(".", "").isdigit()
+    """A cell that reads as a number (thousands separators allowed; or is empty, or a
+    dash): right-justified."""
+    digits = cell.lstrip("-").replace("/", "").replace(".", "").replace(",", "")
+    return cell in ("", "-") or digits.isdigit()

@@ -1,14 +1,24 @@
-"""Renderers of the per-layer table: aligned text, JSON, Markdown and LaTeX (booktabs)."""
+"""Renderers of the per-layer table: aligned text, JSON, Markdown and LaTeX (booktabs).
+
+The columns a table can show are one list, ALL_COLUMNS: each says its header, its JSON key
+and how to read its value from a LayerRecord, so that every renderer (text, Markdown, LaTeX,
+HTML) shows the same columns in the same order. `symconv table --columns` and the
+renderers' `columns` argument choose among them by key; DEFAULT_COLUMNS is what a table
+shows unless told.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import sympy
 
+from symconv.engine.guards import notes as warning_notes
+from symconv.engine.statistics import Memory
 from symconv.network import LayerRecord, Network, Unused
 from symconv.present.latex import escape_text
 from symconv.present.values import (
@@ -21,33 +31,68 @@ from symconv.present.values import (
     value_latex,
 )
 from symconv.present.words import expression_latex
-from symconv.render.columns import aligned_table
+from symconv.render.columns import aligned_table, wrap_line
 from symconv.render.markdown import escape_markdown
 
-COLUMNS = ("#", "layer", "output shape", "params", "neurons", "connections", "macs")
-# The columns summed in the footer, and the field of LayerRecord each sums.
-TOTALS = {"params": "params", "neurons": "neurons", "connections": "connections", "macs": "macs"}
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the per-layer table. `value` reads it from a record: a SymPy value, a
+    shape (a tuple, shown C x H x W) or text; `total` says whether the footer sums it."""
+
+    key: str
+    title: str
+    value: Callable[[LayerRecord], Any]
+    total: bool = False
+    help: str = ""
+
+
+ALL_COLUMNS: tuple[Column, ...] = (
+    Column("name", "module", lambda r: r.name,
+           help="the module's name in a torch model (layer2.0.conv1)"),
+    Column("depth", "depth", lambda r: sympy.Integer(r.depth),
+           help="nesting depth: module path components, or blocks around a row, plus 1"),
+    Column("output_shape", "output shape", lambda r: r.output_shape),
+    Column("kernel_shape", "kernel shape", lambda r: r.kernel_shape,
+           help="the weight's shape, as PyTorch holds it (out x in/groups x kernel)"),
+    Column("params", "params", lambda r: r.params, total=True),
+    Column("trainable", "trainable", lambda r: r.trainable, total=True,
+           help="parameters with requires_grad (every parameter of a description)"),
+    Column("non_trainable", "non-trainable", lambda r: r.non_trainable, total=True,
+           help="parameters with requires_grad=False (from_torch); buffers count nowhere"),
+    Column("neurons", "neurons", lambda r: r.neurons, total=True),
+    Column("connections", "connections", lambda r: r.connections, total=True),
+    Column("macs", "macs", lambda r: r.macs, total=True),
+    Column("param_bytes", "param bytes", lambda r: r.param_bytes, total=True,
+           help="parameters x bytes per element of --dtype"),
+    Column("activation_bytes", "forward bytes", lambda r: r.activation_bytes, total=True,
+           help="the layer's output (neurons) x --batch x bytes per element"),
+    Column("backward_bytes", "fwd+bwd bytes", lambda r: 2 * r.activation_bytes, total=True,
+           help="twice the forward bytes: a gradient of each activation's size"),
+)
+COLUMN_KEYS = tuple(c.key for c in ALL_COLUMNS)
+DEFAULT_COLUMNS = ("output_shape", "params", "neurons", "connections", "macs")
+MEMORY_COLUMNS = ("param_bytes", "activation_bytes", "backward_bytes")
+# The headers of the default table (label, layer, then the default columns).
+COLUMNS = ("#", "layer", *(c.title for c in ALL_COLUMNS if c.key in DEFAULT_COLUMNS))
 # One cell after a row's label and layer: a shape (tuple), a value (SymPy or int), or words
 # (str) shown as they are. Every renderer (text, Markdown, LaTeX, HTML, to_dicts) formats
-# these, so a column added here shows everywhere.
+# the cells of the chosen columns, so a column added to ALL_COLUMNS shows everywhere.
 Cell: TypeAlias = tuple[Any, ...] | sympy.Expr | int | str
 
 
-def row_cells(r: LayerRecord) -> list[Cell]:
-    """A row's cells, one per column of COLUMNS after '#' and 'layer'."""
-    return [r.output_shape, _reused(r) or r.params, r.neurons, r.connections, r.macs]
+def chosen(keys: Sequence[str] | None) -> tuple[Column, ...]:
+    """The columns named by `keys` (None: the default ones), in the order given."""
+    from symconv.errors import UnknownNameError, did_you_mean
 
-
-def total_cells(records: Sequence[LayerRecord]) -> list[Cell]:
-    """The footer's cells, one per column after '#' and 'layer' ('' where nothing is summed)."""
-    return [_total(records, TOTALS[name]) if name in TOTALS else "" for name in COLUMNS[2:]]
-
-
-def text_cell(cell: Cell) -> str:
-    """A cell as the text table writes it."""
-    if isinstance(cell, str):
-        return cell
-    return text_shape(cell) if isinstance(cell, tuple) else text_value(cell)
+    by_key = {c.key: c for c in ALL_COLUMNS}
+    picked = []
+    for key in DEFAULT_COLUMNS if keys is None else keys:
+        if key not in by_key:
+            raise UnknownNameError(f"no column '{key}'{did_you_mean(key, COLUMN_KEYS)} (the "
+                                   f"columns: {', '.join(COLUMN_KEYS)})")
+        picked.append(by_key[key])
+    return tuple(picked)
 
 
 def flat_rows(records: Sequence[LayerRecord], parent: str = "") -> list[tuple[str, LayerRecord]]:
@@ -73,7 +118,19 @@ def _json_row(r: LayerRecord) -> dict[str, Any]:
         "receptive_field": json_list(r.receptive_field),
         "jump": json_list(r.jump),
         "start": json_list(r.start),
+        "depth": r.depth,
+        "kernel_shape": json_list(r.kernel_shape),
+        "trainable": json_value(r.trainable),
+        "non_trainable": json_value(r.non_trainable),
+        "param_bytes": json_value(r.param_bytes),
+        "activation_bytes": json_value(r.activation_bytes),
     }
+    if r.name:
+        row["name"] = r.name
+    if r.warnings:
+        row["warnings"] = [{"kind": w.guard.value, "axis": w.axis,
+                            "count": None if w.count is None else json_value(w.count),
+                            "text": w.text} for w in r.warnings]
     if r.path:
         row["path"] = r.path
     if r.children:
@@ -88,9 +145,11 @@ def _json_row(r: LayerRecord) -> dict[str, Any]:
     return row
 
 
-def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
+def table_json(network: Network, records: Sequence[LayerRecord],
+               memory: Memory | None = None) -> str:
     """The JSON form: input, one entry per layer (a block's layers nested under
-    "children"), output shape, total parameters."""
+    "children"), output shape, total parameters; the memory totals for the dtype and batch
+    the records were made for."""
     layers = [_json_row(r) for r in records]
     document: dict[str, Any] = {
         "input": json_list(records[0].input_shape if records else network.input_shape),
@@ -98,15 +157,68 @@ def table_json(network: Network, records: Sequence[LayerRecord]) -> str:
         "output_shape": json_list(records[-1].output_shape if records else ()),
         "params": json_value(sum((r.params for r in records), sympy.Integer(0))),
     }
+    if memory is not None:
+        document["memory"] = {
+            "dtype": memory.dtype, "batch": json_value(memory.batch),
+            **{c.key: json_value(_total(records, c)) for c in chosen(MEMORY_COLUMNS)}}
     if network.unused_parameters:
         document["not_counted"] = [{"path": u.path, "params": u.params, "module": u.module}
                                    for u in network.unused_parameters]
     return json.dumps(document, indent=2) + "\n"
 
 
-def _rows(records: Sequence[LayerRecord]) -> list[list[str]]:
-    return [[label, _indent(label) + r.kind, *map(text_cell, row_cells(r))]
-            for label, r in flat_rows(records)]
+def row_cells(r: LayerRecord, columns: Sequence[str] | None = None) -> list[Cell]:
+    """A row's cells, one per chosen column ('reused' for the parameters counted at
+    another layer)."""
+    return [_reused(r) if c.key == "params" and _reused(r) else c.value(r)
+            for c in chosen(columns)]
+
+
+def total_cells(records: Sequence[LayerRecord], columns: Sequence[str] | None = None
+                ) -> list[Cell]:
+    """The footer's cells, one per chosen column ('' where nothing is summed)."""
+    return [_total(records, c) if c.total else "" for c in chosen(columns)]
+
+
+def input_cells(shape: Sequence[Any], columns: Sequence[str] | None = None) -> list[Cell]:
+    """The input row's cells: its shape under "output shape"."""
+    return [tuple(shape) if c.key == "output_shape" else "" for c in chosen(columns)]
+
+
+def text_cell(cell: Cell, separators: bool = True) -> str:
+    """A cell as the text table writes it: a shape as C x H x W, a whole number with
+    thousands separators (where asked), anything else presented."""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, tuple):
+        return text_shape(cell) if cell else ""
+    v = sympy.sympify(cell, strict=True)
+    if separators and v.is_Integer:
+        return f"{int(v):,}"
+    return text_value(v)
+
+
+def markdown_cell(cell: Cell) -> str:
+    """A cell in Markdown (and HTML): numbers as they are, anything symbolic as $…$ math."""
+    if isinstance(cell, str):
+        return escape_markdown(cell)
+    if isinstance(cell, tuple):
+        if not cell:
+            return ""
+        if all(sympy.sympify(v, strict=True).is_Integer for v in cell):
+            return " × ".join(str(v) for v in cell)
+        return f"${shape_latex(cell)}$"
+    v = sympy.sympify(cell, strict=True)
+    return str(v) if v.is_Integer else f"${expression_latex(v)}$"
+
+
+def latex_cell(cell: Cell) -> str:
+    """A cell in LaTeX math (words as \\text)."""
+    if isinstance(cell, str):
+        return r"\text{" + escape_text(cell) + "}" if cell else ""
+    if isinstance(cell, tuple):
+        return shape_latex(cell) if cell else ""
+    return value_latex(cell)
 
 
 def _reused(r: LayerRecord) -> str:
@@ -118,23 +230,55 @@ def _indent(label: str) -> str:
     return "  " * label.count(".")
 
 
-def _total(records: Sequence[LayerRecord], field: str) -> sympy.Expr:
-    return sympy.sympify(sum((getattr(r, field) for r in records), sympy.Integer(0)), strict=True)
+def _total(records: Sequence[LayerRecord], column: Column | str) -> sympy.Expr:
+    read = column.value if isinstance(column, Column) else (
+        lambda r: getattr(r, column))
+    return sympy.sympify(sum((read(r) for r in records), sympy.Integer(0)), strict=True)
 
 
-def table_text(network: Network, records: Sequence[LayerRecord]) -> str:
-    """An aligned table in the manner of a torchinfo summary, with totals."""
-    totals = ["", "total", *map(text_cell, total_cells(records))]
+def _header(columns: Sequence[str] | None) -> tuple[str, ...]:
+    return ("#", "layer", *(c.title for c in chosen(columns)))
+
+
+def table_text(network: Network, records: Sequence[LayerRecord],
+               columns: Sequence[str] | None = None, separators: bool = True,
+               memory: Memory | None = None) -> str:
+    """An aligned table in the manner of a torchinfo summary, with totals (whole numbers
+    with thousands separators unless `separators` is False), then its notes: warnings,
+    conditions, reused and unused parameters, and with `memory` the memory summary."""
+    def cells(row: Sequence[Cell]) -> list[str]:
+        return [text_cell(c, separators) for c in row]
+
+    totals = ["", "total", *cells(total_cells(records, columns))]
     input_shape = records[0].input_shape if records else network.input_shape
-    rows = [["", "input", *map(text_cell, input_cells(input_shape))], *_rows(records)]
-    table = aligned_table(COLUMNS, rows, left=("layer", "output shape"), footer=totals)
+    rows = [["", "input", *cells(input_cells(input_shape, columns))],
+            *([label, _indent(label) + r.kind, *cells(row_cells(r, columns))]
+              for label, r in flat_rows(records))]
+    left = ("layer", "output shape", "kernel shape", "module")
+    table = aligned_table(_header(columns), rows, left=left, footer=totals)
     notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
-    return table + "".join(f"{note}\n" for note in notes)
+    if memory is not None:
+        notes += memory_summary(records, memory, separators)
+    return table + "".join(f"{wrap_line(note)}\n" for note in notes)
 
 
-def input_cells(shape: Sequence[Any]) -> list[Cell]:
-    """The input row's cells after '#' and 'layer': its shape under "output shape"."""
-    return [tuple(shape) if name == "output shape" else "" for name in COLUMNS[2:]]
+def memory_summary(records: Sequence[LayerRecord], memory: Memory,
+                   separators: bool = True) -> list[str]:
+    """The lines under a table that say its memory totals, as torchinfo's summary does (MB
+    are 10^6 bytes, torchinfo's unit)."""
+    batch = text_cell(memory.batch, separators)
+
+    def amount(column: str) -> str:
+        total = _total(records, chosen([column])[0])
+        shown = f"{text_cell(total, separators)} bytes"
+        return shown + (f" ({int(total) / 1e6:,.2f} MB)" if total.is_Integer else "")
+
+    trainable = text_cell(_total(records, "trainable"), separators)
+    frozen = text_cell(_total(records, "non_trainable"), separators)
+    return [f"parameters: {trainable} trainable, {frozen} non-trainable",
+            f"memory for {memory.dtype}, batch {batch}: parameters {amount('param_bytes')}; "
+            f"forward pass {amount('activation_bytes')}; forward + backward "
+            f"{amount('backward_bytes')}"]
 
 
 def unused_note(unused: Unused) -> str:
@@ -145,13 +289,21 @@ def unused_note(unused: Unused) -> str:
     return f"not counted: the tensor '{unused.path}' ({count}) is never used by the forward"
 
 
+def warning_lines(records: Sequence[LayerRecord]) -> list[str]:
+    """One line per warning of every row: '3 conv2d: H: 1 pixel of 224 discarded ...'."""
+    return [f"{label} {r.kind}: {line}" for label, r in flat_rows(records)
+            for line in warning_notes(r.warnings)]
+
+
 def _notes(records: Sequence[LayerRecord]) -> list[str]:
-    """Conditions under which a block's branches agree, and branches that are not aligned."""
+    """Warnings (pixels discarded or skipped, sizes that depend on the input's parity),
+    conditions under which a block's branches agree, and branches that are not aligned."""
     from symconv.engine.blocks import describe
 
     notes = []
     rows = flat_rows(records)
     for label, r in rows:
+        notes += [f"{label} {r.kind}: {line}" for line in warning_notes(r.warnings)]
         if r.shared is not None and r.shared.reuse:
             name = r.shared.name
             first = next(x for x, o in rows if o.shared is not None and o.shared.name == name)
@@ -167,54 +319,46 @@ def _notes(records: Sequence[LayerRecord]) -> list[str]:
     return notes
 
 
-def table_markdown(network: Network, records: Sequence[LayerRecord]) -> str:
-    """A GitHub-flavoured Markdown table with $…$ math for symbolic entries."""
+def table_markdown(network: Network, records: Sequence[LayerRecord],
+                   columns: Sequence[str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table with $…$ math for symbolic entries, then its
+    warnings."""
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(cells) + " |"
 
+    header = _header(columns)
     input_shape = records[0].input_shape if records else network.input_shape
-    lines = [line(COLUMNS), "|" + "---|" * len(COLUMNS),
-             line(["", "input", *map(markdown_cell, input_cells(input_shape))])]
+    lines = [line(header), "|" + "---|" * len(header),
+             line(["", "input", *map(markdown_cell, input_cells(input_shape, columns))])]
     for label, r in flat_rows(records):
         kind = _indent(label).replace(" ", "&nbsp;") + escape_markdown(r.kind)
-        lines.append(line([label, kind, *map(markdown_cell, row_cells(r))]))
-    lines.append(line(["", "**total**", *map(markdown_cell, total_cells(records))]))
+        lines.append(line([label, kind, *map(markdown_cell, row_cells(r, columns))]))
+    lines.append(line(["", "**total**", *map(markdown_cell, total_cells(records, columns))]))
+    lines += [f"\n{escape_markdown(note)}" for note in warning_lines(records)]
     lines += [f"\n{escape_markdown(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
 
 
-def markdown_cell(cell: Cell) -> str:
-    """A cell in Markdown (and HTML): numbers as they are, anything symbolic as $…$ math."""
-    if isinstance(cell, str):
-        return cell
-    if isinstance(cell, tuple):
-        if all(sympy.sympify(v, strict=True).is_Integer for v in cell):
-            return " × ".join(str(v) for v in cell)
-        return f"${shape_latex(cell)}$"
-    v = sympy.sympify(cell, strict=True)
-    return str(v) if v.is_Integer else f"${expression_latex(v)}$"
-
-
-def latex_cell(cell: Cell) -> str:
-    """A cell in LaTeX math (words as \\text)."""
-    if isinstance(cell, str):
-        return r"\text{" + escape_text(cell) + "}" if cell else ""
-    return shape_latex(cell) if isinstance(cell, tuple) else value_latex(cell)
-
-
-def table_latex(network: Network, records: Sequence[LayerRecord]) -> str:
-    """A booktabs tabular with every entry in math mode."""
-    head = " & ".join(COLUMNS).replace("#", r"\#")
-    spec = "rl" + "".join("l" if name == "output shape" else "r" for name in COLUMNS[2:])
+def table_latex(network: Network, records: Sequence[LayerRecord],
+                columns: Sequence[str] | None = None) -> str:
+    """A booktabs tabular with every entry in math mode, then its warnings."""
+    picked = chosen(columns)
+    head = " & ".join(_header(columns)).replace("#", r"\#")
+    spec = "rl" + "".join("l" if c.key in ("output_shape", "kernel_shape", "name") else "r"
+                          for c in picked)
     lines = [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head + r" \\", r"\midrule"]
     for label, r in flat_rows(records):
         kind = r"\texttt{" + escape_text(r.kind) + "}"
-        cells = [label, r"\quad" * label.count(".") + kind, *map(_tabular_cell, row_cells(r))]
+        cells = [label, r"\quad" * label.count(".") + kind,
+                 *(_tabular_cell(cell, c) for cell, c in zip(row_cells(r, columns), picked,
+                                                             strict=True))]
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
-    totals = ["", "total", *map(_tabular_cell, total_cells(records))]
+    totals = ["", "total", *(_tabular_cell(cell, c) for cell, c in
+                             zip(total_cells(records, columns), picked, strict=True))]
     lines.append(re.sub(r"&  (?=&)", "& ", " & ".join(totals)) + r" \\")  # '& &' if empty
     lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [f"\n{escape_text(note)}" for note in warning_lines(records)]
     lines += [f"\n{escape_text(unused_note(u))}" for u in network.unused_parameters]
     return "\n".join(lines) + "\n"
 
@@ -224,19 +368,15 @@ def params_latex(r: LayerRecord) -> str:
     return r"\textit{reused}" if _reused(r) else value_latex(r.params)
 
 
-def _tabular_cell(cell: Cell) -> str:
-    """A cell of the booktabs table: words in italics, values in math mode."""
+def _tabular_cell(cell: Cell, column: Column) -> str:
+    """A cell of the booktabs table: a module name in typewriter, other words in italics,
+    values in math mode."""
     if isinstance(cell, str):
-        return r"\textit{" + escape_text(cell) + "}" if cell else ""
-    return f"${latex_cell(cell)}$"
-
-
-RENDERERS = {
-    "text": table_text,
-    "json": table_json,
-    "markdown": table_markdown,
-    "latex": table_latex,
-}
+        if not cell:
+            return ""
+        style = r"\texttt" if column.key == "name" else r"\textit"
+        return style + "{" + escape_text(cell) + "}"
+    return f"${latex_cell(cell)}$" if latex_cell(cell) else ""
 
 
 def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
@@ -255,5 +395,14 @@ def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
         lines.append(row([label, kind, *map(latex_cell, row_cells(r))]))
     lines += [r"\hline", row(["", r"\text{total}", *map(latex_cell, total_cells(records))]),
               r"\end{array}$$"]
+    lines += [escape_text(note) for note in warning_lines(records)]
     lines += [escape_text(unused_note(u)) for u in network.unused_parameters]
     return "\n".join(lines)
+
+
+RENDERERS = {
+    "text": table_text,
+    "json": table_json,
+    "markdown": table_markdown,
+    "latex": table_latex,
+}

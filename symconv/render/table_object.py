@@ -163,6 +163,6 @@ def _html_cell(cell: Cell) -> str:
 
 
 def _notes(network: Network, records: Sequence[LayerRecord]) -> list[str]:
-    from symconv.render.table import unused_note
+    from symconv.render.table import unused_note, warning_lines
 
-    return [unused_note(u) for u in network.unused_parameters]
+    return [*warning_lines(records), *(unused_note(u) for u in network.unused_parameters)]

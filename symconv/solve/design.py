@@ -1,5 +1,6 @@
 """Design search: every convolution window (K, S, P, D) within bounds that maps an input
-length to a target length, ranked by parameters or multiply-adds.
+length to a target length, ranked by RANKING: windows that skip no input pixel first, then
+those that discard none at the border, then by parameters or multiply-adds.
 
 Each candidate is judged by `formulas.window_out`, the definition of the output length; the
 counts are `formulas.conv_params` and `formulas.conv_macs`. A kernel of 1 reads one element
@@ -14,8 +15,14 @@ import math
 from dataclasses import dataclass
 
 from symconv.engine import formulas as f
+from symconv.engine.guards import covered_counts
 from symconv.errors import NoSolutionError, UnsupportedError
 from symconv.language.values import whole_number
+
+# The order of the designs, as `symconv design` states it.
+RANKING = ("windows that read every input pixel first (none skipped between windows), then "
+           "those that discard no pixel at the border, then the cheapest (--rank-by), then "
+           "the smallest kernel, stride, padding and dilation")
 
 # Windows the search tries at most (about a second).
 MAX_CANDIDATES = 1_000_000
@@ -46,6 +53,8 @@ class Design:
     dilation: int
     params: int
     macs: int
+    skipped: int = 0  # input pixels per axis that no window reads, between windows
+    discarded: int = 0  # input pixels per axis after the last window (symconv.guards)
 
 
 def design_search(
@@ -61,7 +70,7 @@ def design_search(
     cost: Cost = Cost.PARAMS,
 ) -> tuple[Design, ...]:
     """Every (K, S, P, D) within the bounds for which a convolution turns `size` into
-    `target` on each of `axes` axes, cheapest first (ties by K, S, P, D)."""
+    `target` on each of `axes` axes, in the order RANKING states."""
     size, target, in_channels, out_channels, axes, groups = (
         whole_number(name, value) for name, value in (
             ("size", size), ("target", target), ("in_channels", in_channels),
@@ -93,9 +102,11 @@ def design_search(
             continue
         volume = k**axes
         neurons = out_channels * target**axes
+        discarded, skipped = covered_counts(size, target, k, s, p, d)
         found.append(Design(k, s, p, d,
                             f.conv_params(in_channels, out_channels, volume, groups, bias),
-                            f.conv_macs(neurons, in_channels, volume, groups)))
+                            f.conv_macs(neurons, in_channels, volume, groups),
+                            skipped, discarded))
     rank = (lambda x: x.params) if cost is Cost.PARAMS else (lambda x: x.macs)
-    return tuple(sorted(found, key=lambda x: (rank(x), x.kernel, x.stride, x.padding,
-                                              x.dilation)))
+    return tuple(sorted(found, key=lambda x: (x.skipped > 0, x.discarded > 0, rank(x),
+                                              x.kernel, x.stride, x.padding, x.dilation)))

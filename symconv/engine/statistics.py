@@ -1,0 +1,117 @@
+"""The columns a torchinfo summary shows, per layer: module name and depth, kernel shape,
+trainable and non-trainable parameters, and memory for a dtype and a batch size.
+
+Conventions (docs/conventions.md, "Memory"):
+- parameters are what model.parameters() holds; BatchNorm's running mean and variance are
+  buffers, not parameters, and count nowhere (as in PyTorch and torchinfo). A parameter is
+  trainable unless from_torch read it with requires_grad=False.
+- parameter memory = parameters x bytes per element of the dtype.
+- forward activation memory = the elements every layer's output holds (the `neurons`
+  column: a layer's output, the sum of a residual and the product of a scale, which are new
+  tensors; a concatenation is its branches' outputs side by side, counted once) x batch x
+  bytes per element. Forward + backward is twice that: a gradient of each activation's size
+  (torchinfo's "forward/backward pass size").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+
+from symconv.algebra.symbols import Value, truth
+from symconv.errors import InvalidValueError, ModuleSource
+from symconv.language.layers import Conv, ConvTranspose, Layer, Linear
+from symconv.language.values import value_of
+
+# Bytes per element of each dtype that --dtype names (torch.<name>.itemsize).
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """The element type and the batch size that memory columns are computed for; the batch
+    may be a symbol (N) or an expression."""
+
+    dtype: str = "float32"
+    batch: Value = 1
+
+    @property
+    def itemsize(self) -> int:
+        return DTYPES[self.dtype]
+
+
+def memory_of(dtype: object = "float32", batch: object = 1, name: str = "batch") -> Memory:
+    """The Memory settings a caller gave (dtype by name, batch a whole number, a symbol's
+    name or an expression), checked; `name` is how messages call the batch."""
+    if not isinstance(dtype, str) or str.__str__(dtype) not in DTYPES:
+        raise InvalidValueError(f"dtype: expected one of {', '.join(DTYPES)}, got "
+                                f"{dtype!r}"[:200])
+    value = value_of(name, batch)
+    if truth(sympy.Ge(value, 1)) is False or truth(sympy.Eq(value, sympy.floor(value))) is False:
+        raise InvalidValueError(f"{name}: expected a whole number of examples, 1 or more, or a "
+                                f"symbol such as N; got {value}")
+    return Memory(str.__str__(dtype), value)
+
+
+def kernel_shape(layer: Layer, input_shape: tuple[Value, ...]) -> tuple[Value, ...]:
+    """The shape of the layer's weight, as PyTorch holds it: (out, in/groups, *kernel) for a
+    convolution, (in, out/groups, *kernel) for a transposed one, (out, in) for a linear
+    layer; () for a layer without a weight matrix or kernel."""
+    match layer:
+        case Conv(out_channels=out, window=w, groups=g):
+            return (out, _divided(input_shape[0], g), *w.kernel)
+        case ConvTranspose(out_channels=out, window=w, groups=g):
+            return (input_shape[0], _divided(out, g), *w.kernel)
+        case Linear(out_features=out):
+            return (out, input_shape[-1])
+        case _:
+            return ()
+
+
+def _divided(a: Value, b: Value) -> Value:
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b
+    return sympy.sympify(a, strict=True) / b
+
+
+def module_path(layer: Layer) -> str:
+    """The module's name in the torch model it was read from ('layer2.0.conv1'), or ''."""
+    source = getattr(layer, "source", None)
+    return source.path if isinstance(source, ModuleSource) else ""
+
+
+def non_trainable(layer: Layer, params: Value) -> Value:
+    """The layer's parameters that do not train (requires_grad=False in the torch model it
+    was read from): 0 for a description, and for a reuse (which owns no parameters)."""
+    source = getattr(layer, "source", None)
+    if not isinstance(source, ModuleSource) or params == 0:
+        return 0
+    return source.frozen
+
+
+def columns(record: Any, memory: Memory, depth: int) -> dict[str, Any]:
+    """The torchinfo columns of a trace record (symconv.trace.Record), by LayerRecord field
+    name; block rows sum their children's parameters as the params column does."""
+    layer = record.layer
+    frozen: Value = (sum((_frozen(c) for c in record.children), 0) if record.children
+                     else non_trainable(layer, record.params))
+    path = module_path(layer)
+    return {
+        "name": path,
+        "depth": path.count(".") + 1 if path else depth,
+        "kernel_shape": tuple(sympy.sympify(v, strict=True)
+                              for v in kernel_shape(layer, record.input_shape)),
+        "trainable": sympy.sympify(record.params - frozen, strict=True),
+        "non_trainable": sympy.sympify(frozen, strict=True),
+        "param_bytes": sympy.sympify(record.params * memory.itemsize, strict=True),
+        "activation_bytes": sympy.sympify(record.neurons * memory.batch * memory.itemsize,
+                                          strict=True),
+    }
+
+
+def _frozen(record: Any) -> Value:
+    if record.children:
+        return sum((_frozen(c) for c in record.children), 0)
+    return non_trainable(record.layer, record.params)
