@@ -10,7 +10,7 @@ ordinary trace is run on the same values, so the user gets exactly the message i
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -38,6 +38,9 @@ class NumericRecord:
     neurons: int
     connections: int
     macs: int
+
+
+Row = tuple[tuple[int, ...], int, int, int, int]  # output shape and the four counts
 
 
 class _Rejected(Exception):
@@ -117,23 +120,32 @@ class Evaluator:
             )
         args = [value_of(name, values[name]) for name in self.symbols]
         if not all(isinstance(a, int) for a in args):
-            self.network.records(**values)  # a value no layer accepts: the precise error
+            self.network.traced_records(**values)  # a value no layer accepts: its error
             raise InvalidValueError(
                 "numeric evaluation takes a whole number for every symbol, got "
                 + ", ".join(f"{n} = {a}" for n, a in zip(self.symbols, args, strict=True)
                             if not isinstance(a, int)))
-        try:
-            rows = self._function(*args)
-        except (_Rejected, ZeroDivisionError):
-            self.network.records(**values)  # raises the precise error
-            raise AssertionError("compiled rules and the trace disagree") from None
-        # Every size and count is at least 0, so their sum bounds each (one pass, no max).
-        if sum(sum(shape) + a + b + c + d for shape, a, b, c, d in rows) >= TOO_BIG:
-            self.network.records(**values)  # refuses a number beyond MAX_DIGITS, as it says
+        rows = self.rows(args)
+        if rows is None:
+            self.network.traced_records(**values)  # raises the precise error
+            raise AssertionError("compiled rules and the trace disagree")
         return tuple(
             NumericRecord(i, kind, *row)
             for i, (kind, row) in enumerate(zip(self.kinds, rows, strict=True), start=1)
         )
+
+    def rows(self, args: Sequence[int]) -> tuple[Row, ...] | None:
+        """(output shape, params, neurons, connections, macs) per layer for the symbols'
+        values in `self.symbols` order; None where the trace must answer (a rule fails, or
+        a number has more than MAX_DIGITS digits), so that its message is the one given."""
+        try:
+            rows: tuple[Row, ...] = self._function(*args)
+        except (_Rejected, ZeroDivisionError):
+            return None
+        # Every size and count is at least 0, so their sum bounds each (one pass, no max).
+        if sum(sum(shape) + a + b + c + d for shape, a, b, c, d in rows) >= TOO_BIG:
+            return None
+        return rows
 
     def output_shape(self, **values: object) -> tuple[int, ...]:
         return self(**values)[-1].output_shape
