@@ -225,10 +225,11 @@ class Network:
 
     def evaluator(self) -> Evaluator:
         """The network compiled for fast exact numeric evaluation (see symconv.evaluate):
-        `network.evaluator()(W=224)` gives one record of Python ints per layer."""
-        from symconv.evaluate import compile_network
+        `network.evaluator()(W=224)` gives one record of Python ints per layer; built once
+        and kept on the network (the numeric calls of its methods use the same one)."""
+        from symconv.fast import evaluator_of
 
-        return compile_network(self)
+        return evaluator_of(self)
 
     def totals(self, **values: object) -> dict[str, Any]:
         """Sums over the layers: params, neurons, connections, macs (Python ints where the
