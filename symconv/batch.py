@@ -193,9 +193,8 @@ def _raise_first(evaluator: Evaluator, args: Sequence[Any], valid: Any) -> None:
     try:
         evaluator(**row)
     except SymconvError as error:
-        given = ", ".join(f"{n} = {v}" for n, v in row.items())
         refused = sum(1 for ok in valid if not ok)
-        raise type(error)(f"{error.message} (row {first} of the batch, {given}; {refused} of "
+        raise type(error)(f"{error.message} (row {first} of the batch: {refused} of "
                           f"{len(valid)} rows refused; many_masked marks them instead)",
                           error.source, error.layer) from None
     raise AssertionError("the array program and the compiled code disagree")

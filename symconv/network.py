@@ -204,7 +204,7 @@ class Network:
 
         if (found := fast_rows(self, values)) is not None:
             return found[1][-1][0]
-        records = self.records(**values)
+        records = self.traced_records(**values)  # not compiled yet, or the trace's to answer
         shape = records[-1].output_shape if records else self.bind(values).input_shape
         if numeric_args(self, values) is not None:
             return tuple(int(v) for v in shape)
@@ -218,7 +218,7 @@ class Network:
 
         if (found := fast_rows(self, values)) is not None:
             return sum(row[1] for row in found[1])
-        total = sum((r.params for r in self.records(**values)), 0)
+        total = sum((r.params for r in self.traced_records(**values)), 0)
         if numeric_args(self, values) is not None:
             return int(total)
         return sympy.sympify(total, strict=True)
@@ -240,7 +240,7 @@ class Network:
         if (found := fast_rows(self, values)) is not None:
             rows = found[1]
             return {name: sum(row[i] for row in rows) for i, name in enumerate(names, start=1)}
-        records = self.records(**values)
+        records = self.traced_records(**values)
         sums = {name: sum((getattr(r, name) for r in records), 0) for name in names}
         if numeric_args(self, values) is not None:
             return {name: int(v) for name, v in sums.items()}
