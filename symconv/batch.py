@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symconv.errors import InvalidValueError, SymconvError
+from symconv.parse import TOO_BIG
 from symconv.symbols import value_of
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def _chunk(evaluator: Evaluator, program: _Program, args: Sequence[Any], start: 
                 return _run(program.fixed if bounded else program.exact, args, start, stop,
                             bounded, np)
             except (_Overflow, OverflowError):
-                continue  # the same rows again, with Python ints
+                continue  # the same rows again, with Python ints (bounded first)
             except (_NoArrays, TypeError, ValueError):
                 break
     return _rows_one_by_one(evaluator, args, rows, np, start)
@@ -286,6 +287,8 @@ def _run(function: Any, args: Sequence[Any], start: int, stop: int, bounded: boo
     numbers = [np.where(valid, column(v, kind), 0) for v in (*shape, *totals)]
     if not bounded:
         numbers = [n.astype(object) for n in numbers]
+        if any(len(n) and n.max() >= TOO_BIG for n in numbers):
+            raise _NoArrays  # the scalar path decides, as it refuses numbers that long
     width = len(shape)
     return Batch(valid, tuple(numbers[:width]), *numbers[width:])
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
@@ -30,11 +30,11 @@ if TYPE_CHECKING:
     from symconv.batch import Batch
 
 
-@dataclass(frozen=True, slots=True)
-class NumericRecord:
-    """One layer's numbers: Python ints throughout."""
+class NumericRecord(NamedTuple):
+    """One layer's numbers: Python ints throughout (a named tuple: cheap to build, 50 of
+    them a call)."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # (shadows tuple.index, as the name users know)
     kind: str
     output_shape: tuple[int, ...]
     params: int
@@ -184,15 +184,15 @@ class Evaluator:
     arrays: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # `many`
 
     def __call__(self, **values: object) -> tuple[NumericRecord, ...]:
-        missing = [name for name in self.symbols if name not in values]
-        unknown = [name for name in values if name not in self.symbols]
-        if missing or unknown:
+        if len(values) != len(self.symbols) or not all(n in values for n in self.symbols):
+            missing = [name for name in self.symbols if name not in values]
             self.network.bind(values)  # names an unknown symbol, with a suggestion
             raise SymconvError(
                 "numeric evaluation needs a number for every symbol; missing: "
                 + ", ".join(missing)
             )
-        args = [value_of(name, values[name]) for name in self.symbols]
+        args = [given if type(given := values[name]) is int else value_of(name, given)
+                for name in self.symbols]
         if not all(isinstance(a, int) for a in args):
             self.network.traced_records(**values)  # a value no layer accepts: its error
             raise InvalidValueError(
@@ -213,11 +213,14 @@ class Evaluator:
         values in `self.symbols` order; None where the trace must answer (a rule fails, or
         a number has more than MAX_DIGITS digits), so that its message is the one given."""
         try:
-            rows: tuple[Row, ...] = self._function(*args)
+            rows: tuple[Row, ...]
+            rows, total = self._function(*args)
         except (_Rejected, ZeroDivisionError):
             return None
-        # Every size and count is at least 0, so their sum bounds each (one pass, no max).
-        if sum(sum(shape) + a + b + c + d for shape, a, b, c, d in rows) >= TOO_BIG:
+        # `total`, the sum of every count and of the last sizes (all at least 0; a size is
+        # at most its layer's neurons), bounds each: only past it is each value compared.
+        if total >= TOO_BIG and any(v >= TOO_BIG for shape, *counts in rows
+                                    for v in (*shape, *counts)):
             return None
         return rows
 
@@ -299,7 +302,8 @@ class _Compiler:
             rows.append(f"(({', '.join(shape)},), {', '.join(counts)})")
             kinds.append(kind_of(layer))
             totals.append(counts)
-        self.lines.append(f"    return ({', '.join(rows)},)")
+        every = [*shape, *(c for counts in totals for c in counts)]
+        self.lines.append(f"    return ({', '.join(rows)},), {' + '.join(every)}")
         sums = ", ".join(f"_add({', '.join(c[i] for c in totals)})" for i in range(4))
         self._vector(f"    return _ok, ({', '.join(shape)},), ({sums},)")
         source = "\n".join(self.lines) + "\n"

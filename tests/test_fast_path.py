@@ -228,6 +228,7 @@ OVERFLOW = "input 3 x H x W\nconv 8 k=3 s=2 p=1\nflatten\nlinear 5"
         [5, 2**31, 2**40, 10**12],  # macs pass int64 for the largest: that chunk is exact
         [2**62, 2**63 - 1, 2**63, 2**64 + 3, 7],  # inputs past int64 themselves
         [10**30, 10**40],
+        [10**300, 10**600, 3],  # past MAX_DIGITS digits: refused, as the scalar path refuses
     ],
 )
 def test_past_int64_the_answers_are_exact(arrays: str, sizes: list[int]) -> None:
