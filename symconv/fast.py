@@ -3,11 +3,12 @@
 A call of `output_shape`, `params`, `totals`, `records` or `table` that gives a whole number
 for every symbol of the network is answered by the network's compiled evaluator
 (symconv.evaluate), built once and kept on the network. Compiling costs about a hundred
-traces, so the first such call is traced and the second compiles: a one-off answer (a
-command line run) pays nothing, a loop pays the compile once. Whatever the compiled code
-cannot answer exactly as the trace would (a rule fails, a number is too big, a value is not
-a plain whole number) returns None here, and the caller asks the trace, which gives the
-answer or the error with its message.
+traces, so the first TRACED_CALLS such calls are traced and the next compiles: a command
+line run, which asks a few questions, pays nothing; a loop pays the compile once
+(`network.evaluator()` compiles at once). Whatever the compiled code cannot answer exactly
+as the trace would (a rule fails, a number is too big, a value is not a plain whole number)
+returns None here, and the caller asks the trace, which gives the answer or the error with
+its message.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
     from symconv.evaluate import Evaluator, Row
     from symconv.network import Network
 
-# Numeric calls answered by the trace before the network is compiled (see the docstring).
-TRACED_CALLS = 1
+# Numeric calls answered by the trace before the network is compiled (see the docstring):
+# more than any command asks by default (`check --torch` tries 3 sizes), few for a loop.
+TRACED_CALLS = 16
 
 _COMPILING = threading.Lock()
 
