@@ -217,12 +217,10 @@ def _program(evaluator: Evaluator) -> _Program:
     if not evaluator.vector_source:
         program = _Program(None, None)
     else:
-        functions = []
-        for bounded in (True, False):
-            scope = _helpers(bounded)
-            exec(compile(evaluator.vector_source, "<symconv arrays>", "exec"), scope)
-            functions.append(scope["_evaluate_arrays"])
-        program = _Program(*functions)
+        from symconv.evaluate import array_function
+
+        program = _Program(*(array_function(evaluator.vector_source, _helpers(bounded))
+                             for bounded in (True, False)))
     evaluator.arrays["program"] = program  # the same program whoever builds it
     return program
 

@@ -249,6 +249,14 @@ class Evaluator:
         return sum(r.params for r in self(**values))
 
 
+def array_function(source: str, helpers: dict[str, Any]) -> Any:
+    """The array program an Evaluator holds in `vector_source` (generated here, from the IR
+    only), its operations `helpers` (symconv.batch)."""
+    scope = dict(helpers)
+    exec(compile(source, "<symconv arrays>", "exec"), scope)  # our own generated code
+    return scope["_evaluate_arrays"]
+
+
 def compile_network(network: Network) -> Evaluator:
     """The network as straight-line integer code (see the module's docstring)."""
     return _Compiler(network).evaluator()
