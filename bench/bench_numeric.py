@@ -1,5 +1,7 @@
 """Numeric evaluation of a 50-layer network, symconv against PyTorch on the meta device, in one
-run; and the wall time of `symconv table` on the AlexNet example.
+run: the natural calls (`output_shape` + `params`, `table`), the compiled evaluator against
+hand-written integer arithmetic for the same formulas, a batch of a million input sizes;
+and the wall time of `symconv table` on the AlexNet example.
 
     python bench/bench_numeric.py
 
@@ -59,6 +61,38 @@ def torch_answer(h: int, w: int) -> tuple[list[tuple[int, ...]], int]:
     return shapes, sum(p.numel() for m in modules for p in m.parameters())
 
 
+def window(n: int, k: int, s: int, p: int) -> int:
+    """Output length of a window layer (the formula symconv uses)."""
+    return (n + 2 * p - (k - 1) - 1) // s + 1
+
+
+def hand_written(h: int, w: int) -> list[tuple[tuple[int, int, int], int, int, int, int]]:
+    """The same 50 layers written out by hand in plain integers: per layer the output shape,
+    params, neurons, connections and multiply-adds, as symconv defines them."""
+    rows = []
+    c = 3
+    for i in range(DEPTH):
+        step = i % 5
+        if step in (0, 3):  # conv 64 k=3 p=1, groups 1 or 2
+            g = 1 if step == 0 else 2
+            h, w = window(h, 3, 1, 1), window(w, 3, 1, 1)
+            fan_in = c // g * 9
+            n = 64 * h * w
+            rows.append(((64, h, w), 64 * fan_in + 64, n, n * (fan_in + 1), n * fan_in))
+            c = 64
+        elif step == 1:  # bn
+            n = c * h * w
+            rows.append(((c, h, w), 2 * c, n, n, n))
+        elif step == 2:  # relu
+            n = c * h * w
+            rows.append(((c, h, w), 0, n, n, 0))
+        else:  # maxpool k=3 s=1 p=1
+            h, w = window(h, 3, 1, 1), window(w, 3, 1, 1)
+            n = c * h * w
+            rows.append(((c, h, w), 0, n, 9 * n, 0))
+    return rows
+
+
 def median_seconds(run: Callable[[], object], repeat: int, number: int) -> float:
     run()
     samples = []
@@ -73,7 +107,7 @@ def median_seconds(run: Callable[[], object], repeat: int, number: int) -> float
 def main() -> None:
     network = symconv.parse(network_text())
     start = time.perf_counter()
-    evaluator = network.evaluator()
+    evaluator = network.evaluator()  # the network's own: its numeric calls use it too
     compile_s = time.perf_counter() - start
 
     sizes = (224, 224)
@@ -81,21 +115,43 @@ def main() -> None:
     shapes, params = torch_answer(*sizes)
     assert [r.output_shape for r in records] == shapes, "symconv and torch disagree"
     assert sum(r.params for r in records) == params
+    assert network.output_shape(H=224, W=224) == shapes[-1] and network.params(H=224, W=224) \
+        == params
+    assert [(r.output_shape, r.params, r.neurons, r.connections, r.macs) for r in records] == \
+        hand_written(*sizes), "symconv and the hand-written formulas disagree"
 
     t_torch = median_seconds(lambda: torch_answer(*sizes), repeat=5, number=10)
+    t_natural = median_seconds(
+        lambda: (network.output_shape(H=224, W=224), network.params(H=224, W=224)),
+        repeat=5, number=1000)
+    t_table = median_seconds(lambda: network.table(H=224, W=224), repeat=5, number=50)
     t_compiled = median_seconds(lambda: evaluator(H=224, W=224), repeat=5, number=2000)
-    t_trace = median_seconds(lambda: network.records(H=224, W=224), repeat=5, number=20)
+    t_hand = median_seconds(lambda: hand_written(224, 224), repeat=5, number=2000)
+    t_trace = median_seconds(lambda: network.traced_records(H=224, W=224), repeat=5, number=20)
 
     print(f"{DEPTH}-layer network, input 3 x 224 x 224: shapes and counts of every layer")
-    print(f"  {'method':46} {'time per answer':>16} {'vs torch':>10}")
+    print(f"  {'method':58} {'time per answer':>16} {'vs torch':>10}")
     rows = [
         ("torch, meta device (build + forward + count)", t_torch),
-        ("symconv compiled evaluator (network.evaluator())", t_compiled),
-        ("symconv trace with substitution (records)", t_trace),
+        ("symconv net.output_shape(H=, W=) + net.params(H=, W=)", t_natural),
+        ("symconv net.table(H=, W=) (every row, receptive fields)", t_table),
+        ("symconv compiled evaluator, net.evaluator()(H=, W=)", t_compiled),
+        ("hand-written integer arithmetic, same formulas", t_hand),
+        ("symconv trace with substitution (net.traced_records)", t_trace),
     ]
     for name, seconds in rows:
-        print(f"  {name:46} {seconds * 1e6:13.1f} us {t_torch / seconds:9.1f}x")
+        print(f"  {name:58} {seconds * 1e6:13.1f} us {t_torch / seconds:9.1f}x")
+    print(f"  compiled evaluator / hand-written: {t_compiled / t_hand:.1f}x (target within 5x)")
     print(f"  compiling the evaluator once: {compile_s * 1e3:.0f} ms")
+
+    many = []
+    for _ in range(3):
+        start = time.perf_counter()
+        batch = evaluator.many(H=224, W=range(1, 10**6 + 1))
+        many.append(time.perf_counter() - start)
+    assert batch.params[223] == params and len(batch) == 10**6
+    print(f"`net.evaluator().many(H=224, W=range(1, 10**6 + 1))`, a million sizes: best "
+          f"{min(many):.2f} s, worst {max(many):.2f} s of 3 (NumPy int64, bounds checked)")
 
     runs = []
     for _ in range(5):

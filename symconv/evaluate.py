@@ -10,10 +10,10 @@ ordinary trace is run on the same values, so the user gets exactly the message i
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
@@ -28,18 +28,24 @@ from symconv.language.parse import TOO_BIG
 from symconv.language.values import substitution, value_of
 from symconv.network import Network, _substitute
 
+if TYPE_CHECKING:
+    from symconv.batch import Batch
 
-@dataclass(frozen=True, slots=True)
-class NumericRecord:
-    """One layer's numbers: Python ints throughout."""
 
-    index: int
+class NumericRecord(NamedTuple):
+    """One layer's numbers: Python ints throughout (a named tuple: cheap to build, 50 of
+    them a call)."""
+
+    index: int  # type: ignore[assignment]  # (shadows tuple.index, as the name users know)
     kind: str
     output_shape: tuple[int, ...]
     params: int
     neurons: int
     connections: int
     macs: int
+
+
+Row = tuple[tuple[int, ...], int, int, int, int]  # output shape and the four counts
 
 
 class _Rejected(Exception):
@@ -55,13 +61,17 @@ class _ExactPrinter(PythonCodePrinter):
             return self._print(numerator), None
         return self._print(numerator), self._print(denominator)
 
+    def divide(self, num: str, den: str) -> str:
+        """floor(num / den) as code."""
+        return f"(({num}) // ({den}))"
+
     def _print_floor(self, expr: sympy.Expr) -> str:
         num, den = self._ratio(expr.args[0])
-        return f"({num})" if den is None else f"(({num}) // ({den}))"
+        return f"({num})" if den is None else self.divide(num, den)
 
     def _print_ceiling(self, expr: sympy.Expr) -> str:
         num, den = self._ratio(expr.args[0])
-        return f"({num})" if den is None else f"(-((-({num})) // ({den})))"
+        return f"({num})" if den is None else f"(-{self.divide(f'-({num})', den)})"
 
     def _print_Rational(self, expr: sympy.Rational) -> str:
         return f"Fraction({expr.p}, {expr.q})"
@@ -95,7 +105,70 @@ def _exact(printer: _ExactPrinter, value: Value) -> str:
     if isinstance(value, int):
         return str(value)
     num, den = printer._ratio(sympy.sympify(value, strict=True))
-    return num if den is None else f"(({num}) // ({den}))"
+    return num if den is None else printer.divide(num, den)
+
+
+class _VectorPrinter(_ExactPrinter):
+    """The same expressions as calls of symconv.batch's array helpers, which keep a bound on
+    every value so that no int64 overflow goes unseen. Whatever has no exact array form (a
+    fraction outside a floor, a symbolic denominator) raises TypeError: no array program."""
+
+    def _call(self, name: str, args: Any) -> str:
+        return f"{name}({', '.join(self._print(a) for a in args)})"
+
+    def divide(self, num: str, den: str) -> str:
+        return f"_fdiv({num}, {den})"
+
+    def _print_Add(self, expr: sympy.Expr, order: Any = None) -> str:
+        return self._call("_add", expr.args)
+
+    def _print_Mul(self, expr: sympy.Expr) -> str:
+        if any(a.is_Rational and not a.is_Integer for a in expr.args):
+            raise TypeError("a fraction has no exact array form")
+        return self._call("_mul", expr.args)
+
+    def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
+        base, exponent = expr.args
+        if not (exponent.is_Integer and exponent >= 0):
+            raise TypeError("a negative or symbolic power has no exact array form")
+        return f"_pow({self._print(base)}, {int(exponent)})"
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        if expr.is_Integer:
+            return str(expr)
+        raise TypeError("a fraction has no exact array form")
+
+    def _print_Half(self, expr: sympy.Rational) -> str:
+        raise TypeError("a fraction has no exact array form")
+
+    def _print_Mod(self, expr: sympy.Expr) -> str:
+        return self._call("_mod", expr.args)
+
+    def _print_Min(self, expr: sympy.Expr) -> str:
+        return self._call("_min", expr.args)
+
+    def _print_Max(self, expr: sympy.Expr) -> str:
+        return self._call("_max", expr.args)
+
+    def _print_Relational(self, expr: Any) -> str:
+        # lhs - rhs over a positive whole denominator: the comparison of whole numbers
+        num, den = sympy.fraction(sympy.together(expr.lhs - expr.rhs))
+        if not (den.is_Integer and den > 0):
+            raise TypeError("a comparison of fractions with a symbolic denominator")
+        return f"_compare({self._print(num)}, '{expr.rel_op}')"
+
+    def _print_And(self, expr: sympy.Expr) -> str:
+        return self._call("_and", expr.args)
+
+    def _print_Or(self, expr: sympy.Expr) -> str:
+        return self._call("_or", expr.args)
+
+    def _print_Not(self, expr: sympy.Expr) -> str:
+        return self._call("_not", expr.args)
+
+    def _print_Piecewise(self, expr: sympy.Expr) -> str:
+        pieces = ", ".join(f"({self._print(c)}, {self._print(e)})" for e, c in expr.args)
+        return f"_cases({pieces})"
 
 
 @dataclass(frozen=True)
@@ -107,41 +180,83 @@ class Evaluator:
     kinds: tuple[str, ...]
     source: str  # the generated Python ("" where the network could not be compiled)
     _function: Any
+    # The same program over arrays, for `many` ("" where some layer has no array form)
+    vector_source: str = ""
+    output_rank: int = 0  # how many sizes the last layer's output has
+    arrays: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # `many`
 
     def __call__(self, **values: object) -> tuple[NumericRecord, ...]:
-        missing = [name for name in self.symbols if name not in values]
-        unknown = [name for name in values if name not in self.symbols]
-        if missing or unknown:
+        if len(values) != len(self.symbols) or not all(n in values for n in self.symbols):
+            missing = [name for name in self.symbols if name not in values]
             self.network.bind(values)  # names an unknown symbol, with a suggestion
             raise SymconvError(
                 "numeric evaluation needs a number for every symbol; missing: "
                 + ", ".join(missing)
             )
-        args = [value_of(name, values[name]) for name in self.symbols]
+        args = [given if type(given := values[name]) is int else value_of(name, given)
+                for name in self.symbols]
         if not all(isinstance(a, int) for a in args):
-            self.network.records(**values)  # a value no layer accepts: the precise error
+            self.network.traced_records(**values)  # a value no layer accepts: its error
             raise InvalidValueError(
                 "numeric evaluation takes a whole number for every symbol, got "
                 + ", ".join(f"{n} = {a}" for n, a in zip(self.symbols, args, strict=True)
                             if not isinstance(a, int)))
-        try:
-            rows = self._function(*args)
-        except (_Rejected, ZeroDivisionError):
-            self.network.records(**values)  # raises the precise error
-            raise AssertionError("compiled rules and the trace disagree") from None
-        # Every size and count is at least 0, so their sum bounds each (one pass, no max).
-        if sum(sum(shape) + a + b + c + d for shape, a, b, c, d in rows) >= TOO_BIG:
-            self.network.records(**values)  # refuses a number beyond MAX_DIGITS, as it says
+        rows = self.rows(args)
+        if rows is None:
+            self.network.traced_records(**values)  # raises the precise error
+            raise AssertionError("compiled rules and the trace disagree")
         return tuple(
             NumericRecord(i, kind, *row)
             for i, (kind, row) in enumerate(zip(self.kinds, rows, strict=True), start=1)
         )
 
+    def rows(self, args: Sequence[int]) -> tuple[Row, ...] | None:
+        """(output shape, params, neurons, connections, macs) per layer for the symbols'
+        values in `self.symbols` order; None where the trace must answer (a rule fails, or
+        a number has more than MAX_DIGITS digits), so that its message is the one given."""
+        try:
+            rows: tuple[Row, ...]
+            rows, total = self._function(*args)
+        except (_Rejected, ZeroDivisionError):
+            return None
+        # `total`, the sum of every count and of the last sizes (all at least 0; a size is
+        # at most its layer's neurons), bounds each: only past it is each value compared.
+        if total >= TOO_BIG and any(v >= TOO_BIG for shape, *counts in rows
+                                    for v in (*shape, *counts)):
+            return None
+        return rows
+
     def output_shape(self, **values: object) -> tuple[int, ...]:
         return self(**values)[-1].output_shape
 
+    def many(self, **values: object) -> Batch:
+        """Many calls at once: each symbol a number or a sequence of numbers (sequences of
+        one length, numbers repeated along them), as `many(W=range(1, 10**6), H=224)`.
+        Gives a Batch: per row, the last layer's output shape and the network's totals,
+        exact (see symconv.batch); a row that any layer refuses raises the error a call
+        with that row's values raises, with the row named. `many_masked` marks such rows
+        in `Batch.valid` instead."""
+        from symconv.batch import evaluate_many
+
+        return evaluate_many(self, values, masked=False)
+
+    def many_masked(self, **values: object) -> Batch:
+        """`many`, where a row that a layer refuses is marked False in `Batch.valid` (its
+        numbers 0) instead of raising."""
+        from symconv.batch import evaluate_many
+
+        return evaluate_many(self, values, masked=True)
+
     def params(self, **values: object) -> int:
         return sum(r.params for r in self(**values))
+
+
+def array_function(source: str, helpers: dict[str, Any]) -> Any:
+    """The array program an Evaluator holds in `vector_source` (generated here, from the IR
+    only), its operations `helpers` (symconv.batch)."""
+    scope = dict(helpers)
+    exec(compile(source, "<symconv arrays>", "exec"), scope)  # our own generated code
+    return scope["_evaluate_arrays"]
 
 
 def compile_network(network: Network) -> Evaluator:
@@ -153,11 +268,14 @@ _COUNTS = ("params", "neurons", "connections", "macs")
 
 
 class _Compiler:
-    """Writes the evaluator's source: one block of lines per layer, a loop per repeat."""
+    """Writes the evaluator's source: one block of lines per layer, a loop per repeat; and
+    beside it the same program over arrays (symconv.batch), where a rule that fails clears
+    a row of the mask `_ok` instead of raising."""
 
     def __init__(self, network: Network):
         self.network = network
         self.printer = _ExactPrinter({"fully_qualified_modules": False})
+        self.vector_printer = _VectorPrinter({"fully_qualified_modules": False})
         # The user's symbols become plain integers here, so that no rule is settled by the
         # assumption that they are positive (a caller may pass 0): every such rule is
         # checked at run time. Intermediate sizes may stay positive: the input and every
@@ -165,12 +283,19 @@ class _Compiler:
         self.safe = {symbol(n): sympy.Symbol(f"_u{i}", integer=True)
                      for i, n in enumerate(network.symbols)}
         self.lines: list[str] = []
+        self.vector_lines: list[str] | None = []  # None: some layer has no array form
         self.traced: list[Layer] = []  # blocks evaluated by the trace at run time
         self.names = 0
+        # Straight-line code (outside loops) computes each value once: the variable that
+        # holds each expression, and the variables that only copy another.
+        self.held: dict[Any, str] = {}
+        self.copies: dict[sympy.Symbol, sympy.Symbol] = {}
 
     def evaluator(self) -> Evaluator:
         names = self.network.symbols
-        self.lines = [f"def _evaluate({', '.join(f'_u{i}' for i in range(len(names)))}):"]
+        header = f"({', '.join(f'_u{i}' for i in range(len(names)))}):"
+        self.lines = [f"def _evaluate{header}"]
+        self.vector_lines = [f"def _evaluate_arrays{header}", "    _ok = True"]
         sizes = tuple(_rename(size, self.safe) for size in self.network.input_shape)
         checks: list[Any] = []
         token = PENDING_RULES.set(checks)
@@ -179,19 +304,25 @@ class _Compiler:
         finally:
             PENDING_RULES.reset(token)
         for condition in checks:
-            self._check(self.printer._print(condition), 1)
-        shape = [self._assign(_exact(self.printer, size), 1) for size in sizes]
-        rows, kinds = [], []
+            self._check(condition, 1)
+        shape = [self._assign(size, 1) for size in sizes]
+        rows, kinds, totals = [], [], []
         for layer in self.network.layers:
             shape, counts = self._layer(layer, shape, 1)
             rows.append(f"(({', '.join(shape)},), {', '.join(counts)})")
             kinds.append(kind_of(layer))
-        self.lines.append(f"    return ({', '.join(rows)},)")
+            totals.append(counts)
+        every = [*shape, *(c for counts in totals for c in counts)]
+        self.lines.append(f"    return ({', '.join(rows)},), {' + '.join(every)}")
+        sums = ", ".join(f"_add({', '.join(c[i] for c in totals)})" for i in range(4))
+        self._vector(f"    return _ok, ({', '.join(shape)},), ({sums},)")
         source = "\n".join(self.lines) + "\n"
         scope: dict[str, Any] = {"Fraction": Fraction, "_Rejected": _Rejected, "_gcd": math.gcd,
                                  "_traced": self._run_trace}
         exec(compile(source, "<symconv evaluator>", "exec"), scope)  # our own generated code
-        return Evaluator(self.network, names, tuple(kinds), source, scope["_evaluate"])
+        vector_source = "" if self.vector_lines is None else "\n".join(self.vector_lines) + "\n"
+        return Evaluator(self.network, names, tuple(kinds), source, scope["_evaluate"],
+                         vector_source, len(shape))
 
     # ---------------------------------------------------------- lines
 
@@ -199,13 +330,47 @@ class _Compiler:
         self.names += 1
         return f"_{stem}{self.names}"
 
-    def _assign(self, code: str, depth: int, stem: str = "x") -> str:
+    def _vector(self, line: str) -> None:
+        if self.vector_lines is not None:
+            self.vector_lines.append(line)
+
+    def _vector_code(self, value: Value, exact: bool = True) -> str:
+        """The value as array code, or "" (and no array program) where it has none."""
+        if self.vector_lines is None:
+            return ""
+        try:
+            if exact:
+                return _exact(self.vector_printer, value)
+            return str(self.vector_printer._print(value))
+        except TypeError:
+            self.vector_lines = None
+            return ""
+
+    def _assign(self, value: Value | str, depth: int, stem: str = "x") -> str:
+        """A new variable holding `value` (an expression, or a variable's name)."""
         name = self._name(stem)
-        self.lines.append(f"{'    ' * depth}{name} = {code}")
+        indent = "    " * depth
+        if depth == 1 and not isinstance(value, str):
+            value = _rename(value, self.copies)  # in the first variables' terms
+            held = self.held.setdefault(value, name)
+            if isinstance(value, int | sympy.Integer | sympy.Symbol):
+                self.copies[_variable(name)] = sympy.sympify(value, strict=True)
+            elif held != name:
+                self.copies[_variable(name)] = _variable(held)
+            if held != name:
+                value = held
+        if isinstance(value, str):
+            self.lines.append(f"{indent}{name} = {value}")
+            self._vector(f"{indent}{name} = {value}")
+        else:
+            self.lines.append(f"{indent}{name} = {_exact(self.printer, value)}")
+            self._vector(f"{indent}{name} = {self._vector_code(value)}")
         return name
 
-    def _check(self, condition: str, depth: int) -> None:
-        self.lines.append(f"{'    ' * depth}if not ({condition}): raise _Rejected")
+    def _check(self, condition: Any, depth: int) -> None:
+        indent = "    " * depth
+        self.lines.append(f"{indent}if not ({self.printer._print(condition)}): raise _Rejected")
+        self._vector(f"{indent}_ok = _and(_ok, {self._vector_code(condition, exact=False)})")
 
     # ---------------------------------------------------------- layers
 
@@ -217,47 +382,61 @@ class _Compiler:
             return self._repeat(layer, shape, depth)
         if _holds_repeat(layer):  # a block with a repeat inside: the trace, on numbers
             return self._through_trace(layer, shape, depth)
-        inputs = tuple(sympy.Symbol(name, integer=True, positive=True) for name in shape)
+        inputs = tuple(_variable(name) for name in shape)
         pending: list[Any] = []
         token = PENDING_RULES.set(pending)
         try:
             (record,) = trace(inputs, (_substitute(layer, self.safe),))
-            checks = [self.printer._print(condition) for condition in pending]
-            sizes = [_exact(self.printer, size) for size in record.output_shape]
-            counts = [_exact(self.printer, getattr(record, q)) for q in _COUNTS]
+            values = [*record.output_shape, *(getattr(record, q) for q in _COUNTS)]
+            for condition in pending:
+                self.printer._print(condition)  # raises TypeError where it has no code
+            for value in values:
+                _exact(self.printer, value)
         except (SymconvError, TypeError):
             # A rule that fails for every input, or a value the printer cannot write: the
             # trace decides at run time, and names the rule.
             return self._through_trace(layer, shape, depth)
         finally:
             PENDING_RULES.reset(token)
-        for check in checks:
-            self._check(check, depth)
+        for condition in pending:
+            self._check(condition, depth)
+        sizes = values[:len(record.output_shape)]
+        counts = values[len(record.output_shape):]
         return ([self._assign(size, depth) for size in sizes],
                 [self._assign(count, depth, "c") for count in counts])
 
     def _repeat(self, block: Repeat, shape: list[str], depth: int
                 ) -> tuple[list[str], list[str]]:
-        """A loop over the body, its counts summed; the trace's unroll limit checked first."""
-        count = self._assign(_exact(self.printer, _rename(block.count, self.safe)), depth, "n")
+        """A loop over the body, its counts summed; the trace's unroll limit checked first
+        (arrays: the count is one number for the whole batch)."""
+        count = self._assign(_rename(block.count, self.safe), depth, "n")
         body = sympy.sympify(unrolled_layers(block.body), strict=True)
         layers = _exact(self.printer, _rename(body, self.safe))
-        self._check(f"1 <= {count} <= {MAX_UNROLLED} and {count} * ({layers}) <= {MAX_UNROLLED}",
-                    depth)
+        indent = "    " * depth
+        limit = f"1 <= {count} <= {MAX_UNROLLED} and {count} * ({layers}) <= {MAX_UNROLLED}"
+        self.lines.append(f"{indent}if not ({limit}): raise _Rejected")
+        self._vector(f"{indent}{count} = _one({count})")
+        self._vector(f"{indent}if not ({limit}): _ok = False")
         state = [self._assign(name, depth) for name in shape]
         totals = [self._assign("0", depth, "c") for _ in _COUNTS]
-        self.lines.append(f"{'    ' * depth}for _ in range({count}):")
+        self.lines.append(f"{indent}for _ in range({count}):")
+        self._vector(f"{indent}for _ in range({count}):")
         at = state
+        inner = "    " * (depth + 1)
         for layer in block.body:
             at, counts = self._layer(layer, at, depth + 1)
-            self.lines += [f"{'    ' * (depth + 1)}{t} += {c}" for t, c in zip(totals, counts,
-                                                                               strict=True)]
-        self.lines += [f"{'    ' * (depth + 1)}{s} = {a}" for s, a in zip(state, at, strict=True)]
+            for t, c in zip(totals, counts, strict=True):
+                self.lines.append(f"{inner}{t} += {c}")
+                self._vector(f"{inner}{t} = _add({t}, {c})")
+        for s, a in zip(state, at, strict=True):
+            self.lines.append(f"{inner}{s} = {a}")
+            self._vector(f"{inner}{s} = {a}")
         return state, totals
 
     def _through_trace(self, layer: Layer, shape: list[str], depth: int
                        ) -> tuple[list[str], list[str]]:
         self.traced.append(layer)
+        self.vector_lines = None  # the trace takes numbers, not arrays
         args = ", ".join(f"_u{i}" for i in range(len(self.safe)))
         row = self._assign(f"_traced({len(self.traced) - 1}, ({', '.join(shape)},), ({args},))",
                            depth, "t")
@@ -275,6 +454,11 @@ class _Compiler:
             raise _Rejected from None  # the whole trace then says where and why
         return (tuple(int(v) for v in record.output_shape),
                 *(int(getattr(record, q)) for q in _COUNTS))
+
+
+def _variable(name: str) -> sympy.Symbol:
+    """The symbol that stands for a variable of the generated code (as `_layer` makes it)."""
+    return sympy.Symbol(name, integer=True, positive=True)
 
 
 def _holds_repeat(layer: Layer) -> bool:

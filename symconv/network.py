@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,20 @@ class Unused:
     module: bool = True
 
 
+class _FastCache(dict[str, Any]):
+    """Network._fast: a plain dict that copies and pickles as an empty one (compiled code
+    is neither copied nor pickled; it is built again on demand)."""
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return _FastCache, ()
+
+    def __copy__(self) -> _FastCache:
+        return _FastCache()
+
+    def __deepcopy__(self, memo: object) -> _FastCache:
+        return _FastCache()
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Network:
     """An input shape and its layers (from `symconv.parse` or `symconv.from_torch`).
@@ -103,6 +118,10 @@ class Network:
     # from_torch: what model.parameters() holds beyond the layers' parameters. Not part of
     # the network's arithmetic (so not compared), but said wherever totals are shown.
     unused_parameters: tuple[Unused, ...] = field(default=(), compare=False)
+    # The compiled evaluator and what numeric calls need besides (symconv.fast), built on
+    # demand; a copy or a pickle of the network starts without it.
+    _fast: _FastCache = field(default_factory=lambda: _FastCache(), init=False, repr=False,
+                              compare=False)
 
     # ---------------------------------------------------------- symbols and values
 
@@ -147,7 +166,15 @@ class Network:
     # ---------------------------------------------------------- answers
 
     def records(self, **values: object) -> tuple[Record, ...]:
-        """Per-layer records with ints where numbers are known (the fast numeric form)."""
+        """Per-layer records with ints where numbers are known (the fast numeric form); a
+        number for every symbol takes compiled code (symconv.fast), with the same answer."""
+        from symconv.fast import fast_records
+
+        return fast_records(self, values) or self.traced_records(**values)
+
+    def traced_records(self, **values: object) -> tuple[Record, ...]:
+        """`records` by the trace itself, whatever the values: the reference the compiled
+        path is checked against, and the one that words every error."""
         bound = self.bind(values)
         try:
             check_input(bound.input_shape)
@@ -227,31 +254,54 @@ class Network:
             for first, last in (fd.interval(u) for fd, u in zip(fields, unit, strict=True))
         )
 
-    def output_shape(self, **values: object) -> tuple[sympy.Expr, ...]:
-        """The shape after the last layer (the input's, for a network with no layers)."""
-        records = self.records(**values)
+    def output_shape(self, **values: object) -> tuple[Any, ...]:
+        """The shape after the last layer (the input's, for a network with no layers): Python
+        ints where the call gives a number for every symbol, else SymPy expressions."""
+        from symconv.fast import fast_rows, numeric_args
+
+        if (found := fast_rows(self, values)) is not None:
+            return found[1][-1][0]
+        records = self.traced_records(**values)  # not compiled yet, or the trace's to answer
         shape = records[-1].output_shape if records else self.bind(values).input_shape
+        if numeric_args(self, values) is not None:
+            return tuple(int(v) for v in shape)
         return tuple(sympy.sympify(v, strict=True) for v in shape)
 
-    def params(self, **values: object) -> sympy.Expr:
+    def params(self, **values: object) -> Any:
         """Learnable parameters of the whole network (for a torch model, those its forward
-        uses; the others are listed in `unused_parameters`)."""
-        return sympy.sympify(sum((r.params for r in self.records(**values)), 0), strict=True)
+        uses; the others are listed in `unused_parameters`): a Python int where the call
+        gives a number for every symbol, else a SymPy expression."""
+        from symconv.fast import fast_rows, numeric_args
+
+        if (found := fast_rows(self, values)) is not None:
+            return sum(row[1] for row in found[1])
+        total = sum((r.params for r in self.traced_records(**values)), 0)
+        if numeric_args(self, values) is not None:
+            return int(total)
+        return sympy.sympify(total, strict=True)
 
     def evaluator(self) -> Evaluator:
         """The network compiled for fast exact numeric evaluation (see symconv.evaluate):
-        `network.evaluator()(W=224)` gives one record of Python ints per layer."""
-        from symconv.evaluate import compile_network
+        `network.evaluator()(W=224)` gives one record of Python ints per layer; built once
+        and kept on the network (the numeric calls of its methods use the same one)."""
+        from symconv.fast import evaluator_of
 
-        return compile_network(self)
+        return evaluator_of(self)
 
-    def totals(self, **values: object) -> dict[str, sympy.Expr]:
-        """Sums over the layers: params, neurons, connections, macs."""
-        records = self.records(**values)
-        return {
-            name: sympy.sympify(sum((getattr(r, name) for r in records), 0), strict=True)
-            for name in ("params", "neurons", "connections", "macs")
-        }
+    def totals(self, **values: object) -> dict[str, Any]:
+        """Sums over the layers: params, neurons, connections, macs (Python ints where the
+        call gives a number for every symbol, else SymPy expressions)."""
+        from symconv.fast import fast_rows, numeric_args
+
+        names = ("params", "neurons", "connections", "macs")
+        if (found := fast_rows(self, values)) is not None:
+            rows = found[1]
+            return {name: sum(row[i] for row in rows) for i, name in enumerate(names, start=1)}
+        records = self.traced_records(**values)
+        sums = {name: sum((getattr(r, name) for r in records), 0) for name in names}
+        if numeric_args(self, values) is not None:
+            return {name: int(v) for name, v in sums.items()}
+        return {name: sympy.sympify(v, strict=True) for name, v in sums.items()}
 
     # ---------------------------------------------------------- display
 
@@ -409,15 +459,20 @@ def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
         changes = {
             f.name: _substitute(getattr(obj, f.name), subs)
             for f in dataclasses.fields(obj)
-            if f.name not in ("source", "input_source")
+            if f.init and f.name not in ("source", "input_source")
         }
         return dataclasses.replace(obj, **changes)
     return obj
 
 
+# SymPy integers for table rows: a row of numbers repeats few distinct values (a cache hit
+# costs a tenth of building one).
+_integer = functools.lru_cache(maxsize=1 << 12)(sympy.Integer)
+
+
 def _public(record: Record, memory: Memory, depth: int = 1) -> LayerRecord:
     def s(v: Value) -> sympy.Expr:
-        return sympy.sympify(v, strict=True)
+        return _integer(v) if type(v) is int else sympy.sympify(v, strict=True)
 
     return LayerRecord(
         record.index,
