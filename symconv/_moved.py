@@ -34,6 +34,7 @@ MOVED = {
     "symconv.present.solution": "symconv.solve.present",
     "symconv.present.solution_check": "symconv.solve.present_check",
     "symconv.present.bounds": "symconv.solve.bounds",
+    "symconv.evaluate": "symconv.numeric.evaluate",
 }
 
 

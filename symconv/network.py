@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from symconv.algebra.symbols import Value, as_value, free_names, truth
+from symconv.algebra.symbols import Value, truth
 from symconv.engine.guards import LayerWarning, layer_warnings
 from symconv.engine.receptive import INPUT, ClosedForm, Field
 from symconv.engine.receptive import closed_forms as receptive_closed_forms
 from symconv.engine.records import Record
 from symconv.engine.statistics import Memory, columns, memory_of
+from symconv.engine.substitute import collect_names, substitute
 from symconv.engine.trace import check_input, trace, whole
 from symconv.errors import (
     InvalidValueError,
@@ -28,12 +29,12 @@ from symconv.errors import (
 )
 from symconv.language.build import build, no_words
 from symconv.language.layers import Layer, Shared, shared_of
-from symconv.language.parse import high_degree, parse_shape, parse_statements
+from symconv.language.parse import parse_shape, parse_statements
 from symconv.language.values import describe, substitution, value_of, whole_number
 from symconv.present.values import text_value
 
 if TYPE_CHECKING:
-    from symconv.evaluate import Evaluator
+    from symconv.numeric.evaluate import Evaluator
     from symconv.render.table_object import Table
 
 Shape = tuple[Value, ...]
@@ -118,7 +119,7 @@ class Network:
     # from_torch: what model.parameters() holds beyond the layers' parameters. Not part of
     # the network's arithmetic (so not compared), but said wherever totals are shown.
     unused_parameters: tuple[Unused, ...] = field(default=(), compare=False)
-    # The compiled evaluator and what numeric calls need besides (symconv.fast), built on
+    # The compiled evaluator and what numeric calls need besides (symconv.numeric.fast), built on
     # demand; a copy or a pickle of the network starts without it.
     _fast: _FastCache = field(default_factory=lambda: _FastCache(), init=False, repr=False,
                               compare=False)
@@ -129,7 +130,7 @@ class Network:
     def symbols(self) -> tuple[str, ...]:
         """Names of every symbol in the input and the layers, sorted."""
         names: set[str] = set()
-        _collect_names((self.input_shape, self.layers), names)
+        collect_names((self.input_shape, self.layers), names)
         return tuple(sorted(names))
 
     def bind(self, values: Mapping[str, object] | None = None, /, **more: object) -> Network:
@@ -151,7 +152,7 @@ class Network:
                     f"unknown symbol '{name}'{did_you_mean(name, known)} "
                     f"(the network's symbols: {have})"
                 )
-        return _substitute(self, substitution(merged))
+        return substitute(self, substitution(merged))
 
     def upto(self, layer: object) -> Network:
         """The input and the layers 1 to `layer`, numbered as `table` and `rf` number them (a
@@ -167,8 +168,8 @@ class Network:
 
     def records(self, **values: object) -> tuple[Record, ...]:
         """Per-layer records with ints where numbers are known (the fast numeric form); a
-        number for every symbol takes compiled code (symconv.fast), with the same answer."""
-        from symconv.fast import fast_records
+        number for every symbol takes compiled code (symconv.numeric.fast), with the same answer."""
+        from symconv.numeric.fast import fast_records
 
         return fast_records(self, values) or self.traced_records(**values)
 
@@ -257,7 +258,7 @@ class Network:
     def output_shape(self, **values: object) -> tuple[Any, ...]:
         """The shape after the last layer (the input's, for a network with no layers): Python
         ints where the call gives a number for every symbol, else SymPy expressions."""
-        from symconv.fast import fast_rows, numeric_args
+        from symconv.numeric.fast import fast_rows, numeric_args
 
         if (found := fast_rows(self, values)) is not None:
             return found[1][-1][0]
@@ -271,7 +272,7 @@ class Network:
         """Learnable parameters of the whole network (for a torch model, those its forward
         uses; the others are listed in `unused_parameters`): a Python int where the call
         gives a number for every symbol, else a SymPy expression."""
-        from symconv.fast import fast_rows, numeric_args
+        from symconv.numeric.fast import fast_rows, numeric_args
 
         if (found := fast_rows(self, values)) is not None:
             return sum(row[1] for row in found[1])
@@ -281,17 +282,17 @@ class Network:
         return sympy.sympify(total, strict=True)
 
     def evaluator(self) -> Evaluator:
-        """The network compiled for fast exact numeric evaluation (see symconv.evaluate):
+        """The network compiled for fast exact numeric evaluation (see symconv.numeric.evaluate):
         `network.evaluator()(W=224)` gives one record of Python ints per layer; built once
         and kept on the network (the numeric calls of its methods use the same one)."""
-        from symconv.fast import evaluator_of
+        from symconv.numeric.fast import evaluator_of
 
         return evaluator_of(self)
 
     def totals(self, **values: object) -> dict[str, Any]:
         """Sums over the layers: params, neurons, connections, macs (Python ints where the
         call gives a number for every symbol, else SymPy expressions)."""
-        from symconv.fast import fast_rows, numeric_args
+        from symconv.numeric.fast import fast_rows, numeric_args
 
         names = ("params", "neurons", "connections", "macs")
         if (found := fast_rows(self, values)) is not None:
@@ -400,7 +401,7 @@ def _naming(error: SymconvError, values: Mapping[str, object], where: object,
     """The error with the symbols given values that the failing layer (or input) contains,
     as `(K = 0)`: the rule is the literal's, the message says which value broke it."""
     names: set[str] = set()
-    _collect_names(where, names)
+    collect_names(where, names)
     given = [f"{name} = {text_value(value_of(name, values[name]))}"
              for name in sorted(names & set(values))]
     note = f" ({', '.join(given)})" if given else ""
@@ -433,44 +434,16 @@ def _whole_symbols(values: Mapping[str, object]) -> None:
                                     f"whole number")
 
 
-def _collect_names(obj: Any, names: set[str]) -> None:
-    if isinstance(obj, sympy.Basic):
-        names |= free_names(obj)
-    elif isinstance(obj, tuple):
-        for item in obj:
-            _collect_names(item, names)
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type | Source):
-        for f in dataclasses.fields(obj):
-            _collect_names(getattr(obj, f.name), names)
-
-
-def _substitute(obj: Any, subs: Mapping[sympy.Symbol, sympy.Expr]) -> Any:
-    """A copy of obj (layers, windows, tuples) with every symbolic value substituted."""
-    if isinstance(obj, sympy.Basic):
-        if not obj.free_symbols:
-            return obj
-        value = obj.xreplace(subs)
-        if (why := high_degree(value)) is not None:
-            raise InvalidValueError(f"with the values given, {why}")
-        return as_value(value)
-    if isinstance(obj, tuple):
-        return tuple(_substitute(item, subs) for item in obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type | Source):
-        changes = {
-            f.name: _substitute(getattr(obj, f.name), subs)
-            for f in dataclasses.fields(obj)
-            if f.init and f.name not in ("source", "input_source")
-        }
-        return dataclasses.replace(obj, **changes)
-    return obj
-
-
 # SymPy integers for table rows: a row of numbers repeats few distinct values (a cache hit
 # costs a tenth of building one).
 _integer = functools.lru_cache(maxsize=1 << 12)(sympy.Integer)
 
 
-def _public(record: Record, memory: Memory, depth: int = 1) -> LayerRecord:
+def _public(record: Record, memory: Memory | None = None, depth: int = 1) -> LayerRecord:
+    """The record a user reads (SymPy objects throughout), with the memory columns for
+    `memory` (float32, batch 1 where not given)."""
+    memory = memory_of("float32", 1) if memory is None else memory
+
     def s(v: Value) -> sympy.Expr:
         return _integer(v) if type(v) is int else sympy.sympify(v, strict=True)
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from oracle_cases import MAKERS, cases
 
 import symconv
-from symconv.evaluate import Evaluator
+from symconv.numeric.evaluate import Evaluator
 
 NETWORKS = [
     "input 3 x H x W\nconv 64 k=7 s=2 p=3\nbn\nrelu\nmaxpool k=3 s=2 p=1\n"

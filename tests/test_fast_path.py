@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from test_evaluate import NETWORKS, VALUE_RANGES, random_networks
 
 import symconv
-import symconv.fast
-from symconv import batch, layers
-from symconv.fast import evaluator_of, fast_records
+import symconv.numeric.fast
+from symconv.language import layers
 from symconv.network import _public
+from symconv.numeric import batch
+from symconv.numeric.fast import evaluator_of, fast_records
 
 # One network per layer kind (symbols where the kind takes them), each behind a conv.
 KINDS = {
@@ -119,14 +120,14 @@ def test_numeric_calls_compile_once_for_all_threads(
         monkeypatch: pytest.MonkeyPatch) -> None:
     network = symconv.parse("input 3 x H x W\nconv 8 k=3 s=2 p=1\nmaxpool k=2 ceil")
     built = []
-    compile_network = symconv.evaluate.compile_network
+    compile_network = symconv.numeric.evaluate.compile_network
 
     def counting(net: symconv.Network) -> object:
         built.append(net)
         return compile_network(net)
 
-    monkeypatch.setattr(symconv.evaluate, "compile_network", counting)
-    for _ in range(symconv.fast.TRACED_CALLS):  # traced: a few answers pay no compile
+    monkeypatch.setattr(symconv.numeric.evaluate, "compile_network", counting)
+    for _ in range(symconv.numeric.fast.TRACED_CALLS):  # traced: a few answers pay no compile
         assert network.output_shape(H=9, W=9) == (8, 3, 3)
     assert "evaluator" not in network._fast and not built
     answers: list[object] = []
@@ -153,7 +154,7 @@ def test_deep_copies_and_pickles_leave_the_compiled_code_behind() -> None:
 # ---------------------------------------------------------------- batches
 
 
-def scalar_rows(evaluator: symconv.evaluate.Evaluator, columns: dict[str, list[int]],
+def scalar_rows(evaluator: symconv.numeric.evaluate.Evaluator, columns: dict[str, list[int]],
                 rows: int) -> list[tuple[object, ...] | None]:
     """Each row by the scalar path: (output shape, totals), or None where it is refused."""
     answers: list[tuple[object, ...] | None] = []
@@ -186,7 +187,7 @@ def arrays(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return str(request.param)
 
 
-def check_batch(evaluator: symconv.evaluate.Evaluator, rng: random.Random, rows: int = 12,
+def check_batch(evaluator: symconv.numeric.evaluate.Evaluator, rng: random.Random, rows: int = 12,
                 ranges: dict[str, tuple[int, int]] = VALUE_RANGES) -> batch.Batch:
     """A batch of random rows (one symbol, where there are several, given as one number for
     every row) answers as the scalar path answers each row."""

@@ -113,4 +113,4 @@ def test_the_stages_are_packages() -> None:
     command line, the errors and the alias table are modules."""
     modules = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert modules == ["__init__.py", "__main__.py", "_moved.py", "cli.py", "errors.py",
-                       "evaluate.py", "network.py"]
+                       "network.py"]

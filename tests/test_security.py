@@ -34,7 +34,7 @@ PACKAGE = Path(symconv.__file__).parent
 # exec of source symconv writes itself from its IR (never from text a user wrote): the
 # evaluator's straight-line integer code, and the nn.Sequential of to_torch_code (whose only
 # free-form argument, the variable name, must be a Python identifier).
-GENERATED_CODE = {("evaluate.py", "exec"), ("interop/torch_code.py", "exec")}
+GENERATED_CODE = {("numeric/evaluate.py", "exec"), ("interop/torch_code.py", "exec")}
 
 
 def _calls() -> Iterator[tuple[str, int, str, ast.Call]]:

@@ -16,6 +16,7 @@ from symconv.algebra.symbols import Value, symbol
 from symconv.engine import formulas as f
 from symconv.engine.blocks import MAX_UNROLLED, check_unrolling
 from symconv.engine.records import PENDING_RULES, Record
+from symconv.engine.substitute import substitute
 from symconv.errors import NoSolutionError, UnsupportedError
 from symconv.language.layers import (
     Activation,
@@ -42,7 +43,7 @@ from symconv.language.layers import (
     Window,
     kind_of,
 )
-from symconv.network import Network, _substitute
+from symconv.network import Network
 
 # ---------------------------------------------------------------- where the unknown acts
 
@@ -173,7 +174,7 @@ def relation(net: Network) -> tuple[sympy.Expr, ...] | None:
     # `sympy.evaluate(False)`: that switch is per thread but SymPy's cache is shared, and
     # other threads were handed unevaluated expressions from it.)
     plain = {symbol(name): sympy.Dummy(name, real=True, finite=True) for name in net.symbols}
-    held = _substitute(net, plain)
+    held = substitute(net, plain)
     sizes = run_layers(held.layers, tuple(held.input_shape[1:]), lambda v: v)
     back = {d: s for s, d in plain.items()}
     if sizes is None:

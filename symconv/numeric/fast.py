@@ -2,7 +2,7 @@
 
 A call of `output_shape`, `params`, `totals`, `records` or `table` that gives a whole number
 for every symbol of the network is answered by the network's compiled evaluator
-(symconv.evaluate), built once and kept on the network. Compiling costs about a hundred
+(symconv.numeric.evaluate), built once and kept on the network. Compiling costs about a hundred
 traces, so the first TRACED_CALLS such calls are traced and the next compiles: a command
 line run, which asks a few questions, pays nothing; a loop pays the compile once
 (`network.evaluator()` compiles at once). Whatever the compiled code cannot answer exactly
@@ -19,16 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from symconv.engine.receptive import INPUT, Field, layer_fields
+from symconv.engine.trace import Chain, Record, chain
 from symconv.errors import SymconvError
-from symconv.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
-from symconv.parse import TOO_BIG, too_big
-from symconv.receptive import INPUT, Field, layer_fields
-from symconv.symbols import substitution, value_of
-from symconv.trace import Chain, Record, chain
+from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
+from symconv.language.parse import TOO_BIG, too_big
+from symconv.language.values import substitution, value_of
 
 if TYPE_CHECKING:
-    from symconv.evaluate import Evaluator, Row
     from symconv.network import Network
+    from symconv.numeric.evaluate import Evaluator, Row
 
 # Numeric calls answered by the trace before the network is compiled (see the docstring):
 # more than any command asks by default (`check --torch` tries 3 sizes), few for a loop.
@@ -56,7 +56,7 @@ def evaluator_of(network: Network) -> Evaluator:
         with _COMPILING:
             evaluator = cache.get("evaluator")
             if evaluator is None:
-                from symconv.evaluate import compile_network
+                from symconv.numeric.evaluate import compile_network
 
                 evaluator = compile_network(network)
                 cache["evaluator"] = evaluator
@@ -66,12 +66,12 @@ def evaluator_of(network: Network) -> Evaluator:
 def _plan(network: Network) -> _Plan:
     plan = network._fast.get("plan")
     if plan is None:
-        from symconv.network import _collect_names
+        from symconv.engine.substitute import collect_names
 
         layers = []
         for layer in network.layers:
             names: set[str] = set()
-            _collect_names(layer, names)
+            collect_names(layer, names)
             layers.append((layer, kind_of(layer), tuple(sorted(names)),
                            isinstance(layer, Repeat | Residual | Concat | Scale)))
         plan = _Plan(network.symbols, tuple(layers))
@@ -156,9 +156,9 @@ def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record
 
 
 def _bind(layer: Layer, names: tuple[str, ...], given: Mapping[str, int]) -> Layer:
-    from symconv.network import _substitute
+    from symconv.engine.substitute import substitute
 
-    bound: Layer = _substitute(layer, substitution({n: given[n] for n in names}))
+    bound: Layer = substitute(layer, substitution({n: given[n] for n in names}))
     return bound
 
 

@@ -21,15 +21,16 @@ from sympy.printing.pycode import PythonCodePrinter
 from symconv.algebra.symbols import Value, symbol
 from symconv.engine.blocks import MAX_UNROLLED, unrolled_layers
 from symconv.engine.records import PENDING_RULES
+from symconv.engine.substitute import substitute
 from symconv.engine.trace import check_input, trace
 from symconv.errors import InvalidValueError, SymconvError
 from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
 from symconv.language.parse import TOO_BIG
 from symconv.language.values import substitution, value_of
-from symconv.network import Network, _substitute
 
 if TYPE_CHECKING:
-    from symconv.batch import Batch
+    from symconv.network import Network
+    from symconv.numeric.batch import Batch
 
 
 class NumericRecord(NamedTuple):
@@ -109,7 +110,7 @@ def _exact(printer: _ExactPrinter, value: Value) -> str:
 
 
 class _VectorPrinter(_ExactPrinter):
-    """The same expressions as calls of symconv.batch's array helpers, which keep a bound on
+    """The same expressions as calls of symconv.numeric.batch's array helpers, which keep a bound on
     every value so that no int64 overflow goes unseen. Whatever has no exact array form (a
     fraction outside a floor, a symbolic denominator) raises TypeError: no array program."""
 
@@ -233,17 +234,17 @@ class Evaluator:
         """Many calls at once: each symbol a number or a sequence of numbers (sequences of
         one length, numbers repeated along them), as `many(W=range(1, 10**6), H=224)`.
         Gives a Batch: per row, the last layer's output shape and the network's totals,
-        exact (see symconv.batch); a row that any layer refuses raises the error a call
+        exact (see symconv.numeric.batch); a row that any layer refuses raises the error a call
         with that row's values raises, with the row named. `many_masked` marks such rows
         in `Batch.valid` instead."""
-        from symconv.batch import evaluate_many
+        from symconv.numeric.batch import evaluate_many
 
         return evaluate_many(self, values, masked=False)
 
     def many_masked(self, **values: object) -> Batch:
         """`many`, where a row that a layer refuses is marked False in `Batch.valid` (its
         numbers 0) instead of raising."""
-        from symconv.batch import evaluate_many
+        from symconv.numeric.batch import evaluate_many
 
         return evaluate_many(self, values, masked=True)
 
@@ -253,7 +254,7 @@ class Evaluator:
 
 def array_function(source: str, helpers: dict[str, Any]) -> Any:
     """The array program an Evaluator holds in `vector_source` (generated here, from the IR
-    only), its operations `helpers` (symconv.batch)."""
+    only), its operations `helpers` (symconv.numeric.batch)."""
     scope = dict(helpers)
     exec(compile(source, "<symconv arrays>", "exec"), scope)  # our own generated code
     return scope["_evaluate_arrays"]
@@ -269,7 +270,7 @@ _COUNTS = ("params", "neurons", "connections", "macs")
 
 class _Compiler:
     """Writes the evaluator's source: one block of lines per layer, a loop per repeat; and
-    beside it the same program over arrays (symconv.batch), where a rule that fails clears
+    beside it the same program over arrays (symconv.numeric.batch), where a rule that fails clears
     a row of the mask `_ok` instead of raising."""
 
     def __init__(self, network: Network):
@@ -386,7 +387,7 @@ class _Compiler:
         pending: list[Any] = []
         token = PENDING_RULES.set(pending)
         try:
-            (record,) = trace(inputs, (_substitute(layer, self.safe),))
+            (record,) = trace(inputs, (substitute(layer, self.safe),))
             values = [*record.output_shape, *(getattr(record, q) for q in _COUNTS)]
             for condition in pending:
                 self.printer._print(condition)  # raises TypeError where it has no code
@@ -447,7 +448,7 @@ class _Compiler:
                    ) -> tuple[Any, ...]:
         """One block's numbers by the trace itself, with the call's values in place."""
         values = dict(zip(self.network.symbols, args, strict=True))
-        layer = _substitute(self.traced[which], substitution(values))
+        layer = substitute(self.traced[which], substitution(values))
         try:
             (record,) = trace(shape, (layer,))
         except SymconvError:

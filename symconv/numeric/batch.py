@@ -1,6 +1,6 @@
 """Many numeric calls at once: `network.evaluator().many(W=range(1, 10**6))`.
 
-The compiled evaluator's program is also written over arrays (symconv.evaluate): each
+The compiled evaluator's program is also written over arrays (symconv.numeric.evaluate): each
 variable holds one number per row, and a rule that fails clears that row in a mask instead
 of raising. With NumPy installed (imported here, on the first batch, never by symconv's
 import) the rows run as int64 arrays, chunk by chunk. Every array carries a bound on its
@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from symconv.errors import InvalidValueError, SymconvError
-from symconv.parse import TOO_BIG
-from symconv.symbols import value_of
+from symconv.language.parse import TOO_BIG
+from symconv.language.values import value_of
+from symconv.numeric.evaluate import array_function
 
 if TYPE_CHECKING:
-    from symconv.evaluate import Evaluator
+    from symconv.numeric.evaluate import Evaluator
 
 CHUNK = 1 << 14  # rows per array pass: the program's arrays stay within a few MB
 LIMIT = 1 << 63  # no int64 value reaches it
@@ -217,8 +218,6 @@ def _program(evaluator: Evaluator) -> _Program:
     if not evaluator.vector_source:
         program = _Program(None, None)
     else:
-        from symconv.evaluate import array_function
-
         program = _Program(*(array_function(evaluator.vector_source, _helpers(bounded))
                              for bounded in (True, False)))
     evaluator.arrays["program"] = program  # the same program whoever builds it
