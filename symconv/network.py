@@ -36,6 +36,7 @@ from symconv.trace import Record, check_input, trace, whole
 
 if TYPE_CHECKING:
     from symconv.evaluate import Evaluator
+    from symconv.render.figure import Drawing
 
 Shape = tuple[Value, ...]
 
@@ -207,6 +208,18 @@ class Network:
         from symconv.render.latex import table_math
 
         return table_math(self, self.table())
+
+    def draw(self, layer: object = None, unit: object = None, *, layers: object = None,
+             animate: bool = False, **values: object) -> Drawing:
+        """Dumoulin & Visin's figure of layer `layer` (its window at output unit `unit`, one
+        index per spatial axis, default 0), or with layers=(first, last) Araujo et al.'s
+        receptive field of that unit of `last` through the layers: an object with .svg(),
+        .tikz() and .json() that Jupyter shows as SVG (see symconv.render.figure)."""
+        from symconv.figures import figure_of
+        from symconv.render.figure import Drawing
+
+        figure = figure_of(self.records(**values), layer, unit, layers)
+        return Drawing(figure, animate, every_unit=unit is None)
 
     def to_torch_code(self, name: str = "net", **values: object) -> str:
         """Python source of an equivalent nn.Sequential (see symconv.interop.torch_code)."""
