@@ -17,7 +17,7 @@ padding of k_eff − 1 − p before and k_eff − 1 − p + output_padding after
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -25,7 +25,13 @@ import sympy
 
 from symconv import formulas as f
 from symconv import receptive
-from symconv.errors import InvalidValueError, ShapeError, SymconvError, UnsupportedError
+from symconv.errors import (
+    InvalidValueError,
+    ShapeError,
+    Source,
+    SymconvError,
+    UnsupportedError,
+)
 from symconv.layers import (
     Activation,
     BatchNorm,
@@ -44,6 +50,7 @@ from symconv.trace import Record, axis_names, trace
 # Layers that keep every position where it is: a stack of windows passes over them.
 _IN_PLACE = (Activation, BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm)
 MAX_RANK = 2  # a page shows a row or a grid
+MAX_POSITIONS = 100_000  # units along an axis, or taps of a window, a figure lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +66,16 @@ class AxisFigure:
     kernel: int
     stride: int  # the window's step over the grid (1 for a transposed convolution)
     dilation: int
-    windows: tuple[tuple[int, ...], ...]  # per output unit, the grid positions it reads
+    field: receptive.Field  # one output unit's region on the grid (see window)
     extra: tuple[int, ...] = ()  # ceil mode: the units floor mode would not have
     dropped: tuple[int, ...] = ()  # ceil mode: the window PyTorch drops (it would start
     # in the right padding), empty where there is none
+
+    def window(self, unit: int) -> tuple[int, ...]:
+        """The grid positions output unit `unit` reads: its region [first, last]
+        (receptive.Field.interval, times the spread on a spread grid) at every d-th."""
+        first, last = (int(sympy.Rational(v) * self.spread) for v in self.field.interval(unit))
+        return tuple(range(first, last + 1, self.dilation))
 
     @property
     def grid(self) -> int:
@@ -80,14 +93,14 @@ class AxisFigure:
 
     def inputs(self, unit: int) -> tuple[int, ...]:
         """The input elements whose values reach output unit `unit`."""
-        return tuple(q // self.spread for q in self.windows[unit]
+        return tuple(q // self.spread for q in self.window(unit)
                      if self.kind(q) == "input")
 
     @property
     def extent(self) -> tuple[int, int]:
         """The first position drawn and one past the last: the padded grid, and whatever a
         window reads beyond it."""
-        reads = [q for w in (*self.windows, self.dropped) for q in w]
+        reads = [q for w in (self.window(0), self.window(self.out - 1), self.dropped) for q in w]
         return (min([-self.before, *reads]), max([self.grid + self.after, *(q + 1 for q in reads)]))
 
 
@@ -106,12 +119,18 @@ class LayerFigure:
         output unit reads (every unit, or only `unit`)."""
         axes = []
         for axis, u in zip(self.axes, self.unit, strict=True):
+            if every_unit and axis.out > MAX_POSITIONS:
+                raise UnsupportedError(
+                    f"the output along {axis.name} has {axis.out} units, more than the "
+                    f"{MAX_POSITIONS} a figure's data lists: ask for one unit (--unit, or "
+                    "unit= in Python)")
             units = range(axis.out) if every_unit else (u,)
             entry: dict[str, Any] = {
                 "axis": axis.name, "input": axis.size, "padding": [axis.before, axis.after],
-                "output": axis.out, "kernel": axis.kernel, "stride": axis.stride,
+                "output": axis.out, "kernel": axis.kernel,
+                "stride": axis.spread if self.transposed else axis.stride,
                 "dilation": axis.dilation,
-                "reads": {str(v): list(axis.windows[v]) for v in units},
+                "reads": {str(v): list(axis.window(v)) for v in units},
             }
             if self.transposed:
                 entry["zeros_between"] = axis.spread - 1
@@ -189,12 +208,12 @@ def _axes(record: Record) -> tuple[AxisFigure, ...]:
     label = f"layer {record.index} ({record.kind})"
     if not isinstance(layer, Conv | ConvTranspose | Pool):
         raise UnsupportedError(
-            f"a figure shows a sliding window: {label} has none (draw a conv, convT or pool "
-            "layer)", layer.source, label)
+            f"a figure shows a sliding window, which a {record.kind} layer has none of (draw "
+            "a conv, convT or pool layer)", layer.source, label)
     _numbers(record, label)
     w = layer.window
     if w.rank > MAX_RANK:
-        raise UnsupportedError(f"a figure shows 1-D and 2-D layers; {label} is {w.rank}-D",
+        raise UnsupportedError(f"a figure shows 1-D and 2-D layers; this one is {w.rank}-D",
                                layer.source, label)
     ins, outs = record.input_shape[1:], record.output_shape[1:]
     axes = []
@@ -204,30 +223,32 @@ def _axes(record: Record) -> tuple[AxisFigure, ...]:
         out = int(outs[i])
         if isinstance(layer, ConvTranspose):
             field = receptive.transposed(receptive.INPUT, k, s, p, d)
-            windows = tuple(_taps(field, u, d, s) for u in range(out))
+            axis = AxisFigure(name, n, s, 0, 0, out, k, 1, d, field)
             # the implicit padding: what unit 0 reads before the grid, and the last unit after
-            before, after = -windows[0][0], windows[-1][-1] - (n - 1) * s
-            axes.append(AxisFigure(name, n, s, before, after, out, k, 1, d, windows))
+            first, last = axis.window(0)[0], axis.window(out - 1)[-1]
+            axes.append(_checked(replace(axis, before=-first, after=last - axis.grid + 1),
+                                 label, layer.source))
             continue
         g = receptive.window_geometry(w)[i]
         field = receptive.advance(receptive.INPUT, g)
-        windows = tuple(_taps(field, u, d) for u in range(out))
         extra: tuple[int, ...] = ()
         dropped: tuple[int, ...] = ()
+        axis = AxisFigure(name, n, 1, int(g.before), int(g.after), out, k, s, d, field)
         if isinstance(layer, Pool) and layer.ceil_mode:
             extra = tuple(range(int(f.window_out(n, k, s, p, d)), out))
             if f.last_window_in_padding(n, k, s, p, d) is True:
-                dropped = _taps(field, out, d)
-        axes.append(AxisFigure(name, n, 1, int(g.before), int(g.after), out, k, s, d, windows,
-                               extra, dropped))
+                dropped = axis.window(out)
+        axes.append(_checked(replace(axis, extra=extra, dropped=dropped), label, layer.source))
     return tuple(axes)
 
 
-def _taps(field: receptive.Field, unit: int, d: int, scale: int = 1) -> tuple[int, ...]:
-    """The positions unit `unit` reads: its region [first, last] (receptive.Field.interval,
-    in grid positions: times `scale` for a spread grid) at every d-th position."""
-    first, last = (int(sympy.Rational(v) * scale) for v in field.interval(unit))
-    return tuple(range(first, last + 1, d))
+def _checked(axis: AxisFigure, label: str, source: Source | None) -> AxisFigure:
+    """Refuse a window too wide to list its positions."""
+    if axis.kernel > MAX_POSITIONS:
+        raise UnsupportedError(
+            f"a figure lists the positions each window reads, at most {MAX_POSITIONS} along "
+            f"an axis; the kernel along {axis.name} has {axis.kernel}", source, label)
+    return axis
 
 
 def _numbers(record: Record, label: str) -> None:
@@ -265,7 +286,7 @@ def _unit(record: Record, outs: tuple[int, ...],
                          f"got {len(unit)}", record.layer.source, label)
     for name, u, out in zip(names, unit, outs, strict=True):
         if not isinstance(u, int) or not 0 <= u < out:
-            raise ShapeError(f"unit {name} = {u} is not a unit of {label}, whose output "
+            raise ShapeError(f"unit {name} = {u} is not a unit of this layer, whose output "
                              f"{name} has units 0 to {out - 1}", record.layer.source, label)
     return tuple(unit)
 
@@ -309,7 +330,7 @@ def _below(axis: AxisFigure, reads: Sequence[int]) -> tuple[int, ...]:
     below: set[int] = set()
     for u in reads:
         if 0 <= u < axis.out:
-            below |= set(axis.inputs(u) if axis.spread > 1 else axis.windows[u])
+            below |= set(axis.inputs(u) if axis.spread > 1 else axis.window(u))
     return tuple(sorted(below))
 
 

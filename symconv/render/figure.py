@@ -17,7 +17,7 @@ from math import ceil, floor
 from typing import Any
 from xml.sax.saxutils import escape
 
-from symconv.figures import LayerFigure, StackFigure
+from symconv.figures import AxisFigure, LayerFigure, StackFigure
 
 MAX_CELLS = 17  # the most positions one axis shows before its middle is elided
 EDGE = 3  # positions kept at each end of an elided axis
@@ -127,13 +127,19 @@ def _two(values: Sequence[Any], one: Any) -> tuple[Any, Any]:
     return (one, values[0]) if len(values) == 1 else (values[0], values[1])
 
 
+def shown_input(axis: AxisFigure, unit: int) -> Shown:
+    """The grid positions a figure shows along one axis with the window of `unit`: the
+    window, the dropped window, the edges of the padding and the ends."""
+    return elided(*axis.extent, (*_ends(axis.window(unit)), *_ends(axis.dropped), -1, 0,
+                                 axis.grid - 1, axis.grid))
+
+
 def layer_layout(figure: LayerFigure, animate: bool = False) -> Layout:
     """Dumoulin & Visin's figure: the padded input with the window, and the output grid."""
     layout = Layout()
     axes = figure.axes
-    window = [a.windows[u] for a, u in zip(axes, figure.unit, strict=True)]
-    shown_in = [elided(*a.extent, (*_ends(w), *_ends(a.dropped), -1, 0, a.grid - 1, a.grid))
-                for a, w in zip(axes, window, strict=True)]
+    window = [a.window(u) for a, u in zip(axes, figure.unit, strict=True)]
+    shown_in = [shown_input(a, u) for a, u in zip(axes, figure.unit, strict=True)]
     shown_out = [elided(0, a.out, (u, *a.extra)) for a, u in zip(axes, figure.unit, strict=True)]
     rows_in, cols_in = _two(shown_in, (0,))
     rows_out, cols_out = _two(shown_out, (0,))
@@ -158,13 +164,16 @@ def layer_layout(figure: LayerFigure, animate: bool = False) -> Layout:
                                "output " + " × ".join(str(a.out) for a in axes)))
     for d, a in enumerate(axes):  # the window PyTorch drops, along the axes that have one
         if a.dropped:
-            picks = [a.dropped if e == d else w for e, w in enumerate(window)]
+            picks = [[q for q in (a.dropped if e == d else w) if q in set(shown_in[e])]
+                     for e, w in enumerate(window)]
             for key in sorted(_cross(picks)):
                 if key in at_in:
                     layout.cells.append(Cell(*at_in[key], "dropped"))
+    visible = [set(s) for s in shown_in]
     units = _frames(figure, shown_out) if animate else [figure.unit]
     for frame, unit in enumerate(units):
-        reads = _cross([a.windows[u] for a, u in zip(axes, unit, strict=True)])
+        reads = _cross([[q for q in a.window(u) if q in shown]
+                        for a, u, shown in zip(axes, unit, visible, strict=True)])
         which = frame if animate else None
         for key in sorted(reads):
             if key in at_in:
@@ -231,7 +240,8 @@ def stack_layout(figure: StackFigure) -> Layout:
     for level, shown in (zip(reversed(figure.levels), reversed(shown_levels), strict=True)
                          if one_d else zip(figure.levels, shown_levels, strict=True)):
         rows, cols = _two(shown, (0,))
-        read = _cross(level.reads)
+        read = _cross([[q for q in r if q in set(sh)]
+                       for r, sh in zip(level.reads, shown, strict=True)])
 
         def role(r: int, c: int, level: Any = level, reads: Any = read) -> str:
             idx = (c,) if one_d else (r, c)
