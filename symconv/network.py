@@ -35,6 +35,7 @@ from symconv.present.values import text_value
 
 if TYPE_CHECKING:
     from symconv.numeric.evaluate import Evaluator
+    from symconv.render.figure import Drawing
     from symconv.render.table_object import Table
 
 Shape = tuple[Value, ...]
@@ -332,6 +333,18 @@ class Network:
         from symconv.render.table import table_math
 
         return table_math(self, self.table())
+
+    def draw(self, layer: object = None, unit: object = None, *, layers: object = None,
+             animate: bool = False, **values: object) -> Drawing:
+        """Dumoulin & Visin's figure of layer `layer` (its window at output unit `unit`, one
+        index per spatial axis, default 0), or with layers=(first, last) Araujo et al.'s
+        receptive field of that unit of `last` through the layers: an object with .svg(),
+        .tikz() and .json() that Jupyter shows as SVG (see symconv.render.figure)."""
+        from symconv.derive.figures import figure_of
+        from symconv.render.figure import Drawing
+
+        figure = figure_of(self.records(**values), layer, unit, layers)
+        return Drawing(figure, animate, every_unit=unit is None)
 
     def to_torch_code(self, name: str = "net", **values: object) -> str:
         """Python source of an equivalent nn.Sequential (see symconv.interop.torch_code)."""

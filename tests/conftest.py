@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,16 +56,32 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     return check
 
 
+def _missing_tex(reason: str) -> None:
+    if os.environ.get("SYMCONV_REQUIRE_TEX") == "1":
+        pytest.fail(f"{reason}; SYMCONV_REQUIRE_TEX=1 forbids skipping them")
+    pytest.skip(reason)
+
+
 def need_pdflatex() -> str:
     """The pdflatex executable; skips the test without one (fails instead where
     SYMCONV_REQUIRE_TEX=1, as in CI)."""
     exe = shutil.which("pdflatex")
     if exe is None:
-        reason = ("pdflatex is not installed: the LaTeX compile tests need TeX Live "
-                  "(apt-get install texlive-latex-base texlive-latex-recommended)")
-        if os.environ.get("SYMCONV_REQUIRE_TEX") == "1":
-            pytest.fail(f"{reason}; SYMCONV_REQUIRE_TEX=1 forbids skipping them")
-        pytest.skip(reason)
+        _missing_tex("pdflatex is not installed: the LaTeX compile tests need TeX Live "
+                     "(apt-get install texlive-latex-base texlive-latex-recommended)")
+    assert exe is not None
+    return exe
+
+
+def need_tikz() -> str:
+    """pdflatex with TikZ (the figures of `symconv draw`); skips as need_pdflatex does."""
+    exe = need_pdflatex()
+    kpsewhich = shutil.which("kpsewhich")
+    found = kpsewhich is not None and subprocess.run(
+        [kpsewhich, "tikz.sty"], capture_output=True, text=True).stdout.strip()
+    if not found:
+        _missing_tex("TikZ is not installed: the figure compile tests need it "
+                     "(apt-get install texlive-pictures)")
     return exe
 
 

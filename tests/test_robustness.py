@@ -98,7 +98,7 @@ def command(draw: st.DrawFn) -> list[str]:
     text = draw(st.one_of(st.sampled_from(VALID), mutated()))  # valid ones reach further
     odd = draw(ODD)
     which = draw(st.sampled_from(["table", "rf", "derive", "solve", "aligned", "notes",
-                                  "check", "design"]))
+                                  "check", "design", "draw"]))
     if which == "design":
         return ["design", "--size", draw(ODD), "--target", odd, "--top", draw(ODD)]
     base = {
@@ -111,6 +111,8 @@ def command(draw: st.DrawFn) -> list[str]:
         "aligned": ["solve", "-e", text, "--aligned"],
         "notes": ["notes", "-e", text, "-o", os.devnull],
         "check": ["check", "-e", text],
+        "draw": ["draw", "-e", text, "--layer" if draw(st.booleans()) else "--layers", odd,
+                 "--unit", draw(ODD), "--format", draw(st.sampled_from(["svg", "tikz", "json"]))],
     }[which]
     if draw(st.booleans()):
         base += ["--set", f"{draw(st.sampled_from(['W', 'K', 'N', 'P', 'w']))}={draw(ODD)}"]
@@ -184,6 +186,10 @@ def test_huge_numbers_in_a_description(text: str) -> None:
         ["rf", "-e", NET, "--set", "W=8", "--set", "P=1", "--layer", HUGE],
         ["rf", "-e", NET, "--set", "W=8", "--set", "P=1", "--unit", f"{HUGE},1"],
         ["check", "-e", NET, "--sizes", HUGE],
+        ["draw", "-e", NET, "--set", "W=8", "--set", "P=1", "--layer", HUGE],
+        ["draw", "-e", NET, "--set", "W=8", "--set", "P=1", "--layers", f"1-{HUGE}"],
+        ["draw", "-e", NET, "--set", "W=8", "--set", "P=1", "--layer", "1", "--unit",
+         f"{HUGE},1"],
         ["check", "-e", NET, "--seed", HUGE],
         *(["design", "--size", "8", "--target", "4", option, HUGE]
           for option in ("--size", "--target", "--in-channels", "--out-channels", "--axes",

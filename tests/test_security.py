@@ -146,7 +146,7 @@ HOLES = {  # a description with {} where the payload goes
     "nn.Conv2d padding": "input 3 x 8 x 8\nnn.Conv2d(3, 8, 3, padding={})",
     "nn.Flatten dim": "input 3 x 8 x 8\nnn.Flatten(start_dim={})",
 }
-NET_COMMANDS = ("table", "check", "rf", "derive", "notes", "solve")
+NET_COMMANDS = ("table", "check", "rf", "derive", "notes", "solve", "draw")
 
 
 def test_every_subcommand_is_covered() -> None:
@@ -198,7 +198,7 @@ DESCRIPTION_CASES = [
 @pytest.mark.parametrize("hole", HOLES.values(), ids=HOLES.keys())
 def test_payload_in_a_description(command: str, hole: str, payload: str, sandbox: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
-    extra = ["--for", "W", "--target", "4"] if command == "solve" else []
+    extra = {"solve": ["--for", "W", "--target", "4"], "draw": ["--layer", "1"]}.get(command, [])
     _cli_refuses([command, "-e", hole.format(payload), *extra], sandbox, capsys)
 
 
@@ -233,6 +233,10 @@ OPTIONS = {  # argv with {} for the payload
     "check --sizes": ["check", "-e", NET, "--sizes", "{}"],
     "derive --set": ["derive", "-e", NET, "--set", "K={}"],
     "notes --set": ["notes", "-e", NET, "--set", "P={}"],
+    "draw --unit": ["draw", "-e", "input 3 x 8 x 8\nconv 8 k=3", "--layer", "1", "--unit",
+                    "{},0"],
+    "draw --layers": ["draw", "-e", "input 3 x 8 x 8\nconv 8 k=3", "--layers", "1-{}"],
+    "draw --set": ["draw", "-e", NET, "--layer", "1", "--set", "W={}"],
 }
 
 
@@ -269,6 +273,10 @@ API: dict[str, Callable[[str], object]] = {
     "bind": lambda p: _network().bind({"W": p}),
     "region unit": lambda p: _network().region(1, (p, 0), W=8, K=3, P=0),
     "region layer": lambda p: _network().region(p, (0, 0), W=8, K=3, P=0),  # type: ignore
+    "draw layer": lambda p: _network().draw(p, W=8, K=3, P=0),
+    "draw unit": lambda p: _network().draw(1, (p, 0), W=8, K=3, P=0),
+    "draw layers": lambda p: _network().draw(layers=(1, p), W=8, K=3, P=0),
+    "draw value": lambda p: _network().draw(1, W=p, K=3, P=0),
     "evaluator": lambda p: _network().evaluator()(W=p, K=3, P=0),
     "to_torch_code values": lambda p: _network().to_torch_code(W=p, K=3, P=0),
     "to_torch_code name": lambda p: symconv.to_torch_code(

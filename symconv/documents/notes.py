@@ -315,7 +315,7 @@ def notes_document(notes: Notes, title: str = "Network arithmetic") -> str:
 # ---------------------------------------------------------------- pdflatex
 
 
-def compile_pdf(tex: str, pdf: Path) -> str:
+def compile_pdf(tex: str, pdf: Path, what: str = "the notes") -> str:
     """Compile the document with pdflatex (-no-shell-escape) into `pdf`; returns the log.
     Raises LatexError with the log's error lines when the run fails."""
     exe = shutil.which("pdflatex")
@@ -339,7 +339,7 @@ def compile_pdf(tex: str, pdf: Path) -> str:
         log_file = work / "notes.log"
         log = log_file.read_text(errors="replace") if log_file.exists() else run.stdout
         if run.returncode != 0 or not (work / "notes.pdf").exists():
-            raise LatexError("pdflatex could not compile the notes:\n" + error_lines(log))
+            raise LatexError(f"pdflatex could not compile {what}:\n" + error_lines(log))
         try:
             shutil.copyfile(work / "notes.pdf", pdf)
         except OSError as error:
