@@ -15,19 +15,21 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import assert_never
 
 import sympy
 
-from symconv.derive import Derivation, derive, internal_letters
+from symconv.derive import Derivation, LayerDerivation, derive, internal_letters
 from symconv.errors import SymconvError
 from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
+from symconv.notes_layout import Row, Seen, height, row_lines, step_rows, value_rows, width
+from symconv.notes_options import DEFAULT, DIGITS, NotesOptions
 from symconv.render.latex import (
+    digit_groups,
     escape_text,
     input_sizes,
-    latex,
     shape_latex,
-    step_lines,
     value_latex,
 )
 from symconv.render.table import params_latex, unused_note
@@ -35,11 +37,12 @@ from symconv.steps import Quantity, Step
 from symconv.symbols import internal_symbol, symbol
 from symconv.trace import Record, axis_names
 
-PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx")
+PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx", "multicol")
 
 # \symconvfit[width]{math}: the math in display style, scaled down to `width` if wider.
 # \symconvfitbox{material}: a box (a table) scaled to the line's width and the page's height.
-MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphicx}
+MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphicx}; two
+% columns where \usepackage{multicol} is loaded too
 \ifdefined\symconvbox\else\newsavebox{\symconvbox}\fi
 \providecommand{\symconvfit}[2][\linewidth]{%
   \sbox{\symconvbox}{$\displaystyle #2$}%
@@ -52,6 +55,17 @@ MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphic
   \ifdim\dimexpr\ht\symconvbox+\dp\symconvbox\relax>0.85\textheight
     \sbox{\symconvbox}{\resizebox*{!}{0.85\textheight}{\usebox{\symconvbox}}}\fi
   \usebox{\symconvbox}}
+\providecommand{\symconvrow}[1]{\par\addvspace{2pt}\noindent\symconvfit{#1}\par}
+\providecommand{\symconvnote}[1]{\par\noindent\textit{#1}\par}
+% \symconvneed{length}: a new page unless `length` fits on this one (as needspace.sty does)
+\providecommand{\symconvneed}[1]{\par\penalty-100\begingroup
+  \dimen0=\pagegoal\advance\dimen0-\pagetotal
+  \ifdim\dimexpr#1\relax>\dimen0\ifdim\dimen0>0pt\vfil\fi\penalty-10000\fi\endgroup}
+\ifdefined\symconvcolumns\else
+  \ifdefined\multicols
+    \newenvironment{symconvcolumns}{\begin{multicols}{2}\raggedcolumns}{\end{multicols}}
+  \else\newenvironment{symconvcolumns}{}{}\fi
+\fi
 """
 
 # The right-hand side of an aligned row: the line less room for the left-hand side.
@@ -167,15 +181,42 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     )
 
 
-def notes_body(notes: Notes) -> str:
-    """The body: macros, the table, the derivations, the closed forms and the formula sheet."""
+def notes_body(notes: Notes, options: NotesOptions = DEFAULT) -> str:
+    """The body: macros, the table, the derivations, the receptive fields, the closed forms
+    and the formula sheet; headings at `options.level`. It never holds a preamble or
+    \\appendix, so it can be \\input anywhere in a document of one's own."""
+    if options.beamer:
+        from symconv.notes_beamer import beamer_body
+
+        return beamer_body(notes, options)
+    with digit_groups(DIGITS[options.digits]):
+        return "\n".join(_parts(notes, options)) + "\n"
+
+
+def heading(options: NotesOptions, depth: int, text: str) -> str:
+    """A part's heading (depth 0) or a layer's (depth 1) at the options' level; with level
+    none, bold words that start a paragraph, so a document's own numbering is untouched."""
+    match options.level:
+        case "section":
+            return (r"\section{", r"\subsection*{")[depth] + text + "}"
+        case "subsection":
+            return (r"\subsection{", r"\subsubsection*{")[depth] + text + "}"
+        case "none":
+            return (r"\par\medskip\noindent\textbf{" + text + r"}\par\nopagebreak"
+                    if depth == 0 else
+                    r"\par\smallskip\noindent\textbf{" + text + r"}\par\nopagebreak")
+        case _:
+            assert_never(options.level)
+
+
+def _parts(notes: Notes, options: NotesOptions) -> list[str]:
     network = notes.network
     records = network.table(**notes.values)  # the table's records: SymPy values
     input_shape = records[0].input_shape if records else network.input_shape
     table = _table(network, records)
     parts = [
         MACROS,
-        r"\section{Network}",
+        heading(options, 0, "Network"),
         "Input: $" + shape_latex(input_shape) + "$.",
         "",
         r"\begin{center}",
@@ -184,86 +225,192 @@ def notes_body(notes: Notes) -> str:
         "",
         *([LONG_NOTE, ""] if LONG in table else []),
         *(f"{escape_text(unused_note(u))}\n" for u in network.unused_parameters),
-        r"\section{Derivations}",
-        "Each quantity is written as its general formula, the formula with the numbers put "
-        "in, the outermost operation worked out, and the value. The output of layer $l$ is "
-        "the input of layer $l + 1$.",
+    ]
+    seen = Seen()
+    # (a heading is never the last line of a column: LaTeX's headings forbid a break before
+    # the first row after them)
+    layers = [[heading(options, 1, group_title(group)), *group_lines(group, seen, COLUMN), ""]
+              for group in layer_groups([layer for layer in notes.derivation.layers
+                                         if options.shows(layer.index)])]
+    # a new page first where the heading, the words and the first layer would not fit
+    need = 8 + sum(map(height, layers[0])) if layers else 8
+    parts += [
+        rf"\symconvneed{{{min(need, 30):.0f}\baselineskip}}",
+        heading(options, 0, "Derivations"),
+        DERIVATIONS_INTRO,
+        "",
+        f"Input sizes: {input_sizes(notes.derivation)}.",
+        "",
+        r"\begin{symconvcolumns}",
+        *(line for lines in layers for line in lines),
+        r"\end{symconvcolumns}",
         "",
     ]
-    parts += [f"Input sizes: {input_sizes(notes.derivation)}.", ""]
-    quiet = []
-    for layer in notes.derivation.layers:
-        if not layer.steps:
-            quiet.append(f"{layer.index} ({escape_text(layer.kind)})")
-            continue
-        parts += [r"\subsection*{" + escape_text(layer.title) + "}", _aligned(layer.steps), ""]
-    if quiet:
-        parts += ["Layers " + ", ".join(quiet) + " keep the shape of their input and have "
-                  "no parameters.", ""]
-    parts += _receptive_table(records_of(notes))
+    parts += _receptive_table(records_of(notes), options)
     parts += [
-        r"\section{Closed forms}",
+        heading(options, 0, "Closed forms"),
         "The sizes after each layer as functions of the input's sizes, and the number of "
         "parameters of the whole network.",
         "",
-        _aligned(notes.closed_forms, values_only=True),
+        r"\begin{symconvcolumns}",
+        *_rows(closed_form_rows(notes, options), COLUMN, side_by_side=False),
+        r"\end{symconvcolumns}",
         "",
-        r"\appendix",
-        r"\section{Formula sheet}",
-        "The functions in \\texttt{symconv/formulas.py} that compute every number above, "
-        "written out by latexify-py.",
-        r"\sloppy",  # long code names in the docstrings: stretch spaces rather than overflow
-        "",
-        sheet_latex(),
     ]
-    return "\n".join(parts) + "\n"
+    if options.formula_sheet:
+        parts += [
+            heading(options, 0, "Formula sheet"),
+            "The functions in \\texttt{symconv/formulas.py} that compute every number above, "
+            "written out by latexify-py.",
+            "",
+            r"\begin{symconvcolumns}",
+            r"\sloppy",  # long code names in the docstrings: stretch spaces, not overflow
+            sheet_latex(),
+            r"\end{symconvcolumns}",
+        ]
+    return parts
+
+
+DERIVATIONS_INTRO = (
+    "Each size and count: its general formula where the notes first use it, the numbers put "
+    "in, the outermost operation worked out, the value; an axis shares the row of another "
+    "where their numbers agree. The output of layer $l$ is the input of layer $l + 1$; a "
+    "layer that keeps the shape is listed with the layer before it.")
+
+# Width of a row of math in a column, in points (see notes_layout.width): two columns of a
+# 10 pt article with 2 cm margins.
+COLUMN = 235.0
+
+
+def layer_groups(layers: Sequence[LayerDerivation]) -> list[list[LayerDerivation]]:
+    """Consecutive layers grouped: a layer that changes the shape, then the layers after it
+    that keep the shape (an activation, dropout, a normalisation), which have at most a
+    parameter count to derive."""
+    groups: list[list[LayerDerivation]] = []
+    for layer in layers:
+        keeps = not any(s.quantity is Quantity.SHAPE for s in layer.steps)
+        if groups and keeps and groups[-1][-1].index == layer.index - 1:
+            groups[-1].append(layer)
+        else:
+            groups.append([layer])
+    return groups
+
+
+def group_title(group: Sequence[LayerDerivation]) -> str:
+    """'Layer 1: conv2d' or 'Layers 1--3: conv2d, batchnorm2d, relu' (LaTeX text)."""
+    if len(group) == 1:
+        return escape_text(group[0].title)
+    kinds = ", ".join(escape_text(layer.kind) for layer in group)
+    return f"Layers {group[0].index}--{group[-1].index}: {kinds}"
+
+
+def group_lines(group: Sequence[LayerDerivation], seen: Seen, limit: float) -> list[str]:
+    """The rows of a group of layers, kept on one page where they are few."""
+    rows = [row for layer in group for row in step_rows(layer.steps, seen)]
+    reused = [escape_text(f"Layer {layer.index} reuses the parameters of layer "
+                          f"{layer.reuses}, 0 counted here.")
+              for layer in group if layer.reuses is not None]
+    if not rows:
+        words = ("keeps the shape of its input and has no parameters" if len(group) == 1
+                 else "keep the shape of their input and have no parameters")
+        return [r"\symconvnote{" + ("It" if len(group) == 1 else "They") + f" {words}.}}"]
+    return [*(r"\symconvnote{" + r + "}" for r in reused),
+            *_rows(rows, limit)]
+
+
+def _rows(rows: Sequence[Row], limit: float, side_by_side: bool = True) -> list[str]:
+    """\\symconvrow lines; with `side_by_side`, short given values share a line (C_1 = 96,
+    ...)."""
+    out: list[str] = []
+    givens: list[str] = []
+
+    def flush() -> None:
+        if givens:
+            out.append(_row(r",\quad ".join(givens)))
+            givens.clear()
+
+    for row in rows:
+        pair = f"{row.targets[0]} = {row.sides[0]}"
+        if side_by_side and row.given and width(pair) < limit / 3:
+            if givens and width(r",\quad ".join([*givens, pair])) > limit:
+                flush()
+            givens.append(pair)
+            continue
+        flush()
+        if row.note:
+            out.append(r"\symconvnote{" + escape_text(row.note) + "}")
+        out.extend(_row(line) for line in row_lines(row, limit))
+    flush()
+    return out
+
+
+def _row(tex: str) -> str:
+    return r"\symconvrow{" + (TOO_LONG if len(tex) > LINE_LIMIT else tex) + "}"
+
+
+def closed_form_rows(notes: Notes, options: NotesOptions) -> list[Row]:
+    """The closed forms as rows: axes alike said once, equal sizes in one row."""
+    shape = notes.network.input_shape
+    twins: dict[sympy.Symbol, sympy.Symbol] = {}
+    letters = internal_letters(notes.network)
+    axes = axis_names(len(shape) - 1) if len(shape) > 1 else ()
+    names = [v if isinstance(v, sympy.Symbol) else symbol(f"{letters[a]}_0")
+             for a, v in zip(axes, shape[1:], strict=True)]
+    for name in names[1:]:  # the first spatial axis's input size stands for the others
+        twins[name] = names[0]
+    shown = [s for s in notes.closed_forms
+             if s.quantity is not Quantity.SHAPE or options.shows(_layer_of(s))]
+    return value_rows(shown, twins)
+
+
+def _layer_of(step: Step) -> int:
+    """The layer number in a size's name (H_13 -> 13)."""
+    rest = step.target.name.partition("_")[2].partition(",")[0]
+    return int(rest) if rest.isdigit() else 0
 
 
 def records_of(notes: Notes) -> tuple[Record, ...]:
     return notes.network.records(**notes.values)
 
 
-def _receptive_table(records: tuple[Record, ...]) -> list[str]:
+def _receptive_table(records: tuple[Record, ...], options: NotesOptions) -> list[str]:
     """A booktabs table of the receptive field and jump after every layer that has spatial
-    axes (r: input positions one unit sees; j: input distance between neighbouring units)."""
-    rows = [r for r in records if r.fields and not any(fd.ended for fd in r.fields)]
+    axes (r: input positions one unit sees; j: input distance between neighbouring units);
+    one column for all axes where they agree on every row."""
+    rows = [r for r in records if r.fields and not any(fd.ended for fd in r.fields)
+            and options.shows(r.index)]
     if not rows:
         return []
     axes = axis_names(len(rows[0].fields))
-    head = ["\\#", "layer", *(f"$r_{{{a}}}$" for a in axes), *(f"$j_{{{a}}}$" for a in axes)]
+    alike = all(len({str(fd.size) for fd in r.fields}) == 1
+                and len({str(fd.jump) for fd in r.fields}) == 1 for r in rows)
+    if alike:
+        shown = (" = ".join(f"r_{{{a}}}" for a in axes), " = ".join(f"j_{{{a}}}" for a in axes))
+        head = ["\\#", "layer", f"${shown[0]}$", f"${shown[1]}$"]
+    else:
+        head = ["\\#", "layer", *(f"$r_{{{a}}}$" for a in axes),
+                *(f"$j_{{{a}}}$" for a in axes)]
     lines = [
-        r"\section{Receptive fields}",
+        heading(options, 0, "Receptive fields"),
         "After each layer: how many input positions one output unit sees ($r$) and the input "
         "distance between neighbouring units ($j$), per axis.",
         "",
         r"\begin{center}",
-        r"\symconvfitbox{\begin{tabular}{rl" + "r" * (2 * len(axes)) + "}",
+        r"\symconvfitbox{\begin{tabular}{rl" + "r" * (len(head) - 2) + "}",
         r"\toprule",
         " & ".join(head) + r" \\",
         r"\midrule",
     ]
     for r in rows:
+        fields = r.fields[:1] if alike else r.fields
         cells = [str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
-                 *(_cell(value_latex(fd.size)) for fd in r.fields),
-                 *(_cell(value_latex(fd.jump)) for fd in r.fields)]
+                 *(_cell(value_latex(fd.size)) for fd in fields),
+                 *(_cell(value_latex(fd.jump)) for fd in fields)]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", r"\end{center}", ""]
     if any(LONG in line for line in lines):
         lines += [LONG_NOTE.replace("symconv table", "symconv rf"), ""]
     return lines
-
-
-def _aligned(steps: tuple[Step, ...], values_only: bool = False) -> str:
-    """An align* block of the steps; a line too long for TeX to typeset at any scale is
-    replaced by a pointer to `symconv derive`."""
-    rows = []
-    for step in steps:
-        lines = [latex(step.value)] if values_only else step_lines(step)
-        for i, line in enumerate(lines):
-            body = (TOO_LONG if len(line) > LINE_LIMIT
-                    else f"{FIT}{{{line}}}" if len(line) > FITS else line)
-            rows.append(f"{latex(step.target) if i == 0 else ''} &= {body}")
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
 def _cell(tex: str) -> str:
@@ -297,24 +444,36 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
     return "\n".join(lines)
 
 
-def notes_document(notes: Notes, title: str = "Network arithmetic") -> str:
-    """A standalone article: preamble, escaped title, body."""
+def notes_document(notes: Notes, title: str = "Network arithmetic",
+                   options: NotesOptions = DEFAULT) -> str:
+    """A standalone article (or, with `options.beamer`, slides): preamble, escaped title,
+    body. Characters of the title or the names that pdflatex's fonts lack are declared."""
+    if options.beamer:
+        from symconv.notes_beamer import beamer_document
+
+        return beamer_document(notes, title, options)
     title = escape_text(title)
+    body = notes_body(notes, options)
     return "\n".join([
-        r"\documentclass[11pt]{article}",
-        r"\usepackage[margin=2.2cm]{geometry}",
-        *(rf"\usepackage{{{p}}}" for p in PACKAGES),
-        *unicode_declarations(title),
-        r"\allowdisplaybreaks",
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        *preamble(title + body),
         r"\title{" + title + "}",
         r"\author{}",
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
-        notes_body(notes),
+        body,
         r"\end{document}",
         "",
     ])
+
+
+def preamble(text: str) -> list[str]:
+    """The packages the notes need, UTF-8 input, and the declarations of the characters in
+    `text` that the fonts lack."""
+    return [r"\usepackage[utf8]{inputenc}", *(rf"\usepackage{{{p}}}" for p in PACKAGES),
+            r"\setlength{\columnsep}{1.5em}", *unicode_declarations(text)]
 
 
 # ---------------------------------------------------------------- pdflatex

@@ -136,7 +136,7 @@ def value_latex(value: Any) -> str:
     from symconv.render.latex import latex
 
     head, rest = _constant_first(value)
-    return f"{head} + {latex(rest)}" if head else latex(value)
+    return f"{latex(sympy.Integer(head))} + {latex(rest)}" if head else latex(value)
 
 
 def _constant_first(value: Any) -> tuple[str, Any]:
