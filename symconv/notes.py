@@ -55,8 +55,12 @@ MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphic
   \ifdim\dimexpr\ht\symconvbox+\dp\symconvbox\relax>0.85\textheight
     \sbox{\symconvbox}{\resizebox*{!}{0.85\textheight}{\usebox{\symconvbox}}}\fi
   \usebox{\symconvbox}}
-\providecommand{\symconvrow}[1]{\par\addvspace{2pt}\noindent\symconvfit{#1}\par}
+% (a row has no depth below its baseline: a column's last row, fractions and all, then ends
+% within the column, where multicol splits columns at a line's baseline)
+\providecommand{\symconvrow}[1]{\par\addvspace{2pt}\noindent\raisebox{\depth}{\symconvfit{#1}}\par}
 \providecommand{\symconvnote}[1]{\par\noindent\textit{#1}\par}
+\providecommand{\symconvpart}[1]{\par\smallskip\noindent\textit{#1}\par}
+\providecommand{\symconvhead}[1]{\par\noindent\textbf{\small #1}\par\nopagebreak}
 % \symconvneed{length}: a new page unless `length` fits on this one (as needspace.sty does)
 \providecommand{\symconvneed}[1]{\par\penalty-100\begingroup
   \dimen0=\pagegoal\advance\dimen0-\pagetotal
@@ -285,10 +289,10 @@ COLUMN = 235.0
 def layer_groups(layers: Sequence[LayerDerivation]) -> list[list[LayerDerivation]]:
     """Consecutive layers grouped: a layer that changes the shape, then the layers after it
     that keep the shape (an activation, dropout, a normalisation), which have at most a
-    parameter count to derive."""
+    parameter count to derive. A block starts a group of its own."""
     groups: list[list[LayerDerivation]] = []
     for layer in layers:
-        keeps = not any(s.quantity is Quantity.SHAPE for s in layer.steps)
+        keeps = not layer.parts and not any(s.quantity is Quantity.SHAPE for s in layer.steps)
         if groups and keeps and groups[-1][-1].index == layer.index - 1:
             groups[-1].append(layer)
         else:
@@ -297,25 +301,50 @@ def layer_groups(layers: Sequence[LayerDerivation]) -> list[list[LayerDerivation
 
 
 def group_title(group: Sequence[LayerDerivation]) -> str:
-    """'Layer 1: conv2d' or 'Layers 1--3: conv2d, batchnorm2d, relu' (LaTeX text)."""
+    """'Layer 1: conv2d' or 'Layers 1--3: conv2d, batchnorm2d, relu' (LaTeX text); inside a
+    block the layers go by their row labels (6.a1)."""
     if len(group) == 1:
         return escape_text(group[0].title)
     kinds = ", ".join(escape_text(layer.kind) for layer in group)
-    return f"Layers {group[0].index}--{group[-1].index}: {kinds}"
+    return f"Layers {escape_text(group[0].name)}--{escape_text(group[-1].name)}: {kinds}"
 
 
 def group_lines(group: Sequence[LayerDerivation], seen: Seen, limit: float) -> list[str]:
-    """The rows of a group of layers, kept on one page where they are few."""
-    rows = [row for layer in group for row in step_rows(layer.steps, seen)]
-    reused = [escape_text(f"Layer {layer.index} reuses the parameters of layer "
-                          f"{layer.reuses}, 0 counted here.")
-              for layer in group if layer.reuses is not None]
-    if not rows:
+    """The lines of a group of layers: for a block, each of its paths derived layer by
+    layer first; then the rows of each layer's own steps."""
+    out: list[str] = []
+    rows: list[Row] = []
+    for layer in group:
+        if layer.parts:
+            out += _rows(rows, limit)
+            rows = []
+            out += _parts_lines(layer, seen, limit)
+        if layer.reuses is not None and len(group) > 1:
+            out.append(r"\symconvnote{" + escape_text(
+                f"Layer {layer.name} reuses the parameters of layer {layer.reuses}, 0 "
+                "counted here.") + "}")
+        rows += step_rows(layer.steps, seen)
+    out += _rows(rows, limit)
+    if not out:
         words = ("keeps the shape of its input and has no parameters" if len(group) == 1
                  else "keep the shape of their input and have no parameters")
         return [r"\symconvnote{" + ("It" if len(group) == 1 else "They") + f" {words}.}}"]
-    return [*(r"\symconvnote{" + r + "}" for r in reused),
-            *_rows(rows, limit)]
+    return out
+
+
+def _parts_lines(block: LayerDerivation, seen: Seen, limit: float) -> list[str]:
+    """A block's paths: each path's title and output shape, then its layers grouped as at
+    the top, under smaller headings."""
+    out = []
+    for part in block.parts:
+        times = f" ({part.passes})" if part.passes else ""
+        shape = "$" + shape_latex(part.shape) + "$"
+        out.append(r"\symconvpart{" + escape_text(part.title[:1].upper() + part.title[1:])
+                   + times + r" $\to$ " + shape + "}")
+        for group in layer_groups(part.layers):
+            out.append(r"\symconvhead{" + group_title(group) + "}")
+            out += group_lines(group, seen, limit)
+    return out
 
 
 def _rows(rows: Sequence[Row], limit: float, side_by_side: bool = True) -> list[str]:

@@ -43,7 +43,8 @@ class Seen:
 
     def first(self, tex: str) -> bool:
         # H_0 - K_1 and W_3 - K_4 are one formula: subscripts and axis letters left out
-        key = re.sub(r"(?<![A-Za-z\\])[DHWL](?![A-Za-z])", "X", re.sub(r"_\{[^{}]*\}", "", tex))
+        bare = re.sub(r"_\{(?:[^{}]|\{[^{}]*\})*\}", "", tex)
+        key = re.sub(r"(?<![A-Za-z\\])[DHWL](?![A-Za-z])", "X", bare)
         if key in self.formulas:
             return False
         self.formulas.add(key)
@@ -96,14 +97,16 @@ def step_sides(step: Step) -> tuple[str | None, list[str]]:
     general = latex(lines[0], step.order) if numbers else None
     rest = lines[1:] if numbers else lines
     texts: list[str] = []
+    bare: list[str] = []  # each shown line with its ones taken out
     for i, expr in enumerate(rest):
-        shown = expr if i == 0 else drop_ones(expr)
-        tex = latex(shown, step.order)
-        if texts and texts[-1] == tex:
-            continue
+        tex = latex(expr if i == 0 else drop_ones(expr), step.order)
+        without = latex(drop_ones(expr), step.order)
+        if bare and (without == texts[-1] or (without == bare[-1] and i < len(rest) - 1)):
+            continue  # it repeats the line before, or only takes out a division by one
         texts.append(tex)
-    # the substituted line itself only multiplies by one (J_0 S_1 = 1·4): leave it out
-    if len(texts) > 1 and latex(drop_ones(rest[0]), step.order) == texts[1]:
+        bare.append(without)
+    # the line with the numbers put in is only a multiplication by one (J_0 S_1 = 1·4)
+    if len(texts) > 1 and bare[0] == texts[-1]:
         texts.pop(0)
     if general is not None and evaluate(lines[0]) == lines[0] and general == texts[0]:
         general = None
