@@ -21,10 +21,10 @@ import sympy
 
 from symconv.derive import Derivation, LayerDerivation, derive, internal_letters
 from symconv.errors import SymconvError
-from symconv.formula_sheet import sheet_latex
 from symconv.network import LayerRecord, Network
 from symconv.notes_layout import Row, Seen, height, row_lines, step_rows, value_rows, width
 from symconv.notes_options import DEFAULT, DIGITS, NotesOptions
+from symconv.notes_sheet import notes_sheet_latex
 from symconv.render.latex import (
     digit_groups,
     escape_text,
@@ -125,7 +125,8 @@ _UNICODE_TEXT = {"\u2013": "\\textendash{}", "\u2014": "\\textemdash{}", "\u2018
 def unicode_declarations(text: str) -> list[str]:
     """\\DeclareUnicodeCharacter lines for the characters of `text` that this TeX cannot
     typeset as they are: math symbols as math, the rest as a visible [U+XXXX]."""
-    lines = [r"\providecommand{\symconvglyph}[1]{\texttt{[U+#1]}}"]
+    # (a line may break after each: a title of many such characters fits a slide)
+    lines = [r"\providecommand{\symconvglyph}[1]{\texttt{[U+#1]}\allowbreak}"]
     for c in sorted(set(text)):
         if c.isascii() or (0xA0 <= ord(c) <= 0x17F and c not in _OT1_LACKS):
             continue
@@ -217,7 +218,7 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
     network = notes.network
     records = network.table(**notes.values)  # the table's records: SymPy values
     input_shape = records[0].input_shape if records else network.input_shape
-    table = _table(network, records)
+    table = network_tabular(network, records)
     parts = [
         MACROS,
         heading(options, 0, "Network"),
@@ -257,24 +258,26 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
         "parameters of the whole network.",
         "",
         r"\begin{symconvcolumns}",
-        *_rows(closed_form_rows(notes, options), COLUMN, side_by_side=False),
+        *rows_latex(closed_form_rows(notes, options), COLUMN, side_by_side=False),
         r"\end{symconvcolumns}",
         "",
     ]
     if options.formula_sheet:
         parts += [
             heading(options, 0, "Formula sheet"),
-            "The functions in \\texttt{symconv/formulas.py} that compute every number above, "
-            "written out by latexify-py.",
+            SHEET_WORDS,
             "",
             r"\begin{symconvcolumns}",
-            r"\sloppy",  # long code names in the docstrings: stretch spaces, not overflow
-            sheet_latex(),
+            notes_sheet_latex(),
             r"\end{symconvcolumns}",
         ]
     return parts
 
 
+SHEET_WORDS = (
+    "The formulas behind every number above, in the derivations' notation (layer $l$ reads "
+    "layer $l - 1$): written out by latexify-py from the functions in "
+    "\\texttt{symconv/\\allowbreak formulas.py} that compute them.")
 DERIVATIONS_INTRO = (
     "Each size and count: its general formula where the notes first use it, the numbers put "
     "in, the outermost operation worked out, the value; an axis shares the row of another "
@@ -316,7 +319,7 @@ def group_lines(group: Sequence[LayerDerivation], seen: Seen, limit: float) -> l
     rows: list[Row] = []
     for layer in group:
         if layer.parts:
-            out += _rows(rows, limit)
+            out += rows_latex(rows, limit)
             rows = []
             out += _parts_lines(layer, seen, limit)
         if layer.reuses is not None and len(group) > 1:
@@ -324,7 +327,7 @@ def group_lines(group: Sequence[LayerDerivation], seen: Seen, limit: float) -> l
                 f"Layer {layer.name} reuses the parameters of layer {layer.reuses}, 0 "
                 "counted here.") + "}")
         rows += step_rows(layer.steps, seen)
-    out += _rows(rows, limit)
+    out += rows_latex(rows, limit)
     if not out:
         words = ("keeps the shape of its input and has no parameters" if len(group) == 1
                  else "keep the shape of their input and have no parameters")
@@ -347,7 +350,7 @@ def _parts_lines(block: LayerDerivation, seen: Seen, limit: float) -> list[str]:
     return out
 
 
-def _rows(rows: Sequence[Row], limit: float, side_by_side: bool = True) -> list[str]:
+def rows_latex(rows: Sequence[Row], limit: float, side_by_side: bool = True) -> list[str]:
     """\\symconvrow lines; with `side_by_side`, short given values share a line (C_1 = 96,
     ...)."""
     out: list[str] = []
@@ -403,6 +406,18 @@ def records_of(notes: Notes) -> tuple[Record, ...]:
 
 
 def _receptive_table(records: tuple[Record, ...], options: NotesOptions) -> list[str]:
+    """The receptive-field part: heading, words, table (nothing where no layer has one)."""
+    table = receptive_tabular(records, options)
+    if not table:
+        return []
+    return [heading(options, 0, "Receptive fields"), RECEPTIVE_WORDS, "", *table]
+
+
+RECEPTIVE_WORDS = ("After each layer: how many input positions one output unit sees ($r$) "
+                   "and the input distance between neighbouring units ($j$), per axis.")
+
+
+def receptive_tabular(records: tuple[Record, ...], options: NotesOptions) -> list[str]:
     """A booktabs table of the receptive field and jump after every layer that has spatial
     axes (r: input positions one unit sees; j: input distance between neighbouring units);
     one column for all axes where they agree on every row."""
@@ -420,10 +435,6 @@ def _receptive_table(records: tuple[Record, ...], options: NotesOptions) -> list
         head = ["\\#", "layer", *(f"$r_{{{a}}}$" for a in axes),
                 *(f"$j_{{{a}}}$" for a in axes)]
     lines = [
-        heading(options, 0, "Receptive fields"),
-        "After each layer: how many input positions one output unit sees ($r$) and the input "
-        "distance between neighbouring units ($j$), per axis.",
-        "",
         r"\begin{center}",
         r"\symconvfitbox{\begin{tabular}{rl" + "r" * (len(head) - 2) + "}",
         r"\toprule",
@@ -447,7 +458,7 @@ def _cell(tex: str) -> str:
     return f"${tex}$" if len(tex) <= CELL_LIMIT else LONG
 
 
-def _table(network: Network, records: Sequence[LayerRecord]) -> str:
+def network_tabular(network: Network, records: Sequence[LayerRecord]) -> str:
     """The per-layer table (booktabs); an entry too long for a table cell is shown as LONG,
     and LONG_NOTE follows the table."""
 

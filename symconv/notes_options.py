@@ -48,6 +48,8 @@ _PART = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?")
 def parse_layers(spec: str, count: int) -> frozenset[int]:
     """'1-5,9' as the set {1, 2, 3, 4, 5, 9}; each number must name one of the network's
     `count` top-level layers. Raises InvalidValueError saying which part is wrong."""
+    if count == 0:
+        raise InvalidValueError(f"--layers {spec}: the network has no layers")
     chosen: set[int] = set()
     for part in spec.split(","):
         m = _PART.fullmatch(part)
