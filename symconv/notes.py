@@ -308,7 +308,9 @@ def group_title(group: Sequence[LayerDerivation]) -> str:
     block the layers go by their row labels (6.a1)."""
     if len(group) == 1:
         return escape_text(group[0].title)
-    kinds = ", ".join(escape_text(layer.kind) for layer in group)
+    kinds = ", ".join(escape_text(layer.kind if layer.reuses is None else
+                                  f"{layer.kind} (reuses the parameters of layer "
+                                  f"{layer.reuses}, 0 counted here)") for layer in group)
     return f"Layers {escape_text(group[0].name)}--{escape_text(group[-1].name)}: {kinds}"
 
 
@@ -322,10 +324,6 @@ def group_lines(group: Sequence[LayerDerivation], seen: Seen, limit: float) -> l
             out += rows_latex(rows, limit)
             rows = []
             out += _parts_lines(layer, seen, limit)
-        if layer.reuses is not None and len(group) > 1:
-            out.append(r"\symconvnote{" + escape_text(
-                f"Layer {layer.name} reuses the parameters of layer {layer.reuses}, 0 "
-                "counted here.") + "}")
         rows += step_rows(layer.steps, seen)
     out += rows_latex(rows, limit)
     if not out:

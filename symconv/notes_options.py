@@ -57,6 +57,12 @@ def parse_layers(spec: str, count: int) -> frozenset[int]:
             raise InvalidValueError(
                 f"--layers {spec}: '{part.strip()}' is not a layer number or a range such as "
                 "1-5 (write e.g. --layers 1-5,9)")
+        for digits in (m[1], m[2] or ""):
+            if len(digits) > 9:  # no network has that many layers (and int() of a huge
+                # string of digits is slow or refused)
+                raise InvalidValueError(
+                    f"--layers {spec[:40]}{'...' if len(spec) > 40 else ''}: there is no layer "
+                    f"{digits[:12]}... (the network's layers are numbered 1 to {count})")
         first = int(m[1])
         last = int(m[2]) if m[2] is not None else first
         if last < first:

@@ -187,7 +187,7 @@ SENSIBLE = {"input": "3x32x32", "set": "W=32", "target": "16", "unknown": "P",
             "span": "1..64", "layer": "1", "unit": "0,0", "size": "32", "kernel": "1..5",
             "stride": "1..2", "padding": "0..2", "dilation": "1..2", "in_channels": "3",
             "out_channels": "4", "axes": "2", "top": "3", "sizes": "2", "seed": "0",
-            "title": "Notes"}
+            "title": "Notes", "layers": "1-2"}
 DESCRIPTIONS = ["input 3 x W x W\nconv 8 k=3 s=2 p=P\nmaxpool k=2\nflatten\nlinear 10",
                 *(p.read_text() for p in EXAMPLES[:3])]
 

@@ -139,6 +139,8 @@ def test_parse_layers(spec: str, count: int, chosen: set[int]) -> None:
         ("-3", 9, "--layers -3: '-3' is not a layer number"),
         ("1.5", 9, "--layers 1.5: '1.5' is not a layer number"),
         ("1", 0, "--layers 1: the network has no layers"),
+        ("1-" + "9" * 5000, 9, "--layers 1-99999999999999999999999999999999999999...: there is "
+         "no layer 999999999999... (the network's layers are numbered 1 to 9)"),
     ],
 )
 def test_parse_layers_refuses(spec: str, count: int, message: str) -> None:
