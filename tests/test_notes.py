@@ -4,6 +4,7 @@ forms, hostile titles; the formula sheet in docs/ is what the generator writes."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -43,20 +44,36 @@ def _text_of(pdf: Path) -> str:
                           text=True, check=True).stdout
 
 
-def _example_pdf(path: Path, where: Path) -> Path:
+def pages(log: str) -> int:
+    """The page count pdflatex reports at the end of its log."""
+    found = re.search(r"Output written on .*?\((\d+) pages?", log)
+    assert found is not None, log[-500:]
+    return int(found.group(1))
+
+
+def _example_pdf(path: Path, where: Path) -> tuple[Path, int]:
     notes = build_notes(symconv.parse(path.read_text()))
     pdf = where / f"{path.stem}.pdf"
-    _compile(notes_document(notes, f"Notes: {path.name}"), pdf)
-    return pdf
+    return pdf, pages(_compile(notes_document(notes, f"Notes: {path.name}"), pdf))
+
+
+# The most pages each example's notes may take (docs/tutorial-latex.md lists the counts).
+PAGES = {"alexnet": 5, "alexnet_v2": 4, "audio1d": 5, "lenet5": 4, "resnet18": 6,
+         "resnet50": 7, "seed_conv": 3, "symbolic": 3, "unet": 5, "vgg16": 6, "video3d": 6}
 
 
 def test_every_example_compiles_to_a_pdf(pdflatex: str, tmp_path: Path) -> None:
     assert EXAMPLES, "no example networks found"
     with ProcessPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        pdfs = list(pool.map(_example_pdf, EXAMPLES, [tmp_path] * len(EXAMPLES)))
+        compiled = list(pool.map(_example_pdf, EXAMPLES, [tmp_path] * len(EXAMPLES)))
+    counts = {p.stem: n for p, (_, n) in zip(EXAMPLES, compiled, strict=True)}
+    assert set(counts) == set(PAGES), "an example without a page budget, or a budget without one"
+    assert {name: n for name, n in counts.items() if n > PAGES[name]} == {}, counts
+    assert counts["alexnet"] <= 6  # the issue's budget: table, derivations, ..., formula sheet
+    pdfs = [pdf for pdf, _ in compiled]
     text = _text_of(pdfs[[p.stem for p in EXAMPLES].index("alexnet")])
     for words in ("Derivations", "Receptive fields", "Closed forms", "Formula sheet",
-                  "Layer 1: conv2d", "11712"):
+                  "Layers 1–2: conv2d, relu", "11,712"):
         assert words in text
 
 
@@ -197,7 +214,7 @@ def test_formula_sheet_in_docs_is_generated(golden: Callable[[str, str], None]) 
 def test_seed_notes_fragment_matches_golden(golden: Callable[[str, str], None]) -> None:
     body = notes_body(build_notes(symconv.parse((ROOT / "examples" / "seed_conv.net")
                                                 .read_text())))
-    golden("notes_seed_conv.tex", body[:body.index("\\appendix")])
+    golden("notes_seed_conv.tex", body[:body.index("\\section{Formula sheet}")])
 
 
 def test_formula_sheet_as_latex_compiles_on_its_own(pdflatex: str, tmp_path: Path,

@@ -9,6 +9,7 @@ from typing import Any
 
 from symconv.commands.options import add_network_arguments, load_network, values_from, write_file
 from symconv.documents.notes import build_notes, compile_pdf, notes_body, notes_document
+from symconv.documents.options import DIGITS, LEVELS, NotesOptions, parse_layers
 from symconv.errors import SymconvError
 
 
@@ -24,7 +25,20 @@ def register(subparsers: Any) -> None:
                         help="also compile it with pdflatex into FILE with .pdf")
     parser.add_argument("--title", help="the document's title")
     parser.add_argument("--fragment", action="store_true",
-                        help="write only the body, to \\input into a document of your own")
+                        help="write only the body, to \\input into a document of your own "
+                        "(no preamble, no \\appendix)")
+    parser.add_argument("--layers", metavar="LIST",
+                        help="derive only these layers, e.g. 1-5,9 (the table shows all)")
+    parser.add_argument("--no-formula-sheet", dest="formula_sheet", action="store_false",
+                        help="leave out the formula sheet")
+    parser.add_argument("--level", choices=LEVELS, default="section",
+                        help="each part's heading: \\section (default), \\subsection, or "
+                        "none (bold words, for a document with its own sections)")
+    parser.add_argument("--digits", choices=tuple(DIGITS), default="comma",
+                        help="what separates groups of three digits: comma (11,712; "
+                        "default), thin (a thin space) or none")
+    parser.add_argument("--beamer", action="store_true",
+                        help="Beamer slides: one frame per layer")
     parser.set_defaults(run=run)
 
 
@@ -35,9 +49,13 @@ def run(args: argparse.Namespace) -> int:
         raise SymconvError("--pdf needs -o FILE.tex (the PDF is written beside it)")
     if args.pdf and args.fragment:
         raise SymconvError("--pdf compiles a whole document; leave out --fragment")
-    notes = build_notes(load_network(args), values_from(args))
+    network = load_network(args)
+    layers = None if args.layers is None else parse_layers(args.layers, len(network.layers))
+    options = NotesOptions(layers=layers, formula_sheet=args.formula_sheet, level=args.level,
+                           digits=args.digits, beamer=args.beamer)
+    notes = build_notes(network, values_from(args))
     title = args.title if args.title is not None else _default_title(args)
-    tex = notes_body(notes) if args.fragment else notes_document(notes, title)
+    tex = notes_body(notes, options) if args.fragment else notes_document(notes, title, options)
     if args.output is None:
         sys.stdout.write(tex)
         return 0

@@ -68,13 +68,38 @@ class LayerDerivation:
     # A module used at more than one place (from_torch): the row of the layer whose
     # parameters this one reuses; none are counted here.
     reuses: str | None = None
+    # Inside a block: the row label the table gives the layer (6.a1); "" at the top.
+    label: str = ""
+    # A block's paths, each derived layer by layer (symconv.derive_blocks).
+    parts: tuple[Part, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """What the table calls the layer: its number, or its row label inside a block."""
+        return self.label or str(self.index)
 
     @property
     def title(self) -> str:
-        title = f"Layer {self.index}: {self.kind}"
+        title = f"Layer {self.name}: {self.kind}"
         if self.reuses is None:
             return title
         return f"{title} (reuses the parameters of layer {self.reuses}, 0 counted here)"
+
+
+# What names a layer's sizes: its number at the top (H_5), its row label in a block (H_5.a1).
+Label = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One path of a block, derived layer by layer: a repeat's body (`passes` says which
+    passes it stands for: identical passes are derived once), a residual's body or
+    shortcut, a concat's branch, a scale's gate; `shape` is the path's output."""
+
+    title: str
+    layers: tuple[LayerDerivation, ...]
+    shape: tuple[Value, ...]
+    passes: str = ""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -128,16 +153,43 @@ def derive(
     inputs = tuple(chain.given(i, v) for i, v in enumerate(chain.values))
     layers = []
     for record in records:
+        parts, own = block_parts(record, chain, record.index)  # before the chain moves on
         steps = [*_layer_steps(record, chain), *_rf_steps(record, chain)]
+        steps = _with_own(steps, own)
         reuses = _reused_from(record, records)
         if reuses is not None:  # no formula: its parameters are counted at their first use
             steps = [*(s for s in steps if s.quantity is not Quantity.PARAMS),
                      given_step(Quantity.PARAMS, f"params_{record.index}", 0)]
         layers.append(
             LayerDerivation(record.index, record.kind,
-                            tuple(s for s in steps if s.quantity in wanted), reuses)
+                            tuple(s for s in steps if s.quantity in wanted), reuses,
+                            parts=_wanted_parts(parts, wanted))
         )
     return Derivation(inputs, tuple(layers))
+
+
+def _with_own(steps: list[Step], own: Sequence[Step]) -> list[Step]:
+    """A block's steps with its own derived ones (a concat's channel sum) in the place of
+    the values given for the same names."""
+    by_target = {s.target: s for s in own}
+    replaced = [by_target.pop(s.target, s) for s in steps]
+    return [*by_target.values(), *replaced]
+
+
+def _wanted_parts(parts: Sequence[Part], wanted: frozenset[Quantity]) -> tuple[Part, ...]:
+    return tuple(dataclasses.replace(part, layers=tuple(
+        dataclasses.replace(layer, steps=tuple(s for s in layer.steps if s.quantity in wanted),
+                            parts=_wanted_parts(layer.parts, wanted))
+        for layer in part.layers)) for part in parts)
+
+
+def block_parts(record: Record, chain: _Chain, at: Label) -> tuple[tuple[Part, ...], list[Step]]:
+    """The paths of a block derived layer by layer, each from a copy of the chain at the
+    block's input, and the block's own steps that follow from them (a concat's channels
+    as the sum of its branches'); nothing for a layer that is not a block."""
+    from symconv.derive.blocks import parts_of
+
+    return parts_of(record, chain, at)
 
 
 # The letters of the names derivations give sizes, windows and fields: C_1, H_1, K_1, ...
@@ -245,7 +297,7 @@ class _Chain:
         self.names = [self.name(axis, "?") for axis in _axes(rank)]
         self.values = [0] * rank
 
-    def advance(self, i: int, index: int, value: Value) -> str:
+    def advance(self, i: int, index: Label, value: Value) -> str:
         """Name axis i's size after layer `index`; returns the new name."""
         axis = _axes(len(self.names))[i]
         self.names[i] = self.name(axis, index)
@@ -275,9 +327,11 @@ def _axes(length: int) -> tuple[str, ...]:
     return ("F",) if length == 1 else ("C", *axis_names(length - 1))
 
 
-def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
-    """The steps of one layer; advances the chain to the layer's output."""
-    layer, at = record.layer, record.index
+def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list[Step]:
+    """The steps of one layer, its sizes named after `at` (its number by default; a row
+    label such as 6.a1 inside a block); advances the chain to the layer's output."""
+    layer = record.layer
+    at = record.index if at is None else at
     match layer:
         case Conv() | ConvTranspose():
             return [_channels_step(layer, at, chain), *_window_steps(layer, at, chain),
@@ -317,27 +371,27 @@ def _layer_steps(record: Record, chain: _Chain) -> list[Step]:
         # Layers without a window of their own: their sizes and parameters as the engine
         # computes them (the table lists them), as for a block.
         case LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool():
-            return _block_steps(record, chain)
+            return _block_steps(record, chain, at)
         case Repeat() | Residual() | Concat() | Scale():
-            return _block_steps(record, chain)
+            return _block_steps(record, chain, at)
         case _:
             assert_never(layer)
 
 
-def _block_steps(record: Record, chain: _Chain) -> list[Step]:
+def _block_steps(record: Record, chain: _Chain, at: Label) -> list[Step]:
     """A block's output sizes and parameters as the engine sums them over its inner layers
     (the table lists them); the chain continues from the block's output."""
     shape = record.output_shape
     if len(shape) != len(chain.names):
         chain.reshape(len(shape))
-    steps = [given_step(Quantity.SHAPE, chain.advance(i, record.index, v), v)
+    steps = [given_step(Quantity.SHAPE, chain.advance(i, at, v), v)
              for i, v in enumerate(shape) if chain.values[i] != v or chain.names[i][-1] == "?"]
     if record.params != 0:
-        steps.append(given_step(Quantity.PARAMS, chain.name("params", record.index), record.params))
+        steps.append(given_step(Quantity.PARAMS, chain.name("params", at), record.params))
     return steps
 
 
-def _channels_step(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> Step:
+def _channels_step(layer: Conv | ConvTranspose, at: Label, chain: _Chain) -> Step:
     # The input channels stay in the chain for the parameter count; see _conv_params.
     return given_step(Quantity.SHAPE, chain.name("C", at), layer.out_channels)
 
@@ -349,7 +403,7 @@ def _suffix(window: Window, axis: str) -> str:
     return "" if uniform else f",{axis}"
 
 
-def _window_steps(layer: Conv | ConvTranspose | Pool, at: int, chain: _Chain) -> list[Step]:
+def _window_steps(layer: Conv | ConvTranspose | Pool, at: Label, chain: _Chain) -> list[Step]:
     w = layer.window
     rank = w.rank
     steps = []
@@ -407,7 +461,7 @@ def _ceil_dropped(n: Value, k: Value, s: Value, p: Value, d: Value) -> Value:
     return f.ceil_windows(n, k, s, p, d) - 1
 
 
-def _conv_params(layer: Conv | ConvTranspose, at: int, chain: _Chain) -> list[Step]:
+def _conv_params(layer: Conv | ConvTranspose, at: Label, chain: _Chain) -> list[Step]:
     rank = layer.window.rank
     kernel = tuple(
         (chain.name("K", at if rank == 1 else f"{at},{axis}"), k)

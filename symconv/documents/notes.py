@@ -15,26 +15,30 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import assert_never
 
 import sympy
 
 from symconv.algebra.symbols import internal_symbol, symbol
-from symconv.derive.derivation import Derivation, derive, internal_letters
+from symconv.derive.derivation import Derivation, LayerDerivation, derive, internal_letters
 from symconv.derive.steps import Quantity, Step
-from symconv.documents.formula_sheet import sheet_latex
+from symconv.documents.layout import Row, Seen, height, row_lines, step_rows, value_rows, width
+from symconv.documents.notes_sheet import notes_sheet_latex
+from symconv.documents.options import DEFAULT, DIGITS, NotesOptions
 from symconv.engine.records import Record, axis_names
 from symconv.errors import SymconvError
 from symconv.network import LayerRecord, Network
-from symconv.present.latex import escape_text, latex
+from symconv.present.latex import digit_groups, escape_text
 from symconv.present.values import shape_latex, value_latex
-from symconv.render.latex import input_sizes, step_lines
+from symconv.render.latex import input_sizes
 from symconv.render.table import params_latex, unused_note
 
-PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx")
+PACKAGES = ("amsmath", "amssymb", "booktabs", "graphicx", "multicol")
 
 # \symconvfit[width]{math}: the math in display style, scaled down to `width` if wider.
 # \symconvfitbox{material}: a box (a table) scaled to the line's width and the page's height.
-MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphicx}
+MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphicx}; two
+% columns where \usepackage{multicol} is loaded too
 \ifdefined\symconvbox\else\newsavebox{\symconvbox}\fi
 \providecommand{\symconvfit}[2][\linewidth]{%
   \sbox{\symconvbox}{$\displaystyle #2$}%
@@ -47,6 +51,21 @@ MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphic
   \ifdim\dimexpr\ht\symconvbox+\dp\symconvbox\relax>0.85\textheight
     \sbox{\symconvbox}{\resizebox*{!}{0.85\textheight}{\usebox{\symconvbox}}}\fi
   \usebox{\symconvbox}}
+% (a row has no depth below its baseline: a column's last row, fractions and all, then ends
+% within the column, where multicol splits columns at a line's baseline)
+\providecommand{\symconvrow}[1]{\par\addvspace{2pt}\noindent\raisebox{\depth}{\symconvfit{#1}}\par}
+\providecommand{\symconvnote}[1]{\par\noindent\textit{#1}\par}
+\providecommand{\symconvpart}[1]{\par\smallskip\noindent\textit{#1}\par}
+\providecommand{\symconvhead}[1]{\par\noindent\textbf{\small #1}\par\nopagebreak}
+% \symconvneed{length}: a new page unless `length` fits on this one (as needspace.sty does)
+\providecommand{\symconvneed}[1]{\par\penalty-100\begingroup
+  \dimen0=\pagegoal\advance\dimen0-\pagetotal
+  \ifdim\dimexpr#1\relax>\dimen0\ifdim\dimen0>0pt\vfil\fi\penalty-10000\fi\endgroup}
+\ifdefined\symconvcolumns\else
+  \ifdefined\multicols
+    \newenvironment{symconvcolumns}{\begin{multicols}{2}\raggedcolumns}{\end{multicols}}
+  \else\newenvironment{symconvcolumns}{}{}\fi
+\fi
 """
 
 # The right-hand side of an aligned row: the line less room for the left-hand side.
@@ -102,7 +121,8 @@ _UNICODE_TEXT = {"\u2013": "\\textendash{}", "\u2014": "\\textemdash{}", "\u2018
 def unicode_declarations(text: str) -> list[str]:
     """\\DeclareUnicodeCharacter lines for the characters of `text` that this TeX cannot
     typeset as they are: math symbols as math, the rest as a visible [U+XXXX]."""
-    lines = [r"\providecommand{\symconvglyph}[1]{\texttt{[U+#1]}}"]
+    # (a line may break after each: a title of many such characters fits a slide)
+    lines = [r"\providecommand{\symconvglyph}[1]{\texttt{[U+#1]}\allowbreak}"]
     for c in sorted(set(text)):
         if c.isascii() or (0xA0 <= ord(c) <= 0x17F and c not in _OT1_LACKS):
             continue
@@ -162,15 +182,42 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     )
 
 
-def notes_body(notes: Notes) -> str:
-    """The body: macros, the table, the derivations, the closed forms and the formula sheet."""
+def notes_body(notes: Notes, options: NotesOptions = DEFAULT) -> str:
+    """The body: macros, the table, the derivations, the receptive fields, the closed forms
+    and the formula sheet; headings at `options.level`. It never holds a preamble or
+    \\appendix, so it can be \\input anywhere in a document of one's own."""
+    if options.beamer:
+        from symconv.documents.beamer import beamer_body
+
+        return beamer_body(notes, options)
+    with digit_groups(DIGITS[options.digits]):
+        return "\n".join(_parts(notes, options)) + "\n"
+
+
+def heading(options: NotesOptions, depth: int, text: str) -> str:
+    """A part's heading (depth 0) or a layer's (depth 1) at the options' level; with level
+    none, bold words that start a paragraph, so a document's own numbering is untouched."""
+    match options.level:
+        case "section":
+            return (r"\section{", r"\subsection*{")[depth] + text + "}"
+        case "subsection":
+            return (r"\subsection{", r"\subsubsection*{")[depth] + text + "}"
+        case "none":
+            return (r"\par\medskip\noindent\textbf{" + text + r"}\par\nopagebreak"
+                    if depth == 0 else
+                    r"\par\smallskip\noindent\textbf{" + text + r"}\par\nopagebreak")
+        case _:
+            assert_never(options.level)
+
+
+def _parts(notes: Notes, options: NotesOptions) -> list[str]:
     network = notes.network
     records = network.table(**notes.values)  # the table's records: SymPy values
     input_shape = records[0].input_shape if records else network.input_shape
-    table = _table(network, records)
+    table = network_tabular(network, records)
     parts = [
         MACROS,
-        r"\section{Network}",
+        heading(options, 0, "Network"),
         "Input: $" + shape_latex(input_shape) + "$.",
         "",
         r"\begin{center}",
@@ -179,68 +226,220 @@ def notes_body(notes: Notes) -> str:
         "",
         *([LONG_NOTE, ""] if LONG in table else []),
         *(f"{escape_text(unused_note(u))}\n" for u in network.unused_parameters),
-        r"\section{Derivations}",
-        "Each quantity is written as its general formula, the formula with the numbers put "
-        "in, the outermost operation worked out, and the value. The output of layer $l$ is "
-        "the input of layer $l + 1$.",
+    ]
+    seen = Seen()
+    # (a heading is never the last line of a column: LaTeX's headings forbid a break before
+    # the first row after them)
+    layers = [[heading(options, 1, group_title(group)), *group_lines(group, seen, COLUMN), ""]
+              for group in layer_groups([layer for layer in notes.derivation.layers
+                                         if options.shows(layer.index)])]
+    # a new page first where the heading, the words and the first layer would not fit
+    need = 8 + sum(map(height, layers[0])) if layers else 8
+    parts += [
+        rf"\symconvneed{{{min(need, 30):.0f}\baselineskip}}",
+        heading(options, 0, "Derivations"),
+        DERIVATIONS_INTRO,
+        "",
+        f"Input sizes: {input_sizes(notes.derivation)}.",
+        "",
+        r"\begin{symconvcolumns}",
+        *(line for lines in layers for line in lines),
+        r"\end{symconvcolumns}",
         "",
     ]
-    parts += [f"Input sizes: {input_sizes(notes.derivation)}.", ""]
-    quiet = []
-    for layer in notes.derivation.layers:
-        if not layer.steps:
-            quiet.append(f"{layer.index} ({escape_text(layer.kind)})")
-            continue
-        parts += [r"\subsection*{" + escape_text(layer.title) + "}", _aligned(layer.steps), ""]
-    if quiet:
-        parts += ["Layers " + ", ".join(quiet) + " keep the shape of their input and have "
-                  "no parameters.", ""]
-    parts += _receptive_table(records_of(notes))
+    parts += _receptive_table(records_of(notes), options)
     parts += [
-        r"\section{Closed forms}",
+        heading(options, 0, "Closed forms"),
         "The sizes after each layer as functions of the input's sizes, and the number of "
         "parameters of the whole network.",
         "",
-        _aligned(notes.closed_forms, values_only=True),
+        r"\begin{symconvcolumns}",
+        *rows_latex(closed_form_rows(notes, options), COLUMN, side_by_side=False),
+        r"\end{symconvcolumns}",
         "",
-        r"\appendix",
-        r"\section{Formula sheet}",
-        "The functions in \\texttt{symconv/engine/formulas.py} that compute every number above, "
-        "written out by latexify-py.",
-        r"\sloppy",  # long code names in the docstrings: stretch spaces rather than overflow
-        "",
-        sheet_latex(),
     ]
-    return "\n".join(parts) + "\n"
+    if options.formula_sheet:
+        parts += [
+            heading(options, 0, "Formula sheet"),
+            SHEET_WORDS,
+            "",
+            r"\begin{symconvcolumns}",
+            notes_sheet_latex(),
+            r"\end{symconvcolumns}",
+        ]
+    return parts
+
+
+SHEET_WORDS = (
+    "The formulas behind every number above, in the derivations' notation (layer $l$ reads "
+    "layer $l - 1$): written out by latexify-py from the functions in "
+    "\\texttt{symconv/\\allowbreak formulas.py} that compute them.")
+DERIVATIONS_INTRO = (
+    "Each size and count: its general formula where the notes first use it, the numbers put "
+    "in, the outermost operation worked out, the value; an axis shares the row of another "
+    "where their numbers agree. The output of layer $l$ is the input of layer $l + 1$; a "
+    "layer that keeps the shape is listed with the layer before it.")
+
+# Width of a row of math in a column, in points (see notes_layout.width): two columns of a
+# 10 pt article with 2 cm margins.
+COLUMN = 235.0
+
+
+def layer_groups(layers: Sequence[LayerDerivation]) -> list[list[LayerDerivation]]:
+    """Consecutive layers grouped: a layer that changes the shape, then the layers after it
+    that keep the shape (an activation, dropout, a normalisation), which have at most a
+    parameter count to derive. A block starts a group of its own."""
+    groups: list[list[LayerDerivation]] = []
+    for layer in layers:
+        keeps = not layer.parts and not any(s.quantity is Quantity.SHAPE for s in layer.steps)
+        if groups and keeps and groups[-1][-1].index == layer.index - 1:
+            groups[-1].append(layer)
+        else:
+            groups.append([layer])
+    return groups
+
+
+def group_title(group: Sequence[LayerDerivation]) -> str:
+    """'Layer 1: conv2d' or 'Layers 1--3: conv2d, batchnorm2d, relu' (LaTeX text); inside a
+    block the layers go by their row labels (6.a1)."""
+    if len(group) == 1:
+        return escape_text(group[0].title)
+    kinds = ", ".join(escape_text(layer.kind if layer.reuses is None else
+                                  f"{layer.kind} (reuses the parameters of layer "
+                                  f"{layer.reuses}, 0 counted here)") for layer in group)
+    return f"Layers {escape_text(group[0].name)}--{escape_text(group[-1].name)}: {kinds}"
+
+
+def group_lines(group: Sequence[LayerDerivation], seen: Seen, limit: float) -> list[str]:
+    """The lines of a group of layers: for a block, each of its paths derived layer by
+    layer first; then the rows of each layer's own steps."""
+    out: list[str] = []
+    rows: list[Row] = []
+    for layer in group:
+        if layer.parts:
+            out += rows_latex(rows, limit)
+            rows = []
+            out += _parts_lines(layer, seen, limit)
+        rows += step_rows(layer.steps, seen)
+    out += rows_latex(rows, limit)
+    if not out:
+        words = ("keeps the shape of its input and has no parameters" if len(group) == 1
+                 else "keep the shape of their input and have no parameters")
+        return [r"\symconvnote{" + ("It" if len(group) == 1 else "They") + f" {words}.}}"]
+    return out
+
+
+def _parts_lines(block: LayerDerivation, seen: Seen, limit: float) -> list[str]:
+    """A block's paths: each path's title and output shape, then its layers grouped as at
+    the top, under smaller headings."""
+    out = []
+    for part in block.parts:
+        times = f" ({part.passes})" if part.passes else ""
+        shape = "$" + shape_latex(part.shape) + "$"
+        out.append(r"\symconvpart{" + escape_text(part.title[:1].upper() + part.title[1:])
+                   + times + r" $\to$ " + shape + "}")
+        for group in layer_groups(part.layers):
+            out.append(r"\symconvhead{" + group_title(group) + "}")
+            out += group_lines(group, seen, limit)
+    return out
+
+
+def rows_latex(rows: Sequence[Row], limit: float, side_by_side: bool = True) -> list[str]:
+    """\\symconvrow lines; with `side_by_side`, short given values share a line (C_1 = 96,
+    ...)."""
+    out: list[str] = []
+    givens: list[str] = []
+
+    def flush() -> None:
+        if givens:
+            out.append(_row(r",\quad ".join(givens)))
+            givens.clear()
+
+    for row in rows:
+        pair = f"{row.targets[0]} = {row.sides[0]}"
+        if side_by_side and row.given and width(pair) < limit / 3:
+            if givens and width(r",\quad ".join([*givens, pair])) > limit:
+                flush()
+            givens.append(pair)
+            continue
+        flush()
+        if row.note:
+            out.append(r"\symconvnote{" + escape_text(row.note) + "}")
+        out.extend(_row(line) for line in row_lines(row, limit))
+    flush()
+    return out
+
+
+def _row(tex: str) -> str:
+    return r"\symconvrow{" + (TOO_LONG if len(tex) > LINE_LIMIT else tex) + "}"
+
+
+def closed_form_rows(notes: Notes, options: NotesOptions) -> list[Row]:
+    """The closed forms as rows: axes alike said once, equal sizes in one row."""
+    shape = notes.network.input_shape
+    twins: dict[sympy.Symbol, sympy.Symbol] = {}
+    letters = internal_letters(notes.network)
+    axes = axis_names(len(shape) - 1) if len(shape) > 1 else ()
+    names = [v if isinstance(v, sympy.Symbol) else symbol(f"{letters[a]}_0")
+             for a, v in zip(axes, shape[1:], strict=True)]
+    for name in names[1:]:  # the first spatial axis's input size stands for the others
+        twins[name] = names[0]
+    shown = [s for s in notes.closed_forms
+             if s.quantity is not Quantity.SHAPE or options.shows(_layer_of(s))]
+    return value_rows(shown, twins)
+
+
+def _layer_of(step: Step) -> int:
+    """The layer number in a size's name (H_13 -> 13)."""
+    rest = step.target.name.partition("_")[2].partition(",")[0]
+    return int(rest) if rest.isdigit() else 0
 
 
 def records_of(notes: Notes) -> tuple[Record, ...]:
     return notes.network.records(**notes.values)
 
 
-def _receptive_table(records: tuple[Record, ...]) -> list[str]:
+def _receptive_table(records: tuple[Record, ...], options: NotesOptions) -> list[str]:
+    """The receptive-field part: heading, words, table (nothing where no layer has one)."""
+    table = receptive_tabular(records, options)
+    if not table:
+        return []
+    return [heading(options, 0, "Receptive fields"), RECEPTIVE_WORDS, "", *table]
+
+
+RECEPTIVE_WORDS = ("After each layer: how many input positions one output unit sees ($r$) "
+                   "and the input distance between neighbouring units ($j$), per axis.")
+
+
+def receptive_tabular(records: tuple[Record, ...], options: NotesOptions) -> list[str]:
     """A booktabs table of the receptive field and jump after every layer that has spatial
-    axes (r: input positions one unit sees; j: input distance between neighbouring units)."""
-    rows = [r for r in records if r.fields and not any(fd.ended for fd in r.fields)]
+    axes (r: input positions one unit sees; j: input distance between neighbouring units);
+    one column for all axes where they agree on every row."""
+    rows = [r for r in records if r.fields and not any(fd.ended for fd in r.fields)
+            and options.shows(r.index)]
     if not rows:
         return []
     axes = axis_names(len(rows[0].fields))
-    head = ["\\#", "layer", *(f"$r_{{{a}}}$" for a in axes), *(f"$j_{{{a}}}$" for a in axes)]
+    alike = all(len({str(fd.size) for fd in r.fields}) == 1
+                and len({str(fd.jump) for fd in r.fields}) == 1 for r in rows)
+    if alike:
+        shown = (" = ".join(f"r_{{{a}}}" for a in axes), " = ".join(f"j_{{{a}}}" for a in axes))
+        head = ["\\#", "layer", f"${shown[0]}$", f"${shown[1]}$"]
+    else:
+        head = ["\\#", "layer", *(f"$r_{{{a}}}$" for a in axes),
+                *(f"$j_{{{a}}}$" for a in axes)]
     lines = [
-        r"\section{Receptive fields}",
-        "After each layer: how many input positions one output unit sees ($r$) and the input "
-        "distance between neighbouring units ($j$), per axis.",
-        "",
         r"\begin{center}",
-        r"\symconvfitbox{\begin{tabular}{rl" + "r" * (2 * len(axes)) + "}",
+        r"\symconvfitbox{\begin{tabular}{rl" + "r" * (len(head) - 2) + "}",
         r"\toprule",
         " & ".join(head) + r" \\",
         r"\midrule",
     ]
     for r in rows:
+        fields = r.fields[:1] if alike else r.fields
         cells = [str(r.index), r"\texttt{" + escape_text(r.kind) + "}",
-                 *(_cell(value_latex(fd.size)) for fd in r.fields),
-                 *(_cell(value_latex(fd.jump)) for fd in r.fields)]
+                 *(_cell(value_latex(fd.size)) for fd in fields),
+                 *(_cell(value_latex(fd.jump)) for fd in fields)]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}}", r"\end{center}", ""]
     if any(LONG in line for line in lines):
@@ -248,25 +447,12 @@ def _receptive_table(records: tuple[Record, ...]) -> list[str]:
     return lines
 
 
-def _aligned(steps: tuple[Step, ...], values_only: bool = False) -> str:
-    """An align* block of the steps; a line too long for TeX to typeset at any scale is
-    replaced by a pointer to `symconv derive`."""
-    rows = []
-    for step in steps:
-        lines = [latex(step.value)] if values_only else step_lines(step)
-        for i, line in enumerate(lines):
-            body = (TOO_LONG if len(line) > LINE_LIMIT
-                    else f"{FIT}{{{line}}}" if len(line) > FITS else line)
-            rows.append(f"{latex(step.target) if i == 0 else ''} &= {body}")
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
-
-
 def _cell(tex: str) -> str:
     """A table entry: the math, or LONG where it is too long for a cell."""
     return f"${tex}$" if len(tex) <= CELL_LIMIT else LONG
 
 
-def _table(network: Network, records: Sequence[LayerRecord]) -> str:
+def network_tabular(network: Network, records: Sequence[LayerRecord]) -> str:
     """The per-layer table (booktabs); an entry too long for a table cell is shown as LONG,
     and LONG_NOTE follows the table."""
 
@@ -292,24 +478,36 @@ def _table(network: Network, records: Sequence[LayerRecord]) -> str:
     return "\n".join(lines)
 
 
-def notes_document(notes: Notes, title: str = "Network arithmetic") -> str:
-    """A standalone article: preamble, escaped title, body."""
+def notes_document(notes: Notes, title: str = "Network arithmetic",
+                   options: NotesOptions = DEFAULT) -> str:
+    """A standalone article (or, with `options.beamer`, slides): preamble, escaped title,
+    body. Characters of the title or the names that pdflatex's fonts lack are declared."""
+    if options.beamer:
+        from symconv.documents.beamer import beamer_document
+
+        return beamer_document(notes, title, options)
     title = escape_text(title)
+    body = notes_body(notes, options)
     return "\n".join([
-        r"\documentclass[11pt]{article}",
-        r"\usepackage[margin=2.2cm]{geometry}",
-        *(rf"\usepackage{{{p}}}" for p in PACKAGES),
-        *unicode_declarations(title),
-        r"\allowdisplaybreaks",
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        *preamble(title + body),
         r"\title{" + title + "}",
         r"\author{}",
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
-        notes_body(notes),
+        body,
         r"\end{document}",
         "",
     ])
+
+
+def preamble(text: str) -> list[str]:
+    """The packages the notes need, UTF-8 input, and the declarations of the characters in
+    `text` that the fonts lack."""
+    return [r"\usepackage[utf8]{inputenc}", *(rf"\usepackage{{{p}}}" for p in PACKAGES),
+            r"\setlength{\columnsep}{1.5em}", *unicode_declarations(text)]
 
 
 # ---------------------------------------------------------------- pdflatex

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from symconv.engine.receptive import INPUT, Field, layer_fields
-from symconv.engine.trace import Chain, Record, chain
+from symconv.engine.records import Chain, Record
+from symconv.engine.trace import chain
 from symconv.errors import SymconvError
 from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
 from symconv.language.parse import TOO_BIG, too_big

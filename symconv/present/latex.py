@@ -9,7 +9,9 @@ the symbol, and terms ordered the way the formula's arguments are (W - K + 2P, n
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import sympy
@@ -34,6 +36,32 @@ _TEXT_ESCAPES = {
     "~": r"\textasciitilde{}",
 }
 _SPECIAL = re.compile("|".join(re.escape(c) for c in _TEXT_ESCAPES))
+
+# What goes between groups of three digits in whole numbers of 10,000 or more ('' for
+# nothing): the notes set it (`digit_groups`) so that 46764746 reads 46{,}764{,}746.
+DIGIT_GROUPS: ContextVar[str] = ContextVar("digit_groups", default="")
+
+
+@contextmanager
+def digit_groups(separator: str) -> Iterator[None]:
+    """Within the block, whole numbers of five digits or more are printed with `separator`
+    between groups of three (`{,}` or `\\,`; TeX's own spacing, no package needed)."""
+    token = DIGIT_GROUPS.set(separator)
+    try:
+        yield
+    finally:
+        DIGIT_GROUPS.reset(token)
+
+
+def group_digits(digits: str, separator: str) -> str:
+    """'46764746' as '46{,}764{,}746' (a sign kept in front; four digits or fewer as they
+    are, 4096, as style guides print them)."""
+    sign, body = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
+    if not separator or len(body) < 5 or not body.isdigit():
+        return digits
+    head = len(body) % 3 or 3
+    groups = [body[:head], *(body[i:i + 3] for i in range(head, len(body), 3))]
+    return sign + separator.join(groups)
 
 _GREEK = frozenset((
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
@@ -131,6 +159,12 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
             tex += piece
             previous = factor
         return tex
+
+    def _print_Integer(self, expr: sympy.Integer) -> str:
+        return group_digits(str(expr.p), DIGIT_GROUPS.get())
+
+    def _print_int(self, expr: int) -> str:
+        return group_digits(str(expr), DIGIT_GROUPS.get())
 
     def _print_Given(self, expr: Given) -> str:
         if expr.by_name:

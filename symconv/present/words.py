@@ -134,7 +134,7 @@ def value_text(value: Any) -> str:
 def value_latex(value: Any) -> str:
     """The same in LaTeX math."""
     head, rest = _constant_first(value)
-    return f"{head} + {latex(rest)}" if head else latex(value)
+    return f"{latex(sympy.Integer(head))} + {latex(rest)}" if head else latex(value)
 
 
 def _constant_first(value: Any) -> tuple[str, Any]:
