@@ -22,6 +22,12 @@ from symconv.solve import Solution, solve
 
 _moved.install()
 
+
+def __getattr__(name: str) -> object:
+    """`symconv.formulas` and the other modules that were attributes of the package before
+    it was cut into stages: the module where the code now lives, imported on first use."""
+    return _moved.attribute(name)
+
 __all__ = [
     "ClosedForm",
     "Derivation",

@@ -61,3 +61,11 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 def install() -> None:
     if not any(isinstance(f, _Alias) for f in sys.meta_path):
         sys.meta_path.append(_Alias())
+
+
+def attribute(name: str) -> ModuleType:
+    """The module an old attribute of the package (symconv.formulas) names; AttributeError
+    for any other name, as a module says it."""
+    if f"symconv.{name}" not in MOVED:
+        raise AttributeError(f"module 'symconv' has no attribute '{name}'")
+    return importlib.import_module(f"symconv.{name}")

@@ -1,6 +1,6 @@
-"""Numeric calls through compiled code (symconv/fast.py) and batches (symconv/batch.py) give
-exactly what the trace gives: the same records, numbers and errors; exact Python ints, with
-or without NumPy, past int64 too."""
+"""Numeric calls through compiled code (symconv/numeric/fast.py) and batches
+(symconv/numeric/batch.py) give exactly what the trace gives: the same records, numbers
+and errors; exact Python ints, with or without NumPy, past int64 too."""
 
 from __future__ import annotations
 

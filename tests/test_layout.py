@@ -81,6 +81,20 @@ def test_old_paths_leave_the_public_names_alone() -> None:
     assert not {old.rsplit(".", 1)[1] for old in MOVED} & set(symconv.__all__)
 
 
+@pytest.mark.parametrize("old", sorted(o for o in MOVED if o.count(".") == 1))
+def test_old_modules_read_as_attributes_of_the_package(old: str) -> None:
+    import symconv
+
+    assert getattr(symconv, old.split(".")[1]) is importlib.import_module(MOVED[old])
+
+
+def test_an_unknown_attribute_is_an_attribute_error() -> None:
+    import symconv
+
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_module'"):
+        symconv.no_such_module  # noqa: B018
+
+
 def test_old_paths_serve_from_imports() -> None:
     import symconv
     from symconv.engine.formulas import window_out  # the old path a user may have written
