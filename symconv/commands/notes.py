@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from symconv.commands.options import add_network_arguments, load_network, values_from, write_file
-from symconv.documents.notes import build_notes, compile_pdf, notes_body, notes_document
 from symconv.errors import SymconvError
 
 
@@ -35,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
         raise SymconvError("--pdf needs -o FILE.tex (the PDF is written beside it)")
     if args.pdf and args.fragment:
         raise SymconvError("--pdf compiles a whole document; leave out --fragment")
+    # Imported here, not at load: the notes bring latexify and every renderer.
+    from symconv.documents.notes import build_notes, compile_pdf, notes_body, notes_document
+
     notes = build_notes(load_network(args), values_from(args))
     title = args.title if args.title is not None else _default_title(args)
     tex = notes_body(notes) if args.fragment else notes_document(notes, title)
