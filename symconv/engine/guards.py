@@ -85,7 +85,8 @@ def axis_warnings(axis: str, n: Value, o: Value, k: Value, s: Value, p: Value, d
                   ceil: bool = False) -> list[LayerWarning]:
     """The warnings along one axis: input length n, output o (windows), kernel k, stride s,
     padding p, dilation d; `ceil` for ceil_mode pooling (whose output rounds up)."""
-    if all(isinstance(v, int) for v in (n, o, k, s, p, d)):
+    if (isinstance(n, int) and isinstance(o, int) and isinstance(k, int)
+            and isinstance(s, int) and isinstance(p, int) and isinstance(d, int)):
         return list(_numeric_warnings(axis, n, o, k, s, p, d))
     from symconv.present.values import text_value
 
