@@ -1,7 +1,7 @@
 """Numeric evaluation of a 50-layer network, symconv against PyTorch on the meta device, in one
 run: the natural calls (`output_shape` + `params`, `table`), the compiled evaluator against
-hand-written integer arithmetic for the same formulas, a batch of a million input sizes;
-and the wall time of `symconv table` on the AlexNet example.
+hand-written integer arithmetic for the same formulas, a batch of a million input sizes.
+(The wall time of `symconv table` is bench/bench_startup.py's.)
 
     python bench/bench_numeric.py
 
@@ -11,18 +11,14 @@ Figures are medians over repeated runs on this machine; README.md records them.
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import nn
 
 import symconv
 
-ROOT = Path(__file__).resolve().parent.parent
 DEPTH = 50
 
 
@@ -104,6 +100,21 @@ def median_seconds(run: Callable[[], object], repeat: int, number: int) -> float
     return statistics.median(samples)
 
 
+def alternating(first: Callable[[], object], second: Callable[[], object], rounds: int,
+                numbers: tuple[int, int]) -> tuple[float, float]:
+    """Median seconds per call of each, sampled in turn (a batch of one, then of the other),
+    so that a change in the machine's load weighs on both alike."""
+    first(), second()
+    a, b = [], []
+    for _ in range(rounds):
+        for run, number, samples in ((first, numbers[0], a), (second, numbers[1], b)):
+            start = time.perf_counter()
+            for _ in range(number):
+                run()
+            samples.append((time.perf_counter() - start) / number)
+    return statistics.median(a), statistics.median(b)
+
+
 def main() -> None:
     network = symconv.parse(network_text())
     start = time.perf_counter()
@@ -120,11 +131,17 @@ def main() -> None:
     assert [(r.output_shape, r.params, r.neurons, r.connections, r.macs) for r in records] == \
         hand_written(*sizes), "symconv and the hand-written formulas disagree"
 
-    t_torch = median_seconds(lambda: torch_answer(*sizes), repeat=5, number=10)
+    t_torch, t_table = alternating(lambda: torch_answer(*sizes),
+                                   lambda: network.table(H=224, W=224), rounds=9,
+                                   numbers=(5, 20))
+    # a new size at every call: nothing of the last call's numbers is reused
+    fresh = iter(range(10**6, 0, -1))
+    t_torch_fresh, t_table_fresh = alternating(
+        lambda: torch_answer(*sizes), lambda: network.table(H=224, W=next(fresh)), rounds=9,
+        numbers=(5, 20))
     t_natural = median_seconds(
         lambda: (network.output_shape(H=224, W=224), network.params(H=224, W=224)),
         repeat=5, number=1000)
-    t_table = median_seconds(lambda: network.table(H=224, W=224), repeat=5, number=50)
     t_compiled = median_seconds(lambda: evaluator(H=224, W=224), repeat=5, number=2000)
     t_hand = median_seconds(lambda: hand_written(224, 224), repeat=5, number=2000)
     t_trace = median_seconds(lambda: network.traced_records(H=224, W=224), repeat=5, number=20)
@@ -135,12 +152,16 @@ def main() -> None:
         ("torch, meta device (build + forward + count)", t_torch),
         ("symconv net.output_shape(H=, W=) + net.params(H=, W=)", t_natural),
         ("symconv net.table(H=, W=) (every row, receptive fields)", t_table),
+        ("symconv net.table(H=224, W=w), a new w at every call", t_table_fresh),
         ("symconv compiled evaluator, net.evaluator()(H=, W=)", t_compiled),
         ("hand-written integer arithmetic, same formulas", t_hand),
         ("symconv trace with substitution (net.traced_records)", t_trace),
     ]
     for name, seconds in rows:
-        print(f"  {name:58} {seconds * 1e6:13.1f} us {t_torch / seconds:9.1f}x")
+        anchor = t_torch_fresh if seconds is t_table_fresh else t_torch
+        print(f"  {name:58} {seconds * 1e6:13.1f} us {anchor / seconds:9.1f}x")
+    print("  (net.table and torch measured in turn; the second table row against torch's "
+          f"{t_torch_fresh * 1e3:.1f} ms of its own turns)")
     print(f"  compiled evaluator / hand-written: {t_compiled / t_hand:.1f}x (target within 5x)")
     print(f"  compiling the evaluator once: {compile_s * 1e3:.0f} ms")
 
@@ -152,15 +173,6 @@ def main() -> None:
     assert batch.params[223] == params and len(batch) == 10**6
     print(f"`net.evaluator().many(H=224, W=range(1, 10**6 + 1))`, a million sizes: best "
           f"{min(many):.2f} s, worst {max(many):.2f} s of 3 (NumPy int64, bounds checked)")
-
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "symconv", "table", str(ROOT / "examples" /
-                        "alexnet.net")], check=True, capture_output=True)
-        runs.append(time.perf_counter() - start)
-    print(f"`symconv table examples/alexnet.net`, start to finish: median "
-          f"{statistics.median(runs):.2f} s (min {min(runs):.2f} s) over 5 runs")
 
 
 if __name__ == "__main__":

@@ -460,23 +460,30 @@ def _public(record: Record, memory: Memory | None = None, depth: int = 1) -> Lay
     def s(v: Value) -> sympy.Expr:
         return _integer(v) if type(v) is int else sympy.sympify(v, strict=True)
 
+    numbers = columns(record, memory, depth)
     return LayerRecord(
         record.index,
         record.kind,
-        tuple(s(v) for v in record.output_shape),
+        tuple(map(s, record.output_shape)),
         s(record.params),
         s(record.neurons),
         s(record.connections),
         s(record.macs),
-        tuple(s(v) for v in record.input_shape),
-        tuple(s(v) for v in record.receptive_field),
+        tuple(map(s, record.input_shape)),
+        tuple(map(s, record.receptive_field)),
         tuple(None if v is None else s(v) for v in record.jump),
-        tuple(s(v) for v in record.start),
+        tuple(map(s, record.start)),
         tuple(_public(child, memory, depth + 1) for child in record.children),
         record.path,
         record.aligned,
         record.condition,
         shared_of(record.layer),
-        **columns(record, memory, depth),
+        name=numbers["name"],
+        depth=numbers["depth"],
+        kernel_shape=tuple(map(s, numbers["kernel_shape"])),
+        trainable=s(numbers["trainable"]),
+        non_trainable=s(numbers["non_trainable"]),
+        param_bytes=s(numbers["param_bytes"]),
+        activation_bytes=s(numbers["activation_bytes"]),
         warnings=layer_warnings(record.layer, record.input_shape, record.output_shape),
     )

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from symconv.commands.options import add_network_arguments, load_network, values_from
-from symconv.derive.derivation import derive
 from symconv.derive.steps import QUANTITIES
 from symconv.render.latex import derivation_latex
 from symconv.render.markdown import derivation_markdown
@@ -28,6 +27,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from symconv.derive.derivation import derive  # here, not at load: only this command's
+
     derivation = derive(load_network(args), args.quantity, **values_from(args))
     print(FORMATS[args.format](derivation), end="")
     return 0

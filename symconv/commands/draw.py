@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from symconv.commands.options import (
     add_network_arguments,
@@ -22,7 +22,9 @@ from symconv.commands.options import (
 )
 from symconv.errors import SymconvError
 from symconv.language.parse import parse_expression
-from symconv.render.figure import Drawing
+
+if TYPE_CHECKING:
+    from symconv.render.figure import Drawing  # made by Network.draw, when the command runs
 
 FORMATS = ("svg", "tikz", "pdf", "png", "json")
 

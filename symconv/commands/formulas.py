@@ -7,8 +7,6 @@ import sys
 from typing import Any
 
 from symconv.commands.options import write_file
-from symconv.documents.formula_sheet import sheet_latex, sheet_markdown
-from symconv.documents.notes import MACROS
 
 
 def register(subparsers: Any) -> None:
@@ -21,6 +19,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at load: every other command starts without latexify.
+    from symconv.documents.formula_sheet import sheet_latex, sheet_markdown
+    from symconv.documents.notes import MACROS
+
     # The LaTeX sheet scales wide definitions with the notes' macros, which it brings along.
     text = sheet_markdown() if args.format == "markdown" else MACROS + "\n" + sheet_latex()
     if args.output in (None, "-"):

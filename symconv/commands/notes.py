@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from symconv.commands.options import add_network_arguments, load_network, values_from, write_file
-from symconv.documents.notes import build_notes, compile_pdf, notes_body, notes_document
 from symconv.documents.options import DIGITS, LEVELS, NotesOptions, parse_layers
 from symconv.errors import SymconvError
 
@@ -49,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         raise SymconvError("--pdf needs -o FILE.tex (the PDF is written beside it)")
     if args.pdf and args.fragment:
         raise SymconvError("--pdf compiles a whole document; leave out --fragment")
+    # Imported here, not at load: the notes bring latexify and every renderer.
+    from symconv.documents.notes import build_notes, compile_pdf, notes_body, notes_document
+
     network = load_network(args)
     layers = None if args.layers is None else parse_layers(args.layers, len(network.layers))
     options = NotesOptions(layers=layers, formula_sheet=args.formula_sheet, level=args.level,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 
@@ -22,10 +22,10 @@ from symconv.commands.options import (
 from symconv.errors import NoSolutionError, SymconvError
 from symconv.language.parse import parse_shape
 from symconv.network import Network
-from symconv.render.solution import solution_dict, solution_latex, solution_text
-from symconv.solve.align import Alignment, aligned_sizes
 from symconv.solve.layers import Convention, sizes_in
-from symconv.solve.solution import solve
+
+if TYPE_CHECKING:
+    from symconv.solve.align import Alignment
 
 
 def register(subparsers: Any) -> None:
@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         raise SymconvError("--range lists aligned sizes; use it with --aligned")
     if args.unknown is None or args.target is None:
         raise SymconvError("give the symbol to solve for and the size: --for P --target 112x112")
+    # Imported here, not at load: the solver's answers and their presentation.
+    from symconv.render.solution import solution_dict, solution_latex, solution_text
+    from symconv.solve.solution import solve
+
     target = read_option("--target", parse_shape, args.target)
     question = sizes_in(network, convention)
     if args.unknown in set(network.symbols) - set(question.symbols):
@@ -104,6 +108,8 @@ def _aligned(network: Network, values: dict[str, Value], args: argparse.Namespac
     if sizes:
         raise SymconvError(f"--aligned answers for the input sizes; give {', '.join(sizes)} "
                            "no value (to test one size, solve for it or use 'symconv table')")
+    from symconv.solve.align import aligned_sizes  # here, not at load: only --aligned's
+
     # Axes that share a symbol (input 3 x W x W) share their condition: say it once.
     alignments = list(dict.fromkeys(aligned_sizes(network, **values)))
     if args.format == "json":

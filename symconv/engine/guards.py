@@ -21,6 +21,7 @@ sizes:
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -84,25 +85,13 @@ def axis_warnings(axis: str, n: Value, o: Value, k: Value, s: Value, p: Value, d
                   ceil: bool = False) -> list[LayerWarning]:
     """The warnings along one axis: input length n, output o (windows), kernel k, stride s,
     padding p, dilation d; `ceil` for ceil_mode pooling (whose output rounds up)."""
+    if (isinstance(n, int) and isinstance(o, int) and isinstance(k, int)
+            and isinstance(s, int) and isinstance(p, int) and isinstance(d, int)):
+        return list(_numeric_warnings(axis, n, o, k, s, p, d))
     from symconv.present.values import text_value
 
     edge = _EDGES.get(axis, "end")
-    numbers = all(isinstance(v, int) for v in (n, o, k, s, p, d))
     found = []
-    if numbers:
-        assert isinstance(n, int)
-        discarded, skipped = covered_counts(n, int(o), int(k), int(s), int(p), int(d))
-        if discarded:
-            found.append(LayerWarning(
-                Guard.DISCARDED, axis, discarded, n,
-                f"{axis}: {_pixels(discarded)} of {n} discarded at the {edge} (no window "
-                f"reads {'it' if discarded == 1 else 'them'})"))
-        if skipped:
-            found.append(LayerWarning(
-                Guard.SKIPPED, axis, skipped, n,
-                f"{axis}: {_pixels(skipped)} of {n} skipped between windows "
-                f"({_why_skipped(int(k), int(s), int(d))})"))
-        return found
     leftover = sympy.Mod(n + 2 * p - d * (k - 1) - 1, s)
     if ceil:
         # ceil_mode's windows reach the end, unless it drops a last window that would start
@@ -136,6 +125,27 @@ def axis_warnings(axis: str, n: Value, o: Value, k: Value, s: Value, p: Value, d
             Guard.RESIDUE, axis, None, n,
             f"{axis}: the output size depends on {residue} of {of}"))
     return found
+
+
+@functools.lru_cache(maxsize=1 << 12, typed=True)
+def _numeric_warnings(axis: str, n: int, o: int, k: int, s: int, p: int, d: int
+                      ) -> tuple[LayerWarning, ...]:
+    """axis_warnings on whole numbers: the pixels counted, kept for the next call with the
+    same numbers (a network repeats its layers' geometry; a table is asked again and again)."""
+    edge = _EDGES.get(axis, "end")
+    found = []
+    discarded, skipped = covered_counts(n, int(o), int(k), int(s), int(p), int(d))
+    if discarded:
+        found.append(LayerWarning(
+            Guard.DISCARDED, axis, discarded, n,
+            f"{axis}: {_pixels(discarded)} of {n} discarded at the {edge} (no window "
+            f"reads {'it' if discarded == 1 else 'them'})"))
+    if skipped:
+        found.append(LayerWarning(
+            Guard.SKIPPED, axis, skipped, n,
+            f"{axis}: {_pixels(skipped)} of {n} skipped between windows "
+            f"({_why_skipped(int(k), int(s), int(d))})"))
+    return tuple(found)
 
 
 def notes(warnings: Sequence[LayerWarning]) -> list[str]:

@@ -13,6 +13,7 @@ r' = r + (k_eff − 1)·j,  j' = j·s,  start' = start + ((k_eff − 1)/2 − p)
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,11 +125,14 @@ def advance(field: Field, g: Geometry) -> Field:
     if field.jump is None:
         return field
     j = field.jump
-    numbers = (field.size, j, field.start, g.span, g.stride, g.before)
-    if all(type(v) is int for v in numbers) and g.span % 2:
-        r, j_, start, span, stride, before = numbers  # whole numbers: plain int arithmetic
-        return Field(field_size(r, j_, span), field_jump(j_, stride),
-                     start + ((span - 1) // 2 - before) * j_)
+    r, start, span, stride, before = field.size, field.start, g.span, g.stride, g.before
+    if (type(r) is int and type(j) is int and type(start) is int and type(span) is int
+            and type(stride) is int and type(before) is int and span % 2):
+        # whole numbers: plain int arithmetic (tested one by one: this runs per layer and
+        # axis of every numeric table)
+        return Field(field_size(r, j, span), field_jump(j, stride),
+                     start + ((span - 1) // 2 - before) * j)
+    numbers = (r, j, start, span, stride, before)
     if all(isinstance(v, int | sympy.Rational) for v in numbers):  # exact fractions
         r, j_, start, span, stride, before = (_fraction(v) for v in numbers)
         return Field(_number(field_size(r, j_, span)), _number(field_jump(j_, stride)),
@@ -161,6 +165,19 @@ def _number(v: Fraction) -> Value:
 
 def window_geometry(w: Window) -> tuple[Geometry, ...]:
     """Per axis: k_eff, s and the padding on each side (p=same splits d(k−1), extra after)."""
+    if all(type(v) is int for v in (*w.kernel, *w.stride, *w.padding, *w.dilation)):
+        return _numeric_geometry(w)
+    return _geometry(w)
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _numeric_geometry(w: Window) -> tuple[Geometry, ...]:
+    """window_geometry of a window of plain ints (frozen: kept for the next layer or call
+    with the same window; a Window of ints is equal only to one of the same ints)."""
+    return _geometry(w)
+
+
+def _geometry(w: Window) -> tuple[Geometry, ...]:
     out = []
     for k, s, p, d in zip(w.kernel, w.stride, w.padding, w.dilation, strict=True):
         before, after = f.same_padding(k, d) if w.same else (p, p)

@@ -49,7 +49,12 @@ def memory_of(dtype: object = "float32", batch: object = 1, name: str = "batch")
         raise InvalidValueError(f"dtype: expected one of {', '.join(DTYPES)}, got "
                                 f"{dtype!r}"[:200])
     value = value_of(name, batch)
-    if truth(sympy.Ge(value, 1)) is False or truth(sympy.Eq(value, sympy.floor(value))) is False:
+    if type(value) is int:  # the common case, decided without SymPy
+        wrong = value < 1
+    else:
+        wrong = (truth(sympy.Ge(value, 1)) is False
+                 or truth(sympy.Eq(value, sympy.floor(value))) is False)
+    if wrong:
         raise InvalidValueError(f"{name}: expected a whole number of examples, 1 or more, or a "
                                 f"symbol such as N; got {value}")
     return Memory(str.__str__(dtype), value)
@@ -93,7 +98,9 @@ def non_trainable(layer: Layer, params: Value) -> Value:
 
 def columns(record: Any, memory: Memory, depth: int) -> dict[str, Any]:
     """The torchinfo columns of a trace record (symconv.trace.Record), by LayerRecord field
-    name; block rows sum their children's parameters as the params column does."""
+    name: the name and depth, and the numbers as Values (Python ints where the record has
+    ints; the facade makes them SymPy objects); block rows sum their children's parameters
+    as the params column does."""
     layer = record.layer
     frozen: Value = (sum((_frozen(c) for c in record.children), 0) if record.children
                      else non_trainable(layer, record.params))
@@ -101,13 +108,11 @@ def columns(record: Any, memory: Memory, depth: int) -> dict[str, Any]:
     return {
         "name": path,
         "depth": path.count(".") + 1 if path else depth,
-        "kernel_shape": tuple(sympy.sympify(v, strict=True)
-                              for v in kernel_shape(layer, record.input_shape)),
-        "trainable": sympy.sympify(record.params - frozen, strict=True),
-        "non_trainable": sympy.sympify(frozen, strict=True),
-        "param_bytes": sympy.sympify(record.params * memory.itemsize, strict=True),
-        "activation_bytes": sympy.sympify(record.neurons * memory.batch * memory.itemsize,
-                                          strict=True),
+        "kernel_shape": kernel_shape(layer, record.input_shape),
+        "trainable": record.params - frozen,
+        "non_trainable": frozen,
+        "param_bytes": record.params * memory.itemsize,
+        "activation_bytes": record.neurons * memory.batch * memory.itemsize,
     }
 
 

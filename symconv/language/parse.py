@@ -6,6 +6,9 @@ into layers. Every statement and argument carries its `Source` for error message
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -220,10 +223,35 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         start=["start", "shape", "expr"],
-        # Lark keeps the analysed grammar in a file under the temporary directory, keyed by
-        # the grammar's text and options: later runs load it instead of analysing again.
-        cache=True,
+        # Lark keeps the analysed grammar in a file (checked against the grammar's text and
+        # options before use): later runs load it instead of analysing the grammar again.
+        cache=_grammar_cache(text),
     )
+
+
+def _grammar_cache(text: str) -> str | bool:
+    """Where Lark keeps the analysed grammar: a file in the user's own cache folder
+    ($XDG_CACHE_HOME/symconv, else ~/.cache/symconv, made private), never a shared temporary
+    folder, where another user could leave a file for Lark to unpickle. False (no cache, the
+    grammar analysed every run) when that folder cannot be made; a file that cannot be
+    written or read back is Lark's to skip, silently."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(home, "symconv")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    if not os.path.isabs(folder) or not os.access(folder, os.W_OK) or not _own(folder):
+        return False
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    version = f"{sys.version_info[0]}{sys.version_info[1]}"
+    return os.path.join(folder, f"grammar-{digest}-lark{lark.__version__}-py{version}.pickle")
+
+
+def _own(folder: str) -> bool:
+    """Whether the folder belongs to this user (always so where there are no user ids)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or os.stat(folder).st_uid == getuid()
 
 
 def _source(lines: list[str], line: int, column: int) -> Source:

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
-from symconv.derive.derivation import Derivation, LayerDerivation
+from typing import TYPE_CHECKING
+
 from symconv.derive.steps import Step
 from symconv.present.latex import escape_text, latex
+
+if TYPE_CHECKING:
+    from symconv.derive.derivation import Derivation, LayerDerivation
 
 # ---------------------------------------------------------------- derivations
 

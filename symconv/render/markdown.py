@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from symconv.derive.derivation import Derivation
 from symconv.render.latex import input_sizes, step_latex
+
+if TYPE_CHECKING:
+    from symconv.derive.derivation import Derivation
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$])")
 

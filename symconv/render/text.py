@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from symconv.derive.derivation import Derivation
+from typing import TYPE_CHECKING
+
 from symconv.derive.steps import Step
 from symconv.present.text import text
+
+if TYPE_CHECKING:
+    from symconv.derive.derivation import Derivation
 
 
 def step_text(step: Step, indent: str = "  ") -> str:

@@ -8,6 +8,21 @@
 - `design`: searches for whole layer designs under bounds and a cost.
 """
 
-from symconv.solve.solution import Solution, solve
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from symconv.solve.solution import Solution, solve
 
 __all__ = ["Solution", "solve"]
+
+
+def __getattr__(name: str) -> Any:
+    """`Solution` and `solve`, loaded when first asked for: the modules beside them (design,
+    layers, align) import without the solver's answers and their presentation."""
+    if name not in __all__:
+        raise AttributeError(f"module 'symconv.solve' has no attribute {name!r}")
+    from symconv.solve import solution
+
+    return getattr(solution, name)
