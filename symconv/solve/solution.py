@@ -32,6 +32,7 @@ from typing import Any
 import sympy
 
 from symconv.algebra.symbols import Value, free_names, symbol, truth
+from symconv.engine import formulas as f
 from symconv.engine.blocks import MAX_UNROLLED, describe, unrolled_layers
 from symconv.errors import (
     InvalidValueError,
@@ -589,9 +590,15 @@ def _symbolic(
         try:
             low, high, found = invert(o, u, t)
         except NotInvertible as why:
+            # ceil mode's Piecewise: say which layers and which rule make the two formulas.
+            ceil = [f"layer {label}, {kind_of(layer)}" for label, layer in _ceil_pools(
+                net.layers, "") if o.has(sympy.Piecewise)]
+            reason = (f"ceil_mode in {' and '.join(ceil)}: the output is one of two formulas, "
+                      "as a last window that would start in the right padding is dropped, "
+                      f"and {name} decides which" if ceil else str(why))
             raise NoSolutionError(
                 f"{name} cannot be solved in closed form while {', '.join(others)} "
-                f"{'is a symbol' if len(others) == 1 else 'are symbols'} ({why}); give "
+                f"{'is a symbol' if len(others) == 1 else 'are symbols'} ({reason}); give "
                 f"{'it a value' if len(others) == 1 else 'them values'} with --set"
             ) from None
         lows.append(low)
@@ -619,6 +626,26 @@ def _symbolic(
                   f"(none where the lower end exceeds the upper){where}")
     return Solution(name, equations, tuple(dict.fromkeys(steps)), low, high, None, reason,
                     conditions=tuple(dict.fromkeys(kept)))
+
+
+def _ceil_pools(layers: Sequence[Layer], prefix: str) -> list[tuple[str, Pool]]:
+    """The ceil-mode poolings among the layers (blocks searched), numbered as `table`
+    numbers them (1, 2.3, ...)."""
+    found: list[tuple[str, Pool]] = []
+    for i, layer in enumerate(layers, start=1):
+        label = f"{prefix}{i}"
+        w = getattr(layer, "window", None)
+        # Only where s + p may exceed the window's span can a last window start in the
+        # padding (formulas.last_window_in_padding): elsewhere ceil mode is one formula.
+        if isinstance(layer, Pool) and layer.ceil_mode and w is not None and any(
+                truth(sympy.Gt(s + p, f.effective_kernel(k, d))) is not False
+                for k, s, p, d in zip(w.kernel, w.stride, w.padding, w.dilation, strict=True)):
+            found.append((label, layer))
+        inner = [getattr(layer, "body", ()), getattr(layer, "shortcut", ()),
+                 *getattr(layer, "branches", ())]
+        for body in inner:
+            found += _ceil_pools(body, f"{label}.")
+    return found
 
 
 class _Fails(Exception):
