@@ -85,7 +85,8 @@ def _peel(
             up = bool(factor.is_nonnegative)
             first, last = _peel(inner[0], u, _ceil(low if up else high, factor),
                                 _floor(high if up else low, factor), steps)
-            acts, fits = sympy.Ne(factor, 0), sympy.And(low <= 0, high >= 0)
+            fits = sympy.Eq(low, 0) if low == high else sympy.And(low <= 0, high >= 0)
+            acts = sympy.Ne(factor, 0)
             return (sympy.Piecewise((first, acts), (-sympy.oo, fits), (sympy.oo, True)),
                     sympy.Piecewise((last, acts), (sympy.oo, fits), (-sympy.oo, True)))
         raise NotInvertible("a factor of unknown sign")
