@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from symconv.errors import (
     Source,
     SymconvError,
     UnknownNameError,
+    UnsupportedError,
     did_you_mean,
 )
 from symconv.language.build import build, no_words
@@ -445,6 +447,21 @@ def _whole_symbols(values: Mapping[str, object]) -> None:
         if truth(whole(value)) is False:
             raise InvalidValueError(f"{name} = {text_value(value)}: every symbol stands for a "
                                     f"whole number")
+
+
+def bind_whole(network: Network, values: Mapping[str, object]) -> Network:
+    """network.bind(values), refusing a value that is no whole number as `table` does: the
+    trace names the layer whose argument it makes a fraction and the rule it breaks, with
+    the value given ("kernel_size must be a whole number, got 5/2 (K = 5/2)"); a value that
+    every layer uses whole (in 2*K, say) is refused as a symbol's. The solver's entry points
+    bind through here, since their own walk computes with such a value without a word."""
+    bound = network.bind(values)
+    if any(truth(whole(value_of(name, v))) is False for name, v in values.items()):
+        # A trace too big for symbolic sizes: the symbol's own rule below says it.
+        with contextlib.suppress(UnsupportedError):
+            network.traced_records(**values)
+        _whole_symbols(values)
+    return bound
 
 
 # SymPy integers for table rows: a row of numbers repeats few distinct values (a cache hit

@@ -21,7 +21,7 @@ from symconv.commands.options import (
 )
 from symconv.errors import NoSolutionError, SymconvError
 from symconv.language.parse import parse_shape
-from symconv.network import Network
+from symconv.network import Network, bind_whole
 from symconv.solve.layers import Convention, sizes_in
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     network = load_network(args)
     values = values_from(args)
-    network.bind(values)  # every --set names a symbol of the description
+    bind_whole(network, values)  # every --set names a symbol of the description, each whole
     if args.layer is not None:
         network = read_option("--layer", network.upto, args.layer)
     convention = Convention(args.convention)

@@ -128,7 +128,9 @@ def _least(value: Value) -> int:
 
 
 def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int, chain: Walk) -> Record:
-    check_unrolling(block, count, not all(isinstance(v, int) for v in at.shape))
+    # Only the spatial sizes make a strided layer slow to trace: a symbolic channel count
+    # (input C x W) is carried through each pass unchanged by the strides.
+    check_unrolling(block, count, not all(isinstance(v, int) for v in at.shape[1:]))
     children: list[Record] = []
     end = at
     for _ in range(count):
@@ -139,7 +141,7 @@ def _unrolled(index: int, block: Repeat, count: int, at: Chain, path: int, chain
 
 def check_unrolling(block: Repeat, count: int, symbolic: bool) -> None:
     """UnsupportedError where unrolling `count` passes of the block would apply more layers
-    than symconv unrolls (more strided layers, on `symbolic` sizes)."""
+    than symconv unrolls (more strided layers, where the spatial sizes are `symbolic`)."""
     if count > MAX_UNROLLED:
         raise UnsupportedError(
             f"repeat {count}: counts above {MAX_UNROLLED} are too many to unroll; write the "

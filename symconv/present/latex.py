@@ -180,6 +180,14 @@ class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
         return name_latex(expr.name)
 
+    # An unbounded end of a solution's interval (SymPy's own printer would be reached
+    # through the class name here, as \text{Infinity}).
+    def _print_Infinity(self, expr: sympy.Basic) -> str:
+        return r"\infty"
+
+    def _print_NegativeInfinity(self, expr: sympy.Basic) -> str:
+        return r"-\infty"
+
     def _print_Mod(self, expr: sympy.Mod, exp: Any = None) -> str:
         """(W + 2P - K) mod S, terms with a plus sign first, as the text form writes it."""
         a, b = expr.args

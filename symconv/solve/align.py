@@ -33,7 +33,7 @@ from symconv.language.layers import (
     Repeat,
     Residual,
 )
-from symconv.network import Network, parse
+from symconv.network import Network, bind_whole, parse
 from symconv.solve.solution import first_true
 from symconv.solve.walk import FLAT, axis_size
 
@@ -76,7 +76,7 @@ class Alignment:
 
 def aligned_sizes(network: Network | str, /, **values: object) -> tuple[Alignment, ...]:
     """The aligned input sizes of each spatial axis, the layers' symbols taking `values`."""
-    net = (parse(network) if isinstance(network, str) else network).bind(values)
+    net = bind_whole(parse(network) if isinstance(network, str) else network, values)
     net.records()  # the layers' own rules first (a stride of 0, say), with their messages
     rank = len(net.input_shape) - 1
     names = axis_names(rank)

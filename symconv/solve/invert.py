@@ -79,10 +79,31 @@ def _peel(
             return _peel(inner[0], u, _ceil(low, factor), _floor(high, factor), steps)
         if factor.is_negative:
             return _peel(inner[0], u, _ceil(high, factor), _floor(low, factor), steps)
+        if factor.is_nonnegative or factor.is_nonpositive:
+            # K - 1 for a kernel K >= 1: zero where the unknown (a dilation, say) has no
+            # effect, and then every value of it fits or none does.
+            up = bool(factor.is_nonnegative)
+            first, last = _peel(inner[0], u, _ceil(low if up else high, factor),
+                                _floor(high if up else low, factor), steps)
+            fits = sympy.Eq(low, 0) if low == high else sympy.And(low <= 0, high >= 0)
+            acts = sympy.Ne(factor, 0)
+            return (sympy.Piecewise((first, acts), (-sympy.oo, fits), (sympy.oo, True)),
+                    sympy.Piecewise((last, acts), (sympy.oo, fits), (-sympy.oo, True)))
         raise NotInvertible("a factor of unknown sign")
     if isinstance(e, sympy.floor | sympy.ceiling):
         return _floor_or_ceiling(e, u, low, high, steps)
-    raise NotInvertible(f"no rule for {type(e).__name__}")
+    raise NotInvertible(next((said for kind, said in _SHAPES if isinstance(e, kind)),
+                             "the unknown occurs inside a function this inversion does not undo"))
+
+
+# What the unknown sits inside where the inversion stops, in words (never SymPy's class).
+_SHAPES: tuple[tuple[type, str], ...] = (
+    (sympy.Piecewise, "the output is one of two formulas, depending on the unknown"),
+    (sympy.Pow, "the unknown occurs in a power"),
+    (sympy.Max, "the unknown occurs in a maximum"),
+    (sympy.Min, "the unknown occurs in a minimum"),
+    (sympy.Mod, "the unknown occurs in a remainder"),
+)
 
 
 def _floor_or_ceiling(

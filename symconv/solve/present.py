@@ -163,7 +163,9 @@ def _symbolic(solution: Solution) -> tuple[tuple[Case, ...], tuple[Condition, ..
     answer = Answer(low, high)
     note = ("none where the lower end exceeds the upper; "
             if not proven_nonnegative(high - low) and high != sympy.oo else "")
-    left = " and ".join(sorted({type(a).__name__ for a in (low, high) if isinstance(a, sympy.Basic)
+    # (a Piecewise is named for what it is to a reader: cases)
+    left = " and ".join(sorted({type(a).__name__.replace("Piecewise", "cases")
+                                for a in (low, high) if isinstance(a, sympy.Basic)
                                 for a in a.atoms(*ROUNDINGS, sympy.Piecewise, sympy.Max,
                                                  sympy.Min)}))
     why = f"the integers {u} with {interval} ({note}not split into cases"

@@ -32,12 +32,19 @@ from typing import Any
 import sympy
 
 from symconv.algebra.symbols import Value, free_names, symbol, truth
-from symconv.engine.blocks import describe
-from symconv.errors import InvalidValueError, NoSolutionError, SymconvError, UnknownNameError
-from symconv.language.layers import Conv, Pool, kind_of
+from symconv.engine import formulas as f
+from symconv.engine.blocks import MAX_UNROLLED, describe, unrolled_layers
+from symconv.errors import (
+    InvalidValueError,
+    NoSolutionError,
+    SymconvError,
+    UnknownNameError,
+    UnsupportedError,
+)
+from symconv.language.layers import Concat, Conv, Layer, Pool, Repeat, Residual, kind_of
 from symconv.language.parse import parse_shape
 from symconv.language.values import substitution, value_of, whole_number
-from symconv.network import Network, as_network
+from symconv.network import Network, as_network, bind_whole
 from symconv.present.values import text_shape
 from symconv.solve.invert import Between, NotInvertible, invert
 from symconv.solve.walk import (
@@ -162,7 +169,7 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
         raise UnknownNameError(f"unknown symbol '{unknown}' (the network's symbols: {have})")
     if unknown in values:
         raise NoSolutionError(f"'{unknown}' is the unknown; it cannot also be given a value")
-    bound = net.bind(values)
+    bound = bind_whole(net, values)
     u = symbol(unknown)
     targets = _given(_targets(target, len(bound.input_shape) - 1), net, values)
     if any(unknown in free_names(t) for t in targets):
@@ -294,15 +301,21 @@ def _numeric(
     if moves in (1, -1):
         # rises: true from some value on; falls: false from some value on.
         rises, falls = (at_least, at_most) if moves == 1 else (at_most, at_least)
-        low = first_true(rises, least)
-        if low > _FAR:
+        limit = _unroll_limit(net, u, least)
+        low = first_true(rises, least, limit)
+        if low > limit:
             return _none(name, equations, inequalities,
-                         f"no {name} up to 2**62 gives {_show(targets)}")
-        stop = _plateau(net, u, least) if moves == -1 else _FAR
+                         f"no {name} up to {_limit_text(limit)} gives {_show(targets)}",
+                         complete=limit == _FAR)
+        plateau = _plateau(net, u, least) if moves == -1 else _FAR
+        stop = min(plateau, limit)
         end = first_true(lambda v: not falls(v), low, stop)
-        if end > stop:
+        if end > stop and plateau <= limit:
             return answer(low, sympy.oo, f"every {name} >= {{first}} gives {_show(targets)}: "
                           f"the output no longer changes as {name} grows")
+        if end > stop:  # cut off by the passes symconv unrolls, not by the output
+            return _checked(net, u, targets, low, limit, equations, inequalities,
+                            f"only {name} <= {_limit_text(limit)} was searched", False)
         high = end - 1
     elif moves == 0:
         got = sizes(least)
@@ -314,8 +327,8 @@ def _numeric(
         return _up_to_plateau(net, u, targets, least, stop, equations, inequalities)
     else:
         found = [v for v in range(least, SEARCH_LIMIT + 1) if sizes(v) == targets]
-        reason = (f"the output both grows and shrinks with {name}, so only {least} <= {name} "
-                  f"<= {SEARCH_LIMIT} was searched")
+        reason = (f"the output is not known to move one way only as {name} grows, so only "
+                  f"{least} <= {name} <= {SEARCH_LIMIT} was searched")
         if not found:
             return _none(name, equations, inequalities, "no value: " + reason, complete=False)
         return _checked(net, u, targets, found[0], found[-1], equations, inequalities, reason,
@@ -333,8 +346,9 @@ def _up_to_plateau(net: Network, u: sympy.Symbol, targets: tuple[int, ...], leas
     the output is the plateau's, so the set ends in an unbounded run where that fits."""
     name = u.name
     found = [v for v in range(least, stop + 2) if output_sizes(net, u, v) == targets]
-    why = (f"the output both grows and shrinks with {name}; every {name} > {stop} gives the "
-           f"output of {name} = {stop + 1}, so {least} <= {name} <= {stop + 1} were all tried")
+    why = (f"the output is not known to move one way only as {name} grows; every {name} > "
+           f"{stop} gives the output of {name} = {stop + 1}, so {least} <= {name} <= "
+           f"{stop + 1} were all tried")
     if not found:
         return _none(name, equations, inequalities, f"no {name} gives {_show(targets)}: {why}")
     if found[-1] <= stop:
@@ -377,7 +391,13 @@ def _plateau(net: Network, u: sympy.Symbol, least: int) -> int:
     of convolutions and poolings in a network without blocks: their input sizes are largest
     at u = least (outputs shrink as the stride grows), and a stride beyond both n + 2p and the
     window's span leaves a single window (or, ceil mode, a rounding of a negative
-    numerator that is 0 from then on). Else _FAR."""
+    numerator that is 0 from then on). Where u is only the count of one repeat among the
+    top layers, the pass from which the walk's sizes no longer change (each pass then maps
+    them to themselves), if one comes within the passes symconv unrolls. Else _FAR."""
+    if (count := _count_only(net, u)) is not None:
+        fixed = first_true(lambda v: output_sizes(net, u, v) == output_sizes(net, u, v + 1),
+                           least, count)
+        return fixed if fixed <= count else _FAR
     strides = [(i, layer.window) for i, layer in enumerate(net.layers)
                if isinstance(layer, Conv | Pool) and u in layer.window.stride]
     inside = [v for v, _, _ in roles(net, u) if has(v, u)]
@@ -390,6 +410,53 @@ def _plateau(net: Network, u: sympy.Symbol, least: int) -> int:
                      *(int(d) * (int(k) - 1) + 1 for k, d in zip(w.kernel, w.dilation,
                                                                   strict=True)))
     return widest + 1
+
+
+def _count_only(net: Network, u: sympy.Symbol) -> int | None:
+    """When u is nothing but the count (`repeat u`) of one repeat among the top layers: the
+    most passes of it the trace unrolls. Else None."""
+    repeats = [layer for layer in net.layers if isinstance(layer, Repeat) and layer.count == u]
+    inside = [v for v, _, _ in roles(net, u) if has(v, u)]
+    if len(repeats) != 1 or len(inside) != 1:
+        return None
+    layers = sympy.sympify(unrolled_layers(repeats[0].body), strict=True)
+    return MAX_UNROLLED // max(1, int(layers.xreplace({s: 1 for s in layers.free_symbols})))
+
+
+def _unroll_limit(net: Network, u: sympy.Symbol, least: int) -> int:
+    """The largest u for which the walk unrolls its repeats within symconv's limit (a count
+    past it is refused, as the trace refuses it); _FAR where u counts no passes."""
+    if not any(has(layer.count, u) for layer in _repeats(net.layers)):
+        return _FAR
+
+    def refused(v: int) -> bool:
+        try:
+            output_sizes(net, u, v)
+        except UnsupportedError:
+            return True
+        return False
+
+    # Refused once, refused for every larger count: more passes apply more layers (a walk
+    # that has reached its fixed point stops early, and then stays so).
+    return min(first_true(refused, least), _FAR + 1) - 1
+
+
+def _repeats(layers: Sequence[Layer]) -> list[Repeat]:
+    found: list[Repeat] = []
+    for layer in layers:
+        if isinstance(layer, Repeat):
+            found += [layer, *_repeats(layer.body)]
+        elif isinstance(layer, Residual):
+            found += _repeats(layer.body) + _repeats(layer.shortcut)
+        elif isinstance(layer, Concat):
+            found += [r for b in layer.branches for r in _repeats(b)]
+    return found
+
+
+def _limit_text(limit: int) -> str:
+    if limit >= _FAR:
+        return "2**62"
+    return f"{limit} (the passes symconv unrolls)"
 
 
 def _checked(
@@ -523,9 +590,15 @@ def _symbolic(
         try:
             low, high, found = invert(o, u, t)
         except NotInvertible as why:
+            # ceil mode's Piecewise: say which layers and which rule make the two formulas.
+            ceil = [f"layer {label}, {kind_of(layer)}" for label, layer in _ceil_pools(
+                net.layers, "") if o.has(sympy.Piecewise)]
+            reason = (f"ceil_mode in {' and '.join(ceil)}: the output is one of two formulas, "
+                      "as a last window that would start in the right padding is dropped, "
+                      f"and {name} decides which" if ceil else str(why))
             raise NoSolutionError(
                 f"{name} cannot be solved in closed form while {', '.join(others)} "
-                f"{'is a symbol' if len(others) == 1 else 'are symbols'} ({why}); give "
+                f"{'is a symbol' if len(others) == 1 else 'are symbols'} ({reason}); give "
                 f"{'it a value' if len(others) == 1 else 'them values'} with --set"
             ) from None
         lows.append(low)
@@ -553,6 +626,26 @@ def _symbolic(
                   f"(none where the lower end exceeds the upper){where}")
     return Solution(name, equations, tuple(dict.fromkeys(steps)), low, high, None, reason,
                     conditions=tuple(dict.fromkeys(kept)))
+
+
+def _ceil_pools(layers: Sequence[Layer], prefix: str) -> list[tuple[str, Pool]]:
+    """The ceil-mode poolings among the layers (blocks searched), numbered as `table`
+    numbers them (1, 2.3, ...)."""
+    found: list[tuple[str, Pool]] = []
+    for i, layer in enumerate(layers, start=1):
+        label = f"{prefix}{i}"
+        w = getattr(layer, "window", None)
+        # Only where s + p may exceed the window's span can a last window start in the
+        # padding (formulas.last_window_in_padding): elsewhere ceil mode is one formula.
+        if isinstance(layer, Pool) and layer.ceil_mode and w is not None and any(
+                truth(sympy.Gt(s + p, f.effective_kernel(k, d))) is not False
+                for k, s, p, d in zip(w.kernel, w.stride, w.padding, w.dilation, strict=True)):
+            found.append((label, layer))
+        inner = [getattr(layer, "body", ()), getattr(layer, "shortcut", ()),
+                 *getattr(layer, "branches", ())]
+        for body in inner:
+            found += _ceil_pools(body, f"{label}.")
+    return found
 
 
 class _Fails(Exception):

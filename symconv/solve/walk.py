@@ -7,17 +7,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, assert_never
 
 import sympy
 
+from symconv.algebra.simplify import floor_map
 from symconv.algebra.symbols import Value, symbol
 from symconv.engine import formulas as f
 from symconv.engine.blocks import MAX_UNROLLED, check_unrolling
 from symconv.engine.records import PENDING_RULES, Record
 from symconv.engine.substitute import substitute
-from symconv.errors import NoSolutionError, UnsupportedError
+from symconv.errors import NoSolutionError, SymconvError, UnsupportedError
 from symconv.language.layers import (
     Activation,
     AdaptivePool,
@@ -53,10 +54,11 @@ def roles(net: Network, u: sympy.Symbol) -> Iterator[tuple[Value, int | None, bo
     with it, -1 if it shrinks, None if either, whether 0 is a valid value)."""
     for v in net.input_shape[1:]:
         yield v, 1, False
-    yield from _layer_roles(net.layers)
+    yield from _layer_roles(net.layers, u, len(net.input_shape) - 1)
 
 
-def _layer_roles(layers: Sequence[Layer]) -> Iterator[tuple[Value, int | None, bool]]:
+def _layer_roles(layers: Sequence[Layer], u: sympy.Symbol, rank: int
+                 ) -> Iterator[tuple[Value, int | None, bool]]:
     for layer in layers:
         match layer:
             case Conv(window=w) | Pool(window=w):
@@ -68,12 +70,12 @@ def _layer_roles(layers: Sequence[Layer]) -> Iterator[tuple[Value, int | None, b
             case AdaptivePool(output_size=size):
                 yield from ((v, 1, False) for v in size if v is not None)
             case Repeat(count=count, body=body):
-                yield count, None, False
-                yield from _layer_roles(body)
+                yield count, _pass_direction(tuple(body), rank) if has(count, u) else None, False
+                yield from _layer_roles(body, u, rank)
             # The output of a residual block is its body's, of a concatenation any branch's
             # (the others must agree, which the check by substitution sees to).
             case Residual(body=body) | Concat(branches=(body, *_)):
-                yield from _layer_roles(body)
+                yield from _layer_roles(body, u, rank)
             case Pad(padding=padding):
                 yield from ((v, 1, True) for pair in padding for v in pair)
             case PixelShuffle(factor=r, inverse=inverse):
@@ -102,6 +104,52 @@ def _window_roles(w: Window, sign: int, ceil: bool
         (w.padding, sign, True),
     ):
         yield from ((v, direction, may_be_zero) for v in values)
+
+
+@lru_cache(maxsize=64)
+def _pass_direction(body: tuple[Layer, ...], rank: int) -> int | None:
+    """How one pass of a repeated body moves the spatial sizes, whatever they are: +1 if it
+    never shrinks an axis, -1 if it never grows one, 0 if it keeps them, None where that is
+    not known (a parameter is still a symbol, an axis's map is no single floor, ceil mode's
+    Piecewise). Each layer keeps the order of sizes (its output grows with its input), so
+    with f(n) <= n for every n, f(f(n)) <= f(n) and so on: the sizes after L passes then
+    move one way as L grows (and an empty output stays empty)."""
+    probes = tuple(sympy.Dummy(f"n{axis}", integer=True, positive=True) for axis in range(rank))
+    try:
+        sizes = run_layers(body, probes, _number)
+    except (SymconvError, _Open):
+        return None
+    if sizes is None or len(sizes) != rank:
+        return None  # flattened: no spatial sizes to follow
+    moves = set()
+    for x, out in zip(probes, sizes, strict=True):
+        m = floor_map(out, x)
+        if m is None or not all(isinstance(v, int | sympy.Integer)
+                                for v in (m.scale, m.offset, m.divisor)):
+            return None
+        # f(n) = floor((M n + A)/S) over n >= 1: f(n) <= n for all n iff M <= S and
+        # f(1) <= 1 (M + A < 2S); f(n) >= n for all n iff M >= S and f(1) >= 1 (M + A >= S).
+        scale, offset, divisor = int(m.scale), int(m.offset), int(m.divisor)
+        never_grows = scale <= divisor and scale + offset < 2 * divisor
+        never_shrinks = scale >= divisor and scale + offset >= divisor
+        if never_grows and never_shrinks:
+            moves.add(0)
+        elif never_grows or never_shrinks:
+            moves.add(-1 if never_grows else 1)
+        else:
+            return None
+    moves.discard(0)
+    return moves.pop() if len(moves) == 1 else 0 if not moves else None
+
+
+class _Open(Exception):
+    """A layer's parameter is still a symbol."""
+
+
+def _number(v: Value) -> int:
+    if isinstance(v, int) or (isinstance(v, sympy.Basic) and v.is_Integer):
+        return int(v)
+    raise _Open(v)
 
 
 def has(value: Value, u: sympy.Symbol) -> bool:
