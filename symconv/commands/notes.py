@@ -39,6 +39,10 @@ def register(subparsers: Any) -> None:
                         "default), thin (a thin space) or none")
     parser.add_argument("--beamer", action="store_true",
                         help="Beamer slides: one frame per layer")
+    parser.add_argument("--figures", action="store_true",
+                        help="a figure of the first layer of each kind (conv, dilated conv, "
+                        "pooling, transposed conv, ...) beside its derivation, as symconv draw "
+                        "draws it (TikZ: the preamble loads tikz)")
     parser.set_defaults(run=run)
 
 
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     network = load_network(args)
     layers = None if args.layers is None else parse_layers(args.layers, len(network.layers))
     options = NotesOptions(layers=layers, formula_sheet=args.formula_sheet, level=args.level,
-                           digits=args.digits, beamer=args.beamer)
+                           digits=args.digits, beamer=args.beamer, figures=args.figures)
     notes = build_notes(network, values_from(args))
     title = args.title if args.title is not None else _default_title(args)
     tex = notes_body(notes, options) if args.fragment else notes_document(notes, title, options)

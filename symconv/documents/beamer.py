@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from symconv.documents.layout import Seen
 from symconv.documents.notes import (
-    MACROS,
     Notes,
     closed_form_rows,
+    figures_of,
     group_lines,
     group_title,
     layer_groups,
+    macros,
     network_tabular,
     preamble,
     receptive_tabular,
     records_of,
     rows_latex,
 )
+from symconv.documents.notes_figures import figure_lines
 from symconv.documents.notes_sheet import notes_sheet_latex
 from symconv.documents.options import DIGITS, NotesOptions
 from symconv.present.latex import digit_groups, escape_text
@@ -40,7 +42,8 @@ def beamer_body(notes: Notes, options: NotesOptions) -> str:
 
 def _frames(notes: Notes, options: NotesOptions) -> list[str]:
     network = notes.network
-    out = [MACROS]
+    figures = figures_of(notes, options)
+    out = [macros(bool(figures))]
     out += _frame("Network", [r"\begin{center}", r"\symconvfitbox{" +
                               network_tabular(network, network.table(**notes.values)) + "}",
                               r"\end{center}"])
@@ -50,6 +53,10 @@ def _frames(notes: Notes, options: NotesOptions) -> list[str]:
         first = [f"Input sizes: {input_sizes(notes.derivation)}.", ""] if i == 0 else []
         body = group_lines(group, seen, SLIDE)
         out += _frame(group_title(group), [*first, *body], breaks=len(body) > 12)
+        if group[0].index in figures:  # a frame of its own: the figure at a readable size
+            out += _frame(group_title(group) + ": the window",
+                          [r"\begin{center}", *figure_lines(figures[group[0].index]),
+                           r"\end{center}"])
     table = receptive_tabular(records_of(notes), options)
     if table:
         out += _frame("Receptive fields", table)
@@ -67,7 +74,7 @@ def beamer_document(notes: Notes, title: str, options: NotesOptions) -> str:
     body = beamer_body(notes, options)
     return "\n".join([
         r"\documentclass[11pt]{beamer}",
-        *(line for line in preamble(title + body) if "multicol" not in line),
+        *(line for line in preamble(title + body, options.figures) if "multicol" not in line),
         r"\setbeamertemplate{navigation symbols}{}",
         r"\title{" + title + "}",
         r"\date{}",

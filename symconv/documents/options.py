@@ -20,13 +20,15 @@ class NotesOptions:
     """`layers`: the top-level layer numbers whose derivations are shown (None: all);
     `formula_sheet`: whether the formula sheet ends the notes; `level`: the heading of each
     part (\\section, \\subsection or none at all, for a document with its own structure);
-    `digits`: the digit grouping's name in DIGITS; `beamer`: slides, one layer per frame."""
+    `digits`: the digit grouping's name in DIGITS; `beamer`: slides, one layer per frame;
+    `figures`: a figure of the first layer of each kind, beside its derivation."""
 
     layers: frozenset[int] | None = None
     formula_sheet: bool = True
     level: Level = "section"
     digits: str = "comma"
     beamer: bool = False
+    figures: bool = False
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
