@@ -5,6 +5,7 @@ The rows are the article's (symconv.notes), set one column wide on a slide."""
 from __future__ import annotations
 
 from symconv.documents.layout import Seen
+from symconv.documents.notation import renamer, sheet_in
 from symconv.documents.notes import (
     Notes,
     closed_form_rows,
@@ -22,7 +23,7 @@ from symconv.documents.notes import (
 from symconv.documents.notes_figures import figure_lines
 from symconv.documents.notes_sheet import notes_sheet_latex
 from symconv.documents.options import DIGITS, NotesOptions
-from symconv.present.latex import digit_groups, escape_text
+from symconv.present.latex import digit_groups, escape_text, symbol_names
 from symconv.render.latex import input_sizes
 
 # Width of a row of math on a 128 mm slide at Beamer's 11 pt, in points.
@@ -36,7 +37,8 @@ def _frame(title: str, lines: list[str], breaks: bool = False) -> list[str]:
 
 def beamer_body(notes: Notes, options: NotesOptions) -> str:
     """The frames (and the macros they use), to \\input into a Beamer document."""
-    with digit_groups(DIGITS[options.digits]):
+    with digit_groups(DIGITS[options.digits]), symbol_names(
+            renamer(notes.network, options.notation)):
         return "\n".join(_frames(notes, options)) + "\n"
 
 
@@ -64,7 +66,8 @@ def _frames(notes: Notes, options: NotesOptions) -> list[str]:
                   rows_latex(closed_form_rows(notes, options), SLIDE, side_by_side=False),
                   breaks=True)
     if options.formula_sheet:
-        out += _frame("Formula sheet", [notes_sheet_latex()], breaks=True)
+        out += _frame("Formula sheet", [sheet_in(options.notation, notes_sheet_latex())],
+                      breaks=True)
     return out
 
 

@@ -23,6 +23,7 @@ from symconv.algebra.symbols import internal_symbol, symbol
 from symconv.derive.derivation import Derivation, LayerDerivation, derive, internal_letters
 from symconv.derive.steps import Quantity, Step
 from symconv.documents.layout import Row, Seen, height, row_lines, step_rows, value_rows, width
+from symconv.documents.notation import WORDS, renamer, sheet_in
 from symconv.documents.notes_figures import PACKAGE as FIGURE_PACKAGE
 from symconv.documents.notes_figures import figure_lines, layer_figures
 from symconv.documents.notes_sheet import notes_sheet_latex
@@ -30,7 +31,7 @@ from symconv.documents.options import DEFAULT, DIGITS, NotesOptions
 from symconv.engine.records import Record, axis_names
 from symconv.errors import SymconvError
 from symconv.network import LayerRecord, Network
-from symconv.present.latex import digit_groups, escape_text
+from symconv.present.latex import digit_groups, escape_text, symbol_names
 from symconv.present.values import shape_latex, value_latex
 from symconv.render.latex import input_sizes
 from symconv.render.table import params_latex, unused_note
@@ -201,7 +202,8 @@ def notes_body(notes: Notes, options: NotesOptions = DEFAULT) -> str:
         from symconv.documents.beamer import beamer_body
 
         return beamer_body(notes, options)
-    with digit_groups(DIGITS[options.digits]):
+    with digit_groups(DIGITS[options.digits]), symbol_names(
+            renamer(notes.network, options.notation)):
         return "\n".join(_parts(notes, options)) + "\n"
 
 
@@ -254,6 +256,7 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
         heading(options, 0, "Derivations"),
         DERIVATIONS_INTRO,
         "",
+        *([WORDS[options.notation], ""] if WORDS[options.notation] else []),
         f"Input sizes: {input_sizes(notes.derivation)}.",
         "",
         r"\begin{symconvcolumns}",
@@ -278,7 +281,7 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
             SHEET_WORDS,
             "",
             r"\begin{symconvcolumns}",
-            notes_sheet_latex(),
+            sheet_in(options.notation, notes_sheet_latex()),
             r"\end{symconvcolumns}",
         ]
     return parts
