@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from symconv.commands.options import add_network_arguments, load_network, values_from, write_file
-from symconv.documents.options import DIGITS, LEVELS, NotesOptions, parse_layers
+from symconv.documents.options import DIGITS, LEVELS, NOTATIONS, NotesOptions, parse_layers
 from symconv.errors import SymconvError
 
 
@@ -38,6 +38,14 @@ def register(subparsers: Any) -> None:
                         "default), thin (a thin space) or none")
     parser.add_argument("--beamer", action="store_true",
                         help="Beamer slides: one frame per layer")
+    parser.add_argument("--figures", action="store_true",
+                        help="a figure of the first layer of each kind (conv, dilated conv, "
+                        "pooling, transposed conv, ...) beside its derivation, as symconv draw "
+                        "draws it (TikZ: the preamble loads tikz)")
+    parser.add_argument("--notation", choices=NOTATIONS, default="symconv",
+                        help="the letters of the derivations and the formula sheet: symconv's "
+                        "(H, K, S, P, D; default), CS231n's (W, F, S, P; K filters = the "
+                        "output channels C) or Dumoulin & Visin's (i, k, s, p, d, o)")
     parser.set_defaults(run=run)
 
 
@@ -54,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     network = load_network(args)
     layers = None if args.layers is None else parse_layers(args.layers, len(network.layers))
     options = NotesOptions(layers=layers, formula_sheet=args.formula_sheet, level=args.level,
-                           digits=args.digits, beamer=args.beamer)
+                           digits=args.digits, beamer=args.beamer, figures=args.figures,
+                           notation=args.notation)
     notes = build_notes(network, values_from(args))
     title = args.title if args.title is not None else _default_title(args)
     tex = notes_body(notes, options) if args.fragment else notes_document(notes, title, options)

@@ -44,7 +44,7 @@ class Seen:
     def first(self, tex: str) -> bool:
         # H_0 - K_1 and W_3 - K_4 are one formula: subscripts and axis letters left out
         bare = re.sub(r"_\{(?:[^{}]|\{[^{}]*\})*\}", "", tex)
-        key = re.sub(r"(?<![A-Za-z\\])[DHWL](?![A-Za-z])", "X", bare)
+        key = re.sub(r"(?<![A-Za-z\\])[DHWLio](?![A-Za-z])", "X", bare)
         if key in self.formulas:
             return False
         self.formulas.add(key)

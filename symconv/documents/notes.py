@@ -23,12 +23,15 @@ from symconv.algebra.symbols import internal_symbol, symbol
 from symconv.derive.derivation import Derivation, LayerDerivation, derive, internal_letters
 from symconv.derive.steps import Quantity, Step
 from symconv.documents.layout import Row, Seen, height, row_lines, step_rows, value_rows, width
+from symconv.documents.notation import WORDS, renamer, sheet_in
+from symconv.documents.notes_figures import PACKAGE as FIGURE_PACKAGE
+from symconv.documents.notes_figures import figure_lines, layer_figures
 from symconv.documents.notes_sheet import notes_sheet_latex
 from symconv.documents.options import DEFAULT, DIGITS, NotesOptions
 from symconv.engine.records import Record, axis_names
 from symconv.errors import SymconvError
 from symconv.network import LayerRecord, Network
-from symconv.present.latex import digit_groups, escape_text
+from symconv.present.latex import digit_groups, escape_text, symbol_names
 from symconv.present.values import shape_latex, value_latex
 from symconv.render.latex import input_sizes
 from symconv.render.table import params_latex, unused_note
@@ -67,6 +70,15 @@ MACROS = r"""% symconv notes: needs \usepackage{amsmath,amssymb,booktabs,graphic
   \else\newenvironment{symconvcolumns}{}{}\fi
 \fi
 """
+
+
+
+def macros(figures: bool) -> str:
+    """MACROS, whose first line names TikZ too where the notes hold figures."""
+    if not figures:
+        return MACROS
+    return MACROS.replace("booktabs,graphicx}", "booktabs,graphicx,tikz}", 1)
+
 
 # The right-hand side of an aligned row: the line less room for the left-hand side.
 FIT = r"\symconvfit[\dimexpr\linewidth-7em\relax]"
@@ -190,7 +202,8 @@ def notes_body(notes: Notes, options: NotesOptions = DEFAULT) -> str:
         from symconv.documents.beamer import beamer_body
 
         return beamer_body(notes, options)
-    with digit_groups(DIGITS[options.digits]):
+    with digit_groups(DIGITS[options.digits]), symbol_names(
+            renamer(notes.network, options.notation)):
         return "\n".join(_parts(notes, options)) + "\n"
 
 
@@ -215,8 +228,9 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
     records = network.table(**notes.values)  # the table's records: SymPy values
     input_shape = records[0].input_shape if records else network.input_shape
     table = network_tabular(network, records)
+    figures = figures_of(notes, options)
     parts = [
-        MACROS,
+        macros(bool(figures)),
         heading(options, 0, "Network"),
         "Input: $" + shape_latex(input_shape) + "$.",
         "",
@@ -230,7 +244,9 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
     seen = Seen()
     # (a heading is never the last line of a column: LaTeX's headings forbid a break before
     # the first row after them)
-    layers = [[heading(options, 1, group_title(group)), *group_lines(group, seen, COLUMN), ""]
+    layers = [[heading(options, 1, group_title(group)), *group_lines(group, seen, COLUMN),
+               *(figure_lines(figures[group[0].index]) if group[0].index in figures else ()),
+               ""]
               for group in layer_groups([layer for layer in notes.derivation.layers
                                          if options.shows(layer.index)])]
     # a new page first where the heading, the words and the first layer would not fit
@@ -240,6 +256,7 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
         heading(options, 0, "Derivations"),
         DERIVATIONS_INTRO,
         "",
+        *([WORDS[options.notation], ""] if WORDS[options.notation] else []),
         f"Input sizes: {input_sizes(notes.derivation)}.",
         "",
         r"\begin{symconvcolumns}",
@@ -264,10 +281,18 @@ def _parts(notes: Notes, options: NotesOptions) -> list[str]:
             SHEET_WORDS,
             "",
             r"\begin{symconvcolumns}",
-            notes_sheet_latex(),
+            sheet_in(options.notation, notes_sheet_latex()),
             r"\end{symconvcolumns}",
         ]
     return parts
+
+
+def figures_of(notes: Notes, options: NotesOptions) -> dict[int, str]:
+    """Per layer number, the figure set with its derivation (none without options.figures;
+    see symconv.documents.notes_figures)."""
+    if not options.figures:
+        return {}
+    return layer_figures(notes.network, notes.values, options.layers)
 
 
 SHEET_WORDS = (
@@ -491,7 +516,7 @@ def notes_document(notes: Notes, title: str = "Network arithmetic",
     return "\n".join([
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
-        *preamble(title + body),
+        *preamble(title + body, options.figures),
         r"\title{" + title + "}",
         r"\author{}",
         r"\date{}",
@@ -503,10 +528,11 @@ def notes_document(notes: Notes, title: str = "Network arithmetic",
     ])
 
 
-def preamble(text: str) -> list[str]:
-    """The packages the notes need, UTF-8 input, and the declarations of the characters in
-    `text` that the fonts lack."""
-    return [r"\usepackage[utf8]{inputenc}", *(rf"\usepackage{{{p}}}" for p in PACKAGES),
+def preamble(text: str, figures: bool = False) -> list[str]:
+    """The packages the notes need (TikZ only with `figures`), UTF-8 input, and the
+    declarations of the characters in `text` that the fonts lack."""
+    packages = (*PACKAGES, FIGURE_PACKAGE) if figures else PACKAGES
+    return [r"\usepackage[utf8]{inputenc}", *(rf"\usepackage{{{p}}}" for p in packages),
             r"\setlength{\columnsep}{1.5em}", *unicode_declarations(text)]
 
 

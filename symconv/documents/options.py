@@ -11,6 +11,8 @@ from symconv.errors import InvalidValueError
 
 Level = Literal["section", "subsection", "none"]
 LEVELS: tuple[str, ...] = get_args(Level)
+# The notations of symconv.documents.notation (kept here, beside the other choices).
+NOTATIONS = ("symconv", "cs231n", "dumoulin")
 # What goes between groups of three digits: a comma (11,712), a thin space, or nothing.
 DIGITS = {"comma": "{,}", "thin": r"\,", "none": ""}
 
@@ -20,18 +22,26 @@ class NotesOptions:
     """`layers`: the top-level layer numbers whose derivations are shown (None: all);
     `formula_sheet`: whether the formula sheet ends the notes; `level`: the heading of each
     part (\\section, \\subsection or none at all, for a document with its own structure);
-    `digits`: the digit grouping's name in DIGITS; `beamer`: slides, one layer per frame."""
+    `digits`: the digit grouping's name in DIGITS; `beamer`: slides, one layer per frame;
+    `figures`: a figure of the first layer of each kind, beside its derivation;
+    `notation`: the letters of the derivations and the formula sheet (see
+    symconv.documents.notation)."""
 
     layers: frozenset[int] | None = None
     formula_sheet: bool = True
     level: Level = "section"
     digits: str = "comma"
     beamer: bool = False
+    figures: bool = False
+    notation: str = "symconv"
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
             raise InvalidValueError(f"level: expected one of {', '.join(LEVELS)}, "
                                     f"got {self.level!r}")
+        if self.notation not in NOTATIONS:
+            raise InvalidValueError(f"notation: expected one of {', '.join(NOTATIONS)}, "
+                                    f"got {self.notation!r}")
         if self.digits not in DIGITS:
             raise InvalidValueError(f"digits: expected one of {', '.join(DIGITS)}, "
                                     f"got {self.digits!r}")

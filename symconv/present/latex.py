@@ -9,7 +9,7 @@ the symbol, and terms ordered the way the formula's arguments are (W - K + 2P, n
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar
@@ -53,6 +53,23 @@ def digit_groups(separator: str) -> Iterator[None]:
         DIGIT_GROUPS.reset(token)
 
 
+# How symbol names are written (None: as they are): the notes set it (`symbol_names`) to
+# print the derivations in another notation (symconv.documents.notation), the symbols
+# themselves left as they are.
+SYMBOL_NAMES: ContextVar[Callable[[str], str] | None] = ContextVar("symbol_names",
+                                                                   default=None)
+
+
+@contextmanager
+def symbol_names(rename: Callable[[str], str] | None) -> Iterator[None]:
+    """Within the block, every symbol name is printed as `rename` gives it."""
+    token = SYMBOL_NAMES.set(rename)
+    try:
+        yield
+    finally:
+        SYMBOL_NAMES.reset(token)
+
+
 def group_digits(digits: str, separator: str) -> str:
     """'46764746' as '46{,}764{,}746' (a sign kept in front; four digits or fewer as they
     are, 4096, as style guides print them)."""
@@ -80,7 +97,10 @@ def escape_text(text: str) -> str:
 
 def name_latex(name: str) -> str:
     """A symbol name as math: `W_in` → W_{\\mathrm{in}}, `alpha` → \\alpha, `K_1,H` → K_{1,H},
-    `width` → \\mathrm{width}."""
+    `width` → \\mathrm{width}; renamed first where `symbol_names` says so."""
+    rename = SYMBOL_NAMES.get()
+    if rename is not None:
+        name = rename(name)
     base, _, sub = name.partition("_")
     tex = _word(base)
     if sub:
