@@ -62,6 +62,11 @@ def test_counts_of_huge_sizes_follow_the_period(big: int) -> None:
 def test_counts_with_wide_strides_and_huge_padding() -> None:
     # 1x1 windows every 2 pixels over 10**30: the last pixel discarded, every other skipped
     assert covered_counts(10**30, 10**30 // 2, 1, 2, 0, 1) == (1, 10**30 // 2 - 1)
+    # two windows of 10**9 taps 3 apart, 10**9 + 7 apart (≡ 2 mod 3): residues 0 and 2 mod 3
+    # read 10**9 times each up to the last tap at 4*10**9 + 4, residue 1 never
+    assert covered_counts(10**12, 2, 10**9, 10**9 + 7, 0, 3) == \
+        (10**12 - 4 * 10**9 - 5, 4 * 10**9 + 5 - 2 * 10**9)
+    assert covered_counts(10**10, 10, 10**9, 10**9 + 1, 0, 1) == (0, 9)  # one gap each
     n = 10**25
     o = int(f.window_out(n, 1000, 999, 10**8, 7))
     # the closed form of the same layer one period shorter, plus one period's gaps (none)

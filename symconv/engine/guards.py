@@ -163,7 +163,7 @@ def _generic(w: LayerWarning) -> str:
 def covered_counts(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int, int]:
     """(discarded, skipped): the input pixels after the last window, and those before it
     that no window reads, for o windows of k taps d apart moved by s over n pixels padded by
-    p on each side. Counted per residue class mod s, in O(min(k, s)) steps whatever n."""
+    p on each side. Counted per residue class, in O(min(k, s, o, d)) steps whatever n."""
     if o < 1 or n < 1:
         return 0, 0
     last = (o - 1) * s + d * (k - 1)  # the last position any window reads
@@ -171,6 +171,11 @@ def covered_counts(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int,
     discarded = min(n, max(0, p + n - 1 - last))
     if end < p or (d == 1 and k >= s) or (s == 1 and o >= d):
         return discarded, 0  # windows (or taps) overlap or touch: no gap between them
+    g = math.gcd(d, s)
+    if min(o, d // g) < min(k, s // g):
+        # The positions i*s + j*d are symmetric in (windows, stride) and (taps, dilation):
+        # group by whichever has fewer classes (a 1-D window of 10**9 taps: one class mod 1).
+        o, k, s, d = k, o, d, s
     covered = 0
     for base, taps, step in _tap_classes(k, s, d):
         # Positions base + s*y; taps u = 0..taps-1 read y in [u*step, u*step + o).
