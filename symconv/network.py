@@ -201,7 +201,7 @@ class Network:
         a symbol such as "N": memory as a formula in it)."""
         from symconv.render.table_object import Table
 
-        memory = memory_of(dtype, batch)
+        memory = memory_of(dtype, batch, taken=self.symbols)
         records = self.records(**values)
         # the network only says its input shape where there is no record to say it
         shown = self.bind(values) if values and not records else self

@@ -394,7 +394,7 @@ def test_check_tries_random_sizes_for_symbols(capsys: pytest.CaptureFixture[str]
 def test_check_without_torch_flag_validates_only(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "examples/lenet5.net"]) == 0
     assert capsys.readouterr().out == (
-        "ok: 12 layers, output 10, 61706 parameters (add --torch to compare with PyTorch)\n"
+        "ok: 12 layers, output 10, 61,706 parameters (add --torch to compare with PyTorch)\n"
     )
 
 

@@ -16,7 +16,7 @@ import sympy
 from symconv.commands.options import add_network_arguments, load_network, values_from, whole_option
 from symconv.engine.guards import notes
 from symconv.errors import SymconvError
-from symconv.present.values import text_shape, text_value
+from symconv.present.values import counted, text_shape
 from symconv.render.columns import wrap_line
 from symconv.render.table import flat_rows
 
@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.torch:
         records = network.table(**values)
         params = sympy.sympify(sum((r.params for r in records), 0), strict=True)
-        print(f"ok: {len(records)} layers, output {text_shape(records[-1].output_shape)}, "
-              f"{text_value(params)} parameters (add --torch to compare with PyTorch)")
+        print(f"ok: {counted(len(records), 'layer')}, output "
+              f"{text_shape(records[-1].output_shape)}, {counted(params, 'parameter')} (add "
+              "--torch to compare with PyTorch)")
         for label, r in flat_rows(records):
             for line in notes(r.warnings):
                 print(wrap_line(f"warning: {label} {r.kind}: {line}"))

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from symconv.algebra.symbols import short
 from symconv.commands.options import add_network_arguments, load_network, read_option, values_from
 from symconv.engine.statistics import DTYPES, memory_of
+from symconv.errors import InvalidValueError
 from symconv.language.parse import parse_expression
 from symconv.render.table import (
     ALL_COLUMNS,
@@ -39,7 +41,7 @@ def register(subparsers: Any) -> None:
                         help="element type of the memory columns (default float32)")
     parser.add_argument("--batch", metavar="N", default="1",
                         help="batch size of the activation memory: a number or a symbol "
-                        "such as N (default 1)")
+                        "of its own such as N, not one of the network's (default 1)")
     parser.add_argument("--separators", action=argparse.BooleanOptionalAction, default=True,
                         help="thousands separators in whole numbers of the text table "
                         "(default on, as torchinfo prints them)")
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     network = load_network(args)
     columns = _columns(args.columns)
     batch = read_option("--batch", parse_expression, args.batch)
-    memory = memory_of(args.dtype, batch, "--batch")
+    memory = memory_of(args.dtype, batch, "--batch", network.symbols)
     records = network.table(dtype=args.dtype, batch=memory.batch, **values_from(args))
     asked = memory if columns is not None and set(columns) & {
         *MEMORY_COLUMNS, "trainable", "non_trainable"} else None
@@ -70,7 +72,10 @@ def _columns(text: str | None) -> list[str] | None:
     """The columns --columns names (None: the default ones)."""
     if text is None:
         return None
-    keys = [key.strip().replace("-", "_") for key in text.split(",") if key.strip()]
+    keys = [key.strip().replace("-", "_") for key in text.split(",")]
+    if "" in keys:
+        raise InvalidValueError(f"--columns: expected column names separated by commas, got "
+                                f"'{short(text)}' (the columns: {', '.join(COLUMN_KEYS)})")
     if keys == ["all"]:
         return list(COLUMN_KEYS)
     if keys == ["memory"]:

@@ -48,6 +48,7 @@ from symconv.language.layers import (
     Pool,
 )
 from symconv.language.values import describe, whole_number
+from symconv.present.values import with_article
 
 # Layers that keep every position where it is: a stack of windows passes over them.
 _IN_PLACE = (Activation, BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm)
@@ -210,8 +211,8 @@ def _axes(record: Record) -> tuple[AxisFigure, ...]:
     label = f"layer {record.index} ({record.kind})"
     if not isinstance(layer, Conv | ConvTranspose | Pool):
         raise UnsupportedError(
-            f"a figure shows a sliding window, which a {record.kind} layer has none of (draw "
-            "a conv, convT or pool layer)", layer.source, label)
+            f"a figure shows a sliding window, which {with_article(record.kind)} layer has none "
+            "of (draw a conv, convT or pool layer)", layer.source, label)
     _numbers(record, label)
     w = layer.window
     if w.rank > MAX_RANK:

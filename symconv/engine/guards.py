@@ -12,8 +12,9 @@ sizes:
 - skipped: input pixels before the last window that no window reads: the gaps between windows
   where k < s, or between a dilated window's taps. Far from the edges a window reads
   min(k, s / gcd(d, s)) of every s positions. With numbers the skipped pixels are counted
-  exactly (the covered positions marked, as tests/test_columns.py checks by brute force);
-  with a symbolic input size the periodic rule is stated.
+  exactly, per residue class mod s, in O(min(k, s)) steps whatever the input size
+  (tests/test_guards.py checks against brute force); with a symbolic input size the
+  warning names the input sizes at which some pixel is skipped (skip_sizes).
 - residue: with a symbolic input size, an output size that depends on the input's residue
   mod s (its parity for s = 2): the remainder above is not constant.
 """
@@ -24,7 +25,7 @@ import enum
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sympy
@@ -116,7 +117,7 @@ def axis_warnings(axis: str, n: Value, o: Value, k: Value, s: Value, p: Value, d
                 Guard.DISCARDED, axis, discarded_expr, n,
                 f"{axis}: {shown} pixels discarded at the {edge}, for the input sizes where "
                 "that is not 0"))
-    if (rule := _skip_rule(k, s, p, d)) is not None:
+    if (rule := _skip_rule(axis, n, k, s, p, d, ceil)) is not None:
         found.append(LayerWarning(Guard.SKIPPED, axis, None, n, f"{axis}: {rule}"))
     if _free(leftover) & _free(n):
         residue = "the parity" if s == 2 else f"the remainder mod {text_value(s)}"
@@ -138,12 +139,12 @@ def _numeric_warnings(axis: str, n: int, o: int, k: int, s: int, p: int, d: int
     if discarded:
         found.append(LayerWarning(
             Guard.DISCARDED, axis, discarded, n,
-            f"{axis}: {_pixels(discarded)} of {n} discarded at the {edge} (no window "
+            f"{axis}: {_pixels(discarded)} of {n:,} discarded at the {edge} (no window "
             f"reads {'it' if discarded == 1 else 'them'})"))
     if skipped:
         found.append(LayerWarning(
             Guard.SKIPPED, axis, skipped, n,
-            f"{axis}: {_pixels(skipped)} of {n} skipped between windows "
+            f"{axis}: {_pixels(skipped)} of {n:,} skipped between windows "
             f"({_why_skipped(int(k), int(s), int(d))})"))
     return tuple(found)
 
@@ -172,45 +173,171 @@ def _generic(w: LayerWarning) -> str:
 def covered_counts(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int, int]:
     """(discarded, skipped): the input pixels after the last window, and those before it
     that no window reads, for o windows of k taps d apart moved by s over n pixels padded by
-    p on each side."""
+    p on each side. Counted per residue class, in O(min(k, s, o, d)) steps whatever n."""
     if o < 1 or n < 1:
         return 0, 0
     last = (o - 1) * s + d * (k - 1)  # the last position any window reads
     end = min(last, p + n - 1)
     discarded = min(n, max(0, p + n - 1 - last))
-    if (d == 1 and k >= s) or (s == 1 and o >= d):
+    if end < p or (d == 1 and k >= s) or (s == 1 and o >= d):
         return discarded, 0  # windows (or taps) overlap or touch: no gap between them
-    covered = bytearray(last + 1)
-    for tap in range(k):
-        start = tap * d
-        covered[start: start + (o - 1) * s + 1: s] = b"\x01" * o
-    return discarded, covered[p: end + 1].count(0)
+    g = math.gcd(d, s)
+    if min(o, d // g) < min(k, s // g):
+        # The positions i*s + j*d are symmetric in (windows, stride) and (taps, dilation):
+        # group by whichever has fewer classes (a 1-D window of 10**9 taps: one class mod 1).
+        o, k, s, d = k, o, d, s
+    covered = 0
+    for base, taps, step in _tap_classes(k, s, d):
+        # Positions base + s*y; taps u = 0..taps-1 read y in [u*step, u*step + o).
+        first = -((base - p) // s)  # ceil((p - base) / s)
+        covered += max(0, _read_below((end - base) // s + 1, taps, step, o)
+                       - _read_below(first, taps, step, o))
+    return discarded, end - p + 1 - covered
 
 
-def _skip_rule(k: Value, s: Value, p: Value, d: Value) -> str | None:
-    """How windows skip input on a long input of symbolic size: None where they read every
-    position."""
+def _tap_classes(k: int, s: int, d: int) -> list[tuple[int, int, int]]:
+    """The taps grouped by the residue mod s they read: per group (base, taps, step), taps
+    c, c + t, c + 2t, ... (t = s / gcd(d, s)) whose windows read the positions base + s*y,
+    base = c*d, each tap reading o consecutive y from its own start, `step` apart."""
+    g = math.gcd(d, s)
+    t, step = s // g, d // g
+    return [(c * d, (k - c + t - 1) // t, step) for c in range(min(k, t))]
+
+
+def _read_below(y: int, taps: int, step: int, o: int) -> int:
+    """How many of 0..y-1 the union of [u*step, u*step + o), u < taps, holds."""
+    y = max(0, min(y, (taps - 1) * step + o))
+    if step <= o:
+        return y
+    whole, rest = divmod(y, step)
+    return whole * o + min(rest, o)
+
+
+def _first_unread(lo: int, o: int, k: int, s: int, d: int) -> int:
+    """The first position at or after lo that none of o windows reads (it may lie past the
+    last window)."""
+    firsts = []
+    for base, taps, step in _tap_classes(k, s, d):
+        y = -((base - lo) // s)
+        if y >= 0:
+            if step <= o:
+                y = max(y, (taps - 1) * step + o)
+            elif y // step < taps and y % step < o:
+                y = y // step * step + o
+        firsts.append(base + s * y)
+    read = {base % s for base, _, _ in _tap_classes(k, s, d)}
+    if len(read) < s:  # residues no tap reads
+        firsts.append(next(x for x in range(lo, lo + s) if x % s not in read))
+    return min(firsts)
+
+
+# The work skip_sizes may do (window blocks x tap classes) before it says only "may".
+_SEARCH_BUDGET = 400_000
+
+
+@dataclass(frozen=True, slots=True)
+class SkipSizes:
+    """The input sizes at which windows skip pixels: the sizes in `runs` (first, last
+    pairs), and from `tail` on (None: none), in every `period` sizes, the last
+    period - offset of them (every size where offset is 0)."""
+
+    runs: tuple[tuple[int, int], ...]
+    tail: int | None
+    period: int
+    offset: int
+    smallest: int  # the smallest input size with a window
+
+    def __contains__(self, n: object) -> bool:
+        assert isinstance(n, int)
+        if any(a <= n <= b for a, b in self.runs):
+            return True
+        return self.tail is not None and n >= self.tail and \
+            (n - self.tail) % self.period >= self.offset
+
+
+def skip_sizes(k: int, s: int, p: int, d: int, ceil: bool = False) -> SkipSizes | None:
+    """The input sizes n at which o(n) windows skip some input pixel (formulas.window_out,
+    or window_out_ceil for ceil mode). The windows are fixed by o; for each o (a block of
+    input sizes) the sizes that skip are those whose input reaches the first unread
+    position. Beyond a few blocks the pattern repeats with period s (the windows overlap
+    within each residue class, and only the right edge moves with n), so the walk stops
+    there. None where that walk would exceed a work budget."""
+    from symconv.engine import formulas
+
+    span = d * (k - 1)
+    step = d // math.gcd(d, s)
+    blocks = step + 2 * (span // s) + 8  # enough to reach the periodic regime
+    if blocks * (min(k, s) + 64) > _SEARCH_BUDGET:
+        return None
+    window_out = formulas.window_out_ceil if ceil else formulas.window_out
+
+    def out(n: int) -> int:
+        return int(window_out(n, k, s, p, d))
+
+    n = max(1, span + 1 - 2 * p - (s - 1 if ceil else 0))  # the smallest, give or take
+    while out(n) < 1:
+        n += 1
+    smallest = n
+    runs: list[tuple[int, int]] = []
+    for _ in range(2 * blocks):
+        o = out(n)
+        last_n = _block_end(out, n, o)
+        first = _first_unread(p, o, k, s, d)
+        # the sizes of this block whose input reaches the first unread position, if any
+        skips = max(n, first - p + 1) if first <= min((o - 1) * s + span, p + last_n - 1) \
+            else None
+        steady = (o > step and (o - 1) * s >= p and n > max(s, span - p + 1)
+                  and last_n - n + 1 == s)
+        if steady:
+            if skips is None:
+                return SkipSizes(tuple(runs), None, s, 0, smallest)
+            offset = skips - n
+            if offset == 0 and runs and runs[-1][1] == n - 1:
+                n = runs.pop()[0]  # every size from that run on skips
+            return SkipSizes(tuple(runs), n, s, offset, smallest)
+        if skips is not None:
+            if runs and runs[-1][1] == skips - 1:
+                runs[-1] = (runs[-1][0], last_n)
+            else:
+                runs.append((skips, last_n))
+        n = last_n + 1
+    return None
+
+
+def _block_end(out: Callable[[int], int], n: int, o: int) -> int:
+    """The last input size from n on with o windows (the output grows with the input)."""
+    low, high = n, n + 1
+    while out(high) == o:
+        low, high = high, high + 2 * (high - n)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if out(middle) == o else (low, middle)
+    return low
+
+
+def _skip_rule(axis: str, n: Value, k: Value, s: Value, p: Value, d: Value,
+               ceil: bool) -> str | None:
+    """How windows skip input of a symbolic size n, and at which sizes: None where they
+    read every pixel at every size."""
     from symconv.present.values import text_value
 
     if all(isinstance(v, int) for v in (k, s, p, d)):
         assert isinstance(k, int) and isinstance(s, int) and isinstance(p, int)
         assert isinstance(d, int)
-        reads = min(k, s // math.gcd(d, s))
-        if reads < s:
-            return (f"windows read {reads} of every {s} positions, the others are skipped "
-                    f"({_why_skipped(k, s, d)})")
-        # Every residue is read far from the edges; a dilated window can still miss a few
-        # positions near the edges, as many for long inputs of the same residue mod s:
-        # count them on one long input of each residue.
-        windows = 4 * (d * k + s + p)
-        shortest = (windows - 1) * s + d * (k - 1) + 1 - 2 * p
-        counts = {covered_counts(n, (n + 2 * p - d * (k - 1) - 1) // s + 1, k, s, p, d)[1]
-                  for n in range(max(shortest, 1), max(shortest, 1) + s)}
-        if counts == {0}:
+        why = _why_skipped(k, s, d)
+        sizes = skip_sizes(k, s, p, d, ceil)
+        if sizes is None:
+            return f"windows may skip pixels at some input sizes ({why})"
+        if not sizes.runs and sizes.tail is None:
             return None
-        amount = _pixels(max(counts)) if len(counts) == 1 else \
-            f"up to {_pixels(max(counts))} (as the input size's remainder mod {s} decides)"
-        return f"{amount} near the edges skipped between windows ({_why_skipped(k, s, d)})"
+        reads = min(k, s // math.gcd(d, s))
+        what = (f"windows read {reads} of every {s} positions, the others are skipped"
+                if reads < s else "pixels skipped between windows")
+        if not sizes.runs and sizes.tail == sizes.smallest and sizes.offset == 0:
+            return f"{what} ({why})"
+        name = n.name if isinstance(n, sympy.Symbol) else f"its input {axis}"
+        shown = "" if isinstance(n, sympy.Symbol) else f" (= {text_value(n)})"
+        return f"{what} ({why}) when {name}{shown} is {_sizes_text(sizes, name)}"
     if d != 1:
         return (f"windows may skip input (kernel {text_value(k)}, stride {text_value(s)}, "
                 f"dilation {text_value(d)}): they read every position only where the stride "
@@ -220,6 +347,26 @@ def _skip_rule(k: Value, s: Value, p: Value, d: Value) -> str | None:
     where = "" if truth(k < s) else f", where {text_value(k)} < {text_value(s)}"
     return (f"windows read {text_value(k)} of every {text_value(s)} positions{where}, the "
             "others are skipped")
+
+
+def _sizes_text(sizes: SkipSizes, name: str) -> str:
+    """The sizes in words: '5, 9 to 11 or at least 20', 'odd and at least 7'."""
+    runs = [f"{a:,}" if a == b else f"{a:,} to {b:,}" for a, b in sizes.runs]
+    if len(runs) > 5:
+        runs = [*runs[:4], f"{len(runs) - 4} more runs of sizes up to {sizes.runs[-1][1]:,}"]
+    if sizes.tail is not None:
+        s, start = sizes.period, sizes.tail + sizes.offset
+        if sizes.offset == 0:
+            runs.append(f"at least {start:,}")
+        elif s == 2:
+            runs.append(f"{'odd' if start % 2 else 'even'} and at least {start:,}")
+        else:
+            residues = [(start + i) % s for i in range(s - sizes.offset)]
+            listed = (", ".join(map(str, residues[:-1])) + f" or {residues[-1]}"
+                      if 1 < len(residues) <= 6 else str(residues[0]) if len(residues) == 1
+                      else f"{residues[0]}, {residues[1]}, ... or {residues[-1]}")
+            runs.append(f"at least {start:,} with {name} mod {s} = {listed}")
+    return ", ".join(runs[:-1]) + f" or {runs[-1]}" if len(runs) > 1 else runs[0]
 
 
 def _why_skipped(k: int, s: int, d: int) -> str:

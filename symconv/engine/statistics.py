@@ -15,12 +15,13 @@ Conventions (docs/conventions.md, "Memory"):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import sympy
 
-from symconv.algebra.symbols import Value, truth
+from symconv.algebra.symbols import Value, free_names, truth
 from symconv.errors import InvalidValueError, ModuleSource
 from symconv.language.layers import Conv, ConvTranspose, Layer, Linear
 from symconv.language.values import value_of
@@ -42,21 +43,31 @@ class Memory:
         return DTYPES[self.dtype]
 
 
-def memory_of(dtype: object = "float32", batch: object = 1, name: str = "batch") -> Memory:
+def memory_of(dtype: object = "float32", batch: object = 1, name: str = "batch",
+              taken: Collection[str] = ()) -> Memory:
     """The Memory settings a caller gave (dtype by name, batch a whole number, a symbol's
-    name or an expression), checked; `name` is how messages call the batch."""
+    name or an expression), checked; `name` is how messages call the batch. The batch must
+    be a whole number, 1 or more, for every value of its symbols (N, 2*N, N + 1; not N - 10
+    or N/2), and its symbols must be its own: a name in `taken` (the network's symbols, an
+    input size such as H) is refused rather than merged with the batch."""
     if not isinstance(dtype, str) or str.__str__(dtype) not in DTYPES:
         raise InvalidValueError(f"dtype: expected one of {', '.join(DTYPES)}, got "
                                 f"{dtype!r}"[:200])
     value = value_of(name, batch)
+    expected = f"{name}: expected a whole number of examples, 1 or more, or a symbol such as N"
     if type(value) is int:  # the common case, decided without SymPy
-        wrong = value < 1
-    else:
-        wrong = (truth(sympy.Ge(value, 1)) is False
-                 or truth(sympy.Eq(value, sympy.floor(value))) is False)
-    if wrong:
-        raise InvalidValueError(f"{name}: expected a whole number of examples, 1 or more, or a "
-                                f"symbol such as N; got {value}")
+        if value < 1:
+            raise InvalidValueError(f"{expected}; got {value}, which is less than 1")
+        return Memory(str.__str__(dtype), value)
+    for holds, fails in ((sympy.Ge(value, 1), "less than 1"),
+                         (sympy.Eq(value, sympy.floor(value)), "not whole")):
+        if (verdict := truth(holds)) is not True:
+            some = "" if verdict is False else " for some values of its symbols"
+            raise InvalidValueError(f"{expected}; got {value}, which is {fails}{some}")
+    if shared := sorted(free_names(value) & set(taken)):
+        raise InvalidValueError(f"{name}: {shared[0]} is a symbol of the network (an input size "
+                                "or a layer's argument); the batch size needs a symbol of its "
+                                "own, such as N")
     return Memory(str.__str__(dtype), value)
 
 

@@ -68,3 +68,17 @@ def shape_latex(shape: Sequence[object]) -> str:
             else shown
 
     return r" \times ".join(one(v) for v in shape)
+
+
+def counted(count: Any, noun: str) -> str:
+    """A count and its noun as a sentence says them: '1 layer', '34,944 parameters' (a whole
+    number with thousands separators), 'N + 2 parameters' (an expression, plural)."""
+    number = sympy.sympify(count, strict=True)
+    if number.is_Integer:
+        return f"{int(number):,} {noun}{'' if number == 1 else 's'}"
+    return f"{text_value(number)} {noun}s"
+
+
+def with_article(word: str) -> str:
+    """The word after 'a' or 'an', by its first letter: 'a conv2d', 'an adaptiveavgpool2d'."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

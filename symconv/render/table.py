@@ -83,7 +83,7 @@ Cell: TypeAlias = tuple[Any, ...] | sympy.Expr | int | str
 
 def chosen(keys: Sequence[str] | None) -> tuple[Column, ...]:
     """The columns named by `keys` (None: the default ones), in the order given."""
-    from symconv.errors import UnknownNameError, did_you_mean
+    from symconv.errors import InvalidValueError, UnknownNameError, did_you_mean
 
     by_key = {c.key: c for c in ALL_COLUMNS}
     picked = []
@@ -91,7 +91,11 @@ def chosen(keys: Sequence[str] | None) -> tuple[Column, ...]:
         if key not in by_key:
             raise UnknownNameError(f"no column '{key}'{did_you_mean(key, COLUMN_KEYS)} (the "
                                    f"columns: {', '.join(COLUMN_KEYS)})")
+        if by_key[key] in picked:
+            raise InvalidValueError(f"the column '{key}' is asked for twice")
         picked.append(by_key[key])
+    if not picked:
+        raise InvalidValueError(f"no columns asked for (the columns: {', '.join(COLUMN_KEYS)})")
     return tuple(picked)
 
 
@@ -271,7 +275,7 @@ def memory_summary(records: Sequence[LayerRecord], memory: Memory,
     def amount(column: str) -> str:
         total = _total(records, chosen([column])[0])
         shown = f"{text_cell(total, separators)} bytes"
-        return shown + (f" ({int(total) / 1e6:,.2f} MB)" if total.is_Integer else "")
+        return shown + (f" ({megabytes(int(total))} MB)" if total.is_Integer else "")
 
     trainable = text_cell(_total(records, "trainable"), separators)
     frozen = text_cell(_total(records, "non_trainable"), separators)
@@ -279,6 +283,13 @@ def memory_summary(records: Sequence[LayerRecord], memory: Memory,
             f"memory for {memory.dtype}, batch {batch}: parameters {amount('param_bytes')}; "
             f"forward pass {amount('activation_bytes')}; forward + backward "
             f"{amount('backward_bytes')}"]
+
+
+def megabytes(count: int) -> str:
+    """A byte count in MB (10^6 bytes) to two decimals, rounded half up, exactly for any
+    count (a float overflows past 10^308)."""
+    hundredths = (count * 100 + 500_000) // 1_000_000
+    return f"{hundredths // 100:,}.{hundredths % 100:02d}"
 
 
 def unused_note(unused: Unused) -> str:
