@@ -5,7 +5,9 @@ sizes against a forward pass at each (all on the meta device, without weights).
 A representative set, kept fast: squeeze-and-excitation (EfficientNet B0 and V2-S with
 stochastic depth, MobileNetV3 small and large, RegNetY), spatial means (MNASNet, S3D), and
 models that imported before (ResNet, MobileNetV2, RegNetX, SqueezeNet, GoogLeNet,
-Inception v3, VGG, AlexNet, the 3-D ResNet). bench/bench_torchvision.py runs all 78.
+Inception v3, VGG, AlexNet, the 3-D ResNet), segmentation models returning {'out': ...}
+upsampled back to their input's size (FCN, DeepLabV3 with its ASPP pooling branch).
+bench/bench_torchvision.py runs all 78.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ EXACT = [
     "regnet_y_400mf", "regnet_y_800mf", "mnasnet0_5", "mnasnet1_0", "s3d",
     "resnet18", "resnet50", "mobilenet_v2", "regnet_x_400mf", "squeezenet1_1", "googlenet",
     "inception_v3", "vgg11_bn", "alexnet", "r3d_18",
+    "fcn_resnet50", "deeplabv3_mobilenet_v3_large",
 ]
 
 SYMBOLIC = ["efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "mnasnet0_5",
-            "resnet18", "mobilenet_v2"]
+            "resnet18", "mobilenet_v2", "deeplabv3_mobilenet_v3_large"]
 SIZES = [(224, 224), (193, 257), (96, 64)]
 
 
