@@ -40,14 +40,21 @@ class Step:
 Reader = Callable[[Any, Any], "Step | None"]
 
 
+# Arithmetic on sizes (c // groups) is a size too.
+_SIZE_ARITHMETIC = (operator.floordiv, operator.mul, operator.add, operator.sub)
+
+
 def is_size_query(node: Any) -> bool:
-    """x.size(0), x.shape[0], x.dim(): questions about a shape, not layers."""
+    """x.size(0), x.shape[0], x.dim(), x.size(1) // 2: questions about a shape, not layers."""
     if node.op == "call_method" and node.target in ("size", "dim"):
         return True
     if node.op != "call_function":
         return False
     if node.target is getattr:
         return bool(node.args[1] == "shape")
+    if node.target in _SIZE_ARITHMETIC:
+        operands = [a for a in node.args if hasattr(a, "op")]
+        return bool(operands) and all(is_size_query(a) for a in operands)
     return node.target is operator.getitem and is_size_query(node.args[0])
 
 

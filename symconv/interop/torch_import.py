@@ -28,6 +28,7 @@ from symconv.errors import (
     UnsupportedError,
 )
 from symconv.interop._torch import require_torch
+from symconv.interop.torch_channels import read_chunk, read_part, shuffle_part
 from symconv.interop.torch_graph import (
     Step,
     inside,
@@ -43,6 +44,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
     Concat,
     Conv,
     ConvTranspose,
@@ -530,6 +532,8 @@ def _from_module_more(m: Any, entry: Entry, where: str, source: ModuleSource) ->
         return PixelShuffle(m.downscale_factor, True, source)
     if family is Family.UPSAMPLE:
         return _upsample(m.size, m.scale_factor, m.mode, m.align_corners, where, source)
+    if family is Family.CHANNEL_SHUFFLE:
+        return ChannelShuffle(m.groups, source)
     raise AssertionError(family)
 
 
@@ -625,6 +629,10 @@ def _functional_dropout(name: str) -> Callable[[Any], Layer]:
 
 def _flatten_call(node: Any) -> Layer | None:
     if node.target in ("view", "reshape"):
+        try:
+            return shuffle_part(node)  # a part of a channel shuffle
+        except LookupError:
+            pass
         shape = [a for a in node.args[1:]]
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = list(shape[0])
@@ -633,7 +641,8 @@ def _flatten_call(node: Any) -> Layer | None:
             return Flatten()
         raise UnsupportedError(
             f"Tensor.{node.target} with shape {tuple(shape)}: symconv reads a reshape only as "
-            "a flatten, x.view(x.size(0), -1)"
+            "a flatten, x.view(x.size(0), -1), or in a channel shuffle, x.view(b, g, c // g, "
+            "h, w).transpose(1, 2).view(b, c, h, w)"
         )
     start = _argument(node, 0, "start_dim", 0)
     end = _argument(node, 1, "end_dim", -1)
@@ -691,6 +700,9 @@ _FUNCTIONS: dict[str, Callable[[Any], Layer | None]] = {
     "view": _flatten_call,
     "reshape": _flatten_call,
     "contiguous": lambda node: None,
+    "chunk": read_chunk,
+    "getitem": read_part,
+    "transpose": shuffle_part,
 }
 
 
