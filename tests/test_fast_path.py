@@ -40,6 +40,8 @@ KINDS = {
     "PixelShuffle": "pixelshuffle 2",
     "Upsample": "upsample scale_factor=S",
     "GlobalPool": "mean keepdim",
+    "ChannelShuffle": "channelshuffle 2",
+    "Chunk": "chunk 2 index=1",
     "Activation": "relu",
     "Dropout": "dropout 0.5",
     "Repeat": "repeat N { conv 4 k=3 p=1 }",

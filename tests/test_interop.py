@@ -256,20 +256,28 @@ class Reshaped(nn.Module):
 
 
 class Upsampling(nn.Module):
+    """Upsampled to the size of a tensor other than its branch's input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, stride=2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(x, size=x.shape[-2:])
+        y = self.conv(x)
+        return F.interpolate(self.conv(y), size=y.shape[-2:])
 
 
 ERRORS = [
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.ChannelShuffle(2)), (3, 8, 8),
+    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Unfold(2)), (3, 8, 8),
      "UnsupportedError",
-     "nn.ChannelShuffle at '1' is a layer symconv does not model (the layers it reads are "
+     "nn.Unfold at '1' is a layer symconv does not model (the layers it reads are "
      "listed in docs/language.md)"),
     (nn.Sequential(nn.LayerNorm(5)), (8,), "ShapeError",
      "nn.LayerNorm at '0': normalized_shape 5 must equal the input's last axes 8"),
     (Upsampling(), (3, 8, 8), "UnsupportedError",
-     "torch.nn.functional.interpolate in the forward takes its size from another tensor; "
-     "symconv reads an upsampling to a given size or by a given factor"),
+     "torch.nn.functional.interpolate in the forward takes its size from the shape of the "
+     "output of 'conv', which is not the input of the branch it is in; symconv reads a "
+     "resize to the spatial size of the input of the branch it is in"),
     (TwoGates(), (4, 8, 8), "UnsupportedError",
      "the product x * y in the forward multiplies two tensors computed from one; symconv "
      "reads a tensor times a gate computed from it"),

@@ -657,7 +657,7 @@ def _make(name: str) -> tuple[Callable[..., nn.Module], tuple[Any, ...], tuple[i
     extra: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {
         "GroupNorm": ((2, 4), (4, 5, 5)), "LayerNorm": ((5,), (2, 5, 5)),
         "PixelShuffle": ((2,), (8, 3, 3)), "PixelUnshuffle": ((2,), (2, 4, 4)),
-        "Upsample": ((None, 2), (2, 5, 5)),
+        "Upsample": ((None, 2), (2, 5, 5)), "ChannelShuffle": ((2,), (4, 5, 5)),
     }
     if name in extra:
         return cls, *extra[name]

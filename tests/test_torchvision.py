@@ -5,7 +5,10 @@ sizes against a forward pass at each (all on the meta device, without weights).
 A representative set, kept fast: squeeze-and-excitation (EfficientNet B0 and V2-S with
 stochastic depth, MobileNetV3 small and large, RegNetY), spatial means (MNASNet, S3D), and
 models that imported before (ResNet, MobileNetV2, RegNetX, SqueezeNet, GoogLeNet,
-Inception v3, VGG, AlexNet, the 3-D ResNet). bench/bench_torchvision.py runs all 78.
+Inception v3, VGG, AlexNet, the 3-D ResNet), segmentation models returning {'out': ...}
+upsampled back to their input's size (FCN, DeepLabV3 with its ASPP pooling branch),
+channel split and shuffle (ShuffleNetV2).
+bench/bench_torchvision.py runs all 78.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ EXACT = [
     "regnet_y_400mf", "regnet_y_800mf", "mnasnet0_5", "mnasnet1_0", "s3d",
     "resnet18", "resnet50", "mobilenet_v2", "regnet_x_400mf", "squeezenet1_1", "googlenet",
     "inception_v3", "vgg11_bn", "alexnet", "r3d_18",
+    "fcn_resnet50", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5",
 ]
 
 SYMBOLIC = ["efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "mnasnet0_5",
-            "resnet18", "mobilenet_v2"]
+            "resnet18", "mobilenet_v2", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5"]
 SIZES = [(224, 224), (193, 257), (96, 64)]
 
 
@@ -109,7 +113,8 @@ def test_the_zoo_lists_the_78_cnns() -> None:
     assert {"efficientnet_b0", "deeplabv3_resnet50", "s3d", "densenet121"} <= set(names)
 
 
-@pytest.mark.parametrize("name", ["efficientnet_b0", "mobilenet_v3_small", "mnasnet0_5"])
+@pytest.mark.parametrize("name", ["efficientnet_b0", "mobilenet_v3_small", "mnasnet0_5",
+                                  "shufflenet_v2_x0_5"])
 def test_the_written_code_builds_the_same_model_and_reads_back(
         models: dict[str, Any], name: str) -> None:
     model = _model(models, name)

@@ -104,9 +104,12 @@ def input_shape(name: str) -> tuple[int, ...]:
 
 def torch_answer(model: Any, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
     """(output shape without the batch axis, parameters) as PyTorch gives them: the shape
-    from a forward pass on the meta device."""
+    from a forward pass on the meta device (of the one output a segmentation model returns
+    in a dict, {'out': ...})."""
     with torch.no_grad():
         out = model(torch.zeros(1, *shape, device="meta"))
+    if isinstance(out, dict):
+        (out,) = out.values()
     return tuple(out.shape[1:]), sum(p.numel() for p in model.parameters())
 
 

@@ -34,6 +34,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Conv,
     ConvTranspose,
@@ -366,11 +368,11 @@ def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list
                 return []
             return [call(Quantity.PARAMS, chain.name("params", at), f.batchnorm_params,
                          chain.slot(0), True, chained=chain.names)]
-        case Activation() | Dropout():
+        case Activation() | Dropout() | ChannelShuffle():
             return []
         # Layers without a window of their own: their sizes and parameters as the engine
         # computes them (the table lists them), as for a block.
-        case LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool():
+        case LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool() | Chunk():
             return _block_steps(record, chain, at)
         case Repeat() | Residual() | Concat() | Scale():
             return _block_steps(record, chain, at)

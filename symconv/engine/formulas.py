@@ -134,6 +134,11 @@ def unshuffle_channels(c: Value, r: Value) -> Value:
     return c * r * r
 
 
+def chunk_channels(c: Value, n: Value) -> Value:
+    """Channels of one of n equal parts of C (x.chunk(n, dim=1)[i]): C/n."""
+    return exact_div(c, n)
+
+
 def interpolation_reads(mode: str, rank: int) -> int:
     """Input elements one output element of upsampling reads: 1 for nearest, 2 per axis
     for (bi/tri)linear, 4 per axis for bicubic."""

@@ -30,6 +30,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Conv,
     ConvTranspose,
@@ -245,6 +247,9 @@ def layer_fields(
         # The statistics of group, layer and instance normalisation span the whole input,
         # as a gate does; like them they are left out (docs/conventions.md).
         case BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation() | Dropout():
+            return fields
+        # Moving or selecting channels leaves every position where it is.
+        case ChannelShuffle() | Chunk():
             return fields
         case Repeat() | Residual() | Concat() | Scale():
             raise AssertionError("blocks are traced by trace.py")

@@ -31,6 +31,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Conv,
     ConvTranspose,
@@ -196,6 +198,10 @@ def _effect(layer: Layer, shape: Shape) -> _Effect:
             return _upsample(layer, shape)
         case GlobalPool():
             return _global_pool(layer, shape)
+        case ChannelShuffle():
+            return _channel_shuffle(layer, shape)
+        case Chunk():
+            return _chunk(layer, shape)
         case Activation() | Dropout():
             return _Effect(shape)
         case Repeat() | Residual() | Concat() | Scale():
@@ -592,3 +598,27 @@ def _global_pool(layer: GlobalPool, shape: Shape) -> _Effect:
     out = (channels, *(1,) * layer.rank) if layer.keepdim else (channels,)
     # Every input element is read once, by the one output of its channel.
     return _Effect(out, connections=f.product(shape))
+
+
+def _channel_shuffle(layer: ChannelShuffle, shape: Shape) -> _Effect:
+    check_size("groups", layer.groups, 1, argument="groups")
+    _rule(f.equal(shape[0] % layer.groups, 0),
+          "the channels ({channels}) must be divisible by groups ({groups})",
+          channels=shape[0], groups=layer.groups)
+    # Every output element is one input element, moved.
+    return _Effect(shape)
+
+
+def _chunk(layer: Chunk, shape: Shape) -> _Effect:
+    channels, *rest = shape
+    check_size("chunks", layer.chunks, 1, argument="chunks")
+    check_size("index", layer.index, 0, argument="index")
+    _rule(sympy.sympify(layer.index < layer.chunks, strict=True),
+          "index ({index}) must be less than chunks ({chunks}): the parts are counted from 0",
+          index=layer.index, chunks=layer.chunks)
+    # torch.chunk gives unequal parts (and sometimes fewer) where C is not divisible by n:
+    # symconv reads equal ones.
+    _rule(f.equal(channels % layer.chunks, 0),
+          "the channels ({channels}) must be divisible by chunks ({chunks}): symconv reads "
+          "equal parts", channels=channels, chunks=layer.chunks)
+    return _Effect((f.chunk_channels(channels, layer.chunks), *rest))

@@ -20,6 +20,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Conv,
     ConvTranspose,
@@ -66,6 +68,7 @@ class _Numbers:
         self.nn, self.torch = self.fresh("nn"), self.fresh("torch")
         self.residual, self.concat = self.fresh("Residual"), self.fresh("Concat")
         self.scale, self.global_pool = self.fresh("Scale"), self.fresh("GlobalPool")
+        self.chunk = self.fresh("Chunk")
         # Modules used at more than one place: a variable each, defined before the network.
         self.shared: dict[str, str] = {}
         self.definitions: list[str] = []
@@ -183,6 +186,10 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
             dims = tuple(range(2, 2 + rank))
             return (f"{numbers.global_pool}({'mean' if op is PoolOp.AVG else 'amax'!r}, "
                     f"{dims}{', keepdim=True' if keep else ''})")
+        case ChannelShuffle(groups=g):
+            args.append(numbers.int(g))
+        case Chunk(chunks=n, index=i):
+            return f"{numbers.chunk}({numbers.int(n)}, {numbers.int(i)})"
         case Activation(name=name):
             if name in _EXTRA_ARGUMENTS:
                 args.append(_EXTRA_ARGUMENTS[name])
@@ -259,6 +266,18 @@ class {GlobalPool}({nn}.Module):
         if self.op == "mean":
             return x.mean(self.dims, keepdim=self.keepdim)
         return x.amax(self.dims, keepdim=self.keepdim)
+'''
+
+CHUNK_CLASS = '''
+class {Chunk}({nn}.Module):
+    """symconv's chunk: part `index` of the channels cut into `chunks` equal parts."""
+
+    def __init__(self, chunks, index):
+        super().__init__()
+        self.chunks, self.index = chunks, index
+
+    def forward(self, x):
+        return x.chunk(self.chunks, dim=1)[self.index]
 '''
 
 
@@ -351,7 +370,7 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     head.append("from torch import nn" + _alias("nn", numbers.nn))
     own = {"nn": numbers.nn, "torch": numbers.torch, "Residual": numbers.residual,
            "Concat": numbers.concat, "Scale": numbers.scale,
-           "GlobalPool": numbers.global_pool}
+           "GlobalPool": numbers.global_pool, "Chunk": numbers.chunk}
     if _uses(records, Residual):
         head.append(RESIDUAL_CLASS.format(**own))
     if concat:
@@ -360,6 +379,8 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         head.append(SCALE_CLASS.format(**own))
     if _uses(records, GlobalPool):
         head.append(GLOBAL_POOL_CLASS.format(**own))
+    if _uses(records, Chunk):
+        head.append(CHUNK_CLASS.format(**own))
     if numbers.definitions:
         head += ["", "# Used at more than one place: one module, its parameters counted once.",
                  *numbers.definitions]

@@ -35,17 +35,26 @@ class Step:
     features: Value | None = None  # x.view(-1, 400) declares the flattened size
 
 
-Reader = Callable[[Any], "Step | None"]
+# A node read into a step; the second argument is where the node's path starts (the input
+# of the branch it is in, or the forward's input), which a size taken from a tensor may name.
+Reader = Callable[[Any, Any], "Step | None"]
+
+
+# Arithmetic on sizes (c // groups) is a size too.
+_SIZE_ARITHMETIC = (operator.floordiv, operator.mul, operator.add, operator.sub)
 
 
 def is_size_query(node: Any) -> bool:
-    """x.size(0), x.shape[0], x.dim(): questions about a shape, not layers."""
+    """x.size(0), x.shape[0], x.dim(), x.size(1) // 2: questions about a shape, not layers."""
     if node.op == "call_method" and node.target in ("size", "dim"):
         return True
     if node.op != "call_function":
         return False
     if node.target is getattr:
         return bool(node.args[1] == "shape")
+    if node.target in _SIZE_ARITHMETIC:
+        operands = [a for a in node.args if hasattr(a, "op")]
+        return bool(operands) and all(is_size_query(a) for a in operands)
     return node.target is operator.getitem and is_size_query(node.args[0])
 
 
@@ -157,7 +166,7 @@ class _Walk:
             if _join_kind(node):
                 steps.append(self.block(node))
             else:
-                step = self.read(node)
+                step = self.read(node, start)
                 if step is not None:
                     steps.append(step)
             node = before
@@ -205,10 +214,22 @@ def read_graph(graph: Any, read: Reader) -> list[Step]:
             "input tensor"
         )
     (output,) = [n for n in graph.nodes if n.op == "output"]
-    result = output.args[0]
-    if not hasattr(result, "op"):
-        raise UnsupportedError(
-            "the forward returns something other than one tensor; symconv reads models with "
-            "one output"
-        )
+    result = _the_output(output.args[0])
     return _Walk(read, inputs[0]).steps(result, inputs[0])
+
+
+def _the_output(result: Any) -> Any:
+    """The tensor a forward returns: itself, or the one value of a dict, tuple or list (a
+    segmentation model's {'out': ...})."""
+    if hasattr(result, "op"):
+        return result
+    named = (list(result.items()) if isinstance(result, dict)
+             else list(enumerate(result)) if isinstance(result, tuple | list) else [])
+    tensors = [(name, value) for name, value in named if hasattr(value, "op")]
+    if len(tensors) == 1 and len(named) == 1:
+        return tensors[0][1]
+    shown = ", ".join(repr(name) for name, _ in named) or repr(result)
+    raise UnsupportedError(
+        f"the forward returns {len(named) or 'no'} outputs ({shown}); symconv reads models "
+        "with one output tensor (alone, or the one value of a dict, tuple or list)"
+    )

@@ -28,6 +28,7 @@ from symconv.errors import (
     UnsupportedError,
 )
 from symconv.interop._torch import require_torch
+from symconv.interop.torch_channels import read_chunk, read_part, shuffle_part
 from symconv.interop.torch_graph import (
     Step,
     inside,
@@ -36,12 +37,14 @@ from symconv.interop.torch_graph import (
     name_of,
     read_graph,
 )
+from symconv.interop.torch_sizes import resolve, size_reference
 from symconv.language import catalog
 from symconv.language.catalog import Entry, Family
 from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
     Concat,
     Conv,
     ConvTranspose,
@@ -120,13 +123,13 @@ def _from_torch(module: Any, input_shape: Sequence[int] | str | None, torch: Any
     graph = _trace(module, torch)
     _refuse_direct_tensors(graph)
     owners = _Owners(module)
-    steps = read_graph(graph, lambda node: _step(module, node, owners))
+    steps = read_graph(graph, lambda node, start: _step(module, node, owners, start))
     steps = _mark_shared(steps)
     layers = tuple(step.layer for step in steps)
     if not layers:
         raise ShapeError("the module has no layers")
     shape = _input_shape(input_shape, steps)
-    _check(shape, steps)
+    layers = _check(shape, steps)
     return Network(shape, layers, unused_parameters=owners.unused())
 
 
@@ -296,8 +299,9 @@ def _subclass_hint(node: Any) -> str:
             f"{', '.join(_behaviour(cls))}, so it is not read as nn.{base.__name__}")
 
 
-def _step(root: Any, node: Any, owners: _Owners) -> Step | None:
-    """The layer a graph node stands for; None for a node that changes nothing."""
+def _step(root: Any, node: Any, owners: _Owners, start: Any) -> Step | None:
+    """The layer a graph node stands for; None for a node that changes nothing. `start` is
+    the input of the branch the node is in (a size may be taken from its shape)."""
     if node.op == "call_module":
         module = root.get_submodule(node.target)
         if _is_stochastic_depth(type(module)):
@@ -326,7 +330,7 @@ def _step(root: Any, node: Any, owners: _Owners) -> Step | None:
     if is_size_query(node):
         return None
     if node.op in ("call_function", "call_method"):
-        return _from_call(node)
+        return _from_call(node, start)
     raise UnsupportedError(f"'{node.name}' ({node.op} {node.target}) is not a layer symconv reads")
 
 
@@ -528,6 +532,8 @@ def _from_module_more(m: Any, entry: Entry, where: str, source: ModuleSource) ->
         return PixelShuffle(m.downscale_factor, True, source)
     if family is Family.UPSAMPLE:
         return _upsample(m.size, m.scale_factor, m.mode, m.align_corners, where, source)
+    if family is Family.CHANNEL_SHUFFLE:
+        return ChannelShuffle(m.groups, source)
     raise AssertionError(family)
 
 
@@ -623,6 +629,10 @@ def _functional_dropout(name: str) -> Callable[[Any], Layer]:
 
 def _flatten_call(node: Any) -> Layer | None:
     if node.target in ("view", "reshape"):
+        try:
+            return shuffle_part(node)  # a part of a channel shuffle
+        except LookupError:
+            pass
         shape = [a for a in node.args[1:]]
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = list(shape[0])
@@ -631,7 +641,8 @@ def _flatten_call(node: Any) -> Layer | None:
             return Flatten()
         raise UnsupportedError(
             f"Tensor.{node.target} with shape {tuple(shape)}: symconv reads a reshape only as "
-            "a flatten, x.view(x.size(0), -1)"
+            "a flatten, x.view(x.size(0), -1), or in a channel shuffle, x.view(b, g, c // g, "
+            "h, w).transpose(1, 2).view(b, c, h, w)"
         )
     start = _argument(node, 0, "start_dim", 0)
     end = _argument(node, 1, "end_dim", -1)
@@ -665,16 +676,20 @@ def _global_pool(op: PoolOp) -> Callable[[Any], Layer]:
     return read
 
 
-def _interpolate(node: Any) -> Layer:
-    return _upsample(_argument(node, 0, "size", None), _argument(node, 1, "scale_factor", None),
+def _interpolate(node: Any, start: Any) -> Layer:
+    """F.interpolate; a size read from the shape of the branch's input (x.shape[-2:]) is
+    marked, and put in once the shapes are known (torch_sizes.resolve)."""
+    where = located(node)
+    size = _argument(node, 0, "size", None)
+    size = size_reference(size, start, where) or size
+    return _upsample(size, _argument(node, 1, "scale_factor", None),
                      _argument(node, 2, "mode", "nearest"),
-                     _argument(node, 3, "align_corners", None), located(node))
+                     _argument(node, 3, "align_corners", None), where)
 
 
 _FUNCTIONS: dict[str, Callable[[Any], Layer | None]] = {
     "mean": _global_pool(PoolOp.AVG),
     "amax": _global_pool(PoolOp.MAX),
-    "interpolate": _interpolate,
     **{f"max_pool{r}d": _functional_pool(PoolOp.MAX, r) for r in (1, 2, 3)},
     **{f"avg_pool{r}d": _functional_pool(PoolOp.AVG, r) for r in (1, 2, 3)},
     **{f"adaptive_max_pool{r}d": _functional_adaptive(PoolOp.MAX, r) for r in (1, 2, 3)},
@@ -685,12 +700,17 @@ _FUNCTIONS: dict[str, Callable[[Any], Layer | None]] = {
     "view": _flatten_call,
     "reshape": _flatten_call,
     "contiguous": lambda node: None,
+    "chunk": read_chunk,
+    "getitem": read_part,
+    "transpose": shuffle_part,
 }
 
 
-def _from_call(node: Any) -> Step | None:
+def _from_call(node: Any, start: Any) -> Step | None:
     name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
     where = located(node)
+    if name == "interpolate":
+        return Step(_interpolate(node, start), where)
     read = _FUNCTIONS.get(name)
     if read is not None:
         layer = read(node)
@@ -751,11 +771,15 @@ def _spatial(rank: int) -> tuple[Value, ...]:
     return tuple(symbol(name) for name in axis_names(rank))
 
 
-def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> None:
-    """Trace once so that a layer that cannot follow its input is named by its module path."""
+def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> tuple[Layer, ...]:
+    """The layers, each size taken from a tensor put in (torch_sizes.resolve), traced once
+    so that a layer that cannot follow its input is named by its module path."""
+    origin, layers = shape, []
     for step in steps:
         try:
-            (record,) = trace(shape, (step.layer,))
+            layer = resolve(step.layer, shape, origin)
+            layers.append(layer)
+            (record,) = trace(shape, (layer,))
         except SymconvError as error:
             raise type(error)(error.message, None, step.where) from None
         shape = record.output_shape
@@ -766,3 +790,4 @@ def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> None:
                 None,
                 step.where,
             )
+    return tuple(layers)

@@ -34,6 +34,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Conv,
     ConvTranspose,
@@ -369,6 +371,10 @@ def _make_more(entry: Entry, read: ArgumentReader, rank: int, raw: RawLayer,
     if family is Family.GLOBAL_POOL:
         op = PoolOp.AVG if entry.kind_name == "mean" else PoolOp.MAX
         return GlobalPool(op, read.flag("keepdim"), rank, source)
+    if family is Family.CHANNEL_SHUFFLE:
+        return ChannelShuffle(_required(read.size("groups")), source)
+    if family is Family.CHUNK:
+        return Chunk(_required(read.size("chunks")), _required(read.size("index")), source)
     raise AssertionError(family)
 
 

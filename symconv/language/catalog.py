@@ -31,6 +31,8 @@ class Family(enum.Enum):
     PIXEL_UNSHUFFLE = "pixelunshuffle"
     UPSAMPLE = "upsample"
     GLOBAL_POOL = "globalpool"
+    CHANNEL_SHUFFLE = "channelshuffle"
+    CHUNK = "chunk"
 
 
 class Kind(enum.Enum):
@@ -247,6 +249,20 @@ GLOBAL_POOL = Spec(
     ("keepdim",),
     flags=("keepdim",),
 )
+# nn.ChannelShuffle(groups), and x.chunk(chunks, dim=1)[index] (no module in PyTorch).
+CHANNEL_SHUFFLE = Spec(
+    Family.CHANNEL_SHUFFLE,
+    (Param("groups", Kind.SIZE, aliases=("g",)),),
+    ("groups",),
+    ("groups",),
+)
+CHUNK = Spec(
+    Family.CHUNK,
+    (Param("chunks", Kind.SIZE, aliases=("n", "parts")), Param("index", Kind.SIZE, 0,
+                                                                aliases=("i",))),
+    ("chunks", "index"),
+    (),
+)
 
 # PyTorch class names (lower case) of the element-wise layers symconv models.
 ACTIVATIONS = (
@@ -286,6 +302,7 @@ def _torch_entries() -> dict[str, Entry]:
     entries["PixelShuffle"] = Entry(PIXEL_SHUFFLE, None, "pixelshuffle")
     entries["PixelUnshuffle"] = Entry(PIXEL_UNSHUFFLE, None, "pixelunshuffle")
     entries["Upsample"] = Entry(UPSAMPLE, None, "upsample")
+    entries["ChannelShuffle"] = Entry(CHANNEL_SHUFFLE, None, "channelshuffle")
     entries["Linear"] = Entry(LINEAR, None, "linear")
     entries["Flatten"] = Entry(FLATTEN, None, "flatten")
     entries["Dropout"] = Entry(DROPOUT, None, "dropout")
@@ -333,6 +350,8 @@ def _dsl_entries() -> dict[str, Entry]:
         "upsample": Entry(UPSAMPLE, None, "upsample"),
         "mean": Entry(GLOBAL_POOL, None, "mean"),
         "amax": Entry(GLOBAL_POOL, None, "amax"),
+        "channelshuffle": Entry(CHANNEL_SHUFFLE, None, "channelshuffle"),
+        "chunk": Entry(CHUNK, None, "chunk"),
     }
     for lower in ACTIVATIONS:
         entries[lower] = Entry(ACTIVATION, None, lower)

@@ -211,6 +211,25 @@ class GlobalPool:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelShuffle:
+    """nn.ChannelShuffle(g): the channels, seen as g groups of C/g, interleaved (ShuffleNet's
+    view, transpose, view); the shape stays, C must be divisible by g."""
+
+    groups: Value
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """x.chunk(n, dim=1)[i]: part `index` (from 0) of the channels cut into `chunks` equal
+    parts (ShuffleNet's channel split); C must be divisible by n."""
+
+    chunks: Value
+    index: Value = 0
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Activation:
     """A shape-preserving element-wise layer without parameters (relu, gelu, identity, ...)."""
 
@@ -263,8 +282,8 @@ class Scale:
 
 Layer: TypeAlias = (
     Conv | ConvTranspose | Pool | AdaptivePool | Flatten | Linear | BatchNorm | GroupNorm
-    | LayerNorm | InstanceNorm | Pad | PixelShuffle | Upsample | GlobalPool | Activation
-    | Dropout | Repeat | Residual | Concat | Scale
+    | LayerNorm | InstanceNorm | Pad | PixelShuffle | Upsample | GlobalPool | ChannelShuffle
+    | Chunk | Activation | Dropout | Repeat | Residual | Concat | Scale
 )
 
 # The layers that hold learnable parameters (and so may share them, see Shared).
@@ -314,6 +333,10 @@ def kind_of(layer: Layer) -> str:
             return "upsample"
         case GlobalPool(op=op):
             return "mean" if op is PoolOp.AVG else "amax"
+        case ChannelShuffle():
+            return "channelshuffle"
+        case Chunk():
+            return "chunk"
         case Activation(name=name) | Dropout(name=name):
             return name
         case Repeat():

@@ -16,6 +16,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Conv,
     ConvTranspose,
@@ -81,7 +83,8 @@ def _tensorflow_layer(layer: Layer) -> Layer:
             return dataclasses.replace(layer, branches=tuple(_tensorflow(b) for b in branches))
         case (Conv() | ConvTranspose() | Pool() | AdaptivePool() | Linear() | Flatten()
               | BatchNorm() | Activation() | Dropout() | GroupNorm() | LayerNorm()
-              | InstanceNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool()):
+              | InstanceNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool()
+              | ChannelShuffle() | Chunk()):
             return layer
         case _:
             assert_never(layer)

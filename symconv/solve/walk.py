@@ -23,6 +23,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelShuffle,
+    Chunk,
     Concat,
     Conv,
     ConvTranspose,
@@ -85,7 +87,7 @@ def _layer_roles(layers: Sequence[Layer], u: sympy.Symbol, rank: int
             # A gate keeps its input's size whatever it computes.
             case (Flatten() | Linear() | BatchNorm() | GroupNorm() | LayerNorm()
                   | InstanceNorm() | GlobalPool() | Activation() | Dropout() | Concat()
-                  | Scale()):
+                  | Scale() | ChannelShuffle() | Chunk()):
                 pass
             case _:
                 assert_never(layer)
@@ -384,7 +386,7 @@ def axis_size(layer: Layer, axis: int, n: Any, at: Callable[[Value], Any]) -> An
         case Flatten() | Linear():
             return FLAT
         case (BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation()
-              | Dropout() | Scale()):
+              | Dropout() | Scale() | ChannelShuffle() | Chunk()):
             return n
         case Repeat() | Residual() | Concat():
             raise AssertionError("blocks are walked by their paths, not as one step")
