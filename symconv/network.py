@@ -14,7 +14,7 @@ from symconv.algebra.symbols import Value, truth
 from symconv.engine.guards import LayerWarning, layer_warnings
 from symconv.engine.receptive import INPUT, ClosedForm, Field
 from symconv.engine.receptive import closed_forms as receptive_closed_forms
-from symconv.engine.records import Record
+from symconv.engine.records import Record, checked_unit
 from symconv.engine.statistics import Memory, columns, memory_of
 from symconv.engine.substitute import collect_names, substitute
 from symconv.engine.trace import check_input, trace, whole
@@ -247,10 +247,11 @@ class Network:
         unit = tuple(value_of(f"unit[{i}]", u) for i, u in enumerate(unit))
         if not 1 <= layer <= len(records):
             raise UnknownNameError(f"no layer {layer}: the network has {len(records)} layers")
-        fields = records[layer - 1].fields
-        if len(unit) != len(fields):
-            raise ShapeError(f"give one unit index per spatial axis ({len(fields)}), "
-                             f"got {len(unit)}")
+        record = records[layer - 1]
+        fields = record.fields
+        sizes = record.output_shape[1:]  # after flatten no spatial axes: any index is unit 0
+        checked_unit(record, unit, sizes if len(sizes) == len(fields) else
+                     tuple(sympy.oo for _ in fields))
         return tuple(
             (sympy.sympify(first, strict=True), sympy.sympify(last, strict=True))
             for first, last in (fd.interval(u) for fd, u in zip(fields, unit, strict=True))
