@@ -4,12 +4,18 @@ Table, Derivation and Solution pickle and deep-copy to equal objects that print 
 from __future__ import annotations
 
 import copy
+import html
 import pickle
+import re
 from pathlib import Path
 
 import pytest
 
 import symconv
+from symconv.present.latex import escape_text, math_text
+from symconv.render.markdown import escape_markdown
+from symconv.render.table import column_keys, header, table_latex, table_notes
+from symconv.render.table_object import Table
 
 NET = symconv.parse("input 3 x H x W\nconv 64 k=7 s=2 p=3\nmaxpool k=3 s=2 p=1\n"
                     "conv 128 k=3 s=2 p=1\nadaptive_avgpool 1\nflatten\nlinear 10")
@@ -58,8 +64,9 @@ def _objects() -> list[tuple[str, object]]:
     found: list[tuple[str, object]] = []
     for name in SMALL:
         net = symconv.parse((EXAMPLES / f"{name}.net").read_text(encoding="utf-8"))
-        found += [(f"{name} network", net), (f"{name} table", net.table()),
-                  (f"{name} derivation", symconv.derive(net))]
+        found += [(f"{name} network", net), (f"{name} table", net.table(batch="N"))]
+        if name in ("lenet5", "audio1d"):
+            found.append((f"{name} derivation", symconv.derive(net)))
     upsampled = symconv.parse("input 3 x H x W\nconv 8 k=3 s=2\nrepeat N { conv 8 k=3 }\n"
                               "upsample scale_factor=2")
     found += [
@@ -84,3 +91,89 @@ def test_pickle_and_deepcopy_keep_the_object_and_its_forms(name: str, obj: objec
         assert copied == obj
         for form in forms:
             assert form(copied) == form(obj), form
+
+
+# ---------------------------------------------------------------- notes and columns
+
+NOTED = {
+    "warnings": "input 3 x H_1 x W\nconv 4 k=1 s=3",
+    "blocks": "input 3 x 16 x W\nconv 8 k=3 p=1\nresidual { conv 8 k=3 p=1\nrelu } shortcut "
+              "{ conv 8 k=1 }\nconcat { conv 4 k=1 } { maxpool k=3 s=1 p=1 }\n"
+              "repeat 2 { conv 12 k=3 s=2 p=1 }\nflatten\nlinear 10",
+    "specials": "input 3 x 224 x 224\nconv 96 k=11 s=4\nmaxpool k=3 s=2",
+}
+SPECS: list[tuple[object, dict[str, object]]] = [
+    (None, {}),
+    ("all", {}),
+    ("memory", {"dtype": "float16", "batch": "N"}),
+    (["params", "trainable"], {}),
+    (None, {"batch": 8}),
+    (["params", "param_bytes"], {"dtype": "float16", "batch": "N"}),
+]
+
+
+def _forms(table: Table) -> dict[str, str]:
+    return {"text": str(table), "markdown": table._repr_markdown_(),
+            "latex": table_latex(table.network, table, table.columns, table.memory),
+            "html": table._repr_html_(), "jupyter": table._repr_latex_()}
+
+
+@pytest.mark.parametrize("name", NOTED)
+@pytest.mark.parametrize(("columns", "memory"), SPECS)
+def test_every_form_carries_the_same_notes(name: str, columns: object,
+                                           memory: dict[str, object]) -> None:
+    table = symconv.parse(NOTED[name]).table(columns=columns, **memory)
+    notes = table_notes(table.network, table, table.columns, table.memory)
+    if name != "blocks":
+        assert notes
+    if table.columns is not None and set(table.columns) & {"trainable", "param_bytes"}:
+        assert [n for n in notes if n.startswith("parameters: ")]
+        assert [n for n in notes if n.startswith("memory for ")]
+    forms = _forms(table)
+    written = {"text": lambda n: " ".join(n.split()), "markdown": escape_markdown,
+               "latex": escape_text, "html": html.escape, "jupyter": math_text}
+    for form, text in forms.items():
+        shown = " ".join(text.split()) if form == "text" else text
+        for note in notes:
+            assert written[form](note) in shown, (form, note)
+    # Jupyter: everything inside one display, and no text-mode macro inside \text, which
+    # MathJax would show as written
+    jupyter = forms["jupyter"]
+    assert jupyter.startswith("$$") and jupyter.endswith("$$") and jupyter.count("$$") == 2
+    assert not re.search(r"\\text\{[^}]*\\", jupyter), jupyter
+
+
+@pytest.mark.parametrize(("columns", "memory"), SPECS)
+def test_a_table_shows_the_columns_it_was_asked_for_in_every_form(
+        columns: object, memory: dict[str, object]) -> None:
+    table = symconv.parse(NOTED["warnings"]).table(columns=columns, **memory)
+    keys = column_keys(columns)
+    if keys is None and memory:
+        keys = column_keys("memory")
+    titles = header(keys)
+    assert table.columns == keys
+    assert list(table.to_dicts()[0]) == list(titles)
+    assert list(table.to_pandas().columns) == list(titles)
+    assert table._repr_markdown_().startswith("| " + " | ".join(titles) + " |\n")
+    # a table too wide for the terminal lists each row's cells that hold something (a
+    # description's layers have no module name)
+    text = str(table)
+    assert all(t in text for t in titles[2:] if t != "module")
+    assert all(f"<th>{html.escape(t)}</th>" in table._repr_html_() for t in titles)
+    copied = pickle.loads(pickle.dumps(table))
+    assert (copied.columns, copied.memory, str(copied)) == (table.columns, table.memory,
+                                                            str(table))
+
+
+@pytest.mark.parametrize(("columns", "error", "message"), [
+    (["parms"], symconv.UnknownNameError, "no column 'parms'; did you mean 'params'?"),
+    ("params,bytes", symconv.UnknownNameError, "no column 'bytes'"),
+    (5, symconv.InvalidValueError, "columns: expected column names such as ['params', "
+                                   "'param_bytes'], 'all' or 'memory'; got int 5"),
+    ([1], symconv.InvalidValueError, "got list [1]"),
+])
+def test_columns_that_do_not_exist_are_refused(columns: object, error: type,
+                                               message: str) -> None:
+    with pytest.raises(error) as raised:
+        symconv.parse(NOTED["warnings"]).table(columns=columns)
+    assert message in str(raised.value)

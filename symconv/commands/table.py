@@ -11,10 +11,9 @@ from symconv.engine.statistics import DTYPES, memory_of
 from symconv.language.parse import parse_expression
 from symconv.render.table import (
     ALL_COLUMNS,
-    COLUMN_KEYS,
     DEFAULT_COLUMNS,
-    MEMORY_COLUMNS,
     RENDERERS,
+    column_keys,
     table_json,
     table_latex,
     table_markdown,
@@ -52,30 +51,19 @@ def run(args: argparse.Namespace) -> int:
     batch = read_option("--batch", parse_expression, args.batch)
     memory = memory_of(args.dtype, batch, "--batch")
     records = network.table(dtype=args.dtype, batch=memory.batch, **values_from(args))
-    asked = memory if columns is not None and set(columns) & {
-        *MEMORY_COLUMNS, "trainable", "non_trainable"} else None
     if args.format == "text":
-        text = table_text(network, records, columns, args.separators, asked)
+        text = table_text(network, records, columns, args.separators, memory)
     elif args.format == "json":
         text = table_json(network, records, memory)
     elif args.format == "markdown":
-        text = table_markdown(network, records, columns)
+        text = table_markdown(network, records, columns, memory)
     else:
-        text = table_latex(network, records, columns)
+        text = table_latex(network, records, columns, memory)
     print(text, end="")
     return 0
 
 
-def _columns(text: str | None) -> list[str] | None:
-    """The columns --columns names (None: the default ones)."""
-    if text is None:
-        return None
-    keys = [key.strip().replace("-", "_") for key in text.split(",") if key.strip()]
-    if keys == ["all"]:
-        return list(COLUMN_KEYS)
-    if keys == ["memory"]:
-        return ["output_shape", "params", "trainable", "non_trainable", *MEMORY_COLUMNS]
-    from symconv.render.table import chosen
-
-    chosen(keys)  # an unknown name is refused here, with the names there are
-    return keys
+def _columns(text: str | None) -> tuple[str, ...] | None:
+    """The columns --columns names (None: the default ones); an unknown name is refused
+    with the names there are."""
+    return column_keys(text)

@@ -82,6 +82,36 @@ _GREEK = frozenset((
 ))
 
 
+# Inside math, the characters that \text{} cannot hold in both LaTeX and Jupyter's MathJax
+# (which reads no text-mode macros in \text: \_ there shows as \_), each as math that
+# shows it in both.
+MATH_ESCAPES = {
+    "\\": r"\backslash",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\hat{\ }",
+    "~": r"\sim",
+    "<": "<",
+    ">": ">",
+    "|": r"\vert",
+}
+
+
+def math_text(text: str) -> str:
+    """Text to set inside math (a display that Jupyter's MathJax or LaTeX typesets): runs
+    of plain characters as \text{…}, each special character as the math that shows it,
+    control characters dropped."""
+    printable = "".join(c for c in text if c.isprintable() or c == " ")
+    parts = re.split(f"([{re.escape(''.join(MATH_ESCAPES))}])", printable)
+    return "".join(("{" + MATH_ESCAPES[part] + "}" if i % 2 else r"\text{" + part + "}")
+                   for i, part in enumerate(parts) if part)
+
+
 def escape_text(text: str) -> str:
     """Text that TeX typesets as it is: special characters are escaped, control characters
     dropped, so user-provided names can neither break nor inject into a document."""
