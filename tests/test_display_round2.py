@@ -7,6 +7,8 @@ import copy
 import html
 import pickle
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,25 @@ def test_columns_that_do_not_exist_are_refused(columns: object, error: type,
     with pytest.raises(error) as raised:
         symconv.parse(NOTED["warnings"]).table(columns=columns)
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("form", ["latex", "jupyter"])
+def test_the_latex_forms_compile_and_read_as_the_notes(pdflatex: str, tmp_path: Path,
+                                                       form: str) -> None:
+    """The booktabs table and the Jupyter display (as nbconvert sets it, with amsmath) of a
+    table whose notes hold < and _ compile, and the PDF reads as the notes."""
+    table = symconv.parse(NOTED["warnings"]).table(columns="memory")
+    body = _forms(table)[form]
+    source = ("\\documentclass{article}\\usepackage{amsmath,booktabs}\\usepackage[landscape]"
+              "{geometry}\\begin{document}\n" + body + "\n\\end{document}\n")
+    (tmp_path / "t.tex").write_text(source, encoding="utf-8")
+    run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        return
+    shown = " ".join(subprocess.run([pdftotext, "t.pdf", "-"], cwd=tmp_path,
+                                    capture_output=True, text=True, check=True).stdout.split())
+    assert "(kernel 1 < stride 3)" in shown
+    assert "parameters: 16 trainable, 0 non-trainable" in shown
