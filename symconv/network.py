@@ -15,7 +15,7 @@ from symconv.algebra.symbols import Value, truth
 from symconv.engine.guards import LayerWarning, layer_warnings
 from symconv.engine.receptive import INPUT, ClosedForm, Field
 from symconv.engine.receptive import closed_forms as receptive_closed_forms
-from symconv.engine.records import Record
+from symconv.engine.records import Record, checked_unit
 from symconv.engine.statistics import Memory, columns, memory_of
 from symconv.engine.substitute import collect_names, substitute
 from symconv.engine.trace import check_input, trace, whole
@@ -192,20 +192,30 @@ class Network:
         _whole_symbols(values)
         return records
 
-    def table(self, *, dtype: object = "float32", batch: object = 1,
+    def table(self, *, columns: object = None, dtype: object = None, batch: object = None,
               **values: object) -> Table:
         """One record per layer (after the input), every field a SymPy object: a tuple of
         `LayerRecord`s that prints as the text table and displays in Jupyter (see
-        symconv.render.table_object.Table: to_dicts, to_pandas); the memory columns for
-        `dtype` (float32, float16, bfloat16, float64, int8) and `batch` examples (a number, or
-        a symbol such as "N": memory as a formula in it)."""
+        symconv.render.table_object.Table: to_dicts, to_pandas).
+
+        Every form shows `columns`: keys of symconv.render.table.ALL_COLUMNS (a list, or
+        text 'params,param_bytes'), 'all', or 'memory' (shape, parameters and memory); by
+        default the default columns, or the 'memory' ones when `dtype` or `batch` is given.
+        The memory columns count `dtype` (float32 unless given; float16, bfloat16, float64,
+        int8) and `batch` examples (1 unless given; a number, or a symbol such as "N": memory
+        as a formula in it)."""
+        from symconv.render.table import MEMORY_SET, column_keys
         from symconv.render.table_object import Table
 
-        memory = memory_of(dtype, batch, taken=self.symbols)
+        keys = column_keys(columns)
+        if keys is None and (dtype is not None or batch is not None):
+            keys = MEMORY_SET
+        memory = memory_of("float32" if dtype is None else dtype, 1 if batch is None else batch,
+                           taken=self.symbols)
         records = self.records(**values)
         # the network only says its input shape where there is no record to say it
         shown = self.bind(values) if values and not records else self
-        return Table((_public(r, memory) for r in records), shown)
+        return Table((_public(r, memory) for r in records), shown, keys, memory)
 
     def receptive_fields(self, **values: object) -> tuple[tuple[Field, ...], ...]:
         """Per layer (after the input, as `table` numbers them), one `Field` per spatial axis
@@ -249,10 +259,11 @@ class Network:
         unit = tuple(value_of(f"unit[{i}]", u) for i, u in enumerate(unit))
         if not 1 <= layer <= len(records):
             raise UnknownNameError(f"no layer {layer}: the network has {len(records)} layers")
-        fields = records[layer - 1].fields
-        if len(unit) != len(fields):
-            raise ShapeError(f"give one unit index per spatial axis ({len(fields)}), "
-                             f"got {len(unit)}")
+        record = records[layer - 1]
+        fields = record.fields
+        sizes = record.output_shape[1:]  # after flatten no spatial axes: any index is unit 0
+        checked_unit(record, unit, sizes if len(sizes) == len(fields) else
+                     tuple(sympy.oo for _ in fields))
         return tuple(
             (sympy.sympify(first, strict=True), sympy.sympify(last, strict=True))
             for first, last in (fd.interval(u) for fd, u in zip(fields, unit, strict=True))
@@ -327,14 +338,10 @@ class Network:
     # Jupyter: the table as math, a block's rows after it in both forms
 
     def _repr_markdown_(self) -> str:
-        from symconv.render.table import table_markdown
-
-        return table_markdown(self, self.table())
+        return self.table()._repr_markdown_()
 
     def _repr_latex_(self) -> str:
-        from symconv.render.table import table_math
-
-        return table_math(self, self.table())
+        return self.table()._repr_latex_()
 
     def draw(self, layer: object = None, unit: object = None, *, layers: object = None,
              animate: bool = False, **values: object) -> Drawing:

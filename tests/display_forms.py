@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from symconv.present.latex import escape_text
+from symconv.present.latex import MATH_ESCAPES, escape_text, math_text
 
 _MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]<>()#+\-.!|$])")
 _NUMBER = re.compile(r"-?\d+")
@@ -25,7 +25,7 @@ def _markdown_cell(cell: str) -> str:
         return cell.replace(" × ", r" \times ")
     depth = cell.count("&nbsp;") // 2
     word = _MARKDOWN_ESCAPE.sub(r"\1", cell.replace("&nbsp;", "").strip("*"))
-    return r"\quad " * depth + _word(word)
+    return r"\quad " * depth + math_text(word)
 
 
 def table_rows_markdown(markdown: str) -> list[str]:
@@ -43,12 +43,22 @@ def table_rows_markdown(markdown: str) -> list[str]:
     return rows
 
 
+def _plain(math: str) -> str:
+    """The text that math_text set as math."""
+    unescaped = {"{" + tex + "}": char for char, tex in MATH_ESCAPES.items()}
+    parts = re.findall(r"\\text\{([^{}]*)\}|(\{[^{}]*(?:\{\\ \})?\})", math)
+    return "".join(text or unescaped[tex] for text, tex in parts)
+
+
 def table_rows_latex(latex: str) -> list[str]:
-    """The array's rows after its header (\\hline dropped); then any note, unescaped."""
-    body, _, notes = latex.partition(r"\end{array}$$")
+    """The array's rows after its header (\\hline dropped); then any note (a row of text
+    in the same display, under the array), as plain text."""
+    assert latex.startswith("$$") and latex.endswith("$$"), latex[-200:]
+    body, _, notes = latex.removeprefix("$$\\begin{array}{l}\n").partition(r"\end{array}")
     lines = [line for line in body.split("\n")[2:] if line and line != r"\hline"]
     rows = [line.removesuffix(r" \\").rstrip() for line in lines]
-    rows += [line.replace(r"\_", "_").replace(r"\#", "#") for line in notes.split("\n") if line]
+    rows += [_plain(line.removesuffix(r" \\")) for line in notes.split("\n")[1:]
+             if line and line != r"\end{array}$$"]
     return [re.sub(r"\s+", " ", row) for row in rows]
 
 

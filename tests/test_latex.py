@@ -5,6 +5,8 @@ equal the engine's own expressions."""
 from __future__ import annotations
 
 import functools
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,10 +65,52 @@ def test_symbol_names_as_math(name: str, tex: str) -> None:
         (r"\input{/etc/passwd}", r"\textbackslash{}input\{/etc/passwd\}"),
         ("^~", r"\textasciicircum{}\textasciitilde{}"),
         ("line\nbreak\x00", "linebreak"),
+        ("kernel 1 > stride 3", r"kernel 1 \textgreater{} stride 3"),
+        ("a < b | c", r"a \textless{} b \textbar{} c"),
+        ("'it' `s`", r"\textquotesingle{}it\textquotesingle{} \textasciigrave{}s\textasciigrave{}"),
+        ("a--b, c,,d", "a-{}-b, c,{},d"),
     ],
 )
 def test_escape_text(text: str, escaped: str) -> None:
     assert escape_text(text) == escaped
+
+
+# Every printable ASCII character, then each non-alphanumeric one doubled (a pair of some
+# forms a ligature: -- an en dash, '' a closing quote, ?` an inverted question mark).
+# In groups of eight, so that no line breaks after a hyphen (which pdftotext would join).
+_ASCII = "".join(map(chr, range(33, 127)))
+_GROUPS = " ".join(_ASCII[i:i + 8] for i in range(0, len(_ASCII), 8))
+_PAIRS = " ".join(c * 2 for c in _ASCII if not c.isalnum()) + " ?` !` -- ,, << >>"
+# What pdftotext reads for a character TeX's default font (OT1) draws as another glyph that
+# still means it: ^ and ~ as accents, " as a closing quote; \_ is drawn as a rule (no text).
+_OT1_GLYPHS = {"ˆ": "^", "˜": "~", "”": '"'}
+
+
+@pytest.mark.parametrize("encoding", ["", r"\usepackage[T1]{fontenc}"])
+def test_escaped_text_compiles_to_the_same_characters(pdflatex: str, tmp_path: Path,
+                                                      encoding: str) -> None:
+    """A note holding every printable ASCII character compiles without error, and the PDF's
+    text is the note's text (pdftotext), in TeX's default font encoding and in T1."""
+    text = _GROUPS + " " + _PAIRS
+    source = (rf"\documentclass{{article}}{encoding}\begin{{document}}\raggedright" + "\n"
+              + escape_text(text) + "\n\\end{document}\n")
+    (tmp_path / "note.tex").write_text(source, encoding="utf-8")
+    run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "note.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "note.log").read_text(encoding="utf-8", errors="replace")
+    assert run.returncode == 0 and "! " not in log, log[-2000:]
+    assert "Missing character" not in log
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:  # without poppler: the escapes cover every character TeX treats
+        specials = set("\\{}$&#%_^~<>|'`")  # specially or draws as another glyph in OT1
+        assert all(escape_text(c) != c for c in specials)
+        return
+    shown = subprocess.run([pdftotext, "note.pdf", "-"], cwd=tmp_path, capture_output=True,
+                           text=True, check=True).stdout
+    for glyph, char in _OT1_GLYPHS.items():
+        shown = shown.replace(glyph, char)
+    expected = text if encoding else text.replace("_", "")
+    assert "".join(shown.split()).rstrip("1") == "".join(expected.split())
 
 
 H, K, S, P, D = (sympy.Symbol(n) for n in ("H_0", "K_1", "S_1", "P_1", "D_1"))

@@ -6,17 +6,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from symconv.algebra.symbols import short
 from symconv.commands.options import add_network_arguments, load_network, read_option, values_from
 from symconv.engine.statistics import DTYPES, memory_of
-from symconv.errors import InvalidValueError
 from symconv.language.parse import parse_expression
 from symconv.render.table import (
     ALL_COLUMNS,
-    COLUMN_KEYS,
     DEFAULT_COLUMNS,
-    MEMORY_COLUMNS,
     RENDERERS,
+    column_keys,
     table_json,
     table_latex,
     table_markdown,
@@ -54,33 +51,19 @@ def run(args: argparse.Namespace) -> int:
     batch = read_option("--batch", parse_expression, args.batch)
     memory = memory_of(args.dtype, batch, "--batch", network.symbols)
     records = network.table(dtype=args.dtype, batch=memory.batch, **values_from(args))
-    asked = memory if columns is not None and set(columns) & {
-        *MEMORY_COLUMNS, "trainable", "non_trainable"} else None
     if args.format == "text":
-        text = table_text(network, records, columns, args.separators, asked)
+        text = table_text(network, records, columns, args.separators, memory)
     elif args.format == "json":
         text = table_json(network, records, memory)
     elif args.format == "markdown":
-        text = table_markdown(network, records, columns)
+        text = table_markdown(network, records, columns, memory)
     else:
-        text = table_latex(network, records, columns)
+        text = table_latex(network, records, columns, memory)
     print(text, end="")
     return 0
 
 
-def _columns(text: str | None) -> list[str] | None:
-    """The columns --columns names (None: the default ones)."""
-    if text is None:
-        return None
-    keys = [key.strip().replace("-", "_") for key in text.split(",")]
-    if "" in keys:
-        raise InvalidValueError(f"--columns: expected column names separated by commas, got "
-                                f"'{short(text)}' (the columns: {', '.join(COLUMN_KEYS)})")
-    if keys == ["all"]:
-        return list(COLUMN_KEYS)
-    if keys == ["memory"]:
-        return ["output_shape", "params", "trainable", "non_trainable", *MEMORY_COLUMNS]
-    from symconv.render.table import chosen
-
-    chosen(keys)  # an unknown name is refused here, with the names there are
-    return keys
+def _columns(text: str | None) -> tuple[str, ...] | None:
+    """The columns --columns names (None: the default ones); an unknown name is refused
+    with the names there are."""
+    return column_keys(text)

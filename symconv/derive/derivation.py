@@ -24,6 +24,7 @@ from typing import assert_never
 
 import sympy
 
+from symconv.algebra.pickling import Unevaluated
 from symconv.algebra.symbols import Value, free_names, truth
 from symconv.derive.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
 from symconv.engine import formulas as f
@@ -105,7 +106,7 @@ class Part:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class Derivation:
+class Derivation(Unevaluated):
     """The derivations of a whole network: the input sizes and then every layer's steps.
 
     Prints as text; its repr is one line; Jupyter shows it as rendered math (`_repr_latex_`,

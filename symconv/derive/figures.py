@@ -26,7 +26,7 @@ import sympy
 from symconv.algebra.symbols import free_names
 from symconv.engine import formulas as f
 from symconv.engine import receptive
-from symconv.engine.records import Record, axis_names
+from symconv.engine.records import Record, axis_names, checked_unit
 from symconv.engine.trace import trace
 from symconv.errors import (
     InvalidValueError,
@@ -280,17 +280,9 @@ def _window_values(layer: Layer) -> tuple[Any, ...]:
 
 def _unit(record: Record, outs: tuple[int, ...],
           unit: Sequence[int] | None) -> tuple[int, ...]:
-    label = f"layer {record.index} ({record.kind})"
     if unit is None:
         return tuple(0 for _ in outs)
-    names = axis_names(len(outs))
-    if len(unit) != len(outs):
-        raise ShapeError(f"the unit takes one index per spatial axis ({', '.join(names)}), "
-                         f"got {len(unit)}", record.layer.source, label)
-    for name, u, out in zip(names, unit, outs, strict=True):
-        if not isinstance(u, int) or not 0 <= u < out:
-            raise ShapeError(f"unit {name} = {u} is not a unit of this layer, whose output "
-                             f"{name} has units 0 to {out - 1}", record.layer.source, label)
+    checked_unit(record, unit, outs)
     return tuple(unit)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import sympy
 
+from symconv.algebra.pickling import Unevaluated
 from symconv.algebra.simplify import simplify_rounding
 from symconv.algebra.symbols import Value
 from symconv.engine import formulas as f
@@ -40,7 +41,7 @@ def evaluate(expr: sympy.Basic) -> sympy.Expr:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class Step(Unevaluated):
     """One derived quantity: target = formula = substituted = simplified... = value."""
 
     quantity: Quantity

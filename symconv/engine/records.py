@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
+import sympy
+
 from symconv.algebra.symbols import Value
 from symconv.engine.receptive import Field
 from symconv.language.layers import Layer
@@ -55,6 +57,28 @@ PENDING_RULES: ContextVar[list[Any] | None] = ContextVar("pending_rules", defaul
 
 
 @cache
+def checked_unit(record: Record, unit: Sequence[Value], outs: Sequence[Value]
+                 ) -> tuple[Value, ...]:
+    """`unit` (one index per spatial axis) if it is a unit of `record`'s output, which has
+    `outs` units along each axis (numbers, or sizes in symbols: refused only where the index
+    is certainly outside); else the ShapeError that `draw` and `region` both give."""
+    from symconv.algebra.symbols import truth
+    from symconv.errors import ShapeError
+    from symconv.present.values import text_value
+
+    label = f"layer {record.index} ({record.kind})"
+    names = axis_names(len(outs))
+    if len(unit) != len(outs):
+        raise ShapeError(f"the unit takes one index per spatial axis ({', '.join(names)}), "
+                         f"got {len(unit)}", record.layer.source, label)
+    for name, u, out in zip(names, unit, outs, strict=True):
+        if truth(sympy.Ge(u, 0)) is False or truth(sympy.Lt(u, out)) is False:
+            raise ShapeError(f"unit {name} = {text_value(u)} is not a unit of this layer, "
+                             f"whose output {name} has units 0 to {text_value(out - 1)}",
+                             record.layer.source, label)
+    return tuple(unit)
+
+
 def axis_names(rank: int) -> tuple[str, ...]:
     """How the spatial axes are called in messages: L; H, W; D, H, W."""
     return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(

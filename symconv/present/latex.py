@@ -34,8 +34,19 @@ _TEXT_ESCAPES = {
     "_": r"\_",
     "^": r"\textasciicircum{}",
     "~": r"\textasciitilde{}",
+    # in TeX's default font encoding (OT1) these print as other glyphs (< as ¡, > as ¿,
+    # | as an em dash); ' and ` pair into curly quotes, and `?`/`!` into ¡ and ¿
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    "'": r"\textquotesingle{}",
+    "`": r"\textasciigrave{}",
 }
-_SPECIAL = re.compile("|".join(re.escape(c) for c in _TEXT_ESCAPES))
+# Characters that join the next one into a ligature (-- an en dash, ,, a low quote in T1):
+# an empty group after each keeps them apart.
+_LIGATURE = "-,"
+_SPECIAL = re.compile("|".join(re.escape(c) for c in _TEXT_ESCAPES)
+                      + f"|[{re.escape(_LIGATURE)}](?=[{re.escape(_LIGATURE)}])")
 
 # What goes between groups of three digits in whole numbers of 10,000 or more ('' for
 # nothing): the notes set it (`digit_groups`) so that 46764746 reads 46{,}764{,}746.
@@ -88,11 +99,42 @@ _GREEK = frozenset((
 ))
 
 
+# Inside math, the characters that \text{} cannot hold in both LaTeX and Jupyter's MathJax
+# (which reads no text-mode macros in \text: \_ there shows as \_), each as math that
+# shows it in both.
+MATH_ESCAPES = {
+    "\\": r"\backslash",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\hat{\ }",
+    "~": r"\sim",
+    "<": "<",
+    ">": ">",
+    "|": r"\vert",
+}
+
+
+def math_text(text: str) -> str:
+    """Text to set inside math (a display that Jupyter's MathJax or LaTeX typesets): runs
+    of plain characters as \text{…}, each special character as the math that shows it,
+    control characters dropped."""
+    printable = "".join(c for c in text if c.isprintable() or c == " ")
+    parts = re.split(f"([{re.escape(''.join(MATH_ESCAPES))}])", printable)
+    return "".join(("{" + MATH_ESCAPES[part] + "}" if i % 2 else r"\text{" + part + "}")
+                   for i, part in enumerate(parts) if part)
+
+
 def escape_text(text: str) -> str:
     """Text that TeX typesets as it is: special characters are escaped, control characters
     dropped, so user-provided names can neither break nor inject into a document."""
     printable = "".join(c for c in text if c.isprintable() or c == " ")
-    return _SPECIAL.sub(lambda m: _TEXT_ESCAPES[m.group(0)], printable)
+    return _SPECIAL.sub(lambda m: _TEXT_ESCAPES.get(m.group(0), m.group(0) + "{}"),
+                        printable)
 
 
 def name_latex(name: str) -> str:

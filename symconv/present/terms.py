@@ -30,8 +30,9 @@ class Given(sympy.Symbol):
         obj.chained = chained
         return obj
 
-    def __getnewargs__(self) -> tuple[str, sympy.Expr, bool]:
-        return (self.name, self.value, self.chained)
+    def __getnewargs_ex__(self) -> tuple[tuple[str, sympy.Expr, bool], dict[str, Any]]:
+        # Symbol's own (name and assumptions) would call __new__ without the value
+        return (self.name, self.value, self.chained), {}
 
     def _hashable_content(self) -> tuple[Any, ...]:
         return (*super()._hashable_content(), self.value, self.chained)

@@ -20,7 +20,7 @@ import sympy
 from symconv.engine.guards import notes as warning_notes
 from symconv.engine.statistics import Memory
 from symconv.network import LayerRecord, Network, Unused
-from symconv.present.latex import escape_text
+from symconv.present.latex import escape_text, math_text
 from symconv.present.values import (
     json_list,
     json_value,
@@ -97,6 +97,53 @@ def chosen(keys: Sequence[str] | None) -> tuple[Column, ...]:
     if not picked:
         raise InvalidValueError(f"no columns asked for (the columns: {', '.join(COLUMN_KEYS)})")
     return tuple(picked)
+
+
+MEMORY_SET = ("output_shape", "params", "trainable", "non_trainable", *MEMORY_COLUMNS)
+
+
+def column_keys(spec: object) -> tuple[str, ...] | None:
+    """The column keys a table is asked for: None (the default columns), 'all', 'memory'
+    (shape, parameters and the memory columns), a comma-separated list, or a list of keys;
+    an unknown key is refused with the names there are."""
+    from symconv.algebra.symbols import describe, short
+    from symconv.errors import InvalidValueError
+
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        keys = [key.strip().replace("-", "_") for key in spec.split(",")]
+        if "" in keys:
+            raise InvalidValueError(f"--columns: expected column names separated by commas, "
+                                    f"got '{short(spec)}' (the columns: {', '.join(COLUMN_KEYS)})")
+    elif isinstance(spec, list | tuple) and all(isinstance(k, str) for k in spec):
+        keys = [key.replace("-", "_") for key in spec]
+    else:
+        raise InvalidValueError(f"columns: expected column names such as ['params', "
+                                f"'param_bytes'], 'all' or 'memory'; got {describe(spec)}")
+    if keys == ["all"]:
+        return COLUMN_KEYS
+    if keys == ["memory"]:
+        return MEMORY_SET
+    return tuple(c.key for c in chosen(keys))
+
+
+def shows_memory(columns: Sequence[str] | None) -> bool:
+    """Whether a table of these columns says its memory totals under it (it does when it
+    shows a memory or a trainable column)."""
+    return columns is not None and bool(
+        set(columns) & {*MEMORY_COLUMNS, "trainable", "non_trainable"})
+
+
+def table_notes(network: Network, records: Sequence[LayerRecord],
+                columns: Sequence[str] | None = None, memory: Memory | None = None,
+                separators: bool = True) -> list[str]:
+    """The lines under a table, the same in every form: warnings, conditions, reused and
+    unused parameters, and (for a table with memory columns) the memory summary."""
+    notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
+    if memory is not None and shows_memory(columns):
+        notes += memory_summary(records, memory, separators)
+    return notes
 
 
 def flat_rows(records: Sequence[LayerRecord], parent: str = "") -> list[tuple[str, LayerRecord]]:
@@ -217,9 +264,9 @@ def markdown_cell(cell: Cell) -> str:
 
 
 def latex_cell(cell: Cell) -> str:
-    """A cell in LaTeX math (words as \\text)."""
+    """A cell in LaTeX math (words as \\text, see math_text)."""
     if isinstance(cell, str):
-        return r"\text{" + escape_text(cell) + "}" if cell else ""
+        return math_text(cell)
     if isinstance(cell, tuple):
         return shape_latex(cell) if cell else ""
     return value_latex(cell)
@@ -240,7 +287,8 @@ def _total(records: Sequence[LayerRecord], column: Column | str) -> sympy.Expr:
     return sympy.sympify(sum((read(r) for r in records), sympy.Integer(0)), strict=True)
 
 
-def _header(columns: Sequence[str] | None) -> tuple[str, ...]:
+def header(columns: Sequence[str] | None) -> tuple[str, ...]:
+    """The table's headers: #, layer, then the chosen columns' titles."""
     return ("#", "layer", *(c.title for c in chosen(columns)))
 
 
@@ -249,7 +297,8 @@ def table_text(network: Network, records: Sequence[LayerRecord],
                memory: Memory | None = None) -> str:
     """An aligned table in the manner of a torchinfo summary, with totals (whole numbers
     with thousands separators unless `separators` is False), then its notes: warnings,
-    conditions, reused and unused parameters, and with `memory` the memory summary."""
+    conditions, reused and unused parameters, and the memory summary where the columns
+    show memory (see table_notes)."""
     def cells(row: Sequence[Cell]) -> list[str]:
         return [text_cell(c, separators) for c in row]
 
@@ -259,10 +308,8 @@ def table_text(network: Network, records: Sequence[LayerRecord],
             *([label, _indent(label) + r.kind, *cells(row_cells(r, columns))]
               for label, r in flat_rows(records))]
     left = ("layer", "output shape", "kernel shape", "module")
-    table = aligned_table(_header(columns), rows, left=left, footer=totals)
-    notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
-    if memory is not None:
-        notes += memory_summary(records, memory, separators)
+    table = aligned_table(header(columns), rows, left=left, footer=totals)
+    notes = table_notes(network, records, columns, memory, separators)
     return table + "".join(f"{wrap_line(note)}\n" for note in notes)
 
 
@@ -331,30 +378,30 @@ def _notes(records: Sequence[LayerRecord]) -> list[str]:
 
 
 def table_markdown(network: Network, records: Sequence[LayerRecord],
-                   columns: Sequence[str] | None = None) -> str:
-    """A GitHub-flavoured Markdown table with $…$ math for symbolic entries, then its
-    warnings."""
+                   columns: Sequence[str] | None = None, memory: Memory | None = None) -> str:
+    """A GitHub-flavoured Markdown table with $…$ math for symbolic entries, then its notes
+    (see table_notes)."""
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(cells) + " |"
 
-    header = _header(columns)
+    titles = header(columns)
     input_shape = records[0].input_shape if records else network.input_shape
-    lines = [line(header), "|" + "---|" * len(header),
+    lines = [line(titles), "|" + "---|" * len(titles),
              line(["", "input", *map(markdown_cell, input_cells(input_shape, columns))])]
     for label, r in flat_rows(records):
         kind = _indent(label).replace(" ", "&nbsp;") + escape_markdown(r.kind)
         lines.append(line([label, kind, *map(markdown_cell, row_cells(r, columns))]))
     lines.append(line(["", "**total**", *map(markdown_cell, total_cells(records, columns))]))
-    lines += [f"\n{escape_markdown(note)}" for note in warning_lines(records)]
-    lines += [f"\n{escape_markdown(unused_note(u))}" for u in network.unused_parameters]
+    lines += [f"\n{escape_markdown(note)}"
+              for note in table_notes(network, records, columns, memory)]
     return "\n".join(lines) + "\n"
 
 
 def table_latex(network: Network, records: Sequence[LayerRecord],
-                columns: Sequence[str] | None = None) -> str:
-    """A booktabs tabular with every entry in math mode, then its warnings."""
+                columns: Sequence[str] | None = None, memory: Memory | None = None) -> str:
+    """A booktabs tabular with every entry in math mode, then its notes (see table_notes)."""
     picked = chosen(columns)
-    head = " & ".join(_header(columns)).replace("#", r"\#")
+    head = " & ".join(header(columns)).replace("#", r"\#")
     spec = "rl" + "".join("l" if c.key in ("output_shape", "kernel_shape", "name") else "r"
                           for c in picked)
     lines = [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", head + r" \\", r"\midrule"]
@@ -369,8 +416,8 @@ def table_latex(network: Network, records: Sequence[LayerRecord],
                              zip(total_cells(records, columns), picked, strict=True))]
     lines.append(re.sub(r"&  (?=&)", "& ", " & ".join(totals)) + r" \\")  # '& &' if empty
     lines += [r"\bottomrule", r"\end{tabular}"]
-    lines += [f"\n{escape_text(note)}" for note in warning_lines(records)]
-    lines += [f"\n{escape_text(unused_note(u))}" for u in network.unused_parameters]
+    lines += [f"\n{escape_text(note)}"
+              for note in table_notes(network, records, columns, memory)]
     return "\n".join(lines) + "\n"
 
 
@@ -390,25 +437,35 @@ def _tabular_cell(cell: Cell, column: Column) -> str:
     return f"${latex_cell(cell)}$" if latex_cell(cell) else ""
 
 
-def table_math(network: Network, records: Sequence[LayerRecord]) -> str:
+def table_math(network: Network, records: Sequence[LayerRecord],
+               columns: Sequence[str] | None = None, memory: Memory | None = None) -> str:
     """The per-layer table as one display-math array (what Jupyter's MathJax can show): the
-    same rows as the Markdown table, a block's rows (3.1, 3.a1, ...) after it, indented."""
+    same rows as the Markdown table, a block's rows (3.1, 3.a1, ...) after it, indented;
+    its notes (see table_notes) as rows of text under it, inside the same display, since
+    Jupyter shows text outside the math as it is written (H\\_1, not H_1)."""
     def row(cells: Sequence[str]) -> str:
         return " & ".join(cells) + r" \\"
 
+    picked = chosen(columns)
     input_shape = records[0].input_shape if records else network.input_shape
-    spec = "rl" + "".join("l" if name == "output shape" else "r" for name in COLUMNS[2:])
-    lines = [rf"$$\begin{{array}}{{{spec}}}",
-             row([r"\text{" + escape_text(c) + "}" for c in COLUMNS]), r"\hline",
-             row(["", r"\text{input}", *map(latex_cell, input_cells(input_shape))])]
+    spec = "rl" + "".join("l" if c.key in ("output_shape", "kernel_shape", "name") else "r"
+                          for c in picked)
+    lines = [rf"\begin{{array}}{{{spec}}}",
+             row([math_text(c) for c in header(columns)]), r"\hline",
+             row(["", math_text("input"), *map(latex_cell, input_cells(input_shape, columns))])]
     for label, r in flat_rows(records):
-        kind = r"\quad " * label.count(".") + r"\text{" + escape_text(r.kind) + "}"
-        lines.append(row([label, kind, *map(latex_cell, row_cells(r))]))
-    lines += [r"\hline", row(["", r"\text{total}", *map(latex_cell, total_cells(records))]),
-              r"\end{array}$$"]
-    lines += [escape_text(note) for note in warning_lines(records)]
-    lines += [escape_text(unused_note(u)) for u in network.unused_parameters]
-    return "\n".join(lines)
+        kind = r"\quad " * label.count(".") + math_text(r.kind)
+        lines.append(row([label, kind, *map(latex_cell, row_cells(r, columns))]))
+    lines += [r"\hline", row(["", math_text("total"),
+                              *map(latex_cell, total_cells(records, columns))]),
+              r"\end{array}"]
+    notes = table_notes(network, records, columns, memory)
+    if not notes:
+        return "$$" + "\n".join(lines) + "$$"
+    # one column: the table, then one note per row
+    return ("$$\\begin{array}{l}\n" + "\n".join(lines) + r" \\" + "\n"
+            + "\n".join(math_text(note) + r" \\" for note in notes)
+            + "\n\\end{array}$$")
 
 
 RENDERERS = {

@@ -19,30 +19,39 @@ import sympy
 from symconv.errors import UnsupportedError
 
 if TYPE_CHECKING:
+    from symconv.engine.statistics import Memory
     from symconv.network import LayerRecord, Network
     from symconv.render.table import Cell
 
 
 class Table(tuple["LayerRecord", ...]):
     """One `LayerRecord` per layer after the input (a block's inner rows in its `children`),
-    with the network they describe."""
+    with the network they describe, the columns every form shows (keys of
+    symconv.render.table.ALL_COLUMNS; None for the default ones) and the dtype and batch
+    the memory columns were counted for."""
 
     network: Network
+    columns: tuple[str, ...] | None
+    memory: Memory | None
 
-    def __new__(cls, records: Iterable[LayerRecord], network: Network) -> Table:
+    def __new__(cls, records: Iterable[LayerRecord], network: Network,
+                columns: tuple[str, ...] | None = None, memory: Memory | None = None
+                ) -> Table:
         table = super().__new__(cls, records)
         table.network = network
+        table.columns = columns
+        table.memory = memory
         return table
 
-    def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy keep the network
-        return tuple(self), self.network
+    def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy keep what it shows
+        return tuple(self), self.network, self.columns, self.memory
 
     # ---------------------------------------------------------------- text
 
     def __str__(self) -> str:
         from symconv.render.table import table_text
 
-        return table_text(self.network, self)
+        return table_text(self.network, self, self.columns, memory=self.memory)
 
     def __repr__(self) -> str:
         shape = _shape_text(self[-1].output_shape) if self else "no layers"
@@ -55,27 +64,29 @@ class Table(tuple["LayerRecord", ...]):
     # ---------------------------------------------------------------- Jupyter
 
     def _repr_html_(self) -> str:
-        return table_html(self.network, self)
+        return table_html(self.network, self, self.columns, self.memory)
 
     def _repr_markdown_(self) -> str:
         from symconv.render.table import table_markdown
 
-        return table_markdown(self.network, self)
+        return table_markdown(self.network, self, self.columns, self.memory)
 
     def _repr_latex_(self) -> str:
         from symconv.render.table import table_math
 
-        return table_math(self.network, self)
+        return table_math(self.network, self, self.columns, self.memory)
 
     # ---------------------------------------------------------------- data
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """One dict per row (a block's rows after it, labelled 3.1, 3.a1, ...), keyed by the
-        table's column names: whole numbers as ints, anything symbolic as its text form, a
-        shape as a list of those, words ('reused') as they are."""
-        from symconv.render.table import COLUMNS, flat_rows, row_cells
+        headers of the table's columns: whole numbers as ints, anything symbolic as its text
+        form, a shape as a list of those, words ('reused') as they are."""
+        from symconv.render.table import flat_rows, header, row_cells
 
-        return [dict(zip(COLUMNS, [label, r.kind, *map(_data, row_cells(r))], strict=True))
+        names = header(self.columns)
+        return [dict(zip(names, [label, r.kind, *map(_data, row_cells(r, self.columns))],
+                         strict=True))
                 for label, r in flat_rows(self)]
 
     def to_pandas(self) -> Any:
@@ -109,37 +120,42 @@ def _shape_text(shape: Sequence[Any]) -> str:
 # -------------------------------------------------------------------- HTML
 
 
-def table_html(network: Network, records: Sequence[LayerRecord]) -> str:
+def table_html(network: Network, records: Sequence[LayerRecord],
+               columns: Sequence[str] | None = None, memory: Memory | None = None) -> str:
     """An HTML table (symbolic cells as $…$ math, which Jupyter typesets): the input, one
     row per layer, the totals; a block's rows in a nested table under it, folded in a
-    <details> element that opens on a click."""
-    from symconv.render.table import COLUMNS, input_cells, total_cells
+    <details> element that opens on a click; then its notes (see table_notes)."""
+    from symconv.render.table import header, input_cells, table_notes, total_cells
 
     input_shape = records[0].input_shape if records else network.input_shape
-    body = [_tr(["", "input", *map(_html_cell, input_cells(input_shape))]),
-            *_layer_rows(records, ""),
-            _tr(["", "<b>total</b>", *map(_html_cell, total_cells(records))], raw=True)]
-    parts = ['<table class="symconv-table">', _head(COLUMNS), "<tbody>", *body, "</tbody>",
-             "</table>"]
-    parts += [f"<p>{html.escape(note)}</p>" for note in _notes(network, records)]
+    body = [_tr(["", "input", *map(_html_cell, input_cells(input_shape, columns))]),
+            *_layer_rows(records, "", columns),
+            _tr(["", "<b>total</b>", *map(_html_cell, total_cells(records, columns))],
+                raw=True)]
+    parts = ['<table class="symconv-table">', _head(header(columns)), "<tbody>", *body,
+             "</tbody>", "</table>"]
+    parts += [f"<p>{html.escape(note)}</p>"
+              for note in table_notes(network, records, columns, memory)]
     return "\n".join(parts) + "\n"
 
 
-def _layer_rows(records: Sequence[LayerRecord], parent: str) -> list[str]:
+def _layer_rows(records: Sequence[LayerRecord], parent: str,
+                columns: Sequence[str] | None) -> list[str]:
     from symconv.present.values import row_label
-    from symconv.render.table import COLUMNS, row_cells
+    from symconv.render.table import header, row_cells
 
+    titles = header(columns)
     rows = []
     for r in records:
         label = row_label(parent, r.index, r.path)
-        rows.append(_tr([label, r.kind, *map(_html_cell, row_cells(r))]))
+        rows.append(_tr([label, r.kind, *map(_html_cell, row_cells(r, columns))]))
         if r.children:
-            inner = _layer_rows(r.children, label)
+            inner = _layer_rows(r.children, label, columns)
             count = len(r.children)
             summary = f"{count} row{'' if count == 1 else 's'} inside {label} {r.kind}"
-            rows.append(f'<tr><td colspan="{len(COLUMNS)}"><details>'
+            rows.append(f'<tr><td colspan="{len(titles)}"><details>'
                         f"<summary>{html.escape(summary)}</summary>\n"
-                        f'<table class="symconv-table">\n{_head(COLUMNS)}\n<tbody>\n'
+                        f'<table class="symconv-table">\n{_head(titles)}\n<tbody>\n'
                         + "\n".join(inner) + "\n</tbody>\n</table></details></td></tr>")
     return rows
 
@@ -160,9 +176,3 @@ def _html_cell(cell: Cell) -> str:
     from symconv.render.table import markdown_cell
 
     return markdown_cell(cell)
-
-
-def _notes(network: Network, records: Sequence[LayerRecord]) -> list[str]:
-    from symconv.render.table import unused_note, warning_lines
-
-    return [*warning_lines(records), *(unused_note(u) for u in network.unused_parameters)]

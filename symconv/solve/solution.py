@@ -31,6 +31,7 @@ from typing import Any
 
 import sympy
 
+from symconv.algebra.pickling import Unevaluated
 from symconv.algebra.symbols import Value, free_names, symbol, truth
 from symconv.engine import formulas as f
 from symconv.engine.blocks import MAX_UNROLLED, describe, unrolled_layers
@@ -66,7 +67,7 @@ _FAR = 2**62  # where searches for growing outputs give up (no layer grows that 
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class Solution:
+class Solution(Unevaluated):
     """The answer to one inverse question, as SymPy objects (renderers in render/solution.py).
 
     Prints as a few lines of text, the answer first; its repr is one line; Jupyter shows it
