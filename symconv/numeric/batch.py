@@ -22,8 +22,10 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from symconv.engine.formulas import scaled_size
 from symconv.errors import InvalidValueError, SymconvError
 from symconv.language.parse import TOO_BIG
 from symconv.language.values import value_of
@@ -411,6 +413,33 @@ def _helpers(bounded: bool) -> dict[str, Any]:
                            default=0)
         return vec(chosen, bound)
 
+    def scaled(n: Any, q: Any) -> Any:
+        # PyTorch's rule in double precision (formulas.scaled_size): float64 arrays round
+        # and multiply as Python's floats do. The result is at most about |n|·|q|.
+        if not isinstance(n, _Vec) and not isinstance(q, _Vec):
+            try:
+                return scaled_size(n, q)
+            except OverflowError:
+                raise _NoArrays from None  # the rows one by one: the trace says why
+        n_bound, q_bound = bound_of(n), bound_of(q)
+        bound = (None if n_bound is None or q_bound is None
+                 else 2 * n_bound * math.ceil(abs(q_bound)) + 2)
+        if bounded:
+            if bound is None or bound >= LIMIT:
+                raise _Overflow
+            factor = q.a.astype(np.float64) if isinstance(q, _Vec) else float(q)
+            product = getattr(n, "a", n).astype(np.float64) * factor
+            return vec(np.floor(product).astype(np.int64), bound)
+        items = np.broadcast(getattr(n, "a", n), getattr(q, "a", q))
+        try:
+            out = [scaled_size(int(a), b if isinstance(b, Fraction) else int(b))
+                   for a, b in items]
+        except OverflowError:
+            raise _NoArrays from None
+        column = np.empty(len(out), dtype=object)
+        column[:] = out
+        return vec(column, None)
+
     def one(x: Any) -> int:
         if not isinstance(x, _Vec):
             return int(x)
@@ -422,4 +451,4 @@ def _helpers(bounded: bool) -> dict[str, Any]:
     return {"_add": add, "_mul": mul, "_pow": power, "_fdiv": fdiv, "_mod": mod, "_gcd": gcd,
             "_min": extreme(np.minimum, min), "_max": extreme(np.maximum, max),
             "_compare": compare, "_and": both, "_or": either, "_not": negation,
-            "_cases": cases, "_one": one}
+            "_cases": cases, "_one": one, "_scaled": scaled, "Fraction": Fraction}

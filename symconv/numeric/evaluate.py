@@ -20,7 +20,8 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from symconv.algebra.symbols import Value, symbol
 from symconv.engine.blocks import MAX_UNROLLED, unrolled_layers
-from symconv.engine.records import PENDING_RULES
+from symconv.engine.formulas import scaled_size
+from symconv.engine.records import PENDING_RULES, SCALED_SIZES
 from symconv.engine.substitute import substitute
 from symconv.engine.trace import check_input, trace
 from symconv.errors import InvalidValueError, SymconvError
@@ -319,7 +320,7 @@ class _Compiler:
         self._vector(f"    return _ok, ({', '.join(shape)},), ({sums},)")
         source = "\n".join(self.lines) + "\n"
         scope: dict[str, Any] = {"Fraction": Fraction, "_Rejected": _Rejected, "_gcd": math.gcd,
-                                 "_traced": self._run_trace}
+                                 "_traced": self._run_trace, "_scaled": _scaled}
         exec(compile(source, "<symconv evaluator>", "exec"), scope)  # our own generated code
         vector_source = "" if self.vector_lines is None else "\n".join(self.vector_lines) + "\n"
         return Evaluator(self.network, names, tuple(kinds), source, scope["_evaluate"],
@@ -385,7 +386,9 @@ class _Compiler:
             return self._through_trace(layer, shape, depth)
         inputs = tuple(_variable(name) for name in shape)
         pending: list[Any] = []
+        scaled: list[tuple[Any, Any, Any]] = []
         token = PENDING_RULES.set(pending)
+        scaled_token = SCALED_SIZES.set(scaled)
         try:
             (record,) = trace(inputs, (substitute(layer, self.safe),))
             values = [*record.output_shape, *(getattr(record, q) for q in _COUNTS)]
@@ -393,12 +396,29 @@ class _Compiler:
                 self.printer._print(condition)  # raises TypeError where it has no code
             for value in values:
                 _exact(self.printer, value)
+            for _, n, q in scaled:
+                _exact(self.printer, n), self.printer._print(q)  # (TypeError: no code)
         except (SymconvError, TypeError):
             # A rule that fails for every input, or a value the printer cannot write: the
             # trace decides at run time, and names the rule.
             return self._through_trace(layer, shape, depth)
         finally:
             PENDING_RULES.reset(token)
+            SCALED_SIZES.reset(scaled_token)
+        # Sizes an upsampling by a scale factor gives: computed by PyTorch's rule in double
+        # precision (formulas.scaled_size), before the rules and values that use them.
+        names: dict[Any, Any] = {}
+        for unknown, n, q in scaled:
+            n, q = _rename(n, names), _rename(q, names)
+            held = self._name("s")
+            line = f"{'    ' * depth}{held} = _scaled("
+            self.lines.append(f"{line}{_exact(self.printer, n)}, {self.printer._print(q)})")
+            factor = (f"Fraction({q.p}, {q.q})" if isinstance(q, sympy.Rational)
+                      else self._vector_code(q, exact=False))
+            self._vector(f"{line}{self._vector_code(n)}, {factor})")
+            names[unknown] = sympy.Symbol(held, integer=True)
+        pending = [_rename(condition, names) for condition in pending]
+        values = [_rename(value, names) for value in values]
         for condition in pending:
             self._check(condition, depth)
         sizes = values[:len(record.output_shape)]
@@ -455,6 +475,15 @@ class _Compiler:
             raise _Rejected from None  # the whole trace then says where and why
         return (tuple(int(v) for v in record.output_shape),
                 *(int(getattr(record, q)) for q in _COUNTS))
+
+
+def _scaled(n: int, scale: int | Fraction) -> int:
+    """An upsampled size, as the trace computes it (formulas.scaled_size); where the product
+    is past the doubles' range, the trace says so."""
+    try:
+        return scaled_size(n, scale)
+    except OverflowError:
+        raise _Rejected from None
 
 
 def _variable(name: str) -> sympy.Symbol:
