@@ -3,8 +3,10 @@ PyTorch's double precision, the values `many` accepts, an Evaluator that pickles
 
 from __future__ import annotations
 
+import copy
 import io
 import math
+import pickle
 import re
 
 import numpy as np
@@ -58,7 +60,7 @@ def scale_cases(text: str) -> list[str]:
             f"input 1 x L\nconcat {{ {up} }} {{ {up} }}"]
 
 
-@settings(deadline=None, max_examples=40)
+@settings(deadline=None, max_examples=25)
 @given(scales, st.lists(sizes, min_size=1, max_size=4))
 @example(("4.1", 4.1), [90])  # 90·4.1 is 368.99999999999994 in double: 368, not 369
 @example(("1", 1.0), [2**60 + 1])  # 2**60 + 1 rounds to 2**60 as a double
@@ -155,3 +157,79 @@ def test_a_whole_scale_is_solved_as_the_numbers_follow(scale, target):
     batch = symconv.parse(description).evaluator().many(H=heights)
     brute = set(heights[batch.output_shape[1] == target].tolist())
     assert {h for h in range(1, 1100) if solution.contains(h)} == brute
+
+
+# ---------------------------------------------------------------- what many() takes
+
+TAKES = ("takes a whole number (or its text, as a single call takes it) or an ordered "
+         "sequence of them: a list, tuple, range or 1-d NumPy integer array")
+
+ONE_ROW = [  # a single value, as a single call takes it: one row
+    224, np.int64(224), np.uint16(224), np.array(224), np.array(224, dtype=np.uint8), "224",
+    "2*112", [224], (224,), range(224, 225), np.array([224]), np.array([224], dtype=np.uint64),
+    ["224"], [np.int32(224)], [np.array(224)],
+]
+
+
+@pytest.mark.parametrize("given", ONE_ROW, ids=repr)
+def test_many_takes_a_value_as_a_single_call_does(given):
+    evaluator = symconv.parse("input 1 x W\nconv 1 k=3").evaluator()
+    batch = evaluator.many(W=given)
+    assert len(batch) == 1 and int(batch.output_shape[-1][0]) == 222
+    if not isinstance(given, list | tuple | range | np.ndarray) or np.ndim(given) == 0:
+        assert evaluator(W=given)[-1].output_shape == (1, 222)
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    (b"224", f"many: W {TAKES}, got bytes b'224'"),
+    (bytearray(b"224"), f"many: W {TAKES}, got bytearray"),
+    ({224, 225}, f"many: W {TAKES}, got set {{224, 225}} (which has no order for the rows)"),
+    (frozenset({224}), f"many: W {TAKES}, got frozenset"),
+    ({224: 1}, f"many: W {TAKES}, got dict {{224: 1}} (which has no order for the rows)"),
+    (iter([224]), f"many: W {TAKES}, got"),
+    ((w for w in [224]), f"many: W {TAKES}, got"),
+    (np.array([[224]]), f"many: W {TAKES}, got ndarray"),
+    (np.array([224.0]), f"many: W is a NumPy array of float64 values; it {TAKES}"),
+    (np.array([True]), f"many: W is a NumPy array of bool values; it {TAKES}"),
+    (np.array(224.0), f"many: W {TAKES}, got ndarray"),
+    (224.0, f"many: W {TAKES}, got float 224.0"),
+    (True, f"many: W {TAKES}, got bool True"),
+    (None, f"many: W {TAKES}, got NoneType None"),
+    ([224, 1.5], "W[1]: expected a whole number"),
+    ([224, b"224"], "W[1]: expected a whole number"),
+    ([224, {1}], "W[1]: expected a whole number"),
+    ([224, "K"], "numeric evaluation takes a whole number for every symbol, got W[1] = K"),
+    ("3/2", "numeric evaluation takes a whole number for every symbol, got W = 3/2"),
+], ids=repr)
+def test_many_refuses_anything_else_naming_the_symbol(given, message):
+    evaluator = symconv.parse("input 1 x W\nconv 1 k=3").evaluator()
+    for call in (evaluator.many, evaluator.many_masked):
+        with pytest.raises(symconv.InvalidValueError) as caught:
+            call(W=given)
+        assert str(caught.value).startswith(message)
+
+
+def test_many_takes_unsigned_numbers_past_int64_exactly():
+    evaluator = symconv.parse("input 1 x W\nconv 1 k=3").evaluator()
+    batch = evaluator.many(W=np.array([2**64 - 1, 5], dtype=np.uint64))
+    assert [int(v) for v in batch.output_shape[-1]] == [2**64 - 3, 3]
+
+
+# ---------------------------------------------------------------- an Evaluator pickles
+
+@pytest.mark.parametrize("description", [
+    "input 3 x H x W\nconv 8 k=3 s=S\nupsample scale_factor=4.1\nrepeat N { conv 8 k=3 p=1 }",
+    "input 3 x 32 x 32\nresidual { conv 3 k=3 p=1 }\nflatten\nlinear 10",
+    "input C x L\nrepeat N { conv C k=3 p=1 }\nconcat { conv 2 k=1 } { maxpool k=1 }",
+])
+def test_an_evaluator_pickles_and_copies_as_its_network_compiled_again(description):
+    evaluator = symconv.parse(description).evaluator()
+    values = {name: 90 if name in "HWL" else 3 if name == "C" else 1
+              for name in evaluator.symbols}
+    for copied in (pickle.loads(pickle.dumps(evaluator)), copy.deepcopy(evaluator),
+                   copy.copy(evaluator)):
+        assert copied == evaluator and copied.source == evaluator.source
+        assert copied(**values) == evaluator(**values)
+        columns = {name: [v, v + 1] for name, v in values.items()}
+        assert [list(map(int, a)) for a in copied.many(**columns).output_shape] == \
+            [list(map(int, a)) for a in evaluator.many(**columns).output_shape]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from symconv.algebra.symbols import describe
 from symconv.engine.formulas import scaled_size
 from symconv.errors import InvalidValueError, SymconvError
 from symconv.language.parse import TOO_BIG
@@ -107,28 +108,40 @@ def evaluate_many(evaluator: Evaluator, values: Mapping[str, object], masked: bo
     return batch
 
 
+# What `many` takes for one symbol, as its messages say it.
+TAKES = ("a whole number (or its text, as a single call takes it) or an ordered sequence of "
+         "them: a list, tuple, range or 1-d NumPy integer array")
+
+
 def _column(name: str, given: object, np: Any) -> Any:
-    """One symbol's values: an int for one number, else an int64 or object array (a list of
-    ints without NumPy)."""
-    if isinstance(given, str) or not hasattr(given, "__iter__"):
-        value = value_of(name, given)
-        if not isinstance(value, int):
-            raise InvalidValueError(f"numeric evaluation takes a whole number for every symbol, "
-                                    f"got {name} = {value}")
-        return value
-    if np is not None:
-        if isinstance(given, range) and min(given.start, given.stop) > -LIMIT and max(
-                given.start, given.stop) < LIMIT:
-            return np.arange(given.start, given.stop, given.step, dtype=np.int64)
-        if isinstance(given, np.ndarray) and given.dtype.kind == "i" and given.ndim == 1:
+    """One symbol's values: an int for one number (anything a single call takes), else an
+    int64 or object array (a list of ints without NumPy) from an ordered sequence. Anything
+    else (bytes, a set or dict, which have no order for rows, a 2-d or float array, an
+    iterator) is refused with an InvalidValueError naming the symbol."""
+    items: Sequence[object]
+    if isinstance(given, list | tuple | range):
+        items = given
+    elif np is not None and isinstance(given, np.ndarray) and given.ndim == 1:
+        if given.dtype.kind == "i":
             return given.astype(np.int64, copy=False)
-    numbers = []
-    for i, item in enumerate(given):
-        value = value_of(f"{name}[{i}]", item)
-        if not isinstance(value, int):
-            raise InvalidValueError(f"numeric evaluation takes a whole number for every symbol, "
-                                    f"got {name}[{i}] = {value}")
-        numbers.append(value)
+        if given.dtype.kind != "u":
+            raise InvalidValueError(f"many: {name} is a NumPy array of {given.dtype} values; "
+                                    f"it takes {TAKES}")
+        items = given.tolist()  # unsigned: as Python ints (past int64 too)
+    else:
+        try:
+            value = value_of(name, given)
+        except InvalidValueError as error:
+            unordered = " (which has no order for the rows)" if isinstance(
+                given, set | frozenset | dict) else ""
+            raise InvalidValueError(f"many: {name} takes {TAKES}, got "
+                                    f"{describe(given)}{unordered}") from error
+        return _whole(name, value)
+    if (np is not None and isinstance(items, range)
+            and min(items.start, items.stop) > -LIMIT and max(items.start, items.stop) < LIMIT):
+        return np.arange(items.start, items.stop, items.step, dtype=np.int64)
+    numbers = [_whole(f"{name}[{i}]", value_of(f"{name}[{i}]", item))
+               for i, item in enumerate(items)]
     if np is None:
         return numbers
     if all(-LIMIT < v < LIMIT for v in numbers):
@@ -136,6 +149,13 @@ def _column(name: str, given: object, np: Any) -> Any:
     column = np.empty(len(numbers), dtype=object)
     column[:] = numbers
     return column
+
+
+def _whole(name: str, value: object) -> int:
+    if not isinstance(value, int):
+        raise InvalidValueError(f"numeric evaluation takes a whole number for every symbol, "
+                                f"got {name} = {value}")
+    return value
 
 
 def _row(args: Sequence[Any], i: int) -> list[int]:

@@ -181,11 +181,16 @@ class Evaluator:
     symbols: tuple[str, ...]
     kinds: tuple[str, ...]
     source: str  # the generated Python ("" where the network could not be compiled)
-    _function: Any
+    _function: Any = field(compare=False)  # (generated code: the source compares)
     # The same program over arrays, for `many` ("" where some layer has no array form)
     vector_source: str = ""
     output_rank: int = 0  # how many sizes the last layer's output has
     arrays: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # `many`
+
+    def __reduce__(self) -> tuple[Any, tuple[Network]]:
+        # The compiled functions are generated code, which pickle cannot name: an evaluator
+        # pickles as its network and is compiled again on load (copy and deepcopy alike).
+        return compile_network, (self.network,)
 
     def __call__(self, **values: object) -> tuple[NumericRecord, ...]:
         if len(values) != len(self.symbols) or not all(n in values for n in self.symbols):
