@@ -125,6 +125,19 @@ def test_a_symbolic_scale_factor_is_the_same_rule(rows):
             assert int(batch.output_shape[-1][row]) == want
 
 
+@pytest.mark.parametrize("size", [1, 90, 2**53 + 1])
+def test_a_symbolic_scale_of_a_fixed_size_is_the_same_rule(size):
+    # The array program then multiplies a plain number by a column of scale factors.
+    description = f"input 1 x {size}\nupsample scale_factor=S"
+    scales = [1, 2, 0, 3, 2**62, 5]
+    batch = symconv.parse(description).evaluator().many_masked(S=scales)
+    want = [math.floor(float(size) * s) for s in scales]
+    assert batch.valid.tolist() == [w >= 1 for w in want]
+    assert [int(v) for v in batch.output_shape[-1]] == [max(w, 0) for w in want]
+    assert [symconv.parse(description).output_shape(S=s)[-1] for s in scales if s] == \
+        [w for w in want if w]
+
+
 # ---------------------------------------------------------------- the solver and the rule
 
 @pytest.mark.parametrize(("description", "shown", "column"), [

@@ -448,8 +448,8 @@ def _helpers(bounded: bool) -> dict[str, Any]:
             if bound is None or bound >= LIMIT:
                 raise _Overflow
             factor = q.a.astype(np.float64) if isinstance(q, _Vec) else float(q)
-            product = getattr(n, "a", n).astype(np.float64) * factor
-            return vec(np.floor(product).astype(np.int64), bound)
+            size = n.a.astype(np.float64) if isinstance(n, _Vec) else float(n)
+            return vec(np.floor(size * factor).astype(np.int64), bound)
         items = np.broadcast(getattr(n, "a", n), getattr(q, "a", q))
         try:
             out = [scaled_size(int(a), b if isinstance(b, Fraction) else int(b))

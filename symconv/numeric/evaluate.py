@@ -237,8 +237,9 @@ class Evaluator:
         return self(**values)[-1].output_shape
 
     def many(self, **values: object) -> Batch:
-        """Many calls at once: each symbol a number or a sequence of numbers (sequences of
-        one length, numbers repeated along them), as `many(W=range(1, 10**6), H=224)`.
+        """Many calls at once: each symbol one value as a call takes it (repeated along the
+        rows), or an ordered sequence (a list, tuple, range or 1-d NumPy integer array; all
+        of one length), as `many(W=range(1, 10**6), H=224)`; anything else is refused.
         Gives a Batch: per row, the last layer's output shape and the network's totals,
         exact (see symconv.numeric.batch); a row that any layer refuses raises the error a call
         with that row's values raises, with the row named. `many_masked` marks such rows
