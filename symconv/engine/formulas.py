@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from fractions import Fraction
 from typing import Any
 
 import sympy
@@ -118,10 +119,25 @@ def pad_out(n: Value, before: Value, after: Value) -> Value:
 def upsample_out(n: Value, scale: Value) -> Value:
     """Output length of upsampling by a scale factor along one axis: n·scale rounded down.
     With numbers, the product is taken in double precision, as PyTorch takes it (90 · 4.1
-    is 368.99999999999994 there, so 368); with symbols, exactly."""
-    if isinstance(n, int) and isinstance(scale, int | sympy.Rational):
-        return math.floor(n * float(scale))
+    is 368.99999999999994 there, so 368); with symbols, exactly: a formula to read, which
+    numbers then follow only where the product is exact (the compiled evaluator computes
+    each such size by scaled_size, and the solver refuses a scale that is not whole)."""
+    if isinstance(n, int | sympy.Integer) and isinstance(scale, int | sympy.Rational):
+        return scaled_size(int(n), scale)
     return (n * scale) // 1
+
+
+def scaled_size(n: int, scale: int | sympy.Rational | Fraction) -> int:
+    """floor(n·scale) as PyTorch computes it: n and scale rounded to doubles, their product
+    rounded to a double, then rounded down. OverflowError where the product is past the
+    doubles' range (about 1.8·10^308)."""
+    if isinstance(scale, int):
+        factor = float(scale)
+    else:  # an exact ratio of whole numbers, divided with one rounding (as float(4.1) is)
+        num, den = ((scale.p, scale.q) if isinstance(scale, sympy.Rational)
+                    else (scale.numerator, scale.denominator))
+        factor = num / den
+    return math.floor(float(n) * factor)
 
 
 def shuffle_channels(c: Value, r: Value) -> Value:

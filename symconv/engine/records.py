@@ -54,6 +54,11 @@ class Record:
 
 # Where a caller collects the rules that symbols leave undecided (see evaluate.py).
 PENDING_RULES: ContextVar[list[Any] | None] = ContextVar("pending_rules", default=None)
+# Where the compiler (numeric/evaluate.py) collects the sizes an upsampling by a scale factor
+# gives, which PyTorch rounds in double precision (formulas.scaled_size) and no exact formula
+# follows: each a fresh unknown, with the (n, scale) that its compiled code computes it from.
+SCALED_SIZES: ContextVar[list[tuple[Any, Any, Any]] | None] = ContextVar("scaled_sizes",
+                                                                        default=None)
 
 
 @cache

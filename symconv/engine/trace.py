@@ -19,7 +19,7 @@ from symconv.engine import formulas as f
 from symconv.engine import receptive
 from symconv.engine.blocks import block_record
 from symconv.engine.receptive import INPUT
-from symconv.engine.records import PENDING_RULES, Chain, Record, Shape, axis_names
+from symconv.engine.records import PENDING_RULES, SCALED_SIZES, Chain, Record, Shape, axis_names
 from symconv.errors import (
     InvalidLayerError,
     LayerSource,
@@ -581,8 +581,7 @@ def _upsample(layer: Upsample, shape: Shape) -> _Effect:
         for q in given:
             _rule(sympy.sympify(q, strict=True) > 0, "scale_factor must be positive, got {q}",
                   q=q)
-        outs = tuple(simplify_rounding(f.upsample_out(n, q))
-                     for n, q in zip(spatial, given, strict=True))
+        outs = tuple(_scaled(n, q) for n, q in zip(spatial, given, strict=True))
         _check_out(outs, tuple(spatial), rank, "floor(n·scale_factor)")
     out_shape = (channels, *outs)
     reads = f.interpolation_reads(layer.mode, rank)
@@ -590,6 +589,23 @@ def _upsample(layer: Upsample, shape: Shape) -> _Effect:
     # Nearest copies; interpolation weighs each input it reads: one multiply-add each.
     return _Effect(out_shape, inputs_per_neuron=reads,
                    macs=0 if reads == 1 else neurons * reads)
+
+
+def _scaled(n: Value, q: Value) -> Value:
+    """One axis's size after upsampling by q: floor(n·q), in double precision for numbers as
+    PyTorch computes it. Where the compiler collects them (SCALED_SIZES), a size that is not
+    yet a number is a fresh unknown, which its compiled code computes by the same rule."""
+    pending = SCALED_SIZES.get()
+    numbers = isinstance(n, int | sympy.Integer) and isinstance(q, int | sympy.Rational)
+    if pending is not None and not numbers:
+        size = sympy.Symbol(f"_scaled{len(pending)}", integer=True)
+        pending.append((size, n, q))
+        return size
+    try:
+        return simplify_rounding(f.upsample_out(n, q))
+    except OverflowError:
+        raise ShapeError(f"upsampling {n} by scale_factor {q}: PyTorch computes n·scale_factor "
+                         f"in double precision, which holds numbers below 1.8·10^308") from None
 
 
 def _global_pool(layer: GlobalPool, shape: Shape) -> _Effect:

@@ -22,8 +22,11 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from symconv.algebra.symbols import describe
+from symconv.engine.formulas import scaled_size
 from symconv.errors import InvalidValueError, SymconvError
 from symconv.language.parse import TOO_BIG
 from symconv.language.values import value_of
@@ -105,28 +108,40 @@ def evaluate_many(evaluator: Evaluator, values: Mapping[str, object], masked: bo
     return batch
 
 
+# What `many` takes for one symbol, as its messages say it.
+TAKES = ("a whole number (or its text, as a single call takes it) or an ordered sequence of "
+         "them: a list, tuple, range or 1-d NumPy integer array")
+
+
 def _column(name: str, given: object, np: Any) -> Any:
-    """One symbol's values: an int for one number, else an int64 or object array (a list of
-    ints without NumPy)."""
-    if isinstance(given, str) or not hasattr(given, "__iter__"):
-        value = value_of(name, given)
-        if not isinstance(value, int):
-            raise InvalidValueError(f"numeric evaluation takes a whole number for every symbol, "
-                                    f"got {name} = {value}")
-        return value
-    if np is not None:
-        if isinstance(given, range) and min(given.start, given.stop) > -LIMIT and max(
-                given.start, given.stop) < LIMIT:
-            return np.arange(given.start, given.stop, given.step, dtype=np.int64)
-        if isinstance(given, np.ndarray) and given.dtype.kind == "i" and given.ndim == 1:
+    """One symbol's values: an int for one number (anything a single call takes), else an
+    int64 or object array (a list of ints without NumPy) from an ordered sequence. Anything
+    else (bytes, a set or dict, which have no order for rows, a 2-d or float array, an
+    iterator) is refused with an InvalidValueError naming the symbol."""
+    items: Sequence[object]
+    if isinstance(given, list | tuple | range):
+        items = given
+    elif np is not None and isinstance(given, np.ndarray) and given.ndim == 1:
+        if given.dtype.kind == "i":
             return given.astype(np.int64, copy=False)
-    numbers = []
-    for i, item in enumerate(given):
-        value = value_of(f"{name}[{i}]", item)
-        if not isinstance(value, int):
-            raise InvalidValueError(f"numeric evaluation takes a whole number for every symbol, "
-                                    f"got {name}[{i}] = {value}")
-        numbers.append(value)
+        if given.dtype.kind != "u":
+            raise InvalidValueError(f"many: {name} is a NumPy array of {given.dtype} values; "
+                                    f"it takes {TAKES}")
+        items = given.tolist()  # unsigned: as Python ints (past int64 too)
+    else:
+        try:
+            value = value_of(name, given)
+        except InvalidValueError as error:
+            unordered = " (which has no order for the rows)" if isinstance(
+                given, set | frozenset | dict) else ""
+            raise InvalidValueError(f"many: {name} takes {TAKES}, got "
+                                    f"{describe(given)}{unordered}") from error
+        return _whole(name, value)
+    if (np is not None and isinstance(items, range)
+            and min(items.start, items.stop) > -LIMIT and max(items.start, items.stop) < LIMIT):
+        return np.arange(items.start, items.stop, items.step, dtype=np.int64)
+    numbers = [_whole(f"{name}[{i}]", value_of(f"{name}[{i}]", item))
+               for i, item in enumerate(items)]
     if np is None:
         return numbers
     if all(-LIMIT < v < LIMIT for v in numbers):
@@ -134,6 +149,13 @@ def _column(name: str, given: object, np: Any) -> Any:
     column = np.empty(len(numbers), dtype=object)
     column[:] = numbers
     return column
+
+
+def _whole(name: str, value: object) -> int:
+    if not isinstance(value, int):
+        raise InvalidValueError(f"numeric evaluation takes a whole number for every symbol, "
+                                f"got {name} = {value}")
+    return value
 
 
 def _row(args: Sequence[Any], i: int) -> list[int]:
@@ -411,6 +433,33 @@ def _helpers(bounded: bool) -> dict[str, Any]:
                            default=0)
         return vec(chosen, bound)
 
+    def scaled(n: Any, q: Any) -> Any:
+        # PyTorch's rule in double precision (formulas.scaled_size): float64 arrays round
+        # and multiply as Python's floats do. The result is at most about |n|·|q|.
+        if not isinstance(n, _Vec) and not isinstance(q, _Vec):
+            try:
+                return scaled_size(n, q)
+            except OverflowError:
+                raise _NoArrays from None  # the rows one by one: the trace says why
+        n_bound, q_bound = bound_of(n), bound_of(q)
+        bound = (None if n_bound is None or q_bound is None
+                 else 2 * n_bound * math.ceil(abs(q_bound)) + 2)
+        if bounded:
+            if bound is None or bound >= LIMIT:
+                raise _Overflow
+            factor = q.a.astype(np.float64) if isinstance(q, _Vec) else float(q)
+            size = n.a.astype(np.float64) if isinstance(n, _Vec) else float(n)
+            return vec(np.floor(size * factor).astype(np.int64), bound)
+        items = np.broadcast(getattr(n, "a", n), getattr(q, "a", q))
+        try:
+            out = [scaled_size(int(a), b if isinstance(b, Fraction) else int(b))
+                   for a, b in items]
+        except OverflowError:
+            raise _NoArrays from None
+        column = np.empty(len(out), dtype=object)
+        column[:] = out
+        return vec(column, None)
+
     def one(x: Any) -> int:
         if not isinstance(x, _Vec):
             return int(x)
@@ -422,4 +471,4 @@ def _helpers(bounded: bool) -> dict[str, Any]:
     return {"_add": add, "_mul": mul, "_pow": power, "_fdiv": fdiv, "_mod": mod, "_gcd": gcd,
             "_min": extreme(np.minimum, min), "_max": extreme(np.maximum, max),
             "_compare": compare, "_and": both, "_or": either, "_not": negation,
-            "_cases": cases, "_one": one}
+            "_cases": cases, "_one": one, "_scaled": scaled, "Fraction": Fraction}

@@ -20,7 +20,8 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from symconv.algebra.symbols import Value, symbol
 from symconv.engine.blocks import MAX_UNROLLED, unrolled_layers
-from symconv.engine.records import PENDING_RULES
+from symconv.engine.formulas import scaled_size
+from symconv.engine.records import PENDING_RULES, SCALED_SIZES
 from symconv.engine.substitute import substitute
 from symconv.engine.trace import check_input, trace
 from symconv.errors import InvalidValueError, SymconvError
@@ -180,11 +181,16 @@ class Evaluator:
     symbols: tuple[str, ...]
     kinds: tuple[str, ...]
     source: str  # the generated Python ("" where the network could not be compiled)
-    _function: Any
+    _function: Any = field(compare=False)  # (generated code: the source compares)
     # The same program over arrays, for `many` ("" where some layer has no array form)
     vector_source: str = ""
     output_rank: int = 0  # how many sizes the last layer's output has
     arrays: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # `many`
+
+    def __reduce__(self) -> tuple[Any, tuple[Network]]:
+        # The compiled functions are generated code, which pickle cannot name: an evaluator
+        # pickles as its network and is compiled again on load (copy and deepcopy alike).
+        return compile_network, (self.network,)
 
     def __call__(self, **values: object) -> tuple[NumericRecord, ...]:
         if len(values) != len(self.symbols) or not all(n in values for n in self.symbols):
@@ -231,8 +237,9 @@ class Evaluator:
         return self(**values)[-1].output_shape
 
     def many(self, **values: object) -> Batch:
-        """Many calls at once: each symbol a number or a sequence of numbers (sequences of
-        one length, numbers repeated along them), as `many(W=range(1, 10**6), H=224)`.
+        """Many calls at once: each symbol one value as a call takes it (repeated along the
+        rows), or an ordered sequence (a list, tuple, range or 1-d NumPy integer array; all
+        of one length), as `many(W=range(1, 10**6), H=224)`; anything else is refused.
         Gives a Batch: per row, the last layer's output shape and the network's totals,
         exact (see symconv.numeric.batch); a row that any layer refuses raises the error a call
         with that row's values raises, with the row named. `many_masked` marks such rows
@@ -319,7 +326,7 @@ class _Compiler:
         self._vector(f"    return _ok, ({', '.join(shape)},), ({sums},)")
         source = "\n".join(self.lines) + "\n"
         scope: dict[str, Any] = {"Fraction": Fraction, "_Rejected": _Rejected, "_gcd": math.gcd,
-                                 "_traced": self._run_trace}
+                                 "_traced": self._run_trace, "_scaled": _scaled}
         exec(compile(source, "<symconv evaluator>", "exec"), scope)  # our own generated code
         vector_source = "" if self.vector_lines is None else "\n".join(self.vector_lines) + "\n"
         return Evaluator(self.network, names, tuple(kinds), source, scope["_evaluate"],
@@ -385,7 +392,9 @@ class _Compiler:
             return self._through_trace(layer, shape, depth)
         inputs = tuple(_variable(name) for name in shape)
         pending: list[Any] = []
+        scaled: list[tuple[Any, Any, Any]] = []
         token = PENDING_RULES.set(pending)
+        scaled_token = SCALED_SIZES.set(scaled)
         try:
             (record,) = trace(inputs, (substitute(layer, self.safe),))
             values = [*record.output_shape, *(getattr(record, q) for q in _COUNTS)]
@@ -393,12 +402,29 @@ class _Compiler:
                 self.printer._print(condition)  # raises TypeError where it has no code
             for value in values:
                 _exact(self.printer, value)
+            for _, n, q in scaled:
+                _exact(self.printer, n), self.printer._print(q)  # (TypeError: no code)
         except (SymconvError, TypeError):
             # A rule that fails for every input, or a value the printer cannot write: the
             # trace decides at run time, and names the rule.
             return self._through_trace(layer, shape, depth)
         finally:
             PENDING_RULES.reset(token)
+            SCALED_SIZES.reset(scaled_token)
+        # Sizes an upsampling by a scale factor gives: computed by PyTorch's rule in double
+        # precision (formulas.scaled_size), before the rules and values that use them.
+        names: dict[Any, Any] = {}
+        for unknown, n, q in scaled:
+            n, q = _rename(n, names), _rename(q, names)
+            held = self._name("s")
+            line = f"{'    ' * depth}{held} = _scaled("
+            self.lines.append(f"{line}{_exact(self.printer, n)}, {self.printer._print(q)})")
+            factor = (f"Fraction({q.p}, {q.q})" if isinstance(q, sympy.Rational)
+                      else self._vector_code(q, exact=False))
+            self._vector(f"{line}{self._vector_code(n)}, {factor})")
+            names[unknown] = sympy.Symbol(held, integer=True)
+        pending = [_rename(condition, names) for condition in pending]
+        values = [_rename(value, names) for value in values]
         for condition in pending:
             self._check(condition, depth)
         sizes = values[:len(record.output_shape)]
@@ -455,6 +481,15 @@ class _Compiler:
             raise _Rejected from None  # the whole trace then says where and why
         return (tuple(int(v) for v in record.output_shape),
                 *(int(getattr(record, q)) for q in _COUNTS))
+
+
+def _scaled(n: int, scale: int | Fraction) -> int:
+    """An upsampled size, as the trace computes it (formulas.scaled_size); where the product
+    is past the doubles' range, the trace says so."""
+    try:
+        return scaled_size(n, scale)
+    except OverflowError:
+        raise _Rejected from None
 
 
 def _variable(name: str) -> sympy.Symbol:

@@ -37,12 +37,23 @@ from symconv.engine import formulas as f
 from symconv.engine.blocks import MAX_UNROLLED, describe, unrolled_layers
 from symconv.errors import (
     InvalidValueError,
+    LayerSource,
     NoSolutionError,
     SymconvError,
     UnknownNameError,
     UnsupportedError,
 )
-from symconv.language.layers import Concat, Conv, Layer, Pool, Repeat, Residual, kind_of
+from symconv.language.layers import (
+    Concat,
+    Conv,
+    Layer,
+    Pool,
+    Repeat,
+    Residual,
+    Scale,
+    Upsample,
+    kind_of,
+)
 from symconv.language.parse import parse_shape
 from symconv.language.values import substitution, value_of, whole_number
 from symconv.network import Network, as_network, bind_whole
@@ -171,6 +182,7 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     if unknown in values:
         raise NoSolutionError(f"'{unknown}' is the unknown; it cannot also be given a value")
     bound = bind_whole(net, values)
+    _refuse_fractional_scales(bound.layers)
     u = symbol(unknown)
     targets = _given(_targets(target, len(bound.input_shape) - 1), net, values)
     if any(unknown in free_names(t) for t in targets):
@@ -204,6 +216,35 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
         found = _numeric(bound, u, tuple(int(t) for t in targets), least, equations,
                          inequalities)
     return dataclasses.replace(found, network=bound, targets=targets)
+
+
+def _refuse_fractional_scales(layers: Sequence[Layer]) -> None:
+    """The solver inverts exact floors; an upsampling by a scale factor that is not a whole
+    number follows PyTorch's rule in double precision (formulas.scaled_size), which differs
+    from the exact floor near whole numbers (90·4.1 is 368.99999999999994 there, so 368, not
+    369). Such a layer is refused rather than answered by a rule it does not follow."""
+    for layer in layers:
+        match layer:
+            case Upsample(scale=scale) if scale is not None:
+                for q in scale:
+                    if sympy.sympify(q, strict=True).is_integer is not True:
+                        source = layer.source
+                        where = (source.argument("scale_factor")
+                                 if isinstance(source, LayerSource) else source)
+                        raise UnsupportedError(
+                            f"solve: upsample by scale_factor {sympy.sstr(q)}, not a whole "
+                            "number: PyTorch computes floor(n·scale_factor) in double "
+                            "precision (90·4.1 gives 368.99999999999994, so 368), which the "
+                            "solver's exact inversion does not follow; give the upsampling a "
+                            "whole scale_factor or an output size (size=...), or try sizes "
+                            "with 'symconv table --set'", where, "upsample")
+            case Repeat(body=body) | Scale(body=body):
+                _refuse_fractional_scales(body)
+            case Residual(body=body, shortcut=shortcut):
+                _refuse_fractional_scales((*body, *shortcut))
+            case Concat(branches=branches):
+                for branch in branches:
+                    _refuse_fractional_scales(branch)
 
 
 def _axes_of(outputs: Sequence[Value] | None, targets: Sequence[sympy.Expr], net: Network
