@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sympy
 import torch
+from test_guards import brute_counts as _brute
 
 import symconv
 from symconv.cli import main
@@ -144,15 +145,6 @@ def test_a_description_counts_every_parameter_as_trainable() -> None:
 
 
 # ---------------------------------------------------------------- guard-rails
-
-
-def _brute(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int, int]:
-    """(discarded, skipped), by listing every position each window reads."""
-    read = {i * s + j * d for i in range(o) for j in range(k)}
-    last = max(read)
-    pixels = range(p, p + n)
-    return (sum(1 for x in pixels if x > last),
-            sum(1 for x in pixels if x < last and x not in read))
 
 
 def test_discarded_and_skipped_pixels_match_brute_force() -> None:

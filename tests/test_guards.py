@@ -20,8 +20,9 @@ from symconv.engine.guards import Guard, axis_warnings, covered_counts, skip_siz
 GRID = list(itertools.product(range(1, 6), range(1, 6), range(4), range(1, 5)))  # k, s, p, d
 
 
-def _brute(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int, int]:
-    """(discarded, skipped): list every input pixel and ask whether some window reads it."""
+def brute_counts(n: int, o: int, k: int, s: int, p: int, d: int) -> tuple[int, int]:
+    """(discarded, skipped): list every input pixel and ask whether some window reads it
+    (the oracle of the warnings, here and in test_columns.py)."""
     read = {i * s + j * d for i in range(o) for j in range(k)}
     last = max(read)
     pixels = range(p, p + n)
@@ -40,7 +41,7 @@ def _sizes(k: int, s: int, p: int, d: int, ceil: bool, top: int) -> dict[int, in
 def test_counts_match_brute_force(ceil: bool) -> None:
     for k, s, p, d in GRID:
         for n, o in _sizes(k, s, p, d, ceil, 40).items():
-            assert covered_counts(n, o, k, s, p, d) == _brute(n, o, k, s, p, d), \
+            assert covered_counts(n, o, k, s, p, d) == brute_counts(n, o, k, s, p, d), \
                 (n, k, s, p, d, ceil)
 
 
@@ -82,7 +83,7 @@ def test_skipping_sizes_match_brute_force(ceil: bool) -> None:
         sizes = skip_sizes(k, s, p, d, ceil)
         assert sizes is not None
         for n, o in _sizes(k, s, p, d, ceil, 90).items():
-            assert (n in sizes) == (_brute(n, o, k, s, p, d)[1] > 0), (n, k, s, p, d, ceil)
+            assert (n in sizes) == (brute_counts(n, o, k, s, p, d)[1] > 0), (n, k, s, p, d, ceil)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def test_a_symbolic_warning_says_the_sizes_it_happens_at(ceil: bool) -> None:
         warnings = {x.guard: x for x in axis_warnings("W", w, out(w, k, s, p, d), k, s, p, d,
                                                       ceil=ceil)}
         skipping = [n for n, o in _sizes(k, s, p, d, ceil, 60).items()
-                    if _brute(n, o, k, s, p, d)[1]]
+                    if brute_counts(n, o, k, s, p, d)[1]]
         sizes = skip_sizes(k, s, p, d, ceil)
         assert sizes is not None
         assert (Guard.SKIPPED in warnings) == (sizes.tail is not None or bool(skipping)), \

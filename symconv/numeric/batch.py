@@ -142,13 +142,7 @@ def _column(name: str, given: object, np: Any) -> Any:
         return np.arange(items.start, items.stop, items.step, dtype=np.int64)
     numbers = [_whole(f"{name}[{i}]", value_of(f"{name}[{i}]", item))
                for i, item in enumerate(items)]
-    if np is None:
-        return numbers
-    if all(-LIMIT < v < LIMIT for v in numbers):
-        return np.array(numbers, dtype=np.int64)
-    column = np.empty(len(numbers), dtype=object)
-    column[:] = numbers
-    return column
+    return numbers if np is None else _exact_array(numbers, np)
 
 
 def _whole(name: str, value: object) -> int:

@@ -159,7 +159,8 @@ def _word(word: str) -> str:
     match = re.fullmatch(r"([A-Za-z])([0-9]+)", word)  # x1 → x_{1}
     if match:
         return f"{match.group(1)}_{{{match.group(2)}}}"
-    return r"\mathrm{" + escape_text(word) + "}"
+    # in math a ' is a prime (a notation's renamed letter, k'), not a quote to escape
+    return r"\mathrm{" + escape_text(word).replace(r"\textquotesingle{}", "'") + "}"
 
 
 class SymconvLatexPrinter(OrderedTerms, LatexPrinter):
