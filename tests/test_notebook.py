@@ -28,12 +28,10 @@ KERNEL = "symconv-test"
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The data bundle of each code cell's result, in order."""
-    nbclient = pytest.importorskip("nbclient", reason="the notebook test needs nbclient "
-                                   "(pip install -e '.[test]')")
-    nbformat = pytest.importorskip("nbformat", reason="the notebook test needs nbformat "
-                                   "(pip install -e '.[test]')")
-    pytest.importorskip("ipykernel", reason="the notebook test needs ipykernel "
-                        "(pip install -e '.[test]')")
+    # nbclient, nbformat and ipykernel come with the test extra: a missing one fails here
+    import ipykernel  # noqa: F401  (the kernel the notebook runs in)
+    import nbclient
+    import nbformat
     # A kernel of this interpreter (this checkout's symconv), whatever `python` is on PATH.
     spec = tmp_path_factory.mktemp("jupyter") / "kernels" / KERNEL
     spec.mkdir(parents=True)
