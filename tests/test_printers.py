@@ -317,3 +317,50 @@ def test_wrapped_table_loses_nothing(cells: list[str]) -> None:
     squeezed = _squeezed(out)
     for cell in cells:
         assert _squeezed(cell) in squeezed
+
+
+# ---------------------------------------------------------------- a sum's order
+
+_D, _W = (sympy.Symbol(n, integer=True, positive=True) for n in "DW")
+
+
+@pytest.mark.parametrize(("expr", "shown", "tex"), [
+    # the size leads, as the formula takes it, not SymPy's -K + 2*P + W
+    (-K + 2 * P + _W, "W - K + 2*P", "W - K + 2 P"),
+    (-K + 2 * P + _W + 1, "W - K + 2*P + 1", "W - K + 2 P + 1"),
+    (_W - 3 * K, "W - 3*K", "W - 3 K"),
+    (sympy.floor((_W - K) / 2) + 2, "floor((W - K)/2) + 2",
+     r"\left\lfloor \frac{W - K}{2} \right\rfloor + 2"),
+    # a number put in for the size: the sum begins with it, not with a minus
+    (-K + 2 * P + 224, "224 - K + 2*P", "224 - K + 2 P"),
+    (sympy.floor((-_D * (K - 1) + 2 * P + 223) / S) + 1,
+     "floor((223 - D*(K - 1) + 2*P)/S) + 1",
+     r"\left\lfloor \frac{223 - D \left(K - 1\right) + 2 P}{S} \right\rfloor + 1"),
+    # no plain size and no positive number: the first positive term leads
+    (2 * P - K * S, "2*P - K*S", "2 P - K S"),
+    (-K * S + 2 * P * S, "2*P*S - K*S", "2 P S - K S"),
+    # kept as SymPy writes them: polynomials in one symbol, sums without a plus, two sizes
+    (L**2 + L, "L**2 + L", "L^{2} + L"),
+    (-K * (S - 1) - _W, "-K*(S - 1) - W", r"- K \left(S - 1\right) - W"),
+    (H + _W - 2, "H + W - 2", "H + W - 2"),
+    (1 - K, "1 - K", "1 - K"),
+])
+def test_a_sum_reads_as_the_formula(expr: sympy.Expr, shown: str, tex: str) -> None:
+    assert text(expr) == shown
+    assert latex(expr) == tex
+    assert parse_expression(shown) == expr  # the order changed, never the value
+
+
+_TERMS = [_W, H, -K, 2 * P, -3 * K, -_D * (K - 1), 7, -1, -S * K, L**2, L, -P * S, 224]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_sum_reads_back_and_begins_with_a_plus_where_it_can(seed: int) -> None:
+    rng = random.Random(seed)
+    expr = sympy.Integer(0)
+    while not expr.is_Add:  # (numbers alone add up to one number: drawn again)
+        expr = sympy.Add(*rng.sample(_TERMS, rng.randint(2, 6)))
+    shown = text(expr)
+    assert parse_expression(shown) == expr
+    if any(not t.could_extract_minus_sign() for t in expr.args):
+        assert not shown.startswith("-"), shown

@@ -26,7 +26,7 @@ QUESTIONS = [
     ("conv C k=K p=P", "P", "W", "P = (K - 1)/2 for K odd; no integer P for K even"),
     ("conv C k=3 d=D p=P", "P", "W", "P = D"),
     ("conv 64 k=3 s=2 p=P", "P", "ceiling(W/2)", "P = 1"),
-    ("conv C k=K s=S p=P\nconvT C k=K s=S p=P op=O", "O", "W", "O = (2*P + W - K) mod S"),
+    ("conv C k=K s=S p=P\nconvT C k=K s=S p=P op=O", "O", "W", "O = (W + 2*P - K) mod S"),
     ("conv C k=3 s=S p=1", "S", "ceiling(W/2)",
      "S = 2 for W = 3 and every W >= 5; W = 1: S >= 1; W = 2: S >= 2; W = 4: S in 2..3"),
     # 'same' padding under dilation and kernel together
@@ -143,7 +143,7 @@ def test_latex_and_json_carry_the_cases() -> None:
 def test_conditions_are_said_in_words() -> None:
     solution = _solve("conv C k=K s=S p=P\nconvT C k=K s=S p=P op=O", "O", "W")
     where = [line for line in solution_text(solution).splitlines() if "where" in line]
-    assert where == ["  where floor((-K + 2*P + W)/S) + 1 >= 1 (a layer's rule)"]
+    assert where == ["  where floor((W - K + 2*P)/S) + 1 >= 1 (a layer's rule)"]
     assert "Max(" not in solution_text(solution) and "Eq(" not in solution_text(solution)
 
 

@@ -235,7 +235,7 @@ def _value(expr: Any, when: Any) -> Any:
         e = _as_mod(_rounding_arguments(e))
     e = _factored(e)
     e = _signs(e)
-    return _one_fraction(e)
+    return _numbers_out(_one_fraction(e))
 
 
 def _lower_bounds(when: Any) -> dict[Any, int]:
@@ -422,4 +422,35 @@ def _one_fraction(e: Any) -> Any:
         args = [_one_fraction(a) if isinstance(a, sympy.floor | sympy.ceiling) else a
                 for a in e.args]
         return e.func(*args, evaluate=False) if args != list(e.args) else e
+    return e
+
+
+def _numbers_out(e: Any) -> Any:
+    """A whole number that divides every term of a sum with a constant ±1 after it taken out
+    of the sum, and a product's numbers gathered in front, kept unevaluated: 8·(⌊…⌋ + 1)·(⌊…⌋
+    + 1), the channels times the output sizes as the formula multiplies them, rather than
+    SymPy's distributed (8⌊…⌋ + 8)(⌊…⌋ + 1). Only sums and products are entered (a floor's
+    argument keeps its form)."""
+    if isinstance(e, sympy.Add):
+        args = [_numbers_out(a) for a in e.args]
+        whole = e if args == list(e.args) else sympy.Add(*args, evaluate=False)
+        content, primitive = whole.as_content_primitive()
+        if (content.is_Integer and content > 1 and isinstance(primitive, sympy.Add)
+                and any(t.is_Number and abs(t) == 1 for t in primitive.args)):
+            return sympy.Mul(content, primitive, evaluate=False)
+        return whole
+    if isinstance(e, sympy.Mul):
+        args = [_numbers_out(a) for a in e.args]
+        if args == list(e.args):
+            return e
+        number, factors = sympy.Integer(1), []
+        for a in args:
+            inner = list(a.args) if isinstance(a, sympy.Mul) and a.args[0].is_Number else [a]
+            for f in inner:
+                if f.is_Number:
+                    number *= f
+                else:
+                    factors.append(f)
+        front = [] if number == 1 else [number]
+        return sympy.Mul(*front, *factors, evaluate=False)
     return e

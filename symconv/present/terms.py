@@ -82,3 +82,26 @@ def term_rank(expr: sympy.Basic, order: Sequence[str]) -> tuple[int, int]:
     positions = [order.index(n) for n in names if n in order]
     group = 0 if names else 2 if expr.is_Number else 1
     return (group, min(positions, default=len(order)))
+
+
+def reading(terms: Sequence[Any]) -> list[Any]:
+    """A sum's terms (in SymPy's order) as a formula reads where no formula gives the order:
+    the sizes first, then the rest, never a minus in front where a term is positive.
+
+    A plain symbol added as it is, and held by no other term (the W of W - K + 2*P), is the
+    size a formula starts from, so it leads; SymPy's order alone would write -K + 2*P + W.
+    Where no plain symbol is added, a sum that would begin with a minus begins with its
+    positive number (the 223 of 223 - D*(K - 1) + 2*P, the size with its - 1 worked out) or
+    else with its first positive term.
+    """
+    plain = [t for t in terms if t.is_Symbol
+             and not any(t in u.free_symbols for u in terms if u is not t)]
+    if plain:  # (a symbol that other terms hold too keeps SymPy's order: L**2 + L)
+        return plain + [t for t in terms if not any(t is p for p in plain)]
+    if not terms or not terms[0].could_extract_minus_sign():
+        return list(terms)
+    positive = [t for t in terms if not t.could_extract_minus_sign()]
+    if not positive:
+        return list(terms)
+    lead = next((t for t in positive if t.is_Number), positive[0])
+    return [lead] + [t for t in terms if t is not lead]

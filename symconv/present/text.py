@@ -11,7 +11,7 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from symconv.present.cases import cases
-from symconv.present.terms import powers, term_rank
+from symconv.present.terms import powers, reading, term_rank
 
 
 class OrderedTerms:
@@ -24,7 +24,7 @@ class OrderedTerms:
         if not expr.free_symbols:
             return list(expr.args)  # a sum worked out from numbers: as written
         order: Sequence[str] = self._settings["arg_order"]
-        return sorted(terms, key=lambda t: term_rank(t, order)) if order else terms
+        return sorted(terms, key=lambda t: term_rank(t, order)) if order else reading(terms)
 
 
 class TextPrinter(OrderedTerms, StrPrinter):
