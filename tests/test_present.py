@@ -54,6 +54,16 @@ FORBIDDEN = ("Piecewise", "Max(", "Min(", "Eq(", "Ne(", "ITE(")
     (K * (1 - S) - W, "-K*(S - 1) - W", r"- K \left(S - 1\right) - W"),
     (sympy.Sum(sympy.Symbol("i", integer=True), (sympy.Symbol("i", integer=True), 1, L)),
      "(L**2 + L)/2", r"\frac{L^{2} + L}{2}"),
+    # the channels times the sizes, as the formula multiplies them (SymPy distributes the 8)
+    ((8 * sympy.floor((H - K) / S) + 8) * (sympy.floor((W - K) / S) + 1),
+     "8*(floor((H - K)/S) + 1)*(floor((W - K)/S) + 1)",
+     r"8 \cdot \left(\left\lfloor \frac{H - K}{S} \right\rfloor + 1\right) "
+     r"\left(\left\lfloor \frac{W - K}{S} \right\rfloor + 1\right)"),
+    (3 * K**2 * (8 * sympy.floor(H / S) - 8), "24*K**2*(floor(H/S) - 1)", None),
+    (24 * K**2 + 8, "8*(3*K**2 + 1)", r"8 \cdot \left(3 K^{2} + 1\right)"),
+    # no ±1 left once the number is out: as SymPy writes it
+    (2 * P + 4, "2*P + 4", "2 P + 4"),
+    (2 * P + 2 * W, "2*P + 2*W", "2 P + 2 W"),
 ])
 def test_presented_text_and_latex(raw: Any, text: str, latex: str | None) -> None:
     presented = cases(raw)
