@@ -35,6 +35,8 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
+    ChannelsLast,
     ChannelShuffle,
     Chunk,
     Concat,
@@ -46,6 +48,7 @@ from symconv.language.layers import (
     GroupNorm,
     InstanceNorm,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -373,9 +376,10 @@ def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list
             return []
         # Layers without a window of their own: their sizes and parameters as the engine
         # computes them (the table lists them), as for a block.
-        case LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool() | Chunk():
+        case (LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool() | Chunk()
+              | ChannelNorm() | LayerScale()):
             return _block_steps(record, chain, at)
-        case Repeat() | Residual() | Concat() | Scale():
+        case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             return _block_steps(record, chain, at)
         case _:
             assert_never(layer)
