@@ -35,8 +35,8 @@ from symconv.language.layers import (
     AdaptivePool,
     BatchNorm,
     ChannelNorm,
-    ChannelsLast,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -60,6 +60,7 @@ from symconv.language.layers import (
     Upsample,
     Window,
     kind_of,
+    not_per_position,
 )
 from symconv.language.parse import InputDecl, RawBlock, RawLayer, Statement
 
@@ -235,20 +236,11 @@ def per_position(body: tuple[Layer, ...], rank: int, source: Source | None,
                          "flat (a vector of features), whose channels are already last",
                          source, where)
     for layer in body:
-        match layer:
-            case LayerNorm(normalized_shape=shape) if len(shape) != 1:
-                raise InvalidLayerError(
-                    f"layernorm {tuple(shape)} inside {where} would normalise over "
-                    f"{len(shape)} axes; at every position it normalises the channels: give "
-                    "one size, C", layer.source, "layernorm")
-            case LayerNorm() | Linear() | Activation() | Dropout():
-                continue
-            case _:
-                what = kind_of(layer)
-                raise InvalidLayerError(
-                    f"{what} cannot stand inside {where}: the section holds only layers that "
-                    "act on each position's channels alone (layernorm over C, linear, "
-                    "activations, dropout)", layer.source, what)
+        why = not_per_position(layer)
+        if why is not None:
+            what = kind_of(layer)
+            raise InvalidLayerError(f"{what} cannot stand inside {where}: {why}",
+                                    layer.source, what)
     return body
 
 

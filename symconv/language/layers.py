@@ -340,6 +340,24 @@ def shared_of(layer: Layer) -> Shared | None:
             return None
 
 
+# What a channels-last section holds, in words (for the messages that refuse anything else).
+PER_POSITION = ("layers that act on each position's channels alone (layernorm over C, "
+                "linear, activations, dropout)")
+
+
+def not_per_position(layer: Layer) -> str | None:
+    """Why the layer cannot stand in a channels-last section (with the channels last, it
+    would not act on each position's channels alone), or None where it can."""
+    match layer:
+        case LayerNorm(normalized_shape=shape) if len(shape) != 1:
+            return (f"a layernorm over {len(shape)} axes would normalise across positions; "
+                    "with the channels last it normalises them with one size, C")
+        case LayerNorm() | Linear() | Activation() | Dropout():
+            return None
+        case _:
+            return f"the section holds only {PER_POSITION}"
+
+
 def kind_of(layer: Layer) -> str:
     """The PyTorch class name of the layer, in lower case (conv2d, maxpool2d, linear, ...)."""
     match layer:
