@@ -42,6 +42,8 @@ def parts_of(record: Record, chain: _Chain, at: object) -> tuple[tuple[Part, ...
             last = _copy(chain)
             last.names, last.values = [*last.names[1:], last.names[0]], [*last.values[1:],
                                                                          last.values[0]]
+            order = _axes(len(last.names))
+            last.axes = (*order[1:], order[0])
             derived = derive_records(children, last, label)
             shape = children[-1].output_shape if children else record.input_shape
             return (Part("at every position, channels last", derived, tuple(shape)),), []
