@@ -537,7 +537,8 @@ def _layer_scale(layer: LayerScale, shape: Shape) -> _Effect:
     if layer.rank is not None and len(shape) - 1 != layer.rank:
         own = (layer.channels if layer.channels is not None else channels, *(1,) * layer.rank)
         raise ShapeError(f"the layer scale's parameter, of shape {text_shape(own)}, scales "
-                         f"the channels of an input with {layer.rank} spatial axes, but the "
+                         f"the channels of an input with {layer.rank} spatial "
+                         f"ax{'i' if layer.rank == 1 else 'e'}s, but the "
                          f"input {text_shape(shape)} has {len(shape) - 1}")
     _check_declared(layer.channels, channels, "channels")
     return _Effect(shape, channels, macs=f.product(shape))
