@@ -205,7 +205,8 @@ def _default(spec: Spec, name: str, default: object) -> str:
     if default is None:
         if name == "stride":
             return "the kernel size"
-        if name in ("in_channels", "in_features", "num_features"):
+        if name in ("in_channels", "in_features", "num_features") or (
+                spec.family in (Family.CHANNEL_NORM, Family.LAYER_SCALE)):
             return "from the input"
         return "none"
     if isinstance(default, bool):
@@ -276,7 +277,7 @@ def test_language_reference_tables_match_the_catalog() -> None:
             "regenerate with SYMCONV_REGENERATE_DOCS=1 and read the diff")
 
 
-KEYWORDS = ("input", "repeat", "residual", "shortcut", "concat", "scale")
+KEYWORDS = ("input", "repeat", "residual", "shortcut", "concat", "scale", "channels_last")
 
 
 def _family_of(word: str) -> Family | None:

@@ -48,6 +48,9 @@ KINDS = {
     "Residual": "residual { conv 4 k=K p=P } shortcut { maxpool k=1 }",
     "Concat": "concat { conv 4 k=1 } { avgpool k=3 s=1 p=1 }",
     "Scale": "scale { adaptive_avgpool 1\nconv 4 k=1\nsigmoid }",
+    "ChannelNorm": "layernorm2d",
+    "LayerScale": "layerscale",
+    "ChannelsLast": "channels_last { layernorm 4\nlinear O\ngelu\nlinear 4 }",
 }
 
 

@@ -438,8 +438,12 @@ REFUSED: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], str]] = [
     ("functional-reuse", FunctionalReuse, (3, 6, 6),
      "the forward uses the tensor 'conv.weight' directly (in torch.conv2d); symconv reads "
      "parameters only through the layer modules that own them"),
+    # A product with a parameter is a layer scale where the parameter has one value per
+    # channel (C x 1 x 1); a single learned scalar is not.
     ("parameter-in-forward", ScaledByParameter, (3, 6, 6),
-     "the forward uses the tensor 'scale' directly (in the product x * y)"),
+     "the product x * y in the forward multiplies by the parameter 'scale' of shape (1,); "
+     "symconv reads a product with a parameter of one value per channel, of shape C x 1 x 1 "
+     "(or 1 x C x 1 x 1), as a layer scale"),
     ("output-size", OutputSize, (2, 8, 8),
      "nn.ConvTranspose2d at 'up' is called with more than its input (output_size=...); "
      "symconv reads a layer applied to one tensor"),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from symconv.derive.derivation import LayerDerivation, Part, _axes, _Chain, _layer_steps, _with_own
 from symconv.derive.steps import Quantity, Step, call, given_step
 from symconv.engine.records import Record
-from symconv.language.layers import Concat, Repeat, Residual, Scale, shared_of
+from symconv.language.layers import ChannelsLast, Concat, Repeat, Residual, Scale, shared_of
 from symconv.present.values import row_label
 
 
@@ -37,6 +37,16 @@ def parts_of(record: Record, chain: _Chain, at: object) -> tuple[tuple[Part, ...
         case Scale():
             gate, _ = _path("gate", list(children), chain, label, record)
             return (gate,), []
+        case ChannelsLast():
+            # The body sees H x W x C: its chain names the channels last too.
+            last = _copy(chain)
+            last.names, last.values = [*last.names[1:], last.names[0]], [*last.values[1:],
+                                                                         last.values[0]]
+            order = _axes(len(last.names))
+            last.axes = (*order[1:], order[0])
+            derived = derive_records(children, last, label)
+            shape = children[-1].output_shape if children else record.input_shape
+            return (Part("at every position, channels last", derived, tuple(shape)),), []
         case _:
             return (), []
 

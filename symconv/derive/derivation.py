@@ -35,7 +35,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -46,6 +48,7 @@ from symconv.language.layers import (
     GroupNorm,
     InstanceNorm,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -277,6 +280,8 @@ class _Chain:
     # names and values (None once the field covers the whole input, as after flatten).
     fields: list[_Field | None]
     letters: dict[str, str]  # the letter each internal name is written with
+    # What each axis is called where it is not the usual order (channels last: H, W, C).
+    axes: tuple[str, ...] | None = None
 
     @classmethod
     def start(cls, shape: Sequence[Value], letters: dict[str, str]) -> _Chain:
@@ -299,10 +304,11 @@ class _Chain:
         """A new number of axes (flatten): the names restart from the axis letters."""
         self.names = [self.name(axis, "?") for axis in _axes(rank)]
         self.values = [0] * rank
+        self.axes = None
 
     def advance(self, i: int, index: Label, value: Value) -> str:
         """Name axis i's size after layer `index`; returns the new name."""
-        axis = _axes(len(self.names))[i]
+        axis = (self.axes or _axes(len(self.names)))[i]
         self.names[i] = self.name(axis, index)
         self.values[i] = value
         return self.names[i]
@@ -373,9 +379,10 @@ def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list
             return []
         # Layers without a window of their own: their sizes and parameters as the engine
         # computes them (the table lists them), as for a block.
-        case LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool() | Chunk():
+        case (LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool() | Chunk()
+              | ChannelNorm() | LayerScale()):
             return _block_steps(record, chain, at)
-        case Repeat() | Residual() | Concat() | Scale():
+        case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             return _block_steps(record, chain, at)
         case _:
             assert_never(layer)

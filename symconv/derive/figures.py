@@ -38,6 +38,8 @@ from symconv.errors import (
 from symconv.language.layers import (
     Activation,
     BatchNorm,
+    ChannelNorm,
+    ChannelsLast,
     Conv,
     ConvTranspose,
     Dropout,
@@ -45,13 +47,15 @@ from symconv.language.layers import (
     InstanceNorm,
     Layer,
     LayerNorm,
+    LayerScale,
     Pool,
 )
 from symconv.language.values import describe, whole_number
 from symconv.present.values import with_article
 
 # Layers that keep every position where it is: a stack of windows passes over them.
-_IN_PLACE = (Activation, BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm)
+_IN_PLACE = (Activation, BatchNorm, Dropout, GroupNorm, InstanceNorm, LayerNorm, ChannelNorm,
+             LayerScale, ChannelsLast)
 MAX_RANK = 2  # a page shows a row or a grid
 MAX_POSITIONS = 100_000  # units along an axis, or taps of a window, a figure lists
 

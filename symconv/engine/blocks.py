@@ -29,6 +29,7 @@ from symconv.engine.records import PENDING_RULES, Chain, Record, Shape, Walk, ax
 from symconv.errors import ShapeError, UnsupportedError
 from symconv.language.layers import (
     AdaptivePool,
+    ChannelsLast,
     Concat,
     Conv,
     ConvTranspose,
@@ -48,8 +49,8 @@ from symconv.present.values import text_shape
 COUNTS = ("params", "neurons", "connections", "macs")
 
 
-def block_record(index: int, block: Repeat | Residual | Concat | Scale, at: Chain, path: int,
-                 chain: Walk) -> Record:
+def block_record(index: int, block: Repeat | Residual | Concat | Scale | ChannelsLast,
+                 at: Chain, path: int, chain: Walk) -> Record:
     """The record of one block applied at `at`, its children inside; `chain` walks the layers
     of a body (trace.chain, which calls back here for the blocks inside it)."""
     match block:
@@ -63,6 +64,8 @@ def block_record(index: int, block: Repeat | Residual | Concat | Scale, at: Chai
             return _concat(index, block, at, path, chain)
         case Scale():
             return _scale(index, block, at, path, chain)
+        case ChannelsLast():
+            return _channels_last(index, block, at, path, chain)
         case _:
             assert_never(block)
 
@@ -110,7 +113,7 @@ def unrolled_layers(layers: Sequence[Layer], strided: bool = False) -> Value:
                           + int(not strided))
             case Concat(branches=branches):
                 total += sum((unrolled_layers(b, strided) for b in branches), 0) + int(not strided)
-            case Scale(body=body):
+            case Scale(body=body) | ChannelsLast(body=body):
                 total += unrolled_layers(body, strided) + int(not strided)
             case Conv(window=w) | ConvTranspose(window=w) | Pool(window=w) if strided:
                 total += any(truth(f.equal(s, 1)) is not True for s in w.stride)
@@ -323,6 +326,22 @@ def _scale(index: int, block: Scale, at: Chain, path: int, chain: Walk) -> Recor
                  neurons=sums["neurons"] + elements,
                  connections=sums["connections"] + 2 * elements,
                  macs=sums["macs"] + elements)
+
+
+def _channels_last(index: int, block: ChannelsLast, at: Chain, path: int, chain: Walk
+                   ) -> Record:
+    """The body applied with the channels last (H x W x C, as PyTorch's permute gives), so
+    that a linear acts on each position's channels and a layernorm normalises them; the
+    output has its channels first again. Every layer of the body acts on one position, so
+    each keeps the input's receptive fields, and so does the block."""
+    if len(at.shape) < 2:
+        raise ShapeError(f"channels_last needs an input with spatial axes (C x H x W), but its "
+                         f"input is {text_shape(at.shape)}")
+    last = (*at.shape[1:], at.shape[0])
+    inner, end = chain(block.body, Chain(last, at.fields, at.input_spatial))
+    children = tuple(dataclasses.replace(r, fields=at.fields) for r in inner)
+    out = (end.shape[-1], *end.shape[:-1])
+    return _make(index, block, at, Chain(out, at.fields, at.input_spatial), children, path)
 
 
 def agree(a: Shape, b: Shape, first: str, second: str, verb: str) -> Any:

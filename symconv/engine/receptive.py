@@ -30,7 +30,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -42,6 +44,7 @@ from symconv.language.layers import (
     InstanceNorm,
     Layer,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -248,10 +251,11 @@ def layer_fields(
         # as a gate does; like them they are left out (docs/conventions.md).
         case BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation() | Dropout():
             return fields
-        # Moving or selecting channels leaves every position where it is.
-        case ChannelShuffle() | Chunk():
+        # Moving or selecting channels leaves every position where it is; so does what acts
+        # on each position's channels alone.
+        case ChannelShuffle() | Chunk() | ChannelNorm() | LayerScale():
             return fields
-        case Repeat() | Residual() | Concat() | Scale():
+        case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             raise AssertionError("blocks are traced by trace.py")
         case _:
             assert_never(layer)

@@ -31,7 +31,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -43,6 +45,7 @@ from symconv.language.layers import (
     InstanceNorm,
     Layer,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -97,7 +100,7 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
 
 
 def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
-    if isinstance(layer, Repeat | Residual | Concat | Scale):
+    if isinstance(layer, Repeat | Residual | Concat | Scale | ChannelsLast):
         if isinstance(layer, Repeat):
             check_size("the count of repeat", layer.count, 1, argument="count")
 
@@ -204,7 +207,11 @@ def _effect(layer: Layer, shape: Shape) -> _Effect:
             return _chunk(layer, shape)
         case Activation() | Dropout():
             return _Effect(shape)
-        case Repeat() | Residual() | Concat() | Scale():
+        case ChannelNorm():
+            return _channel_norm(layer, shape)
+        case LayerScale():
+            return _layer_scale(layer, shape)
+        case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             raise AssertionError("blocks are traced by symconv.blocks")
         case _:
             assert_never(layer)
@@ -511,6 +518,30 @@ def _layernorm(layer: LayerNorm, shape: Shape) -> _Effect:
               last=_Shown(last), shape=_Shown(shape))
     params = f.layernorm_params(f.product(normalized), layer.affine, layer.bias)
     return _Effect(shape, params, macs=f.product(shape))
+
+
+def _channel_norm(layer: ChannelNorm, shape: Shape) -> _Effect:
+    """LayerNorm2d: nn.LayerNorm over the C channels at every position."""
+    if len(shape) < 2:
+        raise ShapeError(f"layernorm2d normalises the channels at every position and needs "
+                         f"spatial axes, but its input is {text_shape(shape)}")
+    channels = shape[0]
+    _check_declared(layer.num_channels, channels, "normalized_shape")
+    params = f.layernorm_params(channels, layer.affine, layer.bias)
+    return _Effect(shape, params, macs=f.product(shape))
+
+
+def _layer_scale(layer: LayerScale, shape: Shape) -> _Effect:
+    """A learned scale per channel, broadcast over the positions: one multiply per element."""
+    channels = shape[0]
+    if layer.rank is not None and len(shape) - 1 != layer.rank:
+        own = (layer.channels if layer.channels is not None else channels, *(1,) * layer.rank)
+        raise ShapeError(f"the layer scale's parameter, of shape {text_shape(own)}, scales "
+                         f"the channels of an input with {layer.rank} spatial "
+                         f"ax{'i' if layer.rank == 1 else 'e'}s, but the "
+                         f"input {text_shape(shape)} has {len(shape) - 1}")
+    _check_declared(layer.channels, channels, "channels")
+    return _Effect(shape, channels, macs=f.product(shape))
 
 
 def _instancenorm(layer: InstanceNorm, shape: Shape) -> _Effect:

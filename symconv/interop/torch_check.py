@@ -18,7 +18,7 @@ from symconv.engine.records import Record
 from symconv.errors import SymconvError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_code import to_torch_module
-from symconv.language.layers import Concat, Repeat, Residual, Scale
+from symconv.language.layers import ChannelsLast, Concat, Repeat, Residual, Scale
 from symconv.present.values import row_label, text_shape
 from symconv.render.table import unused_note
 
@@ -141,7 +141,7 @@ def _inner_modules(record: Record, module: Any) -> list[Any]:
             return [*module.body, *(module.shortcut if shortcut else ())]
         case Concat():
             return [child for branch in module.branches for child in branch]
-        case Scale():
+        case Scale() | ChannelsLast():
             return list(module.body)
         case _:
             return []

@@ -20,7 +20,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -31,6 +33,7 @@ from symconv.language.layers import (
     GroupNorm,
     InstanceNorm,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -69,6 +72,9 @@ class _Numbers:
         self.residual, self.concat = self.fresh("Residual"), self.fresh("Concat")
         self.scale, self.global_pool = self.fresh("Scale"), self.fresh("GlobalPool")
         self.chunk = self.fresh("Chunk")
+        self.channels_last, self.layer_norm_2d = self.fresh("ChannelsLast"), self.fresh(
+            "LayerNorm2d")
+        self.layer_scale = self.fresh("LayerScale")
         # Modules used at more than one place: a variable each, defined before the network.
         self.shared: dict[str, str] = {}
         self.definitions: list[str] = []
@@ -196,7 +202,21 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
         case Dropout(p=p):
             if p != sympy.Rational(1, 2):
                 args.append(f"p={float(p)!r}")
-        case Repeat() | Residual() | Concat() | Scale():
+        case ChannelNorm(affine=affine, bias=bias):
+            rank = len(record.input_shape) - 1
+            args.append(numbers.int(record.input_shape[0]))
+            if rank != 2:
+                args.append(f"rank={rank}")
+            if not affine:
+                args.append("elementwise_affine=False")
+            elif not bias:
+                args.append("bias=False")
+            return f"{numbers.layer_norm_2d}({', '.join(args)})"
+        case LayerScale():
+            rank = len(record.input_shape) - 1
+            return (f"{numbers.layer_scale}({numbers.int(record.input_shape[0])}"
+                    f"{'' if rank == 2 else f', rank={rank}'})")
+        case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             raise AssertionError("blocks are written by block_lines")
         case _:
             assert_never(layer)
@@ -268,6 +288,49 @@ class {GlobalPool}({nn}.Module):
         return x.amax(self.dims, keepdim=self.keepdim)
 '''
 
+CHANNELS_LAST_CLASS = '''
+class {ChannelsLast}({nn}.Module):
+    """symconv's channels_last section: the body applied to each position's channels (the
+    input permuted to channels last, and back; `rank` spatial axes)."""
+
+    def __init__(self, rank, body):
+        super().__init__()
+        self.to_last = (0, *range(2, rank + 2), 1)
+        self.to_first = (0, rank + 1, *range(1, rank + 1))
+        self.body = body
+
+    def forward(self, x):
+        return self.body(x.permute(*self.to_last)).permute(*self.to_first)
+'''
+
+LAYER_NORM_2D_CLASS = '''
+class {LayerNorm2d}({nn}.Module):
+    """symconv's layernorm2d, torchvision's LayerNorm2d: the channels normalised at every
+    position (nn.LayerNorm over C, the input permuted to channels last and back)."""
+
+    def __init__(self, channels, rank=2, elementwise_affine=True, bias=True):
+        super().__init__()
+        self.to_last = (0, *range(2, rank + 2), 1)
+        self.to_first = (0, rank + 1, *range(1, rank + 1))
+        self.norm = {nn}.LayerNorm(channels, eps=1e-6, elementwise_affine=elementwise_affine,
+                                 bias=bias)
+
+    def forward(self, x):
+        return self.norm(x.permute(*self.to_last)).permute(*self.to_first)
+'''
+
+LAYER_SCALE_CLASS = '''
+class {LayerScale}({nn}.Module):
+    """symconv's layerscale (ConvNeXt): the input times a learned scale per channel."""
+
+    def __init__(self, channels, rank=2):
+        super().__init__()
+        self.scale = {nn}.Parameter({torch}.ones(channels, *(1,) * rank))
+
+    def forward(self, x):
+        return self.scale * x
+'''
+
 CHUNK_CLASS = '''
 class {Chunk}({nn}.Module):
     """symconv's chunk: part `index` of the channels cut into `chunks` equal parts."""
@@ -311,6 +374,10 @@ def record_lines(record: Record, numbers: _Numbers, indent: str) -> list[str]:
             inner.append(f"{indent}),")
         case Scale():
             inner = [f"{indent}{numbers.scale}(",
+                     *_sequential(record.children, numbers, indent + "    "), f"{indent}),"]
+        case ChannelsLast():
+            rank = len(record.input_shape) - 1
+            inner = [f"{indent}{numbers.channels_last}({rank},",
                      *_sequential(record.children, numbers, indent + "    "), f"{indent}),"]
         case _:
             return [f"{indent}{_module_code(record, numbers)},{comment}"]
@@ -365,12 +432,14 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         "(PyTorch adds the batch axis in front).",
     ]
     concat = _uses(records, Concat)
-    if concat:
+    if concat or _uses(records, LayerScale):
         head.append("import torch" + _alias("torch", numbers.torch))
     head.append("from torch import nn" + _alias("nn", numbers.nn))
     own = {"nn": numbers.nn, "torch": numbers.torch, "Residual": numbers.residual,
            "Concat": numbers.concat, "Scale": numbers.scale,
-           "GlobalPool": numbers.global_pool, "Chunk": numbers.chunk}
+           "GlobalPool": numbers.global_pool, "Chunk": numbers.chunk,
+           "ChannelsLast": numbers.channels_last, "LayerNorm2d": numbers.layer_norm_2d,
+           "LayerScale": numbers.layer_scale}
     if _uses(records, Residual):
         head.append(RESIDUAL_CLASS.format(**own))
     if concat:
@@ -381,6 +450,10 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         head.append(GLOBAL_POOL_CLASS.format(**own))
     if _uses(records, Chunk):
         head.append(CHUNK_CLASS.format(**own))
+    for kind, text in ((ChannelsLast, CHANNELS_LAST_CLASS), (ChannelNorm, LAYER_NORM_2D_CLASS),
+                       (LayerScale, LAYER_SCALE_CLASS)):
+        if _uses(records, kind):
+            head.append(text.format(**own))
     if numbers.definitions:
         head += ["", "# Used at more than one place: one module, its parameters counted once.",
                  *numbers.definitions]

@@ -15,7 +15,19 @@ from typing import Any
 
 from symconv.algebra.symbols import Value
 from symconv.errors import UnsupportedError
-from symconv.language.layers import Activation, Concat, Layer, Residual, Scale
+from symconv.language.layers import (
+    PER_POSITION,
+    Activation,
+    ChannelNorm,
+    ChannelsLast,
+    Concat,
+    Layer,
+    LayerNorm,
+    Residual,
+    Scale,
+    kind_of,
+    not_per_position,
+)
 
 # The binary operations read between two tensors, and what is said of one with a number.
 _TWO_TENSORS = {
@@ -33,6 +45,10 @@ class Step:
     layer: Layer
     where: str  # "nn.MaxPool2d at 'features.3'" or "torch.flatten in the forward"
     features: Value | None = None  # x.view(-1, 400) declares the flattened size
+    # x.permute(...): the axes' new order (read in pairs around a channels-last section); for
+    # the section, the spatial axes its permutes take (checked against the shapes).
+    permute: tuple[int, ...] | None = None
+    rank: int | None = None
 
 
 # A node read into a step; the second argument is where the node's path starts (the input
@@ -89,9 +105,103 @@ def located(node: Any) -> str:
     return f"{name_of(node)}{inside(node) or ' in the forward'}"
 
 
+def is_layer_scale(node: Any) -> bool:
+    """Whether the node multiplies a tensor by a tensor the model holds (a get_attr: a
+    parameter, as ConvNeXt's layer_scale * x); torch_import reads it as a layer scale."""
+    if node.op != "call_function" or node.kwargs or len(node.args) != 2:
+        return False
+    import torch
+
+    if node.target not in (operator.mul, operator.imul, torch.mul):
+        return False
+    held = [a for a in node.args if hasattr(a, "op") and a.op == "get_attr"]
+    return len(held) == 1 and all(hasattr(a, "op") for a in node.args)
+
+
+def permutation(node: Any) -> tuple[int, ...] | None:
+    """The new order of the axes where the node is x.permute(...) or torch.permute(x, ...),
+    negative axes counted from the end; else None."""
+    import torch
+
+    if not ((node.op == "call_method" and node.target == "permute")
+            or (node.op == "call_function" and node.target is torch.permute)):
+        return None
+    dims = node.args[1:] or (node.kwargs.get("dims"),)
+    if len(dims) == 1 and isinstance(dims[0], tuple | list):
+        dims = tuple(dims[0])
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+        raise UnsupportedError(f"{located(node)} with axes {dims}: symconv reads a permute "
+                               "of axes given as numbers")
+    return tuple(d % len(dims) if d < 0 else d for d in dims)
+
+
+def to_last(rank: int) -> tuple[int, ...]:
+    """The axes' order that puts the channels last: (0, 2, 3, 1) in 2D."""
+    return (0, *range(2, rank + 2), 1)
+
+
+def to_first(rank: int) -> tuple[int, ...]:
+    """The axes' order that puts them first again: (0, 3, 1, 2) in 2D."""
+    return (0, rank + 1, *range(1, rank + 1))
+
+
+def _shown(dims: tuple[int, ...]) -> str:
+    return f"permute({', '.join(map(str, dims))})"
+
+
+def channels_last_sections(steps: list[Step]) -> list[Step]:
+    """The steps with every pair of permutes, channels last then first again, and the layers
+    between them made one channels-last section (a layernorm alone between them: one
+    layernorm2d, which is what torchvision's LayerNorm2d computes); an UnsupportedError for
+    a permute that is not such a pair, or a layer between them that is not per position."""
+    out: list[Step] = []
+    i = 0
+    while i < len(steps):
+        opening = steps[i]
+        if opening.permute is None:
+            out.append(opening)
+            i += 1
+            continue
+        rank = len(opening.permute) - 2
+        if rank < 1 or opening.permute != to_last(rank):
+            raise UnsupportedError(
+                f"{opening.where} reorders the axes as {_shown(opening.permute)}; symconv "
+                f"reads a permute only as the pair that puts the channels last, "
+                f"{_shown(to_last(max(rank, 1)))}, and first again, "
+                f"{_shown(to_first(max(rank, 1)))}, around {PER_POSITION}")
+        j = next((k for k in range(i + 1, len(steps)) if steps[k].permute is not None), None)
+        if j is None or steps[j].permute != to_first(rank):
+            found = ("" if j is None else
+                     f" (the next permute, {steps[j].where}, is {_shown(steps[j].permute or ())})")
+            raise UnsupportedError(
+                f"{opening.where} puts the channels last, but no {_shown(to_first(rank))} "
+                f"puts them first again in the same branch{found}; symconv reads the pair "
+                f"around {PER_POSITION}")
+        closing = steps[j]
+        body = steps[i + 1:j]
+        for step in body:
+            why = not_per_position(step.layer)
+            if why is not None:
+                raise UnsupportedError(
+                    f"{step.where} ({kind_of(step.layer)}) stands between {opening.where} "
+                    f"and {closing.where}, with the channels last: {why}")
+        layers = tuple(step.layer for step in body)
+        where = f"the layers between {opening.where} and {closing.where}"
+        match layers:
+            case ():
+                pass  # the axes put back as they were: nothing happens
+            case (LayerNorm(normalized_shape=(channels,)) as norm,):
+                out.append(Step(ChannelNorm(channels, norm.affine, norm.bias, norm.source,
+                                            norm.shared), body[0].where, rank=rank))
+            case _:
+                out.append(Step(ChannelsLast(layers), where, rank=rank))
+        i = j + 1
+    return out
+
+
 def _join_kind(node: Any) -> str | None:
     """'add', 'mul' or 'cat' where the node joins tensors, else None."""
-    if node.op != "call_function":
+    if node.op != "call_function" or is_layer_scale(node):
         return None
     import torch
 
@@ -122,7 +232,8 @@ class _Walk:
             if len(tensors) != 2:
                 raise UnsupportedError(f"{located(node)} {_TWO_TENSORS[kind]}")
             return tensors
-        return [a for a in node.all_input_nodes if not is_size_query(a)]
+        # A tensor the model holds (a layer scale's parameter) is not a path.
+        return [a for a in node.all_input_nodes if not is_size_query(a) and a.op != "get_attr"]
 
     def previous(self, node: Any) -> Any:
         """The node before this one on its path: its input, or for a join, the fork."""
@@ -170,7 +281,7 @@ class _Walk:
                 if step is not None:
                     steps.append(step)
             node = before
-        return steps[::-1]
+        return channels_last_sections(steps[::-1])
 
     def block(self, join: Any) -> Step:
         fork = self.fork(join)

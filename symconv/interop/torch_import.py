@@ -32,9 +32,11 @@ from symconv.interop.torch_channels import read_chunk, read_part, shuffle_part
 from symconv.interop.torch_graph import (
     Step,
     inside,
+    is_layer_scale,
     is_size_query,
     located,
     name_of,
+    permutation,
     read_graph,
 )
 from symconv.interop.torch_sizes import resolve, size_reference
@@ -44,7 +46,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Concat,
     Conv,
     ConvTranspose,
@@ -55,6 +59,7 @@ from symconv.language.layers import (
     InstanceNorm,
     Layer,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -164,7 +169,7 @@ def _trace(module: Any, torch: Any) -> Any:
 def _is_leaf(cls: type) -> bool:
     """Layers symconv reads, and every other class of torch but the containers; a class of
     one's own is traced into."""
-    if _torch_entry(cls) is not None or _is_stochastic_depth(cls):
+    if _torch_entry(cls) is not None or _is_stochastic_depth(cls) or _is_layer_norm_2d(cls):
         return True
     return _is_torch_class(cls) and cls.__name__ not in _CONTAINERS
 
@@ -173,12 +178,23 @@ def _is_stochastic_depth(cls: type) -> bool:
     """torchvision.ops.StochasticDepth (or a subclass that only configures it): at inference
     the identity, and in training a random choice between the input and zeros, of the same
     shape. torchvision is looked up only where a model already imported it."""
+    base = _torchvision_class("torchvision.ops.stochastic_depth", "StochasticDepth")
+    return base is not None and issubclass(cls, base) and not _behaviour_until(cls, base)
+
+
+def _torchvision_class(module: str, name: str) -> type | None:
+    """A class of torchvision's, where a model already imported its module."""
     import sys
 
-    module = sys.modules.get("torchvision.ops.stochastic_depth")
-    base = getattr(module, "StochasticDepth", None)
-    return (isinstance(base, type) and issubclass(cls, base)
-            and not _behaviour_until(cls, base))
+    found = getattr(sys.modules.get(module), name, None)
+    return found if isinstance(found, type) else None
+
+
+def _is_layer_norm_2d(cls: type) -> bool:
+    """torchvision's LayerNorm2d (ConvNeXt's; or a subclass that only configures it): an
+    nn.LayerNorm over the channels at every position, read as a layernorm2d."""
+    base = _torchvision_class("torchvision.models.convnext", "LayerNorm2d")
+    return base is not None and issubclass(cls, base) and not _behaviour_until(cls, base)
 
 
 def _behaviour_until(cls: type, base: type) -> list[str]:
@@ -276,7 +292,7 @@ def _refuse_direct_tensors(graph: Any) -> None:
     x * self.scale) is a computation symconv does not model, and its parameters would go
     uncounted or be counted twice."""
     for node in graph.nodes:
-        if node.op == "get_attr":
+        if node.op == "get_attr" and not (node.users and all(map(is_layer_scale, node.users))):
             user = next(iter(node.users), node)
             where = inside(user).removeprefix(" in ") or "the forward"
             raise UnsupportedError(
@@ -307,6 +323,8 @@ def _step(root: Any, node: Any, owners: _Owners, start: Any) -> Step | None:
         if _is_stochastic_depth(type(module)):
             # The identity at inference; its shapes and counts are the identity's always.
             return Step(Activation("identity"), f"StochasticDepth at '{node.target}'")
+        if _is_layer_norm_2d(type(module)):
+            return _layer_norm_2d(module, node, owners)
         found = _torch_entry(type(module))
         where = _describe(module, node.target)
         if found is None:
@@ -329,9 +347,65 @@ def _step(root: Any, node: Any, owners: _Owners, start: Any) -> Step | None:
         return Step(layer, where)
     if is_size_query(node):
         return None
+    dims = permutation(node)
+    if dims is not None:  # one of a pair around a channels-last section (torch_graph)
+        where = f"Tensor.{_shown_permute(dims)}{inside(node) or ' in the forward'}"
+        return Step(Activation("identity"), where, permute=dims)
+    if is_layer_scale(node):
+        return _layer_scale(root, node, owners)
     if node.op in ("call_function", "call_method"):
         return _from_call(node, start)
     raise UnsupportedError(f"'{node.name}' ({node.op} {node.target}) is not a layer symconv reads")
+
+
+def _shown_permute(dims: tuple[int, ...]) -> str:
+    return f"permute({', '.join(map(str, dims))})"
+
+
+def _layer_norm_2d(module: Any, node: Any, owners: _Owners) -> Step:
+    """torchvision's LayerNorm2d: the channels normalised at every position."""
+    where = f"LayerNorm2d at '{node.target}'"
+    if len(node.args) != 1 or node.kwargs:
+        raise UnsupportedError(f"{where} is called with more than its input; symconv reads "
+                               "a layer applied to one tensor")
+    shape = tuple(module.normalized_shape)
+    if len(shape) != 1:
+        raise UnsupportedError(f"{where} normalises over {len(shape)} axes "
+                               f"{shape}; LayerNorm2d normalises the channels, one size")
+    affine = bool(module.elementwise_affine)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    source = ModuleSource(0, 0, where, str(node.target), frozen)
+    layer = ChannelNorm(shape[0], affine, module.bias is not None if affine else True, source,
+                        owners.shared(module, where))
+    return Step(layer, where)
+
+
+def _layer_scale(root: Any, node: Any, owners: _Owners) -> Step:
+    """x times a parameter of shape C x 1 x 1 (or 1 x C x 1 x 1): ConvNeXt's layer scale, a
+    learned scale per channel."""
+    (held,) = [a for a in node.args if a.op == "get_attr"]
+    name = str(held.target)
+    where = f"the layer scale '{name}'{inside(node) or ' in the forward'}"
+    try:
+        tensor = root.get_parameter(name)
+    except AttributeError:
+        raise UnsupportedError(
+            f"{located(node)} multiplies by the tensor '{name}', which is not a parameter; "
+            "symconv reads a product with a parameter of shape C x 1 x 1 as a layer scale"
+        ) from None
+    shape = tuple(tensor.shape)
+    if len(shape) >= 2 and shape[0] != 1 and all(n == 1 for n in shape[1:]):
+        channels, rank = shape[0], len(shape) - 1
+    elif len(shape) >= 3 and shape[0] == 1 and all(n == 1 for n in shape[2:]):
+        channels, rank = shape[1], len(shape) - 2
+    else:
+        raise UnsupportedError(
+            f"{located(node)} multiplies by the parameter '{name}' of shape "
+            f"{tuple(shape)}; symconv reads a product with a parameter of one value per "
+            "channel, of shape C x 1 x 1 (or 1 x C x 1 x 1), as a layer scale")
+    frozen = 0 if tensor.requires_grad else tensor.numel()
+    source = ModuleSource(0, 0, where, name, frozen)
+    return Step(LayerScale(channels, rank, source, owners.tensor(tensor, name)), where)
 
 
 # ---------------------------------------------------------------- shared parameters
@@ -368,6 +442,12 @@ class _Owners:
         return Shared(owner)
 
 
+    def tensor(self, tensor: Any, name: str) -> Shared:
+        """Shared(name) for a parameter used in the forward itself (a layer scale's), which
+        is then used; _mark_shared keeps it only where it is used more than once."""
+        self.used.add(id(tensor))
+        return Shared(name)
+
     def unused(self) -> tuple[Unused, ...]:
         """The parameters no called module uses, as model.parameters() counts them (each
         tensor once): by the outermost module all of whose parameters are unused, else
@@ -397,7 +477,7 @@ def _layers_of(layer: Layer) -> Iterator[Layer]:
         case Concat(branches=branches):
             for inner in (x for branch in branches for x in branch):
                 yield from _layers_of(inner)
-        case Repeat(body=body) | Scale(body=body):
+        case Repeat(body=body) | Scale(body=body) | ChannelsLast(body=body):
             for inner in body:
                 yield from _layers_of(inner)
         case _:
@@ -420,7 +500,7 @@ def _mark_shared(steps: Sequence[Step]) -> list[Step]:
             case Concat(branches=branches):
                 return dataclasses.replace(
                     layer, branches=tuple(tuple(mark(x) for x in b) for b in branches))
-            case Scale(body=body):
+            case Scale(body=body) | ChannelsLast(body=body):
                 return dataclasses.replace(layer, body=tuple(mark(x) for x in body))
         shared = shared_of(layer)
         if shared is None:
@@ -782,6 +862,9 @@ def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> tuple[Layer, ...]
             (record,) = trace(shape, (layer,))
         except SymconvError as error:
             raise type(error)(error.message, None, step.where) from None
+        if step.rank is not None and len(shape) - 1 != step.rank:
+            raise ShapeError(f"the permutes around it take {step.rank} spatial axes, but its "
+                             f"input has {len(shape) - 1}", None, step.where)
         shape = record.output_shape
         if step.features is not None and sympy.sympify(shape[0] - step.features, strict=True) != 0:
             raise ShapeError(

@@ -21,7 +21,15 @@ from symconv.algebra.symbols import Value
 from symconv.engine.trace import trace
 from symconv.errors import UnsupportedError
 from symconv.interop.torch_graph import name_of
-from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, Upsample
+from symconv.language.layers import (
+    ChannelsLast,
+    Concat,
+    Layer,
+    Repeat,
+    Residual,
+    Scale,
+    Upsample,
+)
 
 # The size of the branch input's last k axes (k markers), or of all its spatial axes (one
 # ALL marker): never traced, replaced by `resolve` before anything reads the layer.
@@ -77,7 +85,7 @@ def marked(layer: Layer) -> bool:
             return any(marked(x) for x in (*body, *shortcut))
         case Concat(branches=branches):
             return any(marked(x) for branch in branches for x in branch)
-        case Repeat(body=body) | Scale(body=body):
+        case Repeat(body=body) | Scale(body=body) | ChannelsLast(body=body):
             return any(marked(x) for x in body)
         case _:
             return False

@@ -34,7 +34,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -46,6 +48,7 @@ from symconv.language.layers import (
     InstanceNorm,
     Layer,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -56,6 +59,8 @@ from symconv.language.layers import (
     Scale,
     Upsample,
     Window,
+    kind_of,
+    not_per_position,
 )
 from symconv.language.parse import InputDecl, RawBlock, RawLayer, Statement
 
@@ -158,8 +163,8 @@ class _Builder:
             raise UnknownNameError(
                 f"unknown block '{raw.name}'{did_you_mean(raw.name, list(_BLOCKS))}; "
                 "the blocks are " + ", ".join(_BLOCKS.values()), raw.source, raw.name)
-        low, high = {"repeat": (1, 1), "residual": (1, 2), "scale": (1, 1)}.get(raw.name,
-                                                                               (2, None))
+        low, high = {"repeat": (1, 1), "residual": (1, 2), "scale": (1, 1),
+                     "channels_last": (1, 1)}.get(raw.name, (2, None))
         if (raw.argument is None) != (raw.name != "repeat") or not (
             low <= len(raw.bodies) and (high is None or len(raw.bodies) <= high)
         ):
@@ -170,6 +175,8 @@ class _Builder:
         if raw.name == "scale":
             # The gate's axes must be the input's: checked with the sizes (blocks._scale).
             return Scale(bodies[0][0], raw.source)
+        if raw.name == "channels_last":
+            return ChannelsLast(per_position(bodies[0][0], rank, raw.source), raw.source)
         if len(ranks) > 1 or (raw.name == "repeat" and ranks != {rank}):
             raise ShapeError(
                 f"the paths of a {raw.name} block must keep the same number of spatial axes "
@@ -214,7 +221,27 @@ _BLOCKS = {
     "residual": "residual { ... } with an optional shortcut { ... }",
     "concat": "concat { ... } { ... } with two or more branches",
     "scale": "scale { ... } (the input times what the body computes from it)",
+    "channels_last": "channels_last { ... } (layers applied to the channels at every "
+                     "position)",
 }
+
+
+def per_position(body: tuple[Layer, ...], rank: int, source: Source | None,
+                 where: str = "channels_last") -> tuple[Layer, ...]:
+    """The body of a channels-last section, checked: only layers that act on each position's
+    vector of channels alone (layernorm over C, linear, activations, dropout), after an input
+    with spatial axes; an InvalidLayerError naming the first other layer and the rule."""
+    if rank == 0:
+        raise ShapeError(f"{where} needs an input with spatial axes (C x H x W); this input is "
+                         "flat (a vector of features), whose channels are already last",
+                         source, where)
+    for layer in body:
+        why = not_per_position(layer)
+        if why is not None:
+            what = kind_of(layer)
+            raise InvalidLayerError(f"{what} cannot stand inside {where}: {why}",
+                                    layer.source, what)
+    return body
 
 
 def _strip_prefix(name: str) -> str:
@@ -373,9 +400,30 @@ def _make_more(entry: Entry, read: ArgumentReader, rank: int, raw: RawLayer,
         return GlobalPool(op, read.flag("keepdim"), rank, source)
     if family is Family.CHANNEL_SHUFFLE:
         return ChannelShuffle(_required(read.size("groups")), source)
+    if family is Family.CHANNEL_NORM:
+        if rank == 0:
+            raise ShapeError(f"{raw.name} normalises the channels at every position and "
+                             "needs spatial axes; for a flat input write layernorm C",
+                             source, raw.name)
+        return ChannelNorm(_channels(read, raw, source), read.flag("elementwise_affine"),
+                           read.flag("bias"), source)
+    if family is Family.LAYER_SCALE:
+        return LayerScale(read.size("channels"), None, source)
     if family is Family.CHUNK:
         return Chunk(_required(read.size("chunks")), _required(read.size("index")), source)
     raise AssertionError(family)
+
+
+def _channels(read: ArgumentReader, raw: RawLayer, source: LayerSource) -> Value | None:
+    """LayerNorm2d's channels: a size, or the tuple of one size PyTorch prints, (96,)."""
+    if not isinstance(read._raw("normalized_shape"), tuple):
+        return read.size("normalized_shape")
+    shape = read.shape("normalized_shape")
+    if len(shape) != 1:
+        raise InvalidLayerError(f"{raw.name} normalises the channels: normalized_shape is one "
+                                f"size, C, not {len(shape)}", source.argument("normalized_shape"),
+                                raw.name)
+    return shape[0]
 
 
 def _required(value: Value | None) -> Value:

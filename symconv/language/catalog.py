@@ -33,6 +33,8 @@ class Family(enum.Enum):
     GLOBAL_POOL = "globalpool"
     CHANNEL_SHUFFLE = "channelshuffle"
     CHUNK = "chunk"
+    CHANNEL_NORM = "layernorm2d"
+    LAYER_SCALE = "layerscale"
 
 
 class Kind(enum.Enum):
@@ -263,6 +265,22 @@ CHUNK = Spec(
     ("chunks", "index"),
     (),
 )
+# torchvision's LayerNorm2d(C) (ConvNeXt): nn.LayerNorm over the channels at every position.
+CHANNEL_NORM = Spec(
+    Family.CHANNEL_NORM,
+    (Param("normalized_shape", Kind.SIZE, None, aliases=("c", "channels")),
+     Param("elementwise_affine", Kind.FLAG, True, aliases=("affine",)), _BIAS,
+     *_ignored("eps"), *_TORCH_EXTRAS),
+    ("normalized_shape",),
+    ("normalized_shape", "eps", "elementwise_affine", "bias"),
+)
+# ConvNeXt's layer scale, gamma * x with gamma of shape C x 1 x 1 (no module in PyTorch).
+LAYER_SCALE = Spec(
+    Family.LAYER_SCALE,
+    (Param("channels", Kind.SIZE, None, aliases=("c",)),),
+    ("channels",),
+    (),
+)
 
 # PyTorch class names (lower case) of the element-wise layers symconv models.
 ACTIVATIONS = (
@@ -352,6 +370,8 @@ def _dsl_entries() -> dict[str, Entry]:
         "amax": Entry(GLOBAL_POOL, None, "amax"),
         "channelshuffle": Entry(CHANNEL_SHUFFLE, None, "channelshuffle"),
         "chunk": Entry(CHUNK, None, "chunk"),
+        "layernorm2d": Entry(CHANNEL_NORM, None, "layernorm2d"),
+        "layerscale": Entry(LAYER_SCALE, None, "layerscale"),
     }
     for lower in ACTIVATIONS:
         entries[lower] = Entry(ACTIVATION, None, lower)

@@ -141,6 +141,30 @@ class LayerNorm:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelNorm:
+    """torchvision's LayerNorm2d (`layernorm2d`): at every position, the channels normalised
+    (channels last, nn.LayerNorm over C, channels first again); with elementwise_affine a
+    weight, and a bias unless bias=False, per channel."""
+
+    num_channels: Value | None = None  # as declared; checked against the input's channels
+    affine: bool = True
+    bias: bool = True
+    source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LayerScale:
+    """ConvNeXt's layer scale (`layerscale`): the input times a learned scale per channel (a
+    parameter of shape C x 1 x 1, broadcast over the positions); the shape stays."""
+
+    channels: Value | None = None  # as declared; checked against the input's channels
+    rank: int | None = None  # spatial axes the parameter broadcasts over (from_torch), if known
+    source: Source | None = field(default=None, compare=False)
+    shared: Shared | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceNorm:
     """nn.InstanceNorm1d/2d/3d: every channel of every example normalised over its spatial
     axes; a scale and a shift per channel only with affine=True (PyTorch's default is
@@ -280,15 +304,28 @@ class Scale:
     source: Source | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelsLast:
+    """`channels_last { ... }`: the body applied at every position to the vector of channels,
+    as PyTorch's x.permute(0, 2, 3, 1), body, x.permute(0, 3, 1, 2) does (ConvNeXt's block).
+    The body holds only per-position layers (layernorm over C, linear, activations, dropout),
+    so the positions keep their sizes and their receptive fields; a linear changes C."""
+
+    body: tuple[Layer, ...]
+    source: Source | None = field(default=None, compare=False)
+
+
 Layer: TypeAlias = (
     Conv | ConvTranspose | Pool | AdaptivePool | Flatten | Linear | BatchNorm | GroupNorm
     | LayerNorm | InstanceNorm | Pad | PixelShuffle | Upsample | GlobalPool | ChannelShuffle
-    | Chunk | Activation | Dropout | Repeat | Residual | Concat | Scale
+    | Chunk | Activation | Dropout | Repeat | Residual | Concat | Scale | ChannelNorm
+    | LayerScale | ChannelsLast
 )
 
 # The layers that hold learnable parameters (and so may share them, see Shared).
 WithParameters: TypeAlias = (
     Conv | ConvTranspose | Linear | BatchNorm | GroupNorm | LayerNorm | InstanceNorm
+    | ChannelNorm | LayerScale
 )
 
 
@@ -296,10 +333,29 @@ def shared_of(layer: Layer) -> Shared | None:
     """The parameters the layer shares with others, or None where it has its own."""
     match layer:
         case (Conv(shared=s) | ConvTranspose(shared=s) | Linear(shared=s) | BatchNorm(shared=s)
-              | GroupNorm(shared=s) | LayerNorm(shared=s) | InstanceNorm(shared=s)):
+              | GroupNorm(shared=s) | LayerNorm(shared=s) | InstanceNorm(shared=s)
+              | ChannelNorm(shared=s) | LayerScale(shared=s)):
             return s
         case _:
             return None
+
+
+# What a channels-last section holds, in words (for the messages that refuse anything else).
+PER_POSITION = ("layers that act on each position's channels alone (layernorm over C, "
+                "linear, activations, dropout)")
+
+
+def not_per_position(layer: Layer) -> str | None:
+    """Why the layer cannot stand in a channels-last section (with the channels last, it
+    would not act on each position's channels alone), or None where it can."""
+    match layer:
+        case LayerNorm(normalized_shape=shape) if len(shape) != 1:
+            return (f"a layernorm over {len(shape)} axes would normalise across positions; "
+                    "with the channels last it normalises them with one size, C")
+        case LayerNorm() | Linear() | Activation() | Dropout():
+            return None
+        case _:
+            return f"the section holds only {PER_POSITION}"
 
 
 def kind_of(layer: Layer) -> str:
@@ -347,5 +403,11 @@ def kind_of(layer: Layer) -> str:
             return "concat"
         case Scale():
             return "scale"
+        case ChannelNorm():
+            return "layernorm2d"
+        case LayerScale():
+            return "layerscale"
+        case ChannelsLast():
+            return "channels_last"
         case _:
             assert_never(layer)

@@ -23,7 +23,15 @@ from symconv.engine.receptive import INPUT, Field, layer_fields
 from symconv.engine.records import Chain, Record
 from symconv.engine.trace import chain
 from symconv.errors import SymconvError
-from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
+from symconv.language.layers import (
+    ChannelsLast,
+    Concat,
+    Layer,
+    Repeat,
+    Residual,
+    Scale,
+    kind_of,
+)
 from symconv.language.parse import TOO_BIG, too_big
 from symconv.language.values import substitution, value_of
 
@@ -74,7 +82,7 @@ def _plan(network: Network) -> _Plan:
             names: set[str] = set()
             collect_names(layer, names)
             layers.append((layer, kind_of(layer), tuple(sorted(names)),
-                           isinstance(layer, Repeat | Residual | Concat | Scale)))
+                           isinstance(layer, Repeat | Residual | Concat | Scale | ChannelsLast)))
         plan = _Plan(network.symbols, tuple(layers))
         network._fast["plan"] = plan  # the same plan whoever builds it: no lock needed
     return plan

@@ -16,7 +16,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -28,6 +30,7 @@ from symconv.language.layers import (
     InstanceNorm,
     Layer,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -84,7 +87,7 @@ def _tensorflow_layer(layer: Layer) -> Layer:
         case (Conv() | ConvTranspose() | Pool() | AdaptivePool() | Linear() | Flatten()
               | BatchNorm() | Activation() | Dropout() | GroupNorm() | LayerNorm()
               | InstanceNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool()
-              | ChannelShuffle() | Chunk()):
+              | ChannelShuffle() | Chunk() | ChannelNorm() | LayerScale() | ChannelsLast()):
             return layer
         case _:
             assert_never(layer)

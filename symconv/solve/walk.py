@@ -23,7 +23,9 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    ChannelNorm,
     ChannelShuffle,
+    ChannelsLast,
     Chunk,
     Concat,
     Conv,
@@ -35,6 +37,7 @@ from symconv.language.layers import (
     InstanceNorm,
     Layer,
     LayerNorm,
+    LayerScale,
     Linear,
     Pad,
     PixelShuffle,
@@ -87,7 +90,8 @@ def _layer_roles(layers: Sequence[Layer], u: sympy.Symbol, rank: int
             # A gate keeps its input's size whatever it computes.
             case (Flatten() | Linear() | BatchNorm() | GroupNorm() | LayerNorm()
                   | InstanceNorm() | GlobalPool() | Activation() | Dropout() | Concat()
-                  | Scale() | ChannelShuffle() | Chunk()):
+                  | Scale() | ChannelShuffle() | Chunk() | ChannelNorm() | LayerScale()
+                  | ChannelsLast()):
                 pass
             case _:
                 assert_never(layer)
@@ -386,7 +390,11 @@ def axis_size(layer: Layer, axis: int, n: Any, at: Callable[[Value], Any]) -> An
         case Flatten() | Linear():
             return FLAT
         case (BatchNorm() | GroupNorm() | LayerNorm() | InstanceNorm() | Activation()
-              | Dropout() | Scale() | ChannelShuffle() | Chunk()):
+              | Dropout() | Scale() | ChannelShuffle() | Chunk() | ChannelNorm()
+              | LayerScale()):
+            return n
+        # Its layers act on each position's channels alone: the positions keep their sizes.
+        case ChannelsLast():
             return n
         case Repeat() | Residual() | Concat():
             raise AssertionError("blocks are walked by their paths, not as one step")
