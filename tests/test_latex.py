@@ -5,6 +5,7 @@ equal the engine's own expressions."""
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -193,3 +194,15 @@ def test_parser_reads_the_floor_as_written() -> None:
     assert _parse(r"\left\lfloor \frac{32 - 5 + 2 \cdot 2}{1} \right\rfloor + 1") == 32
     assert _parse(r"\left\lfloor \frac{215}{4} \right\rfloor + 1") == 54
     assert _parse(r"\left(3 \cdot 5 \cdot 5 + 1\right) \cdot 10") == 760
+
+
+@pytest.mark.parametrize("description", [
+    "input 8 x 8 x 8\nchannels_last { layernorm 8, linear 16, gelu }",  # a kind with _
+    "input 3 x 8 x 8\nmaxpool k=3 s=2 ceil_mode=True",  # a step with a note
+])
+def test_the_math_display_sets_text_that_mathjax_reads(description: str) -> None:
+    """Jupyter's MathJax shows \\text{a\\_b} with its backslash: the one-block display sets
+    every title and note in math (math_text), never an escape inside \\text."""
+    shown = symconv.derive(symconv.parse(description))._repr_latex_()
+    groups = re.findall(r"\\text\{([^{}]*)\}", shown)
+    assert groups and not [g for g in groups if "\\" in g]

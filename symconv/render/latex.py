@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from symconv.derive.steps import Step
-from symconv.present.latex import escape_text, latex
+from symconv.present.latex import escape_text, latex, math_text
 
 if TYPE_CHECKING:
     from symconv.derive.derivation import Derivation, LayerDerivation
@@ -29,7 +29,9 @@ def step_latex(step: Step, fit: str | None = None) -> str:
     """The rows of an aligned block: `target &= line` and then `&= line` for the rest.
     With `fit`, each right-hand side is wrapped in that macro (which scales what is too wide
     to the line)."""
-    rows = [rf"& \text{{{escape_text(step.note)}}}"] if step.note else []
+    # (a note set in math: math_text, which MathJax and TeX both read; \text{a\_b} shows a
+    # backslash in MathJax)
+    rows = [f"& {math_text(step.note)}"] if step.note else []
     for i, line in enumerate(step_lines(step)):
         body = f"{fit}{{{line}}}" if fit else line
         lhs = latex(step.target) if i == 0 else ""
@@ -68,6 +70,6 @@ def derivation_math(derivation: Derivation) -> str:
     for layer in derivation.layers:
         if not layer.steps:
             continue
-        rows.append(r"&\text{" + layer_heading(layer) + "}")
+        rows.append("&" + math_text(layer.title))
         rows.extend(step_latex(s) for s in layer.steps)
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"
