@@ -359,7 +359,7 @@ def test_memory_of_an_astronomical_batch() -> None:
         ("input 1 x 3 x 3\nconv 1 k=1", "ok: 1 layer, output 1 x 3 x 3, 2 parameters ("),
         ("input 3 x 224 x 224\nconv 96 k=11 s=4 p=2\nconv 1 k=1",
          "ok: 2 layers, output 1 x 55 x 55, 35,041 parameters ("),
-        ("input 3 x H x W\nconv 8 k=K", "24*K**2 + 8 parameters ("),
+        ("input 3 x H x W\nconv 8 k=K", "8*(3*K**2 + 1) parameters ("),
         ("input 1 x 1000000001\nconv 1 k=2 s=2", "1 pixel of 1,000,000,001 discarded"),
     ],
 )

@@ -76,8 +76,9 @@ def test_dumoulin_and_visin_leave_no_symconv_letter(text: str, present: list[str
 @pytest.mark.parametrize(("text", "notation", "name", "taken"), [
     ("input 3 x 16 x 16\nconv 8 k=k\nconv 2 k=3", "dumoulin", r"i_{H} - \mathrm{k'}_{1}",
      "i_{H} - k_{1}"),
-    ("input 3 x 16 x 16\nconv 8 k=F_1\nconv 2 k=3", "cs231n", r"H_{0} - \mathrm{F'}_{1}",
-     "H_{0} - F_{1}"),
+    # (the general formula's filter size; the closed forms hold the user's F_1 itself)
+    ("input 3 x 16 x 16\nconv 8 k=F_1\nconv 2 k=3", "cs231n",
+     r"\frac{H_{0} - \mathrm{F'}_{1} + 2 P_{1}}", r"\frac{H_{0} - F_{1} + 2 P_{1}}"),
     ("input 3 x 16 x 16\nconv 8 k=3 s=o\nconv 2 k=3", "dumoulin", r"\mathrm{o'}_{1,H} =",
      "o_{1,H} ="),
 ])

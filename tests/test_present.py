@@ -61,8 +61,10 @@ FORBIDDEN = ("Piecewise", "Max(", "Min(", "Eq(", "Ne(", "ITE(")
      r"\left(\left\lfloor \frac{W - K}{S} \right\rfloor + 1\right)"),
     (3 * K**2 * (8 * sympy.floor(H / S) - 8), "24*K**2*(floor(H/S) - 1)", None),
     (24 * K**2 + 8, "8*(3*K**2 + 1)", r"8 \cdot \left(3 K^{2} + 1\right)"),
-    # no ±1 left once the number is out: as SymPy writes it
-    (2 * P + 4, "2*P + 4", "2 P + 4"),
+    (2 * P + 4, "2*(P + 2)", r"2 \cdot \left(P + 2\right)"),
+    ((sympy.floor(W / 2) - 17) * (8 * sympy.floor(W / 2) - 136), "8*(floor(W/2) - 17)**2",
+     r"8 \left(\left\lfloor \frac{W}{2} \right\rfloor - 17\right)^{2}"),
+    # no number alone in the sum: as SymPy writes it
     (2 * P + 2 * W, "2*P + 2*W", "2 P + 2 W"),
 ])
 def test_presented_text_and_latex(raw: Any, text: str, latex: str | None) -> None:

@@ -426,17 +426,17 @@ def _one_fraction(e: Any) -> Any:
 
 
 def _numbers_out(e: Any) -> Any:
-    """A whole number that divides every term of a sum with a constant ±1 after it taken out
-    of the sum, and a product's numbers gathered in front, kept unevaluated: 8·(⌊…⌋ + 1)·(⌊…⌋
-    + 1), the channels times the output sizes as the formula multiplies them, rather than
-    SymPy's distributed (8⌊…⌋ + 8)(⌊…⌋ + 1). Only sums and products are entered (a floor's
-    argument keeps its form)."""
+    """A whole number that divides every term of a sum with a constant term taken out of the
+    sum, and a product's numbers gathered in front, kept unevaluated: 8·(⌊…⌋ + 1)·(⌊…⌋ + 1)
+    and 8·(F − 17)², the channels times the output sizes as the formula multiplies them,
+    rather than SymPy's distributed (8⌊…⌋ + 8)(⌊…⌋ + 1) and (F − 17)(8F − 136). Only sums
+    and products are entered (a floor's argument keeps its form)."""
     if isinstance(e, sympy.Add):
         args = [_numbers_out(a) for a in e.args]
         whole = e if args == list(e.args) else sympy.Add(*args, evaluate=False)
         content, primitive = whole.as_content_primitive()
         if (content.is_Integer and content > 1 and isinstance(primitive, sympy.Add)
-                and any(t.is_Number and abs(t) == 1 for t in primitive.args)):
+                and any(t.is_Number for t in primitive.args)):
             return sympy.Mul(content, primitive, evaluate=False)
         return whole
     if isinstance(e, sympy.Mul):
@@ -451,6 +451,9 @@ def _numbers_out(e: Any) -> Any:
                     number *= f
                 else:
                     factors.append(f)
-        front = [] if number == 1 else [number]
-        return sympy.Mul(*front, *factors, evaluate=False)
+        coefficient, product = sympy.Mul(*factors).as_coeff_Mul()  # (twice met: a power)
+        number *= coefficient
+        if number == 1:
+            return product
+        return sympy.Mul(number, *sympy.Mul.make_args(product), evaluate=False)
     return e
