@@ -37,6 +37,7 @@ from symconv.present.values import text_value
 
 if TYPE_CHECKING:
     from symconv.numeric.evaluate import Evaluator
+    from symconv.numeric.fast import FastRow
     from symconv.render.figure import Drawing
     from symconv.render.table_object import Table
 
@@ -273,7 +274,15 @@ class Network:
             keys = MEMORY_SET
         memory = memory_of("float32" if dtype is None else dtype, 1 if batch is None else batch,
                            taken=self.symbols)
-        records = self.records(**values)
+        from symconv.numeric.fast import fast_layers
+
+        # compiled rows where the call gives a number for every symbol (and the network is
+        # compiled), each made into a LayerRecord at once; else the trace's records
+        if (rows := fast_layers(self, values)) is not None:
+            return Table((_row(row, memory, 1) if row.block is None
+                          else _public(dataclasses.replace(row.block, index=row.index), memory)
+                          for row in rows), self, keys, memory)
+        records = self.traced_records(**values)
         # the network only says its input shape where there is no record to say it
         shown = self.bind(values) if values and not records else self
         return Table((_public(r, memory) for r in records), shown, keys, memory)
@@ -532,29 +541,51 @@ def bind_whole(network: Network, values: Mapping[str, object]) -> Network:
     return bound
 
 
+@functools.lru_cache(maxsize=1 << 10)
+def _field_columns(fields: tuple[Field, ...]
+                   ) -> tuple[tuple[Value, ...], tuple[Value | None, ...], tuple[Value, ...]]:
+    """The receptive field, jump and start of each axis, as LayerRecord holds them (kept:
+    a network's rows share a few fields, and the next call has the same ones)."""
+    return (tuple(fd.size for fd in fields), tuple(fd.jump for fd in fields),
+            tuple(fd.start for fd in fields))
+
+
 def _public(record: Record, memory: Memory | None = None, depth: int = 1) -> LayerRecord:
     """The record a user reads (SymPy objects when read), with the memory columns for
     `memory` (float32, batch 1 where not given)."""
     memory = memory_of("float32", 1) if memory is None else memory
-    numbers = columns(record, memory, depth)
-    fields = record.fields
+    children = tuple(_public(child, memory, depth + 1) for child in record.children)
+    return _row(record, memory, depth, children, record.path, record.aligned, record.condition,
+                record.children)
+
+
+def _row(r: Record | FastRow, memory: Memory, depth: int, children: tuple[LayerRecord, ...] = (),
+         path: int = 0, aligned: Any = None, condition: Any = None,
+         inner: tuple[Record, ...] = ()) -> LayerRecord:
+    """The row of a trace record, or of a compiled row (symconv.numeric.fast.FastRow), its
+    children's rows `children` (made from the records `inner`)."""
+    c = columns(r.layer, r.input_shape, r.params, r.neurons, memory, depth, inner)
     return LayerRecord(
-        record.index,
-        record.kind,
-        record.output_shape,
-        record.params,
-        record.neurons,
-        record.connections,
-        record.macs,
-        record.input_shape,
-        tuple(fd.size for fd in fields),
-        tuple(fd.jump for fd in fields),
-        tuple(fd.start for fd in fields),
-        tuple(_public(child, memory, depth + 1) for child in record.children),
-        record.path,
-        record.aligned,
-        record.condition,
-        shared_of(record.layer),
-        *numbers,
-        layer_warnings(record.layer, record.input_shape, record.output_shape),
+        r.index,
+        r.kind,
+        r.output_shape,
+        r.params,
+        r.neurons,
+        r.connections,
+        r.macs,
+        r.input_shape,
+        *_field_columns(r.fields),
+        children,
+        path,
+        aligned,
+        condition,
+        shared_of(r.layer),
+        c.name,
+        c.depth,
+        c.kernel_shape,
+        c.trainable,
+        c.non_trainable,
+        c.param_bytes,
+        c.activation_bytes,
+        layer_warnings(r.layer, r.input_shape, r.output_shape),
     )

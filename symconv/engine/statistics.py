@@ -119,19 +119,18 @@ class Columns(NamedTuple):
     activation_bytes: Value
 
 
-def columns(record: Any, memory: Memory, depth: int) -> Columns:
-    """The torchinfo columns of a trace record (symconv.trace.Record): the name and depth,
-    and the numbers as Values (Python ints where the record has ints; the facade makes
-    them SymPy objects); block rows sum their children's parameters as the params column
-    does."""
-    layer = record.layer
-    frozen: Value = (sum((_frozen(c) for c in record.children), 0) if record.children
-                     else non_trainable(layer, record.params))
+def columns(layer: Layer, input_shape: tuple[Value, ...], params: Value, neurons: Value,
+            memory: Memory, depth: int, children: tuple[Any, ...] = ()) -> Columns:
+    """The torchinfo columns of a layer whose trace record (symconv.trace.Record) has these
+    input shape, counts and children: the name and depth, and the numbers as Values
+    (Python ints where the record has ints; LayerRecord reads them as SymPy objects); block
+    rows sum their children's parameters as the params column does."""
+    frozen: Value = (sum((_frozen(c) for c in children), 0) if children
+                     else non_trainable(layer, params))
     path = module_path(layer)
     return Columns(path, path.count(".") + 1 if path else depth,
-                   kernel_shape(layer, record.input_shape), record.params - frozen, frozen,
-                   record.params * memory.itemsize,
-                   record.neurons * memory.batch * memory.itemsize)
+                   kernel_shape(layer, input_shape), params - frozen, frozen,
+                   params * memory.itemsize, neurons * memory.batch * memory.itemsize)
 
 
 def _frozen(record: Any) -> Value:

@@ -17,8 +17,9 @@ import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from symconv.engine.receptive import Field
 from symconv.engine.records import Record
 from symconv.errors import SymconvError
 from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
@@ -43,6 +44,7 @@ class _Plan:
     # Per top-level layer: the layer, its kind, the symbols it holds (bound per call only
     # where there are any) and whether it is a block (whose children the trace gives).
     layers: tuple[tuple[Layer, str, tuple[str, ...], bool], ...]
+    bound: bool  # whether any layer holds a symbol
 
 
 def evaluator_of(network: Network) -> Evaluator:
@@ -72,7 +74,7 @@ def _plan(network: Network) -> _Plan:
             collect_names(layer, names)
             layers.append((layer, kind_of(layer), tuple(sorted(names)),
                            isinstance(layer, Repeat | Residual | Concat | Scale)))
-        plan = _Plan(network.symbols, tuple(layers))
+        plan = _Plan(network.symbols, tuple(layers), any(names for _, _, names, _ in layers))
         network._fast["plan"] = plan  # the same plan whoever builds it: no lock needed
     return plan
 
@@ -127,10 +129,28 @@ def fast_rows(network: Network, values: Mapping[str, object]
     return None if rows is None else (args, rows)
 
 
-def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record, ...] | None:
-    """The trace's records for a numeric call, sizes, counts and receptive fields from
-    compiled code (Evaluator.table_rows: a block's record, its children inside, by the trace
-    on numbers); None where the trace must answer."""
+class FastRow(NamedTuple):
+    """One top-level layer of a numeric call as compiled code gives it: what a Record holds
+    but its children (a block's record, by the trace on numbers, is `block`), made for the
+    cost of a tuple."""
+
+    index: int  # type: ignore[assignment]  # (shadows tuple.index, as Record names it)
+    kind: str
+    layer: Layer  # with the call's values in place
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    neurons: int
+    connections: int
+    macs: int
+    fields: tuple[Field, ...]
+    block: Record | None
+
+
+def fast_layers(network: Network, values: Mapping[str, object]
+                ) -> tuple[FastRow, ...] | None:
+    """The rows of a numeric call: sizes, counts and receptive fields from compiled code
+    (Evaluator.table_rows); None where the trace must answer."""
     if (found := _compiled(network, values)) is None:
         return None
     args, evaluator = found
@@ -138,23 +158,26 @@ def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record
         return None
     shape, rows = table
     plan = _plan(network)
-    given = dict(zip(plan.symbols, args, strict=True))
-    records = []
+    given = dict(zip(plan.symbols, args, strict=True)) if plan.bound else {}
+    found_rows = []
     try:
-        for index, ((layer, kind, names, _), (output, params, neurons, connections, macs,
-                                               fields, block)) in enumerate(
+        for index, ((layer, kind, names, _), row) in enumerate(
                 zip(plan.layers, rows, strict=True), start=1):
-            if block is not None:
-                record = dataclasses.replace(block, index=index)
-            else:
-                bound = layer if not names else _bind(layer, names, given)
-                record = Record(index, kind, bound, shape, output, params, neurons,
-                                connections, macs, fields)
-            records.append(record)
-            shape = output
+            bound = layer if not names else _bind(layer, names, given)
+            found_rows.append(FastRow(index, kind, bound, shape, *row))
+            shape = row[0]
     except SymconvError:
         return None  # the trace says where and why, with the values named
-    return tuple(records)
+    return tuple(found_rows)
+
+
+def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record, ...] | None:
+    """The trace's records for a numeric call (see fast_layers; a block's record, its
+    children inside, by the trace on numbers); None where the trace must answer."""
+    if (rows := fast_layers(network, values)) is None:
+        return None
+    return tuple(Record(*row[:10]) if row.block is None
+                 else dataclasses.replace(row.block, index=row.index) for row in rows)
 
 
 def _bind(layer: Layer, names: tuple[str, ...], given: Mapping[str, int]) -> Layer:
