@@ -5,6 +5,13 @@ formulas as everything else; its output sizes and counts, and the rules its symb
 undecided, are printed as Python with exact integer arithmetic (`//` for floor, `Fraction`
 for a rare rational). A call then costs a few microseconds a layer. When a rule fails, the
 ordinary trace is run on the same values, so the user gets exactly the message it gives.
+
+A second program, the same lines with more, gives a table's rows: besides, the receptive
+fields after each top-level layer, traced once with the fields before it as variables and
+printed the same way (exact Fractions for a start or jump that is one); constants where
+they do not depend on the input, as with numbers for every kernel and stride. Where a
+field is not one formula for every value (adaptive pooling) or is a block's (whose record
+holds its children), the trace's own recursion gives it at run time, on the call's numbers.
 """
 
 from __future__ import annotations
