@@ -49,9 +49,10 @@ _REPR_KINDS = 6  # the layers a Network's repr names before it says "…"
 class LayerRecord:
     """One row of `Network.table()`: SymPy objects throughout.
 
-    A table of numbers is read far less often than it is made: a record holds its values as
-    given (in one tuple, `_values`, in the order of the fields below), and a whole number
-    given as a Python int is read as a SymPy Integer (see _READ_AS_SYMPY after the class)."""
+    A loop over sizes makes many tables and reads a few of their values: a record holds its
+    values as given (in one tuple, `_values`, in the order of the fields below), and a whole
+    number given as a Python int is read as a SymPy Integer (see _READ_AS_SYMPY after the
+    class)."""
 
     __slots__ = ("_values",)
 
@@ -122,8 +123,18 @@ def _sympy(v: Any) -> Any:
     return v if v is None or isinstance(v, sympy.Basic) else sympy.sympify(v, strict=True)
 
 
+def _sympy_shape(shape: Any) -> Any:
+    """A shape (a tuple of values) as LayerRecord gives it: a tuple of SymPy objects."""
+    if type(shape) is not tuple:
+        return shape  # (as given)
+    try:
+        return _sympy_tuple(shape)
+    except TypeError:  # a value that cannot be hashed
+        return tuple(map(_sympy, shape))
+
+
 @functools.lru_cache(maxsize=1 << 12)
-def _sympy_shape(shape: tuple[Any, ...]) -> tuple[Any, ...]:
+def _sympy_tuple(shape: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(map(_sympy, shape))
 
 
@@ -191,8 +202,9 @@ class Network:
     @property
     def symbols(self) -> tuple[str, ...]:
         """Names of every symbol in the input and the layers, sorted."""
-        symbols = self._fast.get("symbols")  # (a walk over every layer: kept, as the
-        if symbols is None:                  # network never changes)
+        # a walk over every layer, asked at every table call: done once (a network is frozen)
+        symbols = self._fast.get("symbols")
+        if symbols is None:
             names: set[str] = set()
             collect_names((self.input_shape, self.layers), names)
             symbols = self._fast["symbols"] = tuple(sorted(names))
