@@ -143,6 +143,10 @@ def check_tables(network: symconv.Network, values: dict[str, int]) -> None:
         "input 4 x H x W\nupsample scale_factor=S\npad padding=P\npixelshuffle 2\nconv 4 k=K",
         "input 4 x H x W\nconv 4 k=3\nupsample size=(9, 13) mode=bilinear\nconv 4 k=2 s=2",
         "input 8 x W\nmean keepdim\nconv 4 k=1",
+        # blocks that end the fields, and layers after them
+        "input 3 x H x W\nconv 3 k=K\nresidual { conv 3 k=3 p=1\nflatten } shortcut { flatten }"
+        "\nlinear 4",
+        "input 3 x H x W\nconv 3 k=K\nconcat { flatten } { flatten }\nlinear 4",
     ],
 )
 def test_compiled_fields_equal_the_trace(text: str) -> None:

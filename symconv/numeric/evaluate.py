@@ -361,6 +361,9 @@ class _Compiler:
         self.by_fields: dict[tuple[Field, ...], str] = {}
         self.recursed: list[tuple[Layer, tuple[int, ...]]] = []
         self.input_spatial: tuple[str, ...] = ()
+        # Whether the symbols' trace of the current top-level layer (from the input's
+        # fields) ends each axis's field; None where it did not trace the layer whole.
+        self.ends: tuple[bool, ...] | None = None
 
     def evaluator(self) -> Evaluator:
         names = self.network.symbols
@@ -382,7 +385,7 @@ class _Compiler:
         fields, held = self._field_tuple(fields)
         rows, kinds, totals, table_rows = [], [], [], []
         for which, layer in enumerate(self.network.layers):
-            before = shape
+            before, self.ends = shape, None
             shape, counts = self._layer(layer, shape, 1)
             fields, held, record = self._fields(which, layer, before, fields, held)
             row = f"({', '.join(shape)},), {', '.join(counts)}"
@@ -474,6 +477,8 @@ class _Compiler:
         scaled_token = SCALED_SIZES.set(scaled)
         try:
             (record,) = trace(inputs, (substitute(layer, self.safe),))
+            if depth == 1:
+                self.ends = tuple(fd.ended for fd in record.fields)
             values = [*record.output_shape, *(getattr(record, q) for q in _COUNTS)]
             for condition in pending:
                 self.printer._print(condition)  # raises TypeError where it has no code
@@ -592,15 +597,18 @@ class _Compiler:
         else:
             self._table_line(f"    {out} = _recursed({call})")
         # What follows is compiled again from the values as variables; whether each axis's
-        # field has ended (after flatten) is as the symbols' trace said, else as before the
-        # layer, and checked at run time (the trace answers where it is not so).
+        # field has ended (after flatten) is as the symbols' trace said (of the layer's
+        # fields, or of the whole block's from its own start), else as before the layer,
+        # and checked at run time (the trace answers where it is not so).
+        ends = [fd.ended for fd in after or fields]
+        if after is None and self.ends is not None:
+            ends = [a or b for a, b in zip(ends, self.ends, strict=True)]
         state = []
-        for axis, fd in enumerate(after or fields):
+        for axis, ended in enumerate(ends):
             values = [self._name("f") for _ in range(3)]
-            self._table_line(f"    {', '.join(values)} = _unpacked({out}[{axis}], "
-                             f"{fd.ended})")
+            self._table_line(f"    {', '.join(values)} = _unpacked({out}[{axis}], {ended})")
             size, jump, start = (sympy.Symbol(v, rational=True) for v in values)
-            state.append(Field(size, None if fd.ended else jump, start))
+            state.append(Field(size, None if ended else jump, start))
         return tuple(state), out, record
 
     def _field_tuple(self, fields: _Fields) -> tuple[_Fields, str]:
