@@ -3,6 +3,12 @@ run: the natural calls (`output_shape` + `params`, `table`), the compiled evalua
 hand-written integer arithmetic for the same formulas, a batch of a million input sizes.
 (The wall time of `symconv table` is bench/bench_startup.py's.)
 
+What is measured is the steady state: the network compiled once (`network.evaluator()`, whose
+time is printed), as a loop over sizes has it after its first TRACED_CALLS numeric calls,
+which the trace answers (the first call's time is printed too). A table's values are SymPy
+objects made when read: one row times `table()` alone, another `table()` with every field
+of every row read.
+
     python bench/bench_numeric.py
 
 Figures are medians over repeated runs on this machine; README.md records them.
@@ -10,6 +16,7 @@ Figures are medians over repeated runs on this machine; README.md records them.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from collections.abc import Callable
@@ -18,6 +25,7 @@ import torch
 from torch import nn
 
 import symconv
+from symconv.numeric.fast import TRACED_CALLS
 
 DEPTH = 50
 
@@ -116,6 +124,11 @@ def alternating(first: Callable[[], object], second: Callable[[], object], round
 
 
 def main() -> None:
+    symconv.parse(network_text()).table(H=224, W=224)  # (the modules a table takes loaded)
+    fresh = symconv.parse(network_text())
+    start = time.perf_counter()
+    fresh.table(H=224, W=224)  # a new network's first call: traced
+    first_s = time.perf_counter() - start
     network = symconv.parse(network_text())
     start = time.perf_counter()
     evaluator = network.evaluator()  # the network's own: its numeric calls use it too
@@ -139,6 +152,11 @@ def main() -> None:
     t_torch_fresh, t_table_fresh = alternating(
         lambda: torch_answer(*sizes), lambda: network.table(H=224, W=next(fresh)), rounds=9,
         numbers=(5, 20))
+    fields = [f.name for f in dataclasses.fields(symconv.LayerRecord)]
+    t_torch_read, t_read = alternating(
+        lambda: torch_answer(*sizes),
+        lambda: [getattr(r, f) for r in network.table(H=224, W=next(fresh)) for f in fields],
+        rounds=9, numbers=(5, 20))
     t_natural = median_seconds(
         lambda: (network.output_shape(H=224, W=224), network.params(H=224, W=224)),
         repeat=5, number=1000)
@@ -153,17 +171,21 @@ def main() -> None:
         ("symconv net.output_shape(H=, W=) + net.params(H=, W=)", t_natural),
         ("symconv net.table(H=, W=) (every row, receptive fields)", t_table),
         ("symconv net.table(H=224, W=w), a new w at every call", t_table_fresh),
+        ("  the same, and every field of every row read", t_read),
         ("symconv compiled evaluator, net.evaluator()(H=, W=)", t_compiled),
         ("hand-written integer arithmetic, same formulas", t_hand),
         ("symconv trace with substitution (net.traced_records)", t_trace),
     ]
     for name, seconds in rows:
-        anchor = t_torch_fresh if seconds is t_table_fresh else t_torch
+        anchor = {id(t_table_fresh): t_torch_fresh, id(t_read): t_torch_read}.get(id(seconds),
+                                                                                  t_torch)
         print(f"  {name:58} {seconds * 1e6:13.1f} us {anchor / seconds:9.1f}x")
-    print("  (net.table and torch measured in turn; the second table row against torch's "
-          f"{t_torch_fresh * 1e3:.1f} ms of its own turns)")
+    print("  (net.table and torch measured in turn; the second and third table rows against "
+          f"torch's {t_torch_fresh * 1e3:.1f} and {t_torch_read * 1e3:.1f} ms of their own turns)")
     print(f"  compiled evaluator / hand-written: {t_compiled / t_hand:.1f}x (target within 5x)")
-    print(f"  compiling the evaluator once: {compile_s * 1e3:.0f} ms")
+    print(f"  compiling the evaluator once: {compile_s * 1e3:.0f} ms; before it, a network's "
+          f"first {TRACED_CALLS} numeric calls are traced: net.table(H=224, W=224) "
+          f"{first_s * 1e3:.1f} ms")
 
     many = []
     for _ in range(3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from symconv.present.values import text_value
 
 if TYPE_CHECKING:
     from symconv.numeric.evaluate import Evaluator
+    from symconv.numeric.fast import FastRow
     from symconv.render.figure import Drawing
     from symconv.render.table_object import Table
 
@@ -44,9 +45,16 @@ Shape = tuple[Value, ...]
 _REPR_KINDS = 6  # the layers a Network's repr names before it says "…"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class LayerRecord:
-    """One row of `Network.table()`: SymPy objects throughout."""
+    """One row of `Network.table()`: SymPy objects throughout.
+
+    A loop over sizes makes many tables and reads a few of their values: a record holds its
+    values as given (in one tuple, `_values`, in the order of the fields below), and a whole
+    number given as a Python int is read as a SymPy Integer (see _READ_AS_SYMPY after the
+    class)."""
+
+    __slots__ = ("_values",)
 
     index: int
     kind: str
@@ -83,6 +91,68 @@ class LayerRecord:
     # Pixels discarded at the border, skipped between windows, an output that depends on the
     # input's parity (symconv.guards).
     warnings: tuple[LayerWarning, ...] = ()
+
+    def __init__(self, index: int, kind: str, output_shape: tuple[Value, ...], params: Value,
+                 neurons: Value, connections: Value, macs: Value,
+                 input_shape: tuple[Value, ...] = (), receptive_field: tuple[Value, ...] = (),
+                 jump: tuple[Value | None, ...] = (), start: tuple[Value, ...] = (),
+                 children: tuple[LayerRecord, ...] = (), path: int = 0, aligned: Any = None,
+                 condition: Any = None, shared: Shared | None = None, name: str = "",
+                 depth: int = 1, kernel_shape: tuple[Value, ...] = (), trainable: Value = 0,
+                 non_trainable: Value = 0, param_bytes: Value = 0, activation_bytes: Value = 0,
+                 warnings: tuple[LayerWarning, ...] = ()) -> None:
+        object.__setattr__(self, "_values", (
+            index, kind, output_shape, params, neurons, connections, macs, input_shape,
+            receptive_field, jump, start, children, path, aligned, condition, shared, name,
+            depth, kernel_shape, trainable, non_trainable, param_bytes, activation_bytes,
+            warnings))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # pickle and copy: the values
+        return LayerRecord, self._values  # type: ignore[attr-defined]  # (the slot)
+
+
+# SymPy values for table rows: a row of numbers repeats few distinct values and shapes (a
+# cache hit costs a tenth of building one).
+_integer = functools.lru_cache(maxsize=1 << 12)(sympy.Integer)
+
+
+def _sympy(v: Any) -> Any:
+    """A value as LayerRecord gives it: a SymPy object (None, a jump after flatten, kept)."""
+    if type(v) is int:
+        return _integer(v)
+    return v if v is None or isinstance(v, sympy.Basic) else sympy.sympify(v, strict=True)
+
+
+def _sympy_shape(shape: Any) -> Any:
+    """A shape (a tuple of values) as LayerRecord gives it: a tuple of SymPy objects."""
+    if type(shape) is not tuple:
+        return shape  # (as given)
+    try:
+        return _sympy_tuple(shape)
+    except TypeError:  # a value that cannot be hashed
+        return tuple(map(_sympy, shape))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _sympy_tuple(shape: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(map(_sympy, shape))
+
+
+def _read(position: int, convert: Callable[[Any], Any] | None) -> property:
+    if convert is None:
+        return property(lambda record: record._values[position])
+    return property(lambda record: convert(record._values[position]))
+
+
+# How each field is read from `_values`: values and shapes as SymPy objects, the rest as given.
+_READ_AS_SYMPY: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("params", "neurons", "connections", "macs", "trainable", "non_trainable",
+                     "param_bytes", "activation_bytes"), _sympy),
+    **dict.fromkeys(("output_shape", "input_shape", "receptive_field", "jump", "start",
+                     "kernel_shape"), _sympy_shape),
+}
+for _position, _field in enumerate(dataclasses.fields(LayerRecord)):
+    setattr(LayerRecord, _field.name, _read(_position, _READ_AS_SYMPY.get(_field.name)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +202,13 @@ class Network:
     @property
     def symbols(self) -> tuple[str, ...]:
         """Names of every symbol in the input and the layers, sorted."""
-        names: set[str] = set()
-        collect_names((self.input_shape, self.layers), names)
-        return tuple(sorted(names))
+        # a walk over every layer, asked at every table call: done once (a network is frozen)
+        symbols = self._fast.get("symbols")
+        if symbols is None:
+            names: set[str] = set()
+            collect_names((self.input_shape, self.layers), names)
+            symbols = self._fast["symbols"] = tuple(sorted(names))
+        return symbols
 
     def bind(self, values: Mapping[str, object] | None = None, /, **more: object) -> Network:
         """The network with symbols replaced by the given values (numbers or expressions)."""
@@ -212,7 +286,15 @@ class Network:
             keys = MEMORY_SET
         memory = memory_of("float32" if dtype is None else dtype, 1 if batch is None else batch,
                            taken=self.symbols)
-        records = self.records(**values)
+        from symconv.numeric.fast import fast_layers
+
+        # compiled rows where the call gives a number for every symbol (and the network is
+        # compiled), each made into a LayerRecord at once; else the trace's records
+        if (rows := fast_layers(self, values)) is not None:
+            return Table((_row(row, memory, 1) if row.block is None
+                          else _public(dataclasses.replace(row.block, index=row.index), memory)
+                          for row in rows), self, keys, memory)
+        records = self.traced_records(**values)
         # the network only says its input shape where there is no record to say it
         shown = self.bind(values) if values and not records else self
         return Table((_public(r, memory) for r in records), shown, keys, memory)
@@ -471,43 +553,51 @@ def bind_whole(network: Network, values: Mapping[str, object]) -> Network:
     return bound
 
 
-# SymPy integers for table rows: a row of numbers repeats few distinct values (a cache hit
-# costs a tenth of building one).
-_integer = functools.lru_cache(maxsize=1 << 12)(sympy.Integer)
+@functools.lru_cache(maxsize=1 << 10)
+def _field_columns(fields: tuple[Field, ...]
+                   ) -> tuple[tuple[Value, ...], tuple[Value | None, ...], tuple[Value, ...]]:
+    """The receptive field, jump and start of each axis, as LayerRecord holds them (kept:
+    a network's rows share a few fields, and the next call has the same ones)."""
+    return (tuple(fd.size for fd in fields), tuple(fd.jump for fd in fields),
+            tuple(fd.start for fd in fields))
 
 
 def _public(record: Record, memory: Memory | None = None, depth: int = 1) -> LayerRecord:
-    """The record a user reads (SymPy objects throughout), with the memory columns for
+    """The record a user reads (SymPy objects when read), with the memory columns for
     `memory` (float32, batch 1 where not given)."""
     memory = memory_of("float32", 1) if memory is None else memory
+    children = tuple(_public(child, memory, depth + 1) for child in record.children)
+    return _row(record, memory, depth, children, record.path, record.aligned, record.condition,
+                record.children)
 
-    def s(v: Value) -> sympy.Expr:
-        return _integer(v) if type(v) is int else sympy.sympify(v, strict=True)
 
-    numbers = columns(record, memory, depth)
+def _row(r: Record | FastRow, memory: Memory, depth: int, children: tuple[LayerRecord, ...] = (),
+         path: int = 0, aligned: Any = None, condition: Any = None,
+         inner: tuple[Record, ...] = ()) -> LayerRecord:
+    """The row of a trace record, or of a compiled row (symconv.numeric.fast.FastRow), its
+    children's rows `children` (made from the records `inner`)."""
+    c = columns(r.layer, r.input_shape, r.params, r.neurons, memory, depth, inner)
     return LayerRecord(
-        record.index,
-        record.kind,
-        tuple(map(s, record.output_shape)),
-        s(record.params),
-        s(record.neurons),
-        s(record.connections),
-        s(record.macs),
-        tuple(map(s, record.input_shape)),
-        tuple(map(s, record.receptive_field)),
-        tuple(None if v is None else s(v) for v in record.jump),
-        tuple(map(s, record.start)),
-        tuple(_public(child, memory, depth + 1) for child in record.children),
-        record.path,
-        record.aligned,
-        record.condition,
-        shared_of(record.layer),
-        name=numbers["name"],
-        depth=numbers["depth"],
-        kernel_shape=tuple(map(s, numbers["kernel_shape"])),
-        trainable=s(numbers["trainable"]),
-        non_trainable=s(numbers["non_trainable"]),
-        param_bytes=s(numbers["param_bytes"]),
-        activation_bytes=s(numbers["activation_bytes"]),
-        warnings=layer_warnings(record.layer, record.input_shape, record.output_shape),
+        r.index,
+        r.kind,
+        r.output_shape,
+        r.params,
+        r.neurons,
+        r.connections,
+        r.macs,
+        r.input_shape,
+        *_field_columns(r.fields),
+        children,
+        path,
+        aligned,
+        condition,
+        shared_of(r.layer),
+        c.name,
+        c.depth,
+        c.kernel_shape,
+        c.trainable,
+        c.non_trainable,
+        c.param_bytes,
+        c.activation_bytes,
+        layer_warnings(r.layer, r.input_shape, r.output_shape),
     )

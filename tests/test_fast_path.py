@@ -5,6 +5,7 @@ and errors; exact Python ints, with or without NumPy, past int64 too."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 import random
 import sys
@@ -19,10 +20,12 @@ from test_evaluate import NETWORKS, VALUE_RANGES, random_networks
 
 import symconv
 import symconv.numeric.fast
+from symconv.engine.records import Record
 from symconv.language import layers
 from symconv.network import _public
 from symconv.numeric import batch
 from symconv.numeric.fast import evaluator_of, fast_records
+from symconv.render.table import flat_rows
 
 # One network per layer kind (symbols where the kind takes them), each behind a conv.
 KINDS = {
@@ -58,6 +61,13 @@ def test_the_table_holds_every_layer_kind() -> None:
     assert set(KINDS) == {t.__name__ for t in typing.get_args(layers.Layer)}
 
 
+def number_types(record: Record) -> list[type]:
+    """The types of a record's numbers: ints, SymPy Rationals in a field, None for a jump."""
+    return [type(v) for v in (*record.input_shape, *record.output_shape, record.params,
+                              record.neurons, record.connections, record.macs,
+                              *(v for fd in record.fields for v in (fd.size, fd.jump, fd.start)))]
+
+
 def check_agrees(network: symconv.Network, values: dict[str, int]) -> bool:
     """Every numeric method, compiled, gives the trace's answer or its error (same type and
     message); whether the trace accepted the values. The compiled path is really taken."""
@@ -75,7 +85,9 @@ def check_agrees(network: symconv.Network, values: dict[str, int]) -> bool:
     fast = fast_records(network, values)
     assert fast is not None, "the compiled path left an accepted call to the trace"
     assert fast == expected  # every field: layer, shapes, counts, receptive fields, children
+    assert list(map(number_types, fast)) == list(map(number_types, expected))  # (1 == 1.0 too)
     assert network.table(**values) == tuple(_public(r) for r in expected)
+    check_tables(network, values)
     shape = network.output_shape(**values)
     assert shape == expected[-1].output_shape and all(type(n) is int for n in shape)
     totals = network.totals(**values)
@@ -84,6 +96,89 @@ def check_agrees(network: symconv.Network, values: dict[str, int]) -> bool:
         assert type(totals[name]) is int
     assert network.params(**values) == totals["params"] and type(totals["params"]) is int
     return True
+
+
+# Every field of a LayerRecord that holds numbers: read, each is a SymPy object (a shape a
+# tuple of them; a jump after flatten None).
+NUMBER_FIELDS = ("params", "neurons", "connections", "macs", "trainable", "non_trainable",
+                 "param_bytes", "activation_bytes")
+SHAPE_FIELDS = ("output_shape", "input_shape", "receptive_field", "jump", "start",
+                "kernel_shape")
+
+
+def check_tables(network: symconv.Network, values: dict[str, int]) -> None:
+    """The compiled table is the trace's in every column and every form: its records (every
+    field, receptive fields and warnings too), the text and HTML tables and the rows as data,
+    with the default columns and with all of them for another dtype and batch. The trace's
+    table is a deep copy's, whose first calls are traced."""
+    assert "evaluator" in network._fast
+    for options in ({}, {"columns": "all", "dtype": "float16", "batch": 3}):
+        clone = copy.deepcopy(network)
+        traced = clone.table(**options, **values)
+        assert "evaluator" not in clone._fast  # (the trace answered)
+        table = network.table(**options, **values)
+        assert table == traced and hash(table) == hash(traced)
+        for record, reference in zip(flat_rows(table), flat_rows(traced), strict=True):
+            assert repr(record) == repr(reference)
+            for name in NUMBER_FIELDS:
+                assert isinstance(getattr(record[1], name), sympy.Basic), name
+            for name in SHAPE_FIELDS:
+                assert all(isinstance(v, sympy.Basic) or (v is None and name == "jump")
+                           for v in getattr(record[1], name)), name
+        assert str(table) == str(traced)
+        assert table._repr_html_() == traced._repr_html_()
+        assert table.to_dicts() == traced.to_dicts()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # even kernels and transposed convolutions: fractions in the start and the jump
+        "input 3 x H x W\nconv 4 k=2\nconvT 4 k=K s=S p=P\nmaxpool k=2 s=2\nconv 4 k=4 p=1",
+        # flatten ends the fields (the whole input's), linear after it
+        "input 2 x H x W\nconv 4 k=K s=2\nflatten\nlinear 3",
+        # adaptive pooling (the recursion at run time), then compiled layers again
+        "input 3 x H x W\nadaptive_avgpool (O, None)\nconv 4 k=3 s=2\nmaxpool k=K",
+        # blocks: their records by the trace at run time, the layers after them compiled
+        "input 3 x H x W\nresidual { conv 3 k=3 p=1 }\nconv 4 k=2 s=S\n"
+        "repeat N { conv 4 k=3 s=2 p=1 }\nconcat { conv 2 k=1 } { maxpool k=3 s=1 p=1 }\n"
+        "avgpool k=K",
+        "input 4 x H x W\nupsample scale_factor=S\npad padding=P\npixelshuffle 2\nconv 4 k=K",
+        "input 4 x H x W\nconv 4 k=3\nupsample size=(9, 13) mode=bilinear\nconv 4 k=2 s=2",
+        "input 8 x W\nmean keepdim\nconv 4 k=1",
+        # blocks that end the fields, and layers after them
+        "input 3 x H x W\nconv 3 k=K\nresidual { conv 3 k=3 p=1\nflatten } shortcut { flatten }"
+        "\nlinear 4",
+        "input 3 x H x W\nconv 3 k=K\nconcat { flatten } { flatten }\nlinear 4",
+    ],
+)
+def test_compiled_fields_equal_the_trace(text: str) -> None:
+    network = symconv.parse(text)
+    rng = random.Random(text)
+    ranges = {**VALUE_RANGES, "H": (4, 40), "W": (4, 40), "K": (1, 4), "S": (1, 3),
+              "O": (3, 9), "N": (0, 3)}
+    accepted = 0
+    for _ in range(10):
+        accepted += check_agrees(network, {n: rng.randint(*ranges[n]) for n in network.symbols})
+    assert accepted >= 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a jump past MAX_DIGITS digits after two strides, the same at every input size
+        "input 3 x W\nconv 3 k=1 s=10**2500\nconv 3 k=1 s=10**2500",
+        "input 3 x W\nconv 3 k=1 s=S\nconv 3 k=1 s=S",
+    ],
+)
+def test_a_field_too_big_is_the_traces_error(text: str) -> None:
+    message = "layer 2 \\(conv1d\\): the jump along L would have more than 4000 digits"
+    network = symconv.parse(text)
+    values = {"W": 5, **({"S": 10**2500} if "S" in network.symbols else {})}
+    network.evaluator()
+    for call in (network.records, network.table, network.receptive_fields):
+        with pytest.raises(symconv.ShapeError, match=message):
+            call(**values)
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -284,3 +379,43 @@ def test_masked_rows_are_marked_and_zero(arrays: str) -> None:
     assert list(result.valid) == [False, False, True, True]
     assert [int(x) for x in result.output_shape[1]] == [0, 0, 1, 1]
     assert [int(x) for x in result.params] == [0, 0, 128, 128]
+
+
+# ---------------------------------------------------------------- rows of ints
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (1, "conv2d", (8, 3, 4), 224, 96, 2016, 1920, (3, 5, 6), (3, 3), (1, 1), (1, 1)),
+        (2, "flatten", (5,), 0, 5, 5, 0, (5, 1, 1), (7, 6), (None, None),
+         (3, sympy.Rational(5, 2))),
+        (3, "conv2d", (8, sympy.Symbol("H") - 2, 4), 224, 0, 0, 0, (3, sympy.Symbol("H"), 6)),
+    ],
+)
+def test_a_record_of_ints_reads_as_sympy(values: tuple[object, ...]) -> None:
+    """A LayerRecord made of Python ints (as the compiled path makes them) reads, compares,
+    hashes, prints, pickles, copies and replaces as the one made of SymPy values."""
+    def sympified(v: object) -> object:
+        if isinstance(v, tuple):
+            return tuple(map(sympified, v))
+        return None if v is None else sympy.sympify(v, strict=True)
+
+    made = symconv.LayerRecord(*values, param_bytes=896)  # type: ignore[arg-type]
+    index, kind, *numbers = values
+    reference = symconv.LayerRecord(index, kind, *map(sympified, numbers),  # type: ignore[arg-type]
+                                    param_bytes=sympy.Integer(896))
+    assert made == reference and hash(made) == hash(reference)
+    assert repr(made) == repr(reference)
+    for name in NUMBER_FIELDS:
+        assert isinstance(getattr(made, name), sympy.Basic), name
+    for name in SHAPE_FIELDS:
+        assert all(isinstance(v, sympy.Basic) or v is None for v in getattr(made, name)), name
+    assert made.param_bytes == 896 and made.index == values[0] and type(made.index) is int
+    for copied in (pickle.loads(pickle.dumps(made)), copy.copy(made), copy.deepcopy(made)):
+        assert copied == reference
+    changed = dataclasses.replace(made, index=9, params=7)
+    assert changed.index == 9 and changed.params == sympy.Integer(7)
+    assert changed.macs == reference.macs and dataclasses.is_dataclass(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.params = 3  # type: ignore[misc]

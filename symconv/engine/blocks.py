@@ -29,6 +29,7 @@ from symconv.engine.records import PENDING_RULES, Chain, Record, Shape, Walk, ax
 from symconv.errors import ShapeError, UnsupportedError
 from symconv.language.layers import (
     AdaptivePool,
+    Block,
     ChannelsLast,
     Concat,
     Conv,
@@ -49,7 +50,7 @@ from symconv.present.values import text_shape
 COUNTS = ("params", "neurons", "connections", "macs")
 
 
-def block_record(index: int, block: Repeat | Residual | Concat | Scale | ChannelsLast,
+def block_record(index: int, block: Block,
                  at: Chain, path: int, chain: Walk) -> Record:
     """The record of one block applied at `at`, its children inside; `chain` walks the layers
     of a body (trace.chain, which calls back here for the blocks inside it)."""

@@ -86,9 +86,11 @@ def checked_unit(record: Record, unit: Sequence[Value], outs: Sequence[Value]
 
 def axis_names(rank: int) -> tuple[str, ...]:
     """How the spatial axes are called in messages: L; H, W; D, H, W."""
-    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(
-        rank, tuple(f"axis{i + 1}" for i in range(rank))
-    )
+    names = _AXIS_NAMES.get(rank)  # (asked per layer of every table: one lookup)
+    return names if names is not None else tuple(f"axis{i + 1}" for i in range(rank))
+
+
+_AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy
 
@@ -107,24 +107,30 @@ def non_trainable(layer: Layer, params: Value) -> Value:
     return source.frozen
 
 
-def columns(record: Any, memory: Memory, depth: int) -> dict[str, Any]:
-    """The torchinfo columns of a trace record (symconv.trace.Record), by LayerRecord field
-    name: the name and depth, and the numbers as Values (Python ints where the record has
-    ints; the facade makes them SymPy objects); block rows sum their children's parameters
-    as the params column does."""
-    layer = record.layer
-    frozen: Value = (sum((_frozen(c) for c in record.children), 0) if record.children
-                     else non_trainable(layer, record.params))
+class Columns(NamedTuple):
+    """The torchinfo columns of one row, as LayerRecord names them."""
+
+    name: str
+    depth: int
+    kernel_shape: tuple[Value, ...]
+    trainable: Value
+    non_trainable: Value
+    param_bytes: Value
+    activation_bytes: Value
+
+
+def columns(layer: Layer, input_shape: tuple[Value, ...], params: Value, neurons: Value,
+            memory: Memory, depth: int, children: tuple[Any, ...] = ()) -> Columns:
+    """The torchinfo columns of a layer whose trace record (symconv.trace.Record) has these
+    input shape, counts and children: the name and depth, and the numbers as Values
+    (Python ints where the record has ints; LayerRecord reads them as SymPy objects); block
+    rows sum their children's parameters as the params column does."""
+    frozen: Value = (sum((_frozen(c) for c in children), 0) if children
+                     else non_trainable(layer, params))
     path = module_path(layer)
-    return {
-        "name": path,
-        "depth": path.count(".") + 1 if path else depth,
-        "kernel_shape": kernel_shape(layer, record.input_shape),
-        "trainable": record.params - frozen,
-        "non_trainable": frozen,
-        "param_bytes": record.params * memory.itemsize,
-        "activation_bytes": record.neurons * memory.batch * memory.itemsize,
-    }
+    return Columns(path, path.count(".") + 1 if path else depth,
+                   kernel_shape(layer, input_shape), params - frozen, frozen,
+                   params * memory.itemsize, neurons * memory.batch * memory.itemsize)
 
 
 def _frozen(record: Any) -> Value:

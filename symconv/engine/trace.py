@@ -31,6 +31,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Block,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -100,7 +101,7 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
 
 
 def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
-    if isinstance(layer, Repeat | Residual | Concat | Scale | ChannelsLast):
+    if isinstance(layer, Block):
         if isinstance(layer, Repeat):
             check_size("the count of repeat", layer.count, 1, argument="count")
 

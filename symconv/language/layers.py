@@ -322,6 +322,10 @@ Layer: TypeAlias = (
     | LayerScale | ChannelsLast
 )
 
+# The blocks: layers whose record holds the records of the layers inside them (traced by
+# engine/blocks.py; the compiled code reaches them through the trace's recursion).
+Block: TypeAlias = Repeat | Residual | Concat | Scale | ChannelsLast
+
 # The layers that hold learnable parameters (and so may share them, see Shared).
 WithParameters: TypeAlias = (
     Conv | ConvTranspose | Linear | BatchNorm | GroupNorm | LayerNorm | InstanceNorm

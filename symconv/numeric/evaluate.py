@@ -5,11 +5,19 @@ formulas as everything else; its output sizes and counts, and the rules its symb
 undecided, are printed as Python with exact integer arithmetic (`//` for floor, `Fraction`
 for a rare rational). A call then costs a few microseconds a layer. When a rule fails, the
 ordinary trace is run on the same values, so the user gets exactly the message it gives.
+
+A second program, the same lines with more, gives a table's rows: besides, the receptive
+fields after each top-level layer, traced once with the fields before it as variables and
+printed the same way (exact Fractions for a start or jump that is one); constants where
+they do not depend on the input, as with numbers for every kernel and stride. Where a
+field is not one formula for every value (adaptive pooling) or is a block's (whose record
+holds its children), the trace's own recursion gives it at run time, on the call's numbers.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -21,12 +29,38 @@ from sympy.printing.pycode import PythonCodePrinter
 from symconv.algebra.symbols import Value, symbol
 from symconv.engine.blocks import MAX_UNROLLED, unrolled_layers
 from symconv.engine.formulas import scaled_size
-from symconv.engine.records import PENDING_RULES, SCALED_SIZES
-from symconv.engine.substitute import substitute
-from symconv.engine.trace import check_input, trace
+from symconv.engine.receptive import INPUT, Field, layer_fields
+from symconv.engine.records import PENDING_RULES, SCALED_SIZES, Chain, Record
+from symconv.engine.substitute import collect_names, substitute
+from symconv.engine.trace import chain, check_input, trace
 from symconv.errors import InvalidValueError, SymconvError
-from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
-from symconv.language.parse import TOO_BIG
+from symconv.language.layers import (
+    Activation,
+    BatchNorm,
+    Block,
+    ChannelShuffle,
+    Chunk,
+    Concat,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Flatten,
+    GlobalPool,
+    GroupNorm,
+    InstanceNorm,
+    Layer,
+    LayerNorm,
+    Linear,
+    Pad,
+    PixelShuffle,
+    Pool,
+    Repeat,
+    Residual,
+    Scale,
+    Upsample,
+    kind_of,
+)
+from symconv.language.parse import TOO_BIG, too_big
 from symconv.language.values import substitution, value_of
 
 if TYPE_CHECKING:
@@ -48,6 +82,10 @@ class NumericRecord(NamedTuple):
 
 
 Row = tuple[tuple[int, ...], int, int, int, int]  # output shape and the four counts
+# A table's rows: the input shape; per top-level layer a Row, its receptive fields and the
+# record of a block (None for any other layer)
+TableRow = tuple[tuple[int, ...], int, int, int, int, tuple[Field, ...], Record | None]
+TableRows = tuple[tuple[int, ...], tuple[TableRow, ...]]
 
 
 class _Rejected(Exception):
@@ -186,6 +224,9 @@ class Evaluator:
     vector_source: str = ""
     output_rank: int = 0  # how many sizes the last layer's output has
     arrays: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # `many`
+    # The same program with each top-level layer's receptive fields besides (`table_rows`);
+    # its source is `source` with the lines the fields take added.
+    _table: Any = field(default=None, compare=False, repr=False)
 
     def __reduce__(self) -> tuple[Any, tuple[Network]]:
         # The compiled functions are generated code, which pickle cannot name: an evaluator
@@ -232,6 +273,20 @@ class Evaluator:
                                     for v in (*shape, *counts)):
             return None
         return rows
+
+    def table_rows(self, args: Sequence[int]) -> TableRows | None:
+        """`rows`, and the receptive fields after each top-level layer: the network input's
+        shape and per top-level layer (output shape, params, neurons, connections, macs,
+        fields, the trace's record of a block or None), every number a Python int (a field's
+        value may be a SymPy Rational, as the trace's); None where the trace must answer."""
+        try:
+            shape, rows, total = self._table(*args)
+        except (_Rejected, ZeroDivisionError):
+            return None
+        if total >= TOO_BIG and any(v >= TOO_BIG for row in rows
+                                    for v in (*row[0], *row[1:5])):
+            return None
+        return shape, rows
 
     def output_shape(self, **values: object) -> tuple[int, ...]:
         return self(**values)[-1].output_shape
@@ -298,6 +353,18 @@ class _Compiler:
         # holds each expression, and the variables that only copy another.
         self.held: dict[Any, str] = {}
         self.copies: dict[sympy.Symbol, sympy.Symbol] = {}
+        # The receptive fields, for the table program only: the indices in `lines` of its
+        # own lines, the Field tuples that are the same for every input (by the name that
+        # holds each), and the top-level layers whose fields the trace's recursion gives at
+        # run time (blocks, a case split on numbers), each with the symbols it holds.
+        self.table_only: set[int] = set()
+        self.constants: dict[str, tuple[Field, ...]] = {}
+        self.by_fields: dict[tuple[Field, ...], str] = {}
+        self.recursed: list[tuple[Layer, tuple[int, ...]]] = []
+        self.input_spatial: tuple[str, ...] = ()
+        # Whether the symbols' trace of the current top-level layer (from the input's
+        # fields) ends each axis's field; None where it did not trace the layer whole.
+        self.ends: tuple[bool, ...] | None = None
 
     def evaluator(self) -> Evaluator:
         names = self.network.symbols
@@ -313,24 +380,38 @@ class _Compiler:
             PENDING_RULES.reset(token)
         for condition in checks:
             self._check(condition, 1)
-        shape = [self._assign(size, 1) for size in sizes]
-        rows, kinds, totals = [], [], []
-        for layer in self.network.layers:
+        shape = inputs = [self._assign(size, 1) for size in sizes]
+        self.input_spatial = tuple(shape[1:])
+        fields: _Fields = tuple(INPUT for _ in shape[1:])
+        fields, held = self._field_tuple(fields)
+        rows, kinds, totals, table_rows = [], [], [], []
+        for which, layer in enumerate(self.network.layers):
+            before, self.ends = shape, None
             shape, counts = self._layer(layer, shape, 1)
-            rows.append(f"(({', '.join(shape)},), {', '.join(counts)})")
+            fields, held, record = self._fields(which, layer, before, fields, held)
+            row = f"({', '.join(shape)},), {', '.join(counts)}"
+            rows.append(f"({row})")
+            table_rows.append(f"({row}, {held}, {record})")
             kinds.append(kind_of(layer))
             totals.append(counts)
-        every = [*shape, *(c for counts in totals for c in counts)]
-        self.lines.append(f"    return ({', '.join(rows)},), {' + '.join(every)}")
+        every = " + ".join([*shape, *(c for counts in totals for c in counts)])
+        lines = [line for i, line in enumerate(self.lines) if i not in self.table_only]
+        source = "\n".join([*lines, f"    return ({', '.join(rows)},), {every}"]) + "\n"
+        table_source = "\n".join([
+            self.lines[0].replace("_evaluate", "_evaluate_table"), *self.lines[1:],
+            f"    return {_tuple_code(inputs)}, {_tuple_code(table_rows)}, {every}"]) + "\n"
         sums = ", ".join(f"_add({', '.join(c[i] for c in totals)})" for i in range(4))
         self._vector(f"    return _ok, ({', '.join(shape)},), ({sums},)")
-        source = "\n".join(self.lines) + "\n"
-        scope: dict[str, Any] = {"Fraction": Fraction, "_Rejected": _Rejected, "_gcd": math.gcd,
-                                 "_traced": self._run_trace, "_scaled": _scaled}
+        scope: dict[str, Any] = {
+            "Fraction": Fraction, "_Rejected": _Rejected, "_gcd": math.gcd,
+            "_traced": self._run_trace, "_scaled": _scaled, "_F": Field, "_number": _number,
+            "_checked": _checked, "_unpacked": _unpacked, "_recursed": self._run_fields,
+            "_block": self._run_block, **self.constants}
         exec(compile(source, "<symconv evaluator>", "exec"), scope)  # our own generated code
+        exec(compile(table_source, "<symconv table>", "exec"), scope)  # (the same, and fields)
         vector_source = "" if self.vector_lines is None else "\n".join(self.vector_lines) + "\n"
         return Evaluator(self.network, names, tuple(kinds), source, scope["_evaluate"],
-                         vector_source, len(shape))
+                         vector_source, len(shape), _table=scope["_evaluate_table"])
 
     # ---------------------------------------------------------- lines
 
@@ -397,6 +478,8 @@ class _Compiler:
         scaled_token = SCALED_SIZES.set(scaled)
         try:
             (record,) = trace(inputs, (substitute(layer, self.safe),))
+            if depth == 1:
+                self.ends = tuple(fd.ended for fd in record.fields)
             values = [*record.output_shape, *(getattr(record, q) for q in _COUNTS)]
             for condition in pending:
                 self.printer._print(condition)  # raises TypeError where it has no code
@@ -470,6 +553,130 @@ class _Compiler:
         out = [self._assign(f"{row}[0][{a}]", depth) for a in range(len(shape))]
         return out, [self._assign(f"{row}[{i}]", depth, "c") for i in range(1, 5)]
 
+    # ---------------------------------------------------------- receptive fields
+
+    def _table_line(self, line: str) -> None:
+        self.table_only.add(len(self.lines))
+        self.lines.append(line)
+
+    def _fields(self, which: int, layer: Layer, shape: list[str], fields: _Fields, held: str
+                ) -> tuple[_Fields, str, str]:
+        """The table program's lines for the receptive fields after top-level layer `which`,
+        whose input sizes are the variables `shape` and whose input's fields are `fields`
+        (held at run time by `held`): the fields after it, the code that holds them, and
+        the code of its record where it is a block ("None" for any other layer). A layer of
+        a kind in _FIELD_FORMULAS is traced once with symbols and printed; any other, or a
+        field the printer cannot write, is the trace's recursion on the call's numbers."""
+        in_spatial = tuple(_variable(n) for n in shape[1:])
+        input_spatial = tuple(_variable(n) for n in self.input_spatial)
+        after: _Fields | None = None
+        if not isinstance(layer, Block):
+            try:
+                after = layer_fields(substitute(layer, self.safe), fields, in_spatial,
+                                     input_spatial)
+            except (SymconvError, TypeError, ValueError, ZeroDivisionError):
+                after = None
+        if after is fields:
+            return fields, held, "None"  # a layer that leaves the fields as they are
+        if after is not None and isinstance(layer, _FIELD_FORMULAS):
+            try:
+                return *self._field_tuple(after), "None"
+            except TypeError:
+                pass  # a value without code: the recursion below
+        names: set[str] = set()
+        collect_names(layer, names)
+        self.recursed.append((layer, tuple(self.network.symbols.index(n)
+                                           for n in sorted(names))))
+        args = _tuple_code([f"_u{i}" for i in range(len(self.safe))])
+        call = (f"{len(self.recursed) - 1}, {_tuple_code(shape)}, {held}, "
+                f"{_tuple_code(self.input_spatial)}, {args}")
+        out, record = self._name("fd"), "None"
+        if isinstance(layer, Block):
+            record = self._name("r")
+            self._table_line(f"    {record} = _block({call})")
+            self._table_line(f"    {out} = {record}.fields")
+        else:
+            self._table_line(f"    {out} = _recursed({call})")
+        # What follows is compiled again from the values as variables; whether each axis's
+        # field has ended (after flatten) is as the symbols' trace said (of the layer's
+        # fields, or of the whole block's from its own start), else as before the layer,
+        # and checked at run time (the trace answers where it is not so).
+        ends = [fd.ended for fd in after or fields]
+        if after is None and self.ends is not None:
+            ends = [a or b for a, b in zip(ends, self.ends, strict=True)]
+        state = []
+        for axis, ended in enumerate(ends):
+            values = [self._name("f") for _ in range(3)]
+            self._table_line(f"    {', '.join(values)} = _unpacked({out}[{axis}], {ended})")
+            size, jump, start = (sympy.Symbol(v, rational=True) for v in values)
+            state.append(Field(size, None if ended else jump, start))
+        return tuple(state), out, record
+
+    def _field_tuple(self, fields: _Fields) -> tuple[_Fields, str]:
+        """Code holding `fields` at run time (a constant where every value is a number, else
+        a variable of the table program), and the fields in terms of that code's variables.
+        TypeError where a value has no code."""
+        if all(_constant(v) for fd in fields for v in (fd.size, fd.jump, fd.start)):
+            numbers = tuple(Field(*(_as_number(v) for v in (fd.size, fd.jump, fd.start)))
+                            for fd in fields)
+            if any(map(_field_too_big, numbers)):
+                self._table_line("    raise _Rejected")  # the trace's refusal, at this layer
+            name = self.by_fields.get(numbers)
+            if name is None:
+                name = self.by_fields[numbers] = f"_K{len(self.constants)}"
+                self.constants[name] = numbers
+            return numbers, name
+        codes, state = [], []
+        for fd in fields:
+            values = []
+            for v in (fd.size, fd.jump, fd.start):
+                if _constant(v):
+                    n = _as_number(v)
+                    code = f"_number(Fraction({n.p}, {n.q}))" if isinstance(n, sympy.Rational) \
+                        else repr(n)  # (an int, or None)
+                    values.append((n, code))
+                    continue
+                code = _fraction_code(self.printer, v)  # (TypeError: no code)
+                variable = self._name("f")
+                self._table_line(f"    {variable} = _checked({code})")
+                values.append((sympy.Symbol(variable, rational=True), f"_number({variable})"))
+            state.append(Field(*(v for v, _ in values)))
+            codes.append(f"_F({', '.join(c for _, c in values)})")
+        held = self._name("fd")
+        self._table_line(f"    {held} = {_tuple_code(codes)}")
+        return tuple(state), held
+
+    def _bound(self, which: int, args: tuple[int, ...]) -> Layer:
+        """A recursed layer with the call's values in place."""
+        layer, positions = self.recursed[which]
+        if not positions:
+            return layer
+        symbols = self.network.symbols
+        bound: Layer = substitute(layer, substitution({symbols[i]: args[i] for i in positions}))
+        return bound
+
+    def _run_fields(self, which: int, shape: tuple[int, ...], fields: tuple[Field, ...],
+                    input_spatial: tuple[int, ...], args: tuple[int, ...]
+                    ) -> tuple[Field, ...]:
+        """The fields after a (non-block) layer by the trace's recursion, on numbers."""
+        try:
+            after = layer_fields(self._bound(which, args), fields, shape[1:], input_spatial)
+        except SymconvError:
+            raise _Rejected from None  # the whole trace then says where and why
+        if any(map(_field_too_big, after)):
+            raise _Rejected
+        return after
+
+    def _run_block(self, which: int, shape: tuple[int, ...], fields: tuple[Field, ...],
+                   input_spatial: tuple[int, ...], args: tuple[int, ...]) -> Record:
+        """A block's record by the trace itself, its children inside, on numbers."""
+        try:
+            (record,), _ = chain((self._bound(which, args),),
+                                 Chain(shape, fields, input_spatial))
+        except SymconvError:
+            raise _Rejected from None
+        return record
+
     def _run_trace(self, which: int, shape: tuple[int, ...], args: tuple[int, ...]
                    ) -> tuple[Any, ...]:
         """One block's numbers by the trace itself, with the call's values in place."""
@@ -481,6 +688,80 @@ class _Compiler:
             raise _Rejected from None  # the whole trace then says where and why
         return (tuple(int(v) for v in record.output_shape),
                 *(int(getattr(record, q)) for q in _COUNTS))
+
+
+# Compile-time receptive fields: each value a number, None (the jump of an ended field) or
+# an expression in the table program's variables.
+_Fields = tuple[Field, ...]
+
+# Layer kinds whose receptive field is one formula in the sizes and fields before it, for
+# every value (so traced once with symbols, it is compiled). Any other (adaptive pooling,
+# whose field depends on whether its output size divides its input's; the blocks; a kind
+# not listed here) is given by the trace's recursion on the call's numbers.
+_FIELD_FORMULAS = (Conv, ConvTranspose, Pool, Pad, PixelShuffle, Upsample, Flatten, Linear,
+                   GlobalPool, BatchNorm, GroupNorm, LayerNorm, InstanceNorm, Activation,
+                   Dropout, ChannelShuffle, Chunk)
+
+
+def _fraction_code(printer: _ExactPrinter, value: Any) -> str:
+    """A field's value as code that is exact on ints and Fractions: one Fraction of its
+    numerator and denominator where it has one (never `/`, which gives a float); TypeError
+    where it has no such code."""
+    num, den = printer._ratio(value)
+    code = num if den is None else f"Fraction({num}, {den})"
+    if re.search(r"(?<!/)/(?!/)", code):
+        raise TypeError("a true division")
+    return code
+
+
+def _tuple_code(items: Sequence[str]) -> str:
+    return f"({', '.join(items)},)" if items else "()"
+
+
+def _constant(value: Any) -> bool:
+    return value is None or isinstance(value, int | sympy.Rational)
+
+
+def _as_number(value: Any) -> Any:
+    """A constant as the trace holds it: an int, a SymPy Rational, or None."""
+    if isinstance(value, sympy.Integer):
+        return int(value)
+    return value
+
+
+def _number(value: int | Fraction | None) -> Value | None:
+    """A field's value as the trace holds it: an int, or a SymPy Rational for a fraction."""
+    if type(value) is int or value is None:
+        return value
+    assert isinstance(value, Fraction)
+    if value.denominator == 1:
+        return value.numerator
+    return sympy.Rational(value.numerator, value.denominator)
+
+
+def _checked(value: int | Fraction) -> int | Fraction:
+    """The value, unless it has a number of more than MAX_DIGITS digits (the trace says)."""
+    if type(value) is int:
+        if -TOO_BIG < value < TOO_BIG:
+            return value
+    elif abs(value.numerator) < TOO_BIG and value.denominator < TOO_BIG:
+        return value
+    raise _Rejected
+
+
+def _unpacked(field: Field, ended: bool) -> tuple[Any, Any, Any]:
+    """A field's values for the table program's arithmetic (ints and Fractions), where it
+    has ended as the program was compiled for (else the trace answers)."""
+    if (field.jump is None) != ended:
+        raise _Rejected
+    size, jump, start = (v if type(v) is int or v is None else Fraction(int(v.p), int(v.q))  # type: ignore[union-attr]
+                         for v in (field.size, field.jump, field.start))
+    return size, jump, start
+
+
+def _field_too_big(field: Field) -> bool:
+    """Whether a field holds a number of more than MAX_DIGITS digits (as the trace checks)."""
+    return any(v is not None and too_big(v) for v in (field.size, field.jump, field.start))
 
 
 def _scaled(n: int, scale: int | Fraction) -> int:

@@ -17,22 +17,16 @@ import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from symconv.engine.receptive import INPUT, Field, layer_fields
-from symconv.engine.records import Chain, Record
-from symconv.engine.trace import chain
+from symconv.engine.receptive import Field
+from symconv.engine.records import Record
 from symconv.errors import SymconvError
 from symconv.language.layers import (
-    ChannelsLast,
-    Concat,
+    Block,
     Layer,
-    Repeat,
-    Residual,
-    Scale,
     kind_of,
 )
-from symconv.language.parse import TOO_BIG, too_big
 from symconv.language.values import substitution, value_of
 
 if TYPE_CHECKING:
@@ -54,6 +48,7 @@ class _Plan:
     # Per top-level layer: the layer, its kind, the symbols it holds (bound per call only
     # where there are any) and whether it is a block (whose children the trace gives).
     layers: tuple[tuple[Layer, str, tuple[str, ...], bool], ...]
+    bound: bool  # whether any layer holds a symbol
 
 
 def evaluator_of(network: Network) -> Evaluator:
@@ -82,8 +77,8 @@ def _plan(network: Network) -> _Plan:
             names: set[str] = set()
             collect_names(layer, names)
             layers.append((layer, kind_of(layer), tuple(sorted(names)),
-                           isinstance(layer, Repeat | Residual | Concat | Scale | ChannelsLast)))
-        plan = _Plan(network.symbols, tuple(layers))
+                           isinstance(layer, Block)))
+        plan = _Plan(network.symbols, tuple(layers), any(names for _, _, names, _ in layers))
         network._fast["plan"] = plan  # the same plan whoever builds it: no lock needed
     return plan
 
@@ -110,11 +105,10 @@ def numeric_args(network: Network, values: Mapping[str, object]) -> tuple[int, .
     return tuple(args)
 
 
-def fast_rows(network: Network, values: Mapping[str, object]
-              ) -> tuple[tuple[int, ...], tuple[Row, ...]] | None:
-    """The symbols' values and the compiled rows of a numeric call, or None where the trace
-    answers (not a numeric call, not compiled yet, or a case the compiled code leaves to
-    the trace)."""
+def _compiled(network: Network, values: Mapping[str, object]
+              ) -> tuple[tuple[int, ...], Evaluator] | None:
+    """The symbols' values of a numeric call and the network's evaluator, or None where the
+    trace answers (not a numeric call, or not compiled yet)."""
     args = numeric_args(network, values)
     if args is None or not network.layers:
         return None
@@ -124,44 +118,70 @@ def fast_rows(network: Network, values: Mapping[str, object]
         if calls <= TRACED_CALLS:
             return None
         evaluator = evaluator_of(network)
+    return args, evaluator
+
+
+def fast_rows(network: Network, values: Mapping[str, object]
+              ) -> tuple[tuple[int, ...], tuple[Row, ...]] | None:
+    """The symbols' values and the compiled rows of a numeric call, or None where the trace
+    answers (not a numeric call, not compiled yet, or a case the compiled code leaves to
+    the trace)."""
+    if (found := _compiled(network, values)) is None:
+        return None
+    args, evaluator = found
     rows = evaluator.rows(args)
     return None if rows is None else (args, rows)
 
 
-def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record, ...] | None:
-    """The trace's records for a numeric call, sizes and counts from compiled code, receptive
-    fields from the trace's own per-layer recursion on numbers, blocks traced whole (their
-    children are records too); None where the trace must answer."""
-    found = fast_rows(network, values)
-    if found is None:
+class FastRow(NamedTuple):
+    """One top-level layer of a numeric call as compiled code gives it: what a Record holds
+    but its children (a block's record, by the trace on numbers, is `block`), made for the
+    cost of a tuple."""
+
+    index: int  # type: ignore[assignment]  # (shadows tuple.index, as Record names it)
+    kind: str
+    layer: Layer  # with the call's values in place
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    neurons: int
+    connections: int
+    macs: int
+    fields: tuple[Field, ...]
+    block: Record | None
+
+
+def fast_layers(network: Network, values: Mapping[str, object]
+                ) -> tuple[FastRow, ...] | None:
+    """The rows of a numeric call: sizes, counts and receptive fields from compiled code
+    (Evaluator.table_rows); None where the trace must answer."""
+    if (found := _compiled(network, values)) is None:
         return None
-    args, rows = found
+    args, evaluator = found
+    if (table := evaluator.table_rows(args)) is None:
+        return None
+    shape, rows = table
     plan = _plan(network)
-    given = dict(zip(plan.symbols, args, strict=True))
-    subs = substitution(given) if given else {}
-    shape = tuple(v if isinstance(v, int) else int(v.xreplace(subs))
-                  for v in network.input_shape)
-    spatial = shape[1:]
-    fields: tuple[Field, ...] = tuple(INPUT for _ in spatial)
-    records = []
+    given = dict(zip(plan.symbols, args, strict=True)) if plan.bound else {}
+    found_rows = []
     try:
-        for index, ((layer, kind, names, block), row) in enumerate(
+        for index, ((layer, kind, names, _), row) in enumerate(
                 zip(plan.layers, rows, strict=True), start=1):
             bound = layer if not names else _bind(layer, names, given)
-            if block:
-                (record,), _ = chain((bound,), Chain(shape, fields, spatial))
-                record = dataclasses.replace(record, index=index)
-            else:
-                output, params, neurons, connections, macs = row
-                record = Record(index, kind, bound, shape, output, params, neurons, connections,
-                                macs, layer_fields(bound, fields, shape[1:], spatial))
-            if record.fields is not fields and any(map(_too_big, record.fields)):
-                return None
-            records.append(record)
-            shape, fields = record.output_shape, record.fields
+            found_rows.append(FastRow(index, kind, bound, shape, *row))
+            shape = row[0]
     except SymconvError:
         return None  # the trace says where and why, with the values named
-    return tuple(records)
+    return tuple(found_rows)
+
+
+def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record, ...] | None:
+    """The trace's records for a numeric call (see fast_layers; a block's record, its
+    children inside, by the trace on numbers); None where the trace must answer."""
+    if (rows := fast_layers(network, values)) is None:
+        return None
+    return tuple(Record(*row[:10]) if row.block is None
+                 else dataclasses.replace(row.block, index=row.index) for row in rows)
 
 
 def _bind(layer: Layer, names: tuple[str, ...], given: Mapping[str, int]) -> Layer:
@@ -169,14 +189,3 @@ def _bind(layer: Layer, names: tuple[str, ...], given: Mapping[str, int]) -> Lay
 
     bound: Layer = substitute(layer, substitution({n: given[n] for n in names}))
     return bound
-
-
-def _too_big(field: Field) -> bool:
-    """Whether a field holds a number of more than MAX_DIGITS digits (as the trace checks)."""
-    for v in (field.size, field.jump, field.start):
-        if type(v) is int:
-            if not -TOO_BIG < v < TOO_BIG:
-                return True
-        elif v is not None and too_big(v):
-            return True
-    return False
