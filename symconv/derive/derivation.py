@@ -28,7 +28,7 @@ from symconv.algebra.pickling import Unevaluated
 from symconv.algebra.symbols import Value, free_names, truth
 from symconv.derive.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
 from symconv.engine import formulas as f
-from symconv.engine import receptive
+from symconv.engine import receptive, windows
 from symconv.engine.records import Record, axis_names
 from symconv.errors import InvalidValueError, UnknownNameError
 from symconv.language.layers import (
@@ -39,6 +39,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -419,8 +420,17 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: Label, chain: _Chain) 
         d: Slot = 1 if w.dilation[a] == 1 else ((chain.name("D", f"{at}{sfx}"), w.dilation[a]),)
         target = chain.name(axis, at)
         match layer:
-            case Conv(window=Window(same=True)):
+            case Conv(window=Window(same=True, convention=Convention.TORCH)):
                 step = call(Quantity.SHAPE, target, lambda x: x, n, chained=chain.names)
+            case Conv(window=Window(same=True)) | Pool(window=Window(same=True)):
+                step = dataclasses.replace(
+                    call(Quantity.SHAPE, target, f.tf_same_out, n, s, chained=chain.names),
+                    note=_tf_same_note(w, a, chain.slot(i)))
+            case ConvTranspose(window=Window(same=True)):
+                step = dataclasses.replace(
+                    call(Quantity.SHAPE, target, f.tf_same_transposed_out, n, s,
+                         chained=chain.names),
+                    note="TensorFlow's padding='same' (transposed): n*s, whatever the kernel")
             case Conv():
                 step = call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d,
                              chained=chain.names)
@@ -438,6 +448,18 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: Label, chain: _Chain) 
         chain.advance(i, at, step.value if not step.value.is_Integer else int(step.value))
         steps.append(step)
     return steps
+
+
+def _tf_same_note(w: Window, axis: int, n: Slot) -> str:
+    """The words before a TensorFlow 'same' size: the rule, and the padding it applies."""
+    size = f.product(v for _, v in n) if isinstance(n, tuple) else n
+    before, after = windows.padding_of(w, axis, size)
+    rule = ("TensorFlow's padding='same': ceil(n/s) whatever the kernel; it pads "
+            "max((ceil(n/s) - 1)s + d(k-1) + 1 - n, 0), the odd one after")
+    if sympy.sympify(before, strict=True).is_Integer and sympy.sympify(
+            after, strict=True).is_Integer:
+        return f"{rule}: here {before} before and {after} after, so"
+    return f"{rule}, so"
 
 
 # What ceil mode does with the last window, as the line before the step says it.

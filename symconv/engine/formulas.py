@@ -310,3 +310,18 @@ def tf_same_padding(n: Value, k: Value, s: Value, d: Value) -> tuple[Value, Valu
     total = maximum((tf_same_out(n, s) - 1) * s + effective_kernel(k, d) - n, 0)
     before = total // 2
     return before, total - before
+
+
+def tf_same_transposed_out(n: Value, s: Value) -> Value:
+    """Output length of TensorFlow's transposed convolution with padding='SAME' (Keras's
+    Conv2DTranspose without output_padding): n·s, whatever the kernel."""
+    return n * s
+
+
+def tf_same_transposed_padding(k: Value, s: Value, d: Value) -> tuple[Value, Value]:
+    """The padding TensorFlow's 'SAME' transposed convolution crops, (before, after): that of
+    the 'SAME' convolution from n·s back to n, max(d(k-1) + 1 - s, 0) in total, the odd
+    element after."""
+    total = maximum(effective_kernel(k, d) - s, 0)
+    before = total // 2
+    return before, total - before

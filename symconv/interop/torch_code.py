@@ -14,7 +14,7 @@ import sympy
 
 from symconv.algebra.symbols import Value, free_names, safe_repr
 from symconv.engine.records import Record
-from symconv.errors import InvalidValueError, ShapeError
+from symconv.errors import InvalidValueError, ShapeError, UnsupportedError
 from symconv.language import catalog
 from symconv.language.layers import (
     Activation,
@@ -24,6 +24,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -105,6 +106,13 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
     layer = record.layer
     args: list[str] = []
     match layer:
+        case Conv(window=w) | ConvTranspose(window=w) | Pool(window=w) if (
+                w.same and w.convention is not Convention.TORCH):
+            raise UnsupportedError(
+                f"layer {record.index} ({record.kind}): TensorFlow's padding='same' has no "
+                "PyTorch argument (its padding depends on the input size and may be uneven); "
+                "write it as a pad layer (pad ((before, after), ...)) and p=0",
+                getattr(layer, "source", None))
         case Conv(window=w) | ConvTranspose(window=w):
             args += [numbers.int(record.input_shape[0]), numbers.int(layer.out_channels),
                      f"kernel_size={numbers.axes(w.kernel)}"]
