@@ -81,7 +81,8 @@ def test_same_is_the_pad_layer_of_its_padding_before_a_valid_window(seed, rank):
     for word, k, s, d in stack:
         dil = f" d={_tup(d)}" if word.startswith("conv") else ""
         same.append(f"{word} k={_tup(k)} s={_tup(s)} p=same{dil}")
-        pads = [f.tf_same_padding(n, kk, ss, dd) for n, kk, ss, dd in zip(spatial, k, s, d, strict=True)]
+        pads = [f.tf_same_padding(n, kk, ss, dd)
+                for n, kk, ss, dd in zip(spatial, k, s, d, strict=True)]
         flat = [v for before, after in reversed(pads) for v in (before, after)]  # PyTorch order
         explicit.append(f"pad {_tup(flat)}")
         explicit.append(f"{word} k={_tup(k)} s={_tup(s)} p=0{dil}")
