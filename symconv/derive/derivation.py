@@ -365,6 +365,9 @@ def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list
                 call(Quantity.PARAMS, chain.name("params", at), f.linear_params, f_in,
                       ((target, layer.out_features),), layer.bias, chained=before),
             ]
+        case BatchNorm(scale=False) | BatchNorm(center=False) if layer.affine:
+            return [call(Quantity.PARAMS, chain.name("params", at), f.batchnorm_kept_params,
+                         chain.slot(0), layer.scale, layer.center, chained=chain.names)]
         case BatchNorm() | GroupNorm() | InstanceNorm():
             if not layer.affine:
                 return []

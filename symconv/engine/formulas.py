@@ -252,6 +252,12 @@ def batchnorm_params(channels: Value, affine: bool) -> Value:
     return 2 * channels if affine else 0
 
 
+def batchnorm_kept_params(channels: Value, scale: bool, center: bool) -> Value:
+    """Learnable numbers of a Keras batch normalisation that keeps the scale, the shift or
+    both (scale=False, center=False): one per channel for each kept."""
+    return channels * (int(scale) + int(center))
+
+
 def layernorm_params(normalized_volume: Value, affine: bool, bias: bool) -> Value:
     """Learnable numbers of layer normalisation: a scale, and a shift unless bias=False, for
     every element of the normalised shape."""

@@ -469,7 +469,10 @@ def _batchnorm(layer: BatchNorm, shape: Shape) -> _Effect:
     channels = shape[0]
     _check_declared(layer.num_features, channels, "num_features")
     # Inference: one multiply-add per element (scale and shift folded together).
-    return _Effect(shape, f.batchnorm_params(channels, layer.affine), macs=f.product(shape))
+    params = (f.batchnorm_params(channels, layer.affine) if layer.scale and layer.center
+              else f.batchnorm_kept_params(channels, layer.affine and layer.scale,
+                                           layer.affine and layer.center))
+    return _Effect(shape, params, macs=f.product(shape))
 
 
 # Normalisations other than batch normalisation: one multiply-add per element, as for

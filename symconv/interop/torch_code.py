@@ -151,6 +151,11 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
             args += [numbers.int(record.input_shape[-1]), numbers.int(layer.out_features)]
             if not layer.bias:
                 args.append("bias=False")
+        case BatchNorm(scale=False) | BatchNorm(center=False) if layer.affine:
+            raise UnsupportedError(
+                f"layer {record.index} ({record.kind}): a batch normalisation with only a "
+                "scale or only a shift (Keras's scale=False or center=False) has no PyTorch "
+                "module", layer.source)
         case BatchNorm():
             args.append(numbers.int(record.input_shape[0]))
             if not layer.affine:

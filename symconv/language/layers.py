@@ -126,6 +126,10 @@ class BatchNorm:
     affine: bool = True
     source: Source | None = field(default=None, compare=False)
     shared: Shared | None = None
+    # Keras's BatchNormalization(scale=False) or (center=False): with affine, the shift
+    # alone or the scale alone (from_keras; PyTorch has both or neither)
+    scale: bool = True
+    center: bool = True
 
 
 @dataclass(frozen=True, slots=True)
