@@ -6,10 +6,12 @@ normalisation's moving mean and variance, Normalization's statistics)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,10 +58,10 @@ def check_model(model: keras.Model) -> symconv.Network:
             last[layer_name(r)] = r
     for layer in model.layers:
         if layer.name not in last:
-            # joins are blocks, a model used as a layer its own layers, and a global pooling
-            # before a reshape to 1 x 1 x C one row with it (named for the reshape)
-            assert isinstance(layer, L.InputLayer | L.Add | L.Concatenate | L.Multiply
-                              | L.GlobalAveragePooling2D | keras.Model), layer.name
+            # a model used as a layer is its own layers, and a global pooling before a
+            # reshape to 1 x 1 x C one row with it (named for the reshape)
+            assert isinstance(layer, L.InputLayer | L.GlobalAveragePooling2D | keras.Model), (
+                layer.name)
             continue
         want = channels_first(layer.output.shape)
         assert tuple(int(v) for v in last[layer.name].output_shape) == want, layer.name
@@ -81,10 +83,16 @@ def check_model(model: keras.Model) -> symconv.Network:
 APPLICATIONS = ["MobileNet", "ResNet50", "InceptionV3", "EfficientNetB0"]
 
 
+@functools.cache
+def application(name: str) -> keras.Model:
+    """keras.applications' model, built once for this file (weights=None)."""
+    return getattr(keras.applications, name)(weights=None)
+
+
 @pytest.mark.parametrize("name", APPLICATIONS)
 def test_keras_applications(name: str, record_property: Callable[[str, object], None],
                             capsys: pytest.CaptureFixture[str]) -> None:
-    model = getattr(keras.applications, name)(weights=None)
+    model = application(name)
     start = time.perf_counter()
     net = check_model(model)
     seconds = time.perf_counter() - start
@@ -233,3 +241,55 @@ def test_refusals_name_the_layer_and_the_rule(build: Callable[[], keras.Model],
 def test_not_a_model_is_refused() -> None:
     with pytest.raises(symconv.SymconvError, match="from_keras takes a Keras model, not Conv2D"):
         symconv.from_keras(L.Conv2D(2, 3))
+
+
+# ---------------------------------------------------------------- the examples in TensorFlow's
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example(name: str) -> symconv.Network:
+    return symconv.parse((EXAMPLES / f"{name}.net").read_text(encoding="utf-8"))
+
+
+# (example, its Keras application, the layer: a comment on its line in the example or the
+# last record, its name in the Keras model, published receptive field, stride, padding)
+PUBLISHED = [
+    ("mobilenet_v1", "MobileNet", "# Conv2d_13_pointwise", "conv_pw_13", 315, 32, 126),
+    ("inception_v3_tf", "InceptionV3", None, "mixed10", 1311, 32, None),
+]
+
+
+@pytest.mark.parametrize(("name", "app", "comment", "keras_name", "r", "stride", "padding"),
+                         PUBLISHED, ids=[p[0] for p in PUBLISHED])
+def test_examples_match_published_fields_and_keras(name: str, app: str, comment: str | None,
+                                                   keras_name: str, r: int, stride: int,
+                                                   padding: int | None) -> None:
+    net = example(name)
+    records = net.records()
+    index = records[-1].index if comment is None else _commented(name, net, comment)
+    if comment is None:  # the last block with spatial axes
+        index = max(rec.index for rec in records if len(rec.output_shape) > 1)
+    for form in net.closed_forms(index):
+        assert (form.receptive_field, form.stride) == (r, stride)
+        if padding is not None:
+            assert form.padding == padding
+    # from_keras of the application: the same shape, parameters and field at that layer
+    model = application(app)
+    read = symconv.from_keras(model)
+    assert net.output_shape() == read.output_shape()
+    assert net.params() == read.params() == weights(model.trainable_weights)
+    assert net.input_shape == read.input_shape
+    at = next(rec for rec in read.records() if layer_name(rec) == keras_name)
+    for form in read.closed_forms(at.index):
+        assert (form.receptive_field, form.stride) == (r, stride)
+        if padding is not None:
+            assert form.padding == padding
+
+
+def _commented(name: str, net: symconv.Network, comment: str) -> int:
+    lines = (EXAMPLES / f"{name}.net").read_text(encoding="utf-8").splitlines()
+    number = next(i for i, line in enumerate(lines, start=1) if comment in line)
+    return next(rec.index for rec in net.records()
+                if rec.layer.source is not None and rec.layer.source.line == number)

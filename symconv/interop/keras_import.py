@@ -224,8 +224,11 @@ class _Reader:
             tensor = before
         return items[::-1]
 
-    def block(self, op: Any, inputs: list[Any], fork: Any) -> Layer:
+    def block(self, op: Any, inputs: list[Any], fork: Any) -> Item:
         branches = [_merged(self.graph(fork, t)) for t in inputs]
+        return _sourced(self._block(op, branches, fork), op)
+
+    def _block(self, op: Any, branches: list[tuple[Layer, ...]], fork: Any) -> Layer:
         where = _named(op)
         keras = self.keras
         if isinstance(op, keras.layers.Concatenate):

@@ -111,7 +111,8 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
             raise UnsupportedError(
                 f"layer {record.index} ({record.kind}): TensorFlow's padding='same' has no "
                 "PyTorch argument (its padding depends on the input size and may be uneven); "
-                "write it as a pad layer (pad ((before, after), ...)) and p=0",
+                "write that padding as a pad layer before it (pad (left, right, top, bottom) "
+                "in 2-D) and the layer with p=0",
                 getattr(layer, "source", None))
         case Conv(window=w) | ConvTranspose(window=w):
             args += [numbers.int(record.input_shape[0]), numbers.int(layer.out_channels),

@@ -376,7 +376,8 @@ def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer,
         return Linear(_required(read.size("out_features")), read.flag("bias"),
                       read.size("in_features"), source)
     if family is Family.BATCH_NORM:
-        return BatchNorm(max(rank, 1), read.size("num_features"), read.flag("affine"), source)
+        return BatchNorm(max(rank, 1), read.size("num_features"), read.flag("affine"), source,
+                         scale=read.flag("scale"), center=read.flag("center"))
     if family is Family.DROPOUT:
         return Dropout(read.rate("p"), entry.kind_name, source)
     if family is Family.ACTIVATION:

@@ -165,6 +165,8 @@ BATCH_NORM = Spec(
     Family.BATCH_NORM,
     (Param("num_features", Kind.SIZE, None, aliases=("c", "channels")),
      Param("affine", Kind.FLAG, True),
+     # Keras's BatchNormalization(scale=False) / (center=False): no scale, or no shift
+     Param("scale", Kind.FLAG, True), Param("center", Kind.FLAG, True),
      *_ignored("eps", "momentum", "track_running_stats"), *_TORCH_EXTRAS),
     (),
     ("num_features", "eps", "momentum", "affine", "track_running_stats"),
