@@ -216,3 +216,19 @@ def test_pytorch_code_refuses_a_tensorflow_window():
     with pytest.raises(symconv.SymconvError, match="TensorFlow's padding='same' has no "
                        "PyTorch argument"):
         net.to_torch_code()
+
+
+def test_the_numeric_paths_agree_with_a_trace_of_numbers():
+    text = ("convention tensorflow\ninput 3 x H x W\nconv 8 k=3 s=2 p=same\n"
+            "maxpool k=3 s=2 p=same\nconvt 4 k=3 s=2 p=same\nconv 2 k=4 s=3 d=1 p=same")
+    net = symconv.parse(text)
+    sizes = [(h, w) for h in range(1, 14) for w in (h, h + 1, 3 * h + 2)]
+    for h, w in sizes:
+        exact = symconv.parse(text, input_shape=(3, h, w)).table()
+        fast = net.table(H=h, W=w)
+        assert [(r.output_shape, r.params, r.start, r.receptive_field) for r in fast] == [
+            (r.output_shape, r.params, r.start, r.receptive_field) for r in exact], (h, w)
+    batch = net.evaluator().many(H=[h for h, _ in sizes], W=[w for _, w in sizes])
+    for i, (h, w) in enumerate(sizes):
+        want = symconv.parse(text, input_shape=(3, h, w)).output_shape()
+        assert tuple(int(a[i]) for a in batch.output_shape) == want
