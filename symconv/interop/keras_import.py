@@ -179,29 +179,16 @@ class _Reader:
                                    "branches that meet in Add, Concatenate or Multiply")
         return inputs[0]
 
-    def path_back(self, tensor: Any, start: Any) -> list[int]:
-        path = [tensor]
-        while path[-1] is not start:
-            op, _ = _producer(path[-1])
-            if isinstance(op, self.keras.layers.InputLayer):
-                raise UnsupportedError("a branch of the model does not start where the "
-                                       "others do; symconv reads branches that leave one "
-                                       "tensor and meet again")
-            path.append(self.previous(path[-1]))
-        return [id(t) for t in path]
-
     def fork(self, join: Any) -> Any:
         """Where the paths into a join went apart: the nearest tensor on all of them."""
         if id(join) not in self.forks:
             _, inputs = _producer(join)
-            tensors: dict[int, Any] = {}
             paths = []
-            for t in inputs:
+            for t in inputs:  # each input back to the model's input
                 path = [t]
                 while not isinstance(_producer(path[-1])[0], self.keras.layers.InputLayer):
                     path.append(self.previous(path[-1]))
                 paths.append(path)
-                tensors.update((id(x), x) for x in path)
             shared = set.intersection(*({id(x) for x in p} for p in paths))
             self.forks[id(join)] = next(x for x in paths[0] if id(x) in shared)
         return self.forks[id(join)]
