@@ -25,6 +25,7 @@ from typing import assert_never
 import sympy
 
 from symconv.algebra.pickling import Unevaluated
+from symconv.algebra.simplify import simplify_rounding
 from symconv.algebra.symbols import Value, free_names, truth
 from symconv.derive.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
 from symconv.engine import formulas as f
@@ -59,7 +60,7 @@ from symconv.language.layers import (
     shared_of,
 )
 from symconv.network import Network, as_network
-from symconv.present.values import row_label
+from symconv.present.values import row_label, text_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,10 +460,8 @@ def _tf_same_note(w: Window, axis: int, n: Slot) -> str:
     before, after = windows.padding_of(w, axis, size)
     rule = ("TensorFlow's padding='same': ceil(n/s) whatever the kernel; it pads "
             "max((ceil(n/s) - 1)s + d(k-1) + 1 - n, 0), the odd one after")
-    if sympy.sympify(before, strict=True).is_Integer and sympy.sympify(
-            after, strict=True).is_Integer:
-        return f"{rule}: here {before} before and {after} after, so"
-    return f"{rule}, so"
+    before, after = (text_value(simplify_rounding(v)) for v in (before, after))
+    return f"{rule}: here {before} before and {after} after, so"
 
 
 # What ceil mode does with the last window, as the line before the step says it.
