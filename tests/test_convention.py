@@ -136,7 +136,7 @@ def test_the_derivation_shows_ceil_n_over_s_and_the_padding_rule():
         "convention tensorflow\ninput 3 x H\nconv 8 k=3 s=2 p=same")))
     # H odd pads one on each side, H even one after: before = H mod 2
     assert "here ceiling(-H/2) + ceiling(H/2) before and 1 after, so" in symbolic
-    assert "H_1 = ceiling(H_0/S_1)" in symbolic
+    assert "L_1 = ceiling(L_0/S_1)" in symbolic
 
 
 def up(n: int, s: int) -> int:
