@@ -28,7 +28,7 @@ if TYPE_CHECKING:
         UnknownNameError,
         UnsupportedError,
     )
-    from symconv.interop import from_torch, to_torch_code
+    from symconv.interop import from_keras, from_torch, to_torch_code
     from symconv.language.values import simplify_rounding
     from symconv.network import LayerRecord, Network, closed_forms, parse
     from symconv.render.table_object import Table
@@ -53,6 +53,7 @@ _HOMES = {
     "UnsupportedError": "symconv.errors",
     "closed_forms": "symconv.network",
     "derive": "symconv.derive.derivation",
+    "from_keras": "symconv.interop.keras_import",
     "from_torch": "symconv.interop.torch_import",
     "parse": "symconv.network",
     "simplify_rounding": "symconv.language.values",
@@ -80,6 +81,7 @@ __all__ = [
     "UnsupportedError",
     "closed_forms",
     "derive",
+    "from_keras",
     "from_torch",
     "parse",
     "simplify_rounding",

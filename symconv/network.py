@@ -29,8 +29,8 @@ from symconv.errors import (
     UnsupportedError,
     did_you_mean,
 )
-from symconv.language.build import build, no_words
-from symconv.language.layers import Layer, Shared, shared_of
+from symconv.language.build import build, convention_named, no_words
+from symconv.language.layers import Convention, Layer, Shared, shared_of
 from symconv.language.parse import parse_shape, parse_statements
 from symconv.language.values import describe, substitution, value_of, whole_number
 from symconv.present.values import text_value
@@ -444,14 +444,21 @@ class Network:
         return to_torch_code(self, name, **values)
 
 
-def parse(text: str, input_shape: Shape | str | None = None) -> Network:
+def parse(text: str, input_shape: Shape | str | None = None,
+          convention: Convention | str | None = None) -> Network:
     """The network a description declares; `input_shape` (e.g. "3x224x224") replaces any
-    input line, and is required when the description has none."""
+    input line, and is required when the description has none; `convention` ("torch" or
+    "tensorflow": whose padding='same') replaces any convention line."""
     if not isinstance(text, str):
         raise InvalidValueError(f"parse: the description must be text, got "
                                 f"{type(text).__name__}")
     given = None if input_shape is None else shape_of(input_shape)
-    built = build(parse_statements(text), given)
+    if isinstance(convention, str):
+        convention = convention_named(convention)
+    elif convention is not None and not isinstance(convention, Convention):
+        raise InvalidValueError(f"parse: the convention is 'torch' or 'tensorflow', got "
+                                f"{type(convention).__name__}")
+    built = build(parse_statements(text), given, convention)
     if built.input_shape is None:
         raise ShapeError(
             "no input shape: start with a line such as 'input 3 x 224 x 224' or give --input"

@@ -28,7 +28,10 @@ from symconv.interop.torch_code import to_torch_module
 from symconv.render.table import ALL_COLUMNS, chosen, flat_rows, megabytes, table_text
 from symconv.solve.design import design_search
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.net"))
+# PyTorch is the oracle here: the examples in TensorFlow's convention (its 'same', Keras's
+# scale=false) have no PyTorch module, and Keras is theirs (tests/test_keras_import.py).
+EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").glob("*.net")
+                  if "\nconvention tensorflow\n" not in p.read_text())
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16,
                 "bfloat16": torch.bfloat16, "float64": torch.float64, "int8": torch.int8}
 # Module classes of to_torch_code whose forward makes a new tensor of its own (the sum, the

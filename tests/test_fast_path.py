@@ -150,6 +150,11 @@ def check_tables(network: symconv.Network, values: dict[str, int]) -> None:
         "input 3 x H x W\nconv 3 k=K\nresidual { conv 3 k=3 p=1\nflatten } shortcut { flatten }"
         "\nlinear 4",
         "input 3 x H x W\nconv 3 k=K\nconcat { flatten } { flatten }\nlinear 4",
+        # TensorFlow's 'same': the padding before depends on the input's size
+        "convention tensorflow\ninput 3 x H x W\nconv 4 k=3 s=2 p=same\n"
+        "maxpool k=3 s=2 p=same\nconv 4 k=K s=S p=same\nconvT 4 k=3 s=2 p=same\n"
+        "avgpool k=2 s=S p=same",
+        "convention tensorflow\ninput 3 x W\nconv 4 k=K s=S p=same d=2\nconv 4 k=4 s=3 p=same",
     ],
 )
 def test_compiled_fields_equal_the_trace(text: str) -> None:

@@ -249,7 +249,9 @@ def test_pytorch_convention_is_the_default_and_refuses_strided_same():
 def test_convention_with_aligned_is_refused():
     code, _, err = run(["solve", "-e", TF_NET, "--aligned", "--convention", "tensorflow"])
     assert code == 2
-    assert err == "symconv: error: --aligned follows PyTorch's padding; leave out --convention\n"
+    assert err == ("symconv: error: aligned sizes follow PyTorch's padding; TensorFlow's "
+                   "padding='same' pads by an amount that depends on the size (solve for a size "
+                   "with --for and --target instead)\n")
 
 
 def up(n: int, s: int) -> int:

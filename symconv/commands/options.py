@@ -12,6 +12,7 @@ from typing import IO, Any, NoReturn
 
 from symconv.algebra.symbols import Value
 from symconv.errors import SymconvError, UnknownNameError
+from symconv.language.layers import Convention
 from symconv.language.parse import (
     MAX_TEXT,
     MAX_TEXT_WORDS,
@@ -52,6 +53,10 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="SHAPE",
                         help="input shape such as 3x224x224 or 'C x H x W' "
                         "(replaces an input line)")
+    parser.add_argument("--convention", choices=[c.value for c in Convention], default=None,
+                        help="whose padding='same': torch (PyTorch's: stride 1, keeps the "
+                        "size; the default) or tensorflow (TensorFlow's 'SAME': any stride, "
+                        "output ceil(n/s), also on pools); replaces a convention line")
     parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[],
                         help="give a symbol a value (repeatable): --set W=224")
 
@@ -123,7 +128,8 @@ def write_file(name: str, text: str) -> None:
 
 def load_network(args: argparse.Namespace) -> Network:
     shape = None if args.input is None else read_option("--input", parse_shape, args.input)
-    return parse(read_text(args), shape)
+    convention = None if args.convention is None else Convention(args.convention)
+    return parse(read_text(args), shape, convention)
 
 
 def values_from(args: argparse.Namespace) -> dict[str, Value]:

@@ -19,10 +19,9 @@ from symconv.commands.options import (
     values_from,
     whole_option,
 )
-from symconv.errors import NoSolutionError, SymconvError
+from symconv.errors import SymconvError
 from symconv.language.parse import parse_shape
 from symconv.network import Network, bind_whole
-from symconv.solve.layers import Convention, sizes_in
 
 if TYPE_CHECKING:
     from symconv.solve.align import Alignment
@@ -50,10 +49,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--layer", type=whole_option, metavar="N",
                         help="the target is the output of layer N (numbered as 'symconv table' "
                         "and 'symconv rf' number them); the layers after it are left out")
-    parser.add_argument("--convention", choices=[c.value for c in Convention],
-                        default=Convention.TORCH.value,
-                        help="whose padding='same': PyTorch's (stride 1, keeps the size; the "
-                        "default) or TensorFlow's 'SAME' (any stride, output ceil(n/s))")
     parser.add_argument("--format", choices=("text", "json", "latex"), default="text")
     parser.set_defaults(run=run)
 
@@ -64,13 +59,10 @@ def run(args: argparse.Namespace) -> int:
     bind_whole(network, values)  # every --set names a symbol of the description, each whole
     if args.layer is not None:
         network = read_option("--layer", network.upto, args.layer)
-    convention = Convention(args.convention)
     if args.aligned:
         if args.unknown is not None or args.target is not None:
             raise SymconvError("--aligned answers for the input sizes; leave out --for and "
                                "--target")
-        if convention is not Convention.TORCH:
-            raise SymconvError("--aligned follows PyTorch's padding; leave out --convention")
         return _aligned(network, _kept(network, values), args)
     if args.span is not None:
         raise SymconvError("--range lists aligned sizes; use it with --aligned")
@@ -81,12 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from symconv.solve.solution import solve
 
     target = read_option("--target", parse_shape, args.target)
-    question = sizes_in(network, convention)
-    if args.unknown in set(network.symbols) - set(question.symbols):
-        raise NoSolutionError(
-            f"'{args.unknown}' does not decide the output's spatial size in TensorFlow's "
-            "convention: padding='same' gives ceil(n/s) whatever the kernel and dilation")
-    solution = solve(question, args.unknown, target, **_kept(question, values))
+    solution = solve(network, args.unknown, target, **_kept(network, values))
     if args.format == "json":
         print(json.dumps(solution_dict(solution), indent=2))
     elif args.format == "latex":
@@ -98,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _kept(network: Network, values: dict[str, Value]) -> dict[str, Value]:
     """The --set values of the symbols the question still has (those of layers after
-    --layer, or of a kernel TensorFlow's 'same' ignores, are not part of it)."""
+    --layer are not part of it)."""
     return {name: v for name, v in values.items() if name in network.symbols}
 
 

@@ -25,10 +25,11 @@ from typing import assert_never
 import sympy
 
 from symconv.algebra.pickling import Unevaluated
+from symconv.algebra.simplify import simplify_rounding
 from symconv.algebra.symbols import Value, free_names, truth
 from symconv.derive.steps import QUANTITIES, Quantity, Slot, Step, call, given_step
 from symconv.engine import formulas as f
-from symconv.engine import receptive
+from symconv.engine import receptive, windows
 from symconv.engine.records import Record, axis_names
 from symconv.errors import InvalidValueError, UnknownNameError
 from symconv.language.layers import (
@@ -41,6 +42,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -61,7 +63,7 @@ from symconv.language.layers import (
     shared_of,
 )
 from symconv.network import Network, as_network
-from symconv.present.values import row_label
+from symconv.present.values import row_label, text_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +372,9 @@ def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list
                 call(Quantity.PARAMS, chain.name("params", at), f.linear_params, f_in,
                       ((target, layer.out_features),), layer.bias, chained=before),
             ]
+        case BatchNorm(scale=False) | BatchNorm(center=False) if layer.affine:
+            return [call(Quantity.PARAMS, chain.name("params", at), f.batchnorm_kept_params,
+                         chain.slot(0), layer.scale, layer.center, chained=chain.names)]
         case BatchNorm() | GroupNorm() | InstanceNorm():
             if not layer.affine:
                 return []
@@ -426,8 +431,17 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: Label, chain: _Chain) 
         d: Slot = 1 if w.dilation[a] == 1 else ((chain.name("D", f"{at}{sfx}"), w.dilation[a]),)
         target = chain.name(axis, at)
         match layer:
-            case Conv(window=Window(same=True)):
+            case Conv(window=Window(same=True, convention=Convention.TORCH)):
                 step = call(Quantity.SHAPE, target, lambda x: x, n, chained=chain.names)
+            case Conv(window=Window(same=True)) | Pool(window=Window(same=True)):
+                step = dataclasses.replace(
+                    call(Quantity.SHAPE, target, f.tf_same_out, n, s, chained=chain.names),
+                    note=_tf_same_note(w, a, chain.slot(i)))
+            case ConvTranspose(window=Window(same=True)):
+                step = dataclasses.replace(
+                    call(Quantity.SHAPE, target, f.tf_same_transposed_out, n, s,
+                         chained=chain.names),
+                    note="TensorFlow's padding='same' (transposed): n*s, whatever the kernel")
             case Conv():
                 step = call(Quantity.SHAPE, target, f.window_out, n, k, s, p, d,
                              chained=chain.names)
@@ -445,6 +459,16 @@ def _window_steps(layer: Conv | ConvTranspose | Pool, at: Label, chain: _Chain) 
         chain.advance(i, at, step.value if not step.value.is_Integer else int(step.value))
         steps.append(step)
     return steps
+
+
+def _tf_same_note(w: Window, axis: int, n: Slot) -> str:
+    """The words before a TensorFlow 'same' size: the rule, and the padding it applies."""
+    size = f.product(v for _, v in n) if isinstance(n, tuple) else n
+    before, after = windows.padding_of(w, axis, size)
+    rule = ("TensorFlow's padding='same': ceil(n/s) whatever the kernel; it pads "
+            "max((ceil(n/s) - 1)s + d(k-1) + 1 - n, 0), the odd one after")
+    before, after = (text_value(simplify_rounding(v)) for v in (before, after))
+    return f"{rule}: here {before} before and {after} after, so"
 
 
 # What ceil mode does with the last window, as the line before the step says it.

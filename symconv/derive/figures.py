@@ -25,7 +25,7 @@ import sympy
 
 from symconv.algebra.symbols import free_names
 from symconv.engine import formulas as f
-from symconv.engine import receptive
+from symconv.engine import receptive, windows
 from symconv.engine.records import Record, axis_names, checked_unit
 from symconv.engine.trace import trace
 from symconv.errors import (
@@ -229,14 +229,15 @@ def _axes(record: Record) -> tuple[AxisFigure, ...]:
                                           w.dilation[i]))
         out = int(outs[i])
         if isinstance(layer, ConvTranspose):
-            field = receptive.transposed(receptive.INPUT, k, s, p, d)
+            field = receptive.transposed(receptive.INPUT, k, s,
+                                         int(windows.transposed_padding_of(w, i)), d)
             axis = AxisFigure(name, n, s, 0, 0, out, k, 1, d, field)
             # the implicit padding: what unit 0 reads before the grid, and the last unit after
             first, last = axis.window(0)[0], axis.window(out - 1)[-1]
             axes.append(_checked(replace(axis, before=-first, after=last - axis.grid + 1),
                                  label, layer.source))
             continue
-        g = receptive.window_geometry(w)[i]
+        g = receptive.window_geometry(w, ins)[i]
         field = receptive.advance(receptive.INPUT, g)
         extra: tuple[int, ...] = ()
         dropped: tuple[int, ...] = ()

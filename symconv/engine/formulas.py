@@ -252,6 +252,12 @@ def batchnorm_params(channels: Value, affine: bool) -> Value:
     return 2 * channels if affine else 0
 
 
+def batchnorm_kept_params(channels: Value, scale: bool, center: bool) -> Value:
+    """Learnable numbers of a Keras batch normalisation that keeps the scale, the shift or
+    both (scale=False, center=False): one per channel for each kept."""
+    return channels * (int(scale) + int(center))
+
+
 def layernorm_params(normalized_volume: Value, affine: bool, bias: bool) -> Value:
     """Learnable numbers of layer normalisation: a scale, and a shift unless bias=False, for
     every element of the normalised shape."""
@@ -308,5 +314,20 @@ def tf_same_padding(n: Value, k: Value, s: Value, d: Value) -> tuple[Value, Valu
     """TensorFlow's padding='SAME' along one axis, (before, after) with the odd element after:
     the total max((ceil(n/s) - 1)s + d(k-1) + 1 - n, 0) lets ceil(n/s) windows fit."""
     total = maximum((tf_same_out(n, s) - 1) * s + effective_kernel(k, d) - n, 0)
+    before = total // 2
+    return before, total - before
+
+
+def tf_same_transposed_out(n: Value, s: Value) -> Value:
+    """Output length of TensorFlow's transposed convolution with padding='SAME' (Keras's
+    Conv2DTranspose without output_padding): n·s, whatever the kernel."""
+    return n * s
+
+
+def tf_same_transposed_padding(k: Value, s: Value, d: Value) -> tuple[Value, Value]:
+    """The padding TensorFlow's 'SAME' transposed convolution crops, (before, after): that of
+    the 'SAME' convolution from n·s back to n, max(d(k-1) + 1 - s, 0) in total, the odd
+    element after."""
+    total = maximum(effective_kernel(k, d) - s, 0)
     before = total // 2
     return before, total - before

@@ -65,10 +65,8 @@ def layer_warnings(layer: Layer, input_shape: Sequence[Value],
     convolution (not padding='same', which has stride 1) or a pooling, per axis; () for
     every other layer."""
     match layer:
-        case Conv(window=w) if not w.same:
+        case Conv(window=w) | Pool(window=w) if not w.same:  # 'same' leaves no leftover
             window: Window = w
-        case Pool(window=w):
-            window = w
         case _:
             return ()
     from symconv.engine.records import axis_names

@@ -25,6 +25,7 @@ import sympy
 from symconv.algebra.simplify import cancelled, geometric_sum, simplify_rounding
 from symconv.algebra.symbols import Value, as_value, truth
 from symconv.engine import formulas as f
+from symconv.engine import windows
 from symconv.errors import InvalidValueError, UnsupportedError
 from symconv.language.layers import (
     Activation,
@@ -36,6 +37,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -168,26 +170,27 @@ def _number(v: Fraction) -> Value:
     return v.numerator if v.denominator == 1 else sympy.Rational(v.numerator, v.denominator)
 
 
-def window_geometry(w: Window) -> tuple[Geometry, ...]:
-    """Per axis: k_eff, s and the padding on each side (p=same splits d(k−1), extra after)."""
-    if all(type(v) is int for v in (*w.kernel, *w.stride, *w.padding, *w.dilation)):
-        return _numeric_geometry(w)
-    return _geometry(w)
+def window_geometry(w: Window, spatial: Sequence[Value]) -> tuple[Geometry, ...]:
+    """Per axis: k_eff, s and the padding on each side, as the window applies it to an input
+    of sizes `spatial` (windows.padding_of: p, or 'same' in the window's convention)."""
+    if not (w.same and w.convention is Convention.TENSORFLOW) and all(
+            type(v) is int for v in (*w.kernel, *w.stride, *w.padding, *w.dilation)):
+        return _numeric_geometry(w)  # the padding does not depend on the sizes
+    return _geometry(w, tuple(spatial))
 
 
 @functools.lru_cache(maxsize=1 << 10)
 def _numeric_geometry(w: Window) -> tuple[Geometry, ...]:
-    """window_geometry of a window of plain ints (frozen: kept for the next layer or call
-    with the same window; a Window of ints is equal only to one of the same ints)."""
-    return _geometry(w)
+    """window_geometry of a window of plain ints whose padding does not depend on the input
+    (frozen: kept for the next layer or call with the same window; a Window of ints is equal
+    only to one of the same ints)."""
+    return _geometry(w, (0,) * w.rank)
 
 
-def _geometry(w: Window) -> tuple[Geometry, ...]:
-    out = []
-    for k, s, p, d in zip(w.kernel, w.stride, w.padding, w.dilation, strict=True):
-        before, after = f.same_padding(k, d) if w.same else (p, p)
-        out.append(Geometry(f.effective_kernel(k, d), s, before, after))
-    return tuple(out)
+def _geometry(w: Window, spatial: tuple[Value, ...]) -> tuple[Geometry, ...]:
+    return tuple(Geometry(f.effective_kernel(k, d), s, before, after)
+                 for k, s, d, (before, after) in zip(w.kernel, w.stride, w.dilation,
+                                                     windows.paddings(w, spatial), strict=True))
 
 
 def transposed(field: Field, k: Value, s: Value, p: Value, d: Value) -> Field:
@@ -220,12 +223,13 @@ def layer_fields(
         return fields
     match layer:
         case Conv(window=w) | Pool(window=w):
-            return tuple(advance(fd, g) for fd, g in zip(fields, window_geometry(w), strict=True))
+            return tuple(advance(fd, g)
+                         for fd, g in zip(fields, window_geometry(w, in_spatial), strict=True))
         case ConvTranspose(window=w):
             return tuple(
-                transposed(fd, k, s, p, d)
-                for fd, k, s, p, d in zip(fields, w.kernel, w.stride, w.padding, w.dilation,
-                                          strict=True)
+                transposed(fd, k, s, windows.transposed_padding_of(w, axis), d)
+                for axis, (fd, k, s, d) in enumerate(zip(fields, w.kernel, w.stride, w.dilation,
+                                                         strict=True))
             )
         case AdaptivePool(output_size=size):
             return tuple(

@@ -16,7 +16,7 @@ import sympy
 from symconv.algebra.simplify import simplify_rounding
 from symconv.algebra.symbols import Value, free_names, truth
 from symconv.engine import formulas as f
-from symconv.engine import receptive
+from symconv.engine import receptive, windows
 from symconv.engine.blocks import block_record
 from symconv.engine.receptive import INPUT
 from symconv.engine.records import PENDING_RULES, SCALED_SIZES, Chain, Record, Shape, axis_names
@@ -38,6 +38,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -357,17 +358,14 @@ def _conv(layer: Conv, shape: Shape) -> _Effect:
     _check_convolution(layer, shape)
     w = layer.window
     c_in, *spatial = shape
-    if w.same:
+    if w.same and w.convention is Convention.TORCH:
         for s in w.stride:
             _rule(f.equal(s, 1),
-                  "padding='same' is not supported for strided convolutions (stride {s})", s=s)
-        outs: Shape = tuple(spatial)
-    else:
-        outs = tuple(
-            simplify_rounding(f.window_out(n, k, s, p, d))
-            for n, k, s, p, d in zip(spatial, w.kernel, w.stride, w.padding, w.dilation,
-                                     strict=True)
-        )
+                  "padding='same' is not supported for strided convolutions (stride {s}) in "
+                  "PyTorch's convention; TensorFlow's ('convention tensorflow') takes any "
+                  "stride", s=s)
+    outs = tuple(simplify_rounding(windows.out_of(w, axis, n)) for axis, n in enumerate(spatial))
+    if not w.same:
         _check_out(outs, tuple(spatial), w.rank, "floor((n + 2p - d(k-1) - 1)/s) + 1")
     _check_padding_mode(layer, tuple(spatial))
     volume = f.product(w.kernel)
@@ -388,9 +386,8 @@ def _check_padding_mode(layer: Conv, spatial: Shape) -> None:
     if layer.padding_mode not in ("reflect", "circular"):
         return
     reflect = layer.padding_mode == "reflect"
-    for axis, n, k, p, d in zip(axis_names(w.rank), spatial, w.kernel, w.padding, w.dilation,
-                                strict=True):
-        pad = f.same_padding(k, d)[1] if w.same else p  # 'same' puts the larger part after
+    for axis, n, (_, pad) in zip(axis_names(w.rank), spatial, windows.paddings(w, spatial),
+                                 strict=True):  # 'same' puts the larger part after
         _rule(
             pad < n if reflect else pad <= n,
             "padding_mode='{mode}' needs the padding ({pad}) {bound} the input {axis} ({n})",
@@ -410,11 +407,8 @@ def _conv_transpose(layer: ConvTranspose, shape: Shape) -> _Effect:
             "output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d})",
             op=op, s=s, d=d,
         )
-    outs = tuple(
-        f.transposed_out(n, k, s, p, d, op)
-        for n, k, s, p, d, op in zip(spatial, w.kernel, w.stride, w.padding, w.dilation,
-                                     layer.output_padding, strict=True)
-    )
+    outs = tuple(windows.transposed_out_of(w, axis, n, op)
+                 for axis, (n, op) in enumerate(zip(spatial, layer.output_padding, strict=True)))
     _check_out(outs, tuple(spatial), w.rank, "(n - 1)s - 2p + d(k-1) + op + 1")
     volume = f.product(w.kernel)
     out_shape = (layer.out_channels, *outs)
@@ -438,7 +432,7 @@ def _pool(layer: Pool, shape: Shape) -> _Effect:
             2 * p <= k,
             "padding ({p}) should be at most half of kernel size ({k})", p=p, k=k,
         )
-    if layer.op is PoolOp.AVG and w.rank == 3:
+    if layer.op is PoolOp.AVG and w.rank == 3 and not w.same:
         # PyTorch's 3-D average pooling alone also wants every unpadded axis >= the kernel.
         for axis, n, k in zip(axis_names(3), spatial, w.kernel, strict=True):
             _rule(
@@ -447,11 +441,8 @@ def _pool(layer: Pool, shape: Shape) -> _Effect:
                 "needs every input axis at least as long as the kernel",
                 ShapeError, axis=axis, n=n, k=k,
             )
-    out_of = f.window_out_ceil if layer.ceil_mode else f.window_out
-    outs = tuple(
-        simplify_rounding(out_of(n, k, s, p, d))
-        for n, k, s, p, d in zip(spatial, w.kernel, w.stride, w.padding, w.dilation, strict=True)
-    )
+    outs = tuple(simplify_rounding(windows.out_of(w, axis, n, layer.ceil_mode))
+                 for axis, n in enumerate(spatial))
     _check_out(outs, tuple(spatial), w.rank, "pooling output size")
     return _Effect((channels, *outs), inputs_per_neuron=f.product(w.kernel))
 
@@ -486,7 +477,10 @@ def _batchnorm(layer: BatchNorm, shape: Shape) -> _Effect:
     channels = shape[0]
     _check_declared(layer.num_features, channels, "num_features")
     # Inference: one multiply-add per element (scale and shift folded together).
-    return _Effect(shape, f.batchnorm_params(channels, layer.affine), macs=f.product(shape))
+    params = (f.batchnorm_params(channels, layer.affine) if layer.scale and layer.center
+              else f.batchnorm_kept_params(channels, layer.affine and layer.scale,
+                                           layer.affine and layer.center))
+    return _Effect(shape, params, macs=f.product(shape))
 
 
 # Normalisations other than batch normalisation: one multiply-add per element, as for

@@ -14,7 +14,7 @@ import sympy
 
 from symconv.algebra.symbols import Value, free_names, safe_repr
 from symconv.engine.records import Record
-from symconv.errors import InvalidValueError, ShapeError
+from symconv.errors import InvalidValueError, ShapeError, UnsupportedError
 from symconv.language import catalog
 from symconv.language.layers import (
     Activation,
@@ -26,6 +26,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -111,6 +112,14 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
     layer = record.layer
     args: list[str] = []
     match layer:
+        case Conv(window=w) | ConvTranspose(window=w) | Pool(window=w) if (
+                w.same and w.convention is not Convention.TORCH):
+            raise UnsupportedError(
+                f"layer {record.index} ({record.kind}): TensorFlow's padding='same' has no "
+                "PyTorch argument (its padding depends on the input size and may be uneven); "
+                "write that padding as a pad layer before it (pad (left, right, top, bottom) "
+                "in 2-D) and the layer with p=0",
+                getattr(layer, "source", None))
         case Conv(window=w) | ConvTranspose(window=w):
             args += [numbers.int(record.input_shape[0]), numbers.int(layer.out_channels),
                      f"kernel_size={numbers.axes(w.kernel)}"]
@@ -149,6 +158,11 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
             args += [numbers.int(record.input_shape[-1]), numbers.int(layer.out_features)]
             if not layer.bias:
                 args.append("bias=False")
+        case BatchNorm(scale=False) | BatchNorm(center=False) if layer.affine:
+            raise UnsupportedError(
+                f"layer {record.index} ({record.kind}): a batch normalisation with only a "
+                "scale or only a shift (Keras's scale=False or center=False) has no PyTorch "
+                "module", layer.source)
         case BatchNorm():
             args.append(numbers.int(record.input_shape[0]))
             if not layer.affine:

@@ -86,6 +86,10 @@ class ArgumentReader:
         where = self.given[name].source if name in self.given else self.raw.source
         return InvalidLayerError(f"{name}: {message}", where, self.raw.name)
 
+    def refuse(self, name: str, message: str) -> InvalidLayerError:
+        """The error for an argument that its layer cannot take: at the argument, naming it."""
+        return self._fail(name, message)
+
     def _raw(self, name: str) -> Any:
         param = self.spec.param(name)
         assert param is not None, name

@@ -40,6 +40,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -62,7 +63,7 @@ from symconv.language.layers import (
     kind_of,
     not_per_position,
 )
-from symconv.language.parse import InputDecl, RawBlock, RawLayer, Statement
+from symconv.language.parse import ConventionDecl, InputDecl, RawBlock, RawLayer, Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +73,28 @@ class Built:
     input_shape: tuple[Value, ...] | None
     input_source: Source | None
     layers: tuple[Layer, ...]
+    convention: Convention = Convention.TORCH
 
 
-def build(statements: Sequence[Statement], input_shape: tuple[Value, ...] | None = None) -> Built:
-    """Resolve statements into layers; `input_shape` (from --input) replaces an input line."""
-    builder = _Builder(input_shape)
+def build(statements: Sequence[Statement], input_shape: tuple[Value, ...] | None = None,
+          convention: Convention | None = None) -> Built:
+    """Resolve statements into layers; `input_shape` (from --input) replaces an input line,
+    `convention` (from --convention) a convention line."""
+    builder = _Builder(input_shape, convention)
     for statement in statements:
         builder.statement(statement)
-    return Built(builder.input_shape, builder.input_source, tuple(builder.layers))
+    return Built(builder.input_shape, builder.input_source, tuple(builder.layers),
+                 builder.convention)
+
+
+def convention_named(word: str, source: Source | None = None) -> Convention:
+    """The convention a word names (torch, tensorflow), or an error that lists them."""
+    for convention in Convention:
+        if word == convention.value:
+            return convention
+    names = [c.value for c in Convention]
+    raise UnknownNameError(f"unknown convention '{word}'{did_you_mean(word, names)}; the "
+                           f"conventions are {' and '.join(names)}", source)
 
 
 def no_words(shape: tuple[Value, ...], source: Source | None) -> None:
@@ -95,10 +110,14 @@ _WORDS = {"True", "False", "None"}
 
 
 class _Builder:
-    def __init__(self, input_shape: tuple[Value, ...] | None):
+    def __init__(self, input_shape: tuple[Value, ...] | None,
+                 convention: Convention | None = None):
         self.input_shape = input_shape
         self.given_input = input_shape is not None
         self.input_source: Source | None = None
+        self.convention = Convention.TORCH if convention is None else convention
+        self.given_convention = convention is not None
+        self.convention_source: Source | None = None
         self.layers: list[Layer] = []
         self.rank: int | None = None if input_shape is None else len(input_shape) - 1
         if input_shape is not None:
@@ -108,6 +127,8 @@ class _Builder:
         match statement:
             case InputDecl(shape=shape, source=source):
                 self._input(shape, source)
+            case ConventionDecl(word=word, source=source):
+                self._convention(word, source)
             case RawLayer():
                 self._layer(statement)
             case RawBlock():
@@ -127,6 +148,17 @@ class _Builder:
             self.input_shape = shape
             self.rank = len(shape) - 1
 
+    def _convention(self, word: str, source: Source) -> None:
+        if self.layers:
+            raise ShapeError("the convention must be declared before the first layer", source)
+        if self.convention_source is not None:
+            raise ShapeError(f"a second convention line (the first is on line "
+                             f"{self.convention_source.line})", source)
+        self.convention_source = source
+        convention = convention_named(word, source)
+        if not self.given_convention:  # --convention wins over the description's own line
+            self.convention = convention
+
     def _layer(self, raw: RawLayer) -> None:
         entry = _lookup(raw)
         if entry is None:  # a container: nn.Sequential(a, b, ...)
@@ -145,7 +177,7 @@ class _Builder:
                 raw.name,
             )
         values = bind_arguments(raw, entry.spec)
-        layer = _make(entry, values, self.rank, raw)
+        layer = _make(entry, values, self.rank, raw, self.convention)
         self.layers.append(layer)
         if isinstance(layer, Flatten) or (isinstance(layer, GlobalPool) and not layer.keepdim):
             self.rank = 0
@@ -203,11 +235,12 @@ class _Builder:
         self, statements: Sequence[Statement], raw: RawBlock
     ) -> tuple[tuple[Layer, ...], int]:
         """The layers of one body and the number of spatial axes after it."""
-        inner = _Builder(None)
+        inner = _Builder(None, self.convention)
         inner.rank = self.rank
         for statement in statements:
-            if isinstance(statement, InputDecl):
-                raise ShapeError("an input declaration cannot stand inside a block",
+            if isinstance(statement, InputDecl | ConventionDecl):
+                what = "an input" if isinstance(statement, InputDecl) else "a convention"
+                raise ShapeError(f"{what} declaration cannot stand inside a block",
                                  statement.source, raw.name)
             inner.statement(statement)
         if not inner.layers:
@@ -273,7 +306,22 @@ def _located(source: Source, arguments: dict[str, Source]) -> LayerSource:
     return LayerSource(source.line, source.column, source.text, tuple(arguments.items()))
 
 
-def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> Layer:
+def _window(read: ArgumentReader, kernel: tuple[Value, ...], stride: tuple[Value, ...],
+            dilation: tuple[Value, ...], convention: Convention, what: str | None) -> Window:
+    """The window of a convolution or pooling layer; padding='same' in the description's
+    convention. `what` names a layer kind that takes 'same' only in TensorFlow's convention
+    (None: a convolution, which takes PyTorch's too)."""
+    padding, same = read.padding()
+    if same and convention is Convention.TORCH and what is not None:
+        raise read.refuse("padding", f"'same' on {what} is TensorFlow's convention (PyTorch's "
+                          f"{what} have no padding='same'): add a line 'convention "
+                          "tensorflow' or give --convention tensorflow")
+    return Window(kernel, stride, padding, dilation, same,
+                  convention if same else Convention.TORCH)
+
+
+def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer,
+          convention: Convention = Convention.TORCH) -> Layer:
     """The layer object for one resolved statement."""
     spec, source = entry.spec, _located(raw.source, {n: w.source for n, w in given.items()})
     if entry.rank is not None and entry.spec.family is not Family.DROPOUT:
@@ -310,25 +358,33 @@ def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> 
             raw.name,
         )
     if family is Family.CONV:
-        padding, same = read.padding()
-        window = Window(read.axes("kernel_size"), read.axes("stride"), padding,
-                        read.axes("dilation"), same)
+        window = _window(read, read.axes("kernel_size"), read.axes("stride"),
+                         read.axes("dilation"), convention, None)
         return Conv(_required(read.size("out_channels")), window, _required(read.size("groups")),
                     read.flag("bias"), read.size("in_channels"), source, read.padding_mode())
     if family is Family.CONV_TRANSPOSE:
-        window = Window(read.axes("kernel_size"), read.axes("stride"), read.axes("padding"),
-                        read.axes("dilation"))
+        window = _window(read, read.axes("kernel_size"), read.axes("stride"),
+                         read.axes("dilation"), convention, "transposed convolutions")
         read.padding_mode()  # 'zeros', the only mode PyTorch's transposed convolutions take
+        output_padding = read.axes("output_padding")
+        if window.same and any(op != 0 for op in output_padding):
+            raise read.refuse("output_padding", "TensorFlow's 'same' transposed convolution "
+                              "gives n·s and takes no output_padding (Keras, given one, pads "
+                              "(d(k-1)+1)//2 on each side: write that as p)")
         return ConvTranspose(_required(read.size("out_channels")), window,
-                             read.axes("output_padding"), _required(read.size("groups")),
+                             output_padding, _required(read.size("groups")),
                              read.flag("bias"), read.size("in_channels"), source)
     if family in (Family.MAX_POOL, Family.AVG_POOL):
         kernel = read.axes("kernel_size")
         stride = kernel if read._raw("stride") is None else read.axes("stride")
         dilation = read.axes("dilation") if family is Family.MAX_POOL else (1,) * rank
-        window = Window(kernel, stride, read.axes("padding"), dilation)
+        window = _window(read, kernel, stride, dilation, convention, "pools")
         op = PoolOp.MAX if family is Family.MAX_POOL else PoolOp.AVG
-        return Pool(op, window, read.flag("ceil_mode"), source)
+        ceil_mode = read.flag("ceil_mode")
+        if window.same and ceil_mode:
+            raise read.refuse("ceil_mode", "padding='same' decides the output (ceil(n/s)); "
+                              "leave out ceil_mode")
+        return Pool(op, window, ceil_mode, source)
     if family in (Family.ADAPTIVE_MAX_POOL, Family.ADAPTIVE_AVG_POOL):
         if rank == 0:
             raise ShapeError(f"{raw.name} needs spatial axes", source, raw.name)
@@ -347,7 +403,8 @@ def _make(entry: Entry, given: dict[str, Written], rank: int, raw: RawLayer) -> 
         return Linear(_required(read.size("out_features")), read.flag("bias"),
                       read.size("in_features"), source)
     if family is Family.BATCH_NORM:
-        return BatchNorm(max(rank, 1), read.size("num_features"), read.flag("affine"), source)
+        return BatchNorm(max(rank, 1), read.size("num_features"), read.flag("affine"), source,
+                         scale=read.flag("scale"), center=read.flag("center"))
     if family is Family.DROPOUT:
         return Dropout(read.rate("p"), entry.kind_name, source)
     if family is Family.ACTIVATION:

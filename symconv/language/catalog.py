@@ -90,7 +90,6 @@ _K = Param("kernel_size", Kind.AXES, aliases=("k", "kernel"))
 _S1 = Param("stride", Kind.AXES, 1, aliases=("s",))
 _S_POOL = Param("stride", Kind.AXES, None, aliases=("s",))  # None: the kernel size
 _P = Param("padding", Kind.PADDING, 0, aliases=("p", "pad"))
-_P_PLAIN = Param("padding", Kind.AXES, 0, aliases=("p", "pad"))
 _D = Param("dilation", Kind.AXES, 1, aliases=("d",))
 _G = Param("groups", Kind.SIZE, 1, aliases=("g",))
 _BIAS = Param("bias", Kind.FLAG, True)
@@ -122,7 +121,7 @@ CONV = Spec(
 )
 CONV_TRANSPOSE = Spec(
     Family.CONV_TRANSPOSE,
-    (_IN_CH, _OUT_CH, _K, _S1, _P_PLAIN,
+    (_IN_CH, _OUT_CH, _K, _S1, _P,
      Param("output_padding", Kind.AXES, 0, aliases=("op",)),
      _G, _BIAS, _D, _MODE_ZEROS, *_TORCH_EXTRAS),
     ("out_channels",),
@@ -131,14 +130,14 @@ CONV_TRANSPOSE = Spec(
 )
 MAX_POOL = Spec(
     Family.MAX_POOL,
-    (_K, _S_POOL, _P_PLAIN, _D, _CEIL, *_ignored("return_indices")),
+    (_K, _S_POOL, _P, _D, _CEIL, *_ignored("return_indices")),
     (),
     ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"),
     flags=("ceil",),
 )
 AVG_POOL = Spec(
     Family.AVG_POOL,
-    (_K, _S_POOL, _P_PLAIN, _CEIL, *_ignored("count_include_pad", "divisor_override")),
+    (_K, _S_POOL, _P, _CEIL, *_ignored("count_include_pad", "divisor_override")),
     (),
     ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
     flags=("ceil",),
@@ -168,6 +167,8 @@ BATCH_NORM = Spec(
     Family.BATCH_NORM,
     (Param("num_features", Kind.SIZE, None, aliases=("c", "channels")),
      Param("affine", Kind.FLAG, True),
+     # Keras's BatchNormalization(scale=False) / (center=False): no scale, or no shift
+     Param("scale", Kind.FLAG, True), Param("center", Kind.FLAG, True),
      *_ignored("eps", "momentum", "track_running_stats"), *_TORCH_EXTRAS),
     (),
     ("num_features", "eps", "momentum", "affine", "track_running_stats"),

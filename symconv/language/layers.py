@@ -23,12 +23,24 @@ class PoolOp(enum.Enum):
     AVG = "avg"
 
 
+class Convention(enum.Enum):
+    """Whose padding='same' a description follows (its `convention` line, `--convention`):
+    PyTorch's (stride 1 only, the output keeps n, total padding d(k-1)) or TensorFlow's
+    ('SAME': any stride, output ceil(n/s), a total padding that depends on n; also on
+    pooling and transposed convolutions, output n·s)."""
+
+    TORCH = "torch"
+    TENSORFLOW = "tensorflow"
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A sliding window along each spatial axis (kernel, stride, padding, dilation).
 
-    `same` is PyTorch's padding='same': the output keeps the input's size and the total
-    padding d*(k-1) is split with the extra element after (see formulas.same_padding).
+    `same` is padding='same', in the window's `convention`: PyTorch's keeps the input's size
+    and splits the total padding d*(k-1) with the extra element after (formulas.same_padding);
+    TensorFlow's gives ceil(n/s) and pads as formulas.tf_same_padding says, an amount that
+    depends on the input size n (engine/windows.py applies either). `padding` is then 0.
     """
 
     kernel: Axes
@@ -36,6 +48,7 @@ class Window:
     padding: Axes
     dilation: Axes
     same: bool = False
+    convention: Convention = Convention.TORCH  # read only where `same`
 
     @property
     def rank(self) -> int:
@@ -113,6 +126,10 @@ class BatchNorm:
     affine: bool = True
     source: Source | None = field(default=None, compare=False)
     shared: Shared | None = None
+    # Keras's BatchNormalization(scale=False) or (center=False): with affine, the shift
+    # alone or the scale alone (from_keras; PyTorch has both or neither)
+    scale: bool = True
+    center: bool = True
 
 
 @dataclass(frozen=True, slots=True)

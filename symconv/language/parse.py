@@ -65,6 +65,15 @@ class InputDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class ConventionDecl:
+    """`convention tensorflow`: whose padding='same' the description follows (the word as
+    written; build checks it)."""
+
+    word: str
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
 class RawBlock:
     """`repeat N { ... }`, `residual { ... } shortcut { ... }`, `concat { ... } { ... }`."""
 
@@ -75,7 +84,7 @@ class RawBlock:
 
 
 RawValue: TypeAlias = "Value | tuple[Value, ...] | str | RawLayer"
-Statement: TypeAlias = "InputDecl | RawLayer | RawBlock"
+Statement: TypeAlias = "InputDecl | ConventionDecl | RawLayer | RawBlock"
 
 
 # ---------------------------------------------------------------- the parser
@@ -382,6 +391,10 @@ class _ToStatements(Transformer[Token, Any]):
     @v_args(meta=True)
     def input_decl(self, meta: Any, children: list[Any]) -> InputDecl:
         return InputDecl(children[0], self._at(meta))
+
+    @v_args(meta=True)
+    def convention_decl(self, meta: Any, children: list[Any]) -> ConventionDecl:
+        return ConventionDecl(str(children[0]), self._at(meta))
 
     @v_args(meta=True)
     def positional(self, meta: Any, children: list[Any]) -> Arg:

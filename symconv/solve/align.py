@@ -27,11 +27,14 @@ from symconv.errors import NoSolutionError, UnsupportedError
 from symconv.language.layers import (
     Concat,
     Conv,
+    Convention,
+    ConvTranspose,
     Layer,
     PixelShuffle,
     Pool,
     Repeat,
     Residual,
+    Window,
 )
 from symconv.network import Network, bind_whole, parse
 from symconv.solve.solution import first_true
@@ -154,7 +157,8 @@ def _period(layers: Sequence[Layer], axis: int) -> int:
     for layer in layers:
         match layer:
             case Conv(window=w) | Pool(window=w):
-                period *= 1 if isinstance(layer, Conv) and w.same else _int(w.stride[axis])
+                _torch_same_only(w)
+                period *= 1 if w.same else _int(w.stride[axis])
             case Repeat(count=count, body=body):
                 period *= _period(body, axis) ** _int(count)
             case Residual(body=body, shortcut=shortcut):
@@ -163,6 +167,15 @@ def _period(layers: Sequence[Layer], axis: int) -> int:
                 for branch in branches:
                     period *= _period(branch, axis)
     return period
+
+
+def _torch_same_only(w: Window) -> None:
+    """Refuse TensorFlow's 'same', whose padding depends on the size (aligned sizes are
+    PyTorch's question: which input sizes leave no window's leftover)."""
+    if w.same and w.convention is not Convention.TORCH:
+        raise NoSolutionError("aligned sizes follow PyTorch's padding; TensorFlow's "
+                              "padding='same' pads by an amount that depends on the size "
+                              "(solve for a size with --for and --target instead)")
 
 
 def _walk(layers: Sequence[Layer], axis: int, n: int) -> tuple[int, bool] | None:
@@ -188,7 +201,9 @@ def _step(layer: Layer, axis: int, n: int) -> tuple[int, bool] | None:
             return _paths(branches, axis, n)
         case PixelShuffle(factor=r, inverse=True) if n % _int(r):
             return None
-        case Conv(window=w) | Pool(window=w) if not (isinstance(layer, Conv) and w.same):
+        case Conv(window=w) | Pool(window=w) | ConvTranspose(window=w) if w.same:
+            _torch_same_only(w)
+        case Conv(window=w) | Pool(window=w):
             k, s, p, d = (_int(v[axis]) for v in (w.kernel, w.stride, w.padding, w.dilation))
             return axis_size(layer, axis, n, _int), f.window_leftover(n, k, s, p, d) == 0
     out = axis_size(layer, axis, n, _known)

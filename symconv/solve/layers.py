@@ -5,7 +5,6 @@ transposed convolution can produce. The arithmetic is the formulas module's."""
 from __future__ import annotations
 
 import dataclasses
-import enum
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -22,6 +21,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -39,56 +39,40 @@ from symconv.language.layers import (
     Residual,
     Scale,
     Upsample,
-    Window,
 )
 from symconv.network import Network
 
 
-class Convention(enum.Enum):
-    """Whose padding='same': PyTorch's (stride 1 only, output n) or TensorFlow's (any stride,
-    output ceil(n/s), padding that depends on n)."""
-
-    TORCH = "torch"
-    TENSORFLOW = "tensorflow"
-
-
 def sizes_in(network: Network, convention: Convention) -> Network:
-    """A network with the spatial sizes `network` has in `convention`, for questions of
-    size alone (`symconv.solve(sizes_in(net, Convention.TENSORFLOW), "W", 7)`).
-
-    Only padding='same' differs. In PyTorch's convention it keeps the size, stride 1 only;
-    in TensorFlow's ('SAME') it gives ceil(n/s) for any stride and kernel, which is the
-    output floor((n - 1)/s) + 1 of the window with kernel 1, stride s and no padding: each
-    'same' convolution is written as that window (its kernel no longer the model's, so the
-    result's parameter counts are not). An explicit padding p=P is P zeros on each side in
-    both conventions (Keras's ZeroPadding2D(P) before a 'VALID' convolution)."""
-    if convention is Convention.TORCH:
-        return network
-    return dataclasses.replace(network, layers=_tensorflow(network.layers))
+    """The network with every padding='same' window in `convention` (whose 'same' a window
+    follows is part of the IR: `Window.convention`, from a description's convention line or
+    --convention; this re-reads a network built in one convention in the other). Windows
+    without 'same' are the same in both conventions: an explicit padding p=P is P zeros on
+    each side (Keras's ZeroPadding2D(P) before a 'VALID' convolution)."""
+    return dataclasses.replace(network, layers=_in(network.layers, convention))
 
 
-def _tensorflow(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
-    """The layers with every 'same' convolution's window made TensorFlow's (see sizes_in)."""
-    return tuple(_tensorflow_layer(layer) for layer in layers)
+def _in(layers: tuple[Layer, ...], convention: Convention) -> tuple[Layer, ...]:
+    return tuple(_layer_in(layer, convention) for layer in layers)
 
 
-def _tensorflow_layer(layer: Layer) -> Layer:
+def _layer_in(layer: Layer, convention: Convention) -> Layer:
     match layer:
         case Conv(window=w) if w.same:
-            ones, zeros = tuple(1 for _ in w.kernel), tuple(0 for _ in w.kernel)
-            return dataclasses.replace(layer, window=Window(ones, w.stride, zeros, ones))
+            return dataclasses.replace(layer, window=dataclasses.replace(w, convention=convention))
         case Repeat(body=body) | Scale(body=body):
-            return dataclasses.replace(layer, body=_tensorflow(body))
+            return dataclasses.replace(layer, body=_in(body, convention))
         case Residual(body=body, shortcut=shortcut):
-            return dataclasses.replace(layer, body=_tensorflow(body),
-                                       shortcut=_tensorflow(shortcut))
+            return dataclasses.replace(layer, body=_in(body, convention),
+                                       shortcut=_in(shortcut, convention))
         case Concat(branches=branches):
-            return dataclasses.replace(layer, branches=tuple(_tensorflow(b) for b in branches))
+            return dataclasses.replace(layer, branches=tuple(_in(b, convention)
+                                                             for b in branches))
         case (Conv() | ConvTranspose() | Pool() | AdaptivePool() | Linear() | Flatten()
               | BatchNorm() | Activation() | Dropout() | GroupNorm() | LayerNorm()
               | InstanceNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool()
               | ChannelShuffle() | Chunk() | ChannelNorm() | LayerScale() | ChannelsLast()):
-            return layer
+            return layer  # pools and transposed convolutions take 'same' in TensorFlow's only
         case _:
             assert_never(layer)
 

@@ -64,6 +64,7 @@ from symconv.solve.walk import (
     PathsDisagree,
     direction,
     has,
+    kernel_of_tf_same,
     network_conditions,
     output_sizes,
     relation,
@@ -188,6 +189,10 @@ def solve(network: Network | str, unknown: str, target: object, /, **values: obj
     if any(unknown in free_names(t) for t in targets):
         raise NoSolutionError(f"the target size may not contain {unknown}, the symbol solved for")
     acting = [zero_ok for v, _, zero_ok in roles(bound, u) if has(v, u)]
+    if not acting and kernel_of_tf_same(bound.layers, u):
+        raise NoSolutionError(
+            f"'{unknown}' does not decide the output's spatial size in TensorFlow's "
+            "convention: padding='same' gives ceil(n/s) whatever the kernel and dilation")
     if not acting:
         raise NoSolutionError(f"'{unknown}' does not decide the output's spatial size (a "
                               "channel count, or a window of a padding='same' convolution); "

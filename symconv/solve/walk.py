@@ -29,6 +29,7 @@ from symconv.language.layers import (
     Chunk,
     Concat,
     Conv,
+    Convention,
     ConvTranspose,
     Dropout,
     Flatten,
@@ -66,9 +67,15 @@ def _layer_roles(layers: Sequence[Layer], u: sympy.Symbol, rank: int
                  ) -> Iterator[tuple[Value, int | None, bool]]:
     for layer in layers:
         match layer:
+            # TensorFlow's 'same' gives ceil(n/s) (n·s transposed): the stride alone acts;
+            # PyTorch's keeps n.
+            case Conv(window=w) | Pool(window=w) if w.same:
+                if w.convention is Convention.TENSORFLOW:
+                    yield from ((v, -1, False) for v in w.stride)
+            case ConvTranspose(window=w) if w.same:
+                yield from ((v, 1, False) for v in w.stride)
             case Conv(window=w) | Pool(window=w):
-                if not (isinstance(layer, Conv) and w.same):
-                    yield from _window_roles(w, 1, isinstance(layer, Pool) and layer.ceil_mode)
+                yield from _window_roles(w, 1, isinstance(layer, Pool) and layer.ceil_mode)
             case ConvTranspose(window=w, output_padding=op):
                 yield from _window_roles(w, -1, False)
                 yield from ((v, 1, True) for v in op)
@@ -95,6 +102,27 @@ def _layer_roles(layers: Sequence[Layer], u: sympy.Symbol, rank: int
                 pass
             case _:
                 assert_never(layer)
+
+
+def kernel_of_tf_same(layers: Sequence[Layer], u: sympy.Symbol) -> bool:
+    """Whether u stands in the kernel or dilation of a TensorFlow 'same' window, which its
+    output ceil(n/s) (n·s transposed) does not depend on."""
+    for layer in layers:
+        match layer:
+            case Conv(window=w) | Pool(window=w) | ConvTranspose(window=w) if (
+                    w.same and w.convention is Convention.TENSORFLOW):
+                if any(has(v, u) for v in (*w.kernel, *w.dilation)):
+                    return True
+            case Repeat(body=body) | Scale(body=body):
+                if kernel_of_tf_same(body, u):
+                    return True
+            case Residual(body=body, shortcut=shortcut):
+                if kernel_of_tf_same((*body, *shortcut), u):
+                    return True
+            case Concat(branches=branches):
+                if any(kernel_of_tf_same(b, u) for b in branches):
+                    return True
+    return False
 
 
 def _window_roles(w: Window, sign: int, ceil: bool
@@ -362,8 +390,16 @@ def axis_size(layer: Layer, axis: int, n: Any, at: Callable[[Value], Any]) -> An
     read through `at` (a value given for a symbol, or a check that it is a number): the
     one step of the per-axis walks (run_layers here, the aligned sizes of solve/align.py)."""
     match layer:
-        case Conv(window=w) if w.same:
-            return n
+        case Conv(window=w) | Pool(window=w) if w.same:
+            match w.convention:
+                case Convention.TORCH:
+                    return n
+                case Convention.TENSORFLOW:
+                    return f.tf_same_out(n, at(w.stride[axis]))
+                case _:
+                    assert_never(w.convention)
+        case ConvTranspose(window=w) if w.same:  # TensorFlow's alone (build refuses PyTorch's)
+            return f.tf_same_transposed_out(n, at(w.stride[axis]))
         case Conv(window=w) | Pool(window=w):
             ceil = isinstance(layer, Pool) and layer.ceil_mode
             out = f.window_out_ceil if ceil else f.window_out
