@@ -122,6 +122,10 @@ class Network:
     # from_torch: what model.parameters() holds beyond the layers' parameters. Not part of
     # the network's arithmetic (so not compared), but said wherever totals are shown.
     unused_parameters: tuple[Unused, ...] = field(default=(), compare=False)
+    # The input's name, which joins of named tensors read (`input 3 x H x W as x0`; the
+    # forward's argument in from_torch). A name a join reads that no Bind before it binds is
+    # the input: language/names.check_names sees to that where a network is built.
+    input_name: str = field(default="x", compare=False)
     # The compiled evaluator and what numeric calls need besides (symconv.numeric.fast), built on
     # demand; a copy or a pickle of the network starts without it.
     _fast: _FastCache = field(default_factory=lambda: _FastCache(), init=False, repr=False,
@@ -376,7 +380,8 @@ def parse(text: str, input_shape: Shape | str | None = None) -> Network:
         )
     if not built.layers:
         raise ShapeError("the description has no layers", built.input_source)
-    return Network(built.input_shape, built.layers, built.input_source)
+    return Network(built.input_shape, built.layers, built.input_source,
+                   input_name=built.input_name)
 
 
 def closed_forms(network: object, layer: object = None, /, **values: object

@@ -30,6 +30,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelShuffle,
     Chunk,
     Concat,
@@ -40,6 +41,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     Layer,
     LayerNorm,
     Linear,
@@ -253,6 +255,11 @@ def layer_fields(
             return fields
         case Repeat() | Residual() | Concat() | Scale():
             raise AssertionError("blocks are traced by trace.py")
+        case Bind(layer=inner):
+            return layer_fields(inner, fields, in_spatial, input_spatial)
+        # A join's inputs are named tensors, whose fields trace.chain keeps (engine/joins.py).
+        case Join():
+            raise AssertionError("joins are traced by trace.py")
         case _:
             assert_never(layer)
 

@@ -62,6 +62,7 @@ class RawLayer:
 class InputDecl:
     shape: tuple[Value, ...]
     source: Source
+    name: str | None = None  # `input 3 x H x W as x0`: the input's name for joins
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,17 @@ class RawBlock:
     source: Source
 
 
+@dataclass(frozen=True, slots=True)
+class RawBinding:
+    """`y1 = conv 32 k=3`: a layer (or block) whose output is named."""
+
+    name: str
+    statement: RawLayer | RawBlock
+    source: Source
+
+
 RawValue: TypeAlias = "Value | tuple[Value, ...] | str | RawLayer"
-Statement: TypeAlias = "InputDecl | RawLayer | RawBlock"
+Statement: TypeAlias = "InputDecl | RawLayer | RawBlock | RawBinding"
 
 
 # ---------------------------------------------------------------- the parser
@@ -381,7 +391,8 @@ class _ToStatements(Transformer[Token, Any]):
     # statements
     @v_args(meta=True)
     def input_decl(self, meta: Any, children: list[Any]) -> InputDecl:
-        return InputDecl(children[0], self._at(meta))
+        shape, name = children
+        return InputDecl(shape, self._at(meta), None if name is None else str(name))
 
     @v_args(meta=True)
     def positional(self, meta: Any, children: list[Any]) -> Arg:
@@ -421,6 +432,11 @@ class _ToStatements(Transformer[Token, Any]):
 
     def assignment(self, children: list[Any]) -> RawLayer:
         return children[1]
+
+    @v_args(meta=True)
+    def binding(self, meta: Any, children: list[Any]) -> RawBinding:
+        name, statement = children
+        return RawBinding(str(name), statement, self._at(meta))
 
     @v_args(meta=True)
     def layer_call(self, meta: Any, children: list[Any]) -> RawLayer:
@@ -623,6 +639,8 @@ def _check_terms(statements: tuple[Statement, ...]) -> None:
                 layers += 1
                 values = [(a.value, a.source) for a in item.args]
                 values += [(k.value, k.source) for k in item.keywords]
+            case RawBinding(statement=inner):
+                stack.append(inner)
             case RawBlock(argument=argument, bodies=bodies):
                 layers += 1
                 values = [] if argument is None else [(argument.value, argument.source)]

@@ -21,11 +21,22 @@ from sympy.printing.pycode import PythonCodePrinter
 from symconv.algebra.symbols import Value, symbol
 from symconv.engine.blocks import MAX_UNROLLED, unrolled_layers
 from symconv.engine.formulas import scaled_size
+from symconv.engine.joins import join_counts, join_shape
 from symconv.engine.records import PENDING_RULES, SCALED_SIZES
 from symconv.engine.substitute import substitute
 from symconv.engine.trace import check_input, trace
 from symconv.errors import InvalidValueError, SymconvError
-from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
+from symconv.language.layers import (
+    Bind,
+    Concat,
+    Join,
+    Layer,
+    Repeat,
+    Residual,
+    Scale,
+    kind_of,
+    unbound,
+)
 from symconv.language.parse import TOO_BIG
 from symconv.language.values import substitution, value_of
 
@@ -315,8 +326,15 @@ class _Compiler:
             self._check(condition, 1)
         shape = [self._assign(size, 1) for size in sizes]
         rows, kinds, totals = [], [], []
+        start, named = shape, dict[str, list[str]]()  # the variables of each named tensor (a Bind's output)
         for layer in self.network.layers:
-            shape, counts = self._layer(layer, shape, 1)
+            inner = unbound(layer)
+            if isinstance(inner, Join):
+                shape, counts = self._join(inner, [named.get(n, start) for n in inner.names])
+            else:
+                shape, counts = self._layer(inner, shape, 1)
+            if isinstance(layer, Bind):
+                named[layer.name] = shape
             rows.append(f"(({', '.join(shape)},), {', '.join(counts)})")
             kinds.append(kind_of(layer))
             totals.append(counts)
@@ -431,6 +449,34 @@ class _Compiler:
         counts = values[len(record.output_shape):]
         return ([self._assign(size, depth) for size in sizes],
                 [self._assign(count, depth, "c") for count in counts])
+
+    def _join(self, join: Join, inputs: list[list[str]]) -> tuple[list[str], list[str]]:
+        """Lines computing a join's output sizes and counts from the variables of its named
+        tensors (joins stand at the top level only: depth 1)."""
+        # A variable that holds a number is that number here (a pooled 1 x 1 broadcasts).
+        shapes = [tuple(_rename(_variable(name), self.copies) for name in shape)
+                  for shape in inputs]
+        pending: list[Any] = []
+        token = PENDING_RULES.set(pending)
+        try:
+            out, _ = join_shape(join, shapes)
+            values = [*out, 0, *join_counts(join, out)]
+            for condition in pending:
+                self.printer._print(condition)
+            for value in values:
+                _exact(self.printer, value)
+        except (SymconvError, TypeError):
+            # The shapes never fit (or have no code): the trace decides, and says why.
+            self.lines.append("    raise _Rejected")
+            self.vector_lines = None
+            return list(inputs[0]), [self._assign(0, 1, "c") for _ in _COUNTS]
+        finally:
+            PENDING_RULES.reset(token)
+        for condition in pending:
+            self._check(condition, 1)
+        sizes, counts = values[:len(out)], values[len(out):]
+        return ([self._assign(size, 1) for size in sizes],
+                [self._assign(count, 1, "c") for count in counts])
 
     def _repeat(self, block: Repeat, shape: list[str], depth: int
                 ) -> tuple[list[str], list[str]]:

@@ -19,11 +19,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from symconv.engine.joins import join_record
 from symconv.engine.receptive import INPUT, Field, layer_fields
 from symconv.engine.records import Chain, Record
 from symconv.engine.trace import chain
 from symconv.errors import SymconvError
-from symconv.language.layers import Concat, Layer, Repeat, Residual, Scale, kind_of
+from symconv.language.layers import (
+    Bind,
+    Concat,
+    Join,
+    Layer,
+    Repeat,
+    Residual,
+    Scale,
+    kind_of,
+    unbound,
+)
 from symconv.language.parse import TOO_BIG, too_big
 from symconv.language.values import substitution, value_of
 
@@ -74,7 +85,7 @@ def _plan(network: Network) -> _Plan:
             names: set[str] = set()
             collect_names(layer, names)
             layers.append((layer, kind_of(layer), tuple(sorted(names)),
-                           isinstance(layer, Repeat | Residual | Concat | Scale)))
+                           isinstance(unbound(layer), Repeat | Residual | Concat | Scale)))
         plan = _Plan(network.symbols, tuple(layers))
         network._fast["plan"] = plan  # the same plan whoever builds it: no lock needed
     return plan
@@ -136,21 +147,28 @@ def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record
     spatial = shape[1:]
     fields: tuple[Field, ...] = tuple(INPUT for _ in spatial)
     records = []
+    start, named = Chain(shape, fields, spatial), dict[str, Chain]()  # where each named tensor was made
     try:
         for index, ((layer, kind, names, block), row) in enumerate(
                 zip(plan.layers, rows, strict=True), start=1):
             bound = layer if not names else _bind(layer, names, given)
-            if block:
+            if isinstance(join := unbound(bound), Join):
+                record = join_record(index, join, [named.get(n, start) for n in join.names], 0)
+                record = dataclasses.replace(record, kind=kind)
+            elif block:
                 (record,), _ = chain((bound,), Chain(shape, fields, spatial))
                 record = dataclasses.replace(record, index=index)
             else:
                 output, params, neurons, connections, macs = row
-                record = Record(index, kind, bound, shape, output, params, neurons, connections,
-                                macs, layer_fields(bound, fields, shape[1:], spatial))
+                record = Record(index, kind, unbound(bound), shape, output, params, neurons,
+                                connections, macs,
+                                layer_fields(bound, fields, shape[1:], spatial))
             if record.fields is not fields and any(map(_too_big, record.fields)):
                 return None
             records.append(record)
             shape, fields = record.output_shape, record.fields
+            if isinstance(layer, Bind):
+                named[layer.name] = Chain(shape, fields, spatial)
     except SymconvError:
         return None  # the trace says where and why, with the values named
     return tuple(records)
