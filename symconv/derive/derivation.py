@@ -35,6 +35,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelShuffle,
     Chunk,
     Concat,
@@ -45,6 +46,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     LayerNorm,
     Linear,
     Pad,
@@ -375,7 +377,9 @@ def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list
         # computes them (the table lists them), as for a block.
         case LayerNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool() | Chunk():
             return _block_steps(record, chain, at)
-        case Repeat() | Residual() | Concat() | Scale():
+        # A join's output (and a named layer's, whose record holds the layer itself) as the
+        # engine computes it from the named tensors.
+        case Repeat() | Residual() | Concat() | Scale() | Join() | Bind():
             return _block_steps(record, chain, at)
         case _:
             assert_never(layer)

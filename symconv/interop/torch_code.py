@@ -20,6 +20,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelShuffle,
     Chunk,
     Concat,
@@ -30,6 +31,9 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
+    JoinOp,
+    Layer,
     LayerNorm,
     Linear,
     Pad,
@@ -42,7 +46,9 @@ from symconv.language.layers import (
     Upsample,
     kind_of,
     shared_of,
+    unbound,
 )
+from symconv.language.names import has_names
 from symconv.present.values import text_shape
 
 if TYPE_CHECKING:
@@ -69,6 +75,7 @@ class _Numbers:
         self.residual, self.concat = self.fresh("Residual"), self.fresh("Concat")
         self.scale, self.global_pool = self.fresh("Scale"), self.fresh("GlobalPool")
         self.chunk = self.fresh("Chunk")
+        self.module = "Network"  # the class of a network with named tensors (_named_module)
         # Modules used at more than one place: a variable each, defined before the network.
         self.shared: dict[str, str] = {}
         self.definitions: list[str] = []
@@ -198,6 +205,8 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
                 args.append(f"p={float(p)!r}")
         case Repeat() | Residual() | Concat() | Scale():
             raise AssertionError("blocks are written by block_lines")
+        case Join() | Bind():
+            raise AssertionError("named tensors are written by _named_module's forward")
         case _:
             assert_never(layer)
     return f"{numbers.nn}.{TORCH_CLASS[kind_of(layer)]}({', '.join(args)})"
@@ -352,19 +361,26 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
                                 + (" (a keyword of Python)" if keyword.iskeyword(name) else ""))
     records = network.records(**values)
     numbers = _Numbers(name)
-    lines = [line for r in records for line in record_lines(r, numbers, "    ")]
+    named = has_names(network.layers)
+    if named:  # a module whose forward keeps the named tensors
+        lines = _named_module(network.layers, records, numbers, network.input_name)
+    else:
+        lines = [line for r in records for line in record_lines(r, numbers, "    ")]
     if numbers.missing:
         names = ", ".join(sorted(numbers.missing))
         raise ShapeError(
             f"PyTorch code needs numbers for every channel count, window size and repeat "
             f"count; give values for {names}"
         )
-    input_shape = records[0].input_shape if records else network.bind(values).input_shape
+    input_shape = (network.bind(values).input_shape if named or not records
+                   else records[0].input_shape)
     head = [
         f"# Written by symconv for the input {text_shape(input_shape)} "
         "(PyTorch adds the batch axis in front).",
     ]
-    concat = _uses(records, Concat)
+    concat = _uses(records, Concat) or any(isinstance(unbound(layer), Join)
+                                           and unbound(layer).op is JoinOp.CONCAT  # type: ignore[union-attr]
+                                           for layer in network.layers)
     if concat:
         head.append("import torch" + _alias("torch", numbers.torch))
     head.append("from torch import nn" + _alias("nn", numbers.nn))
@@ -384,7 +400,51 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     if numbers.definitions:
         head += ["", "# Used at more than one place: one module, its parameters counted once.",
                  *numbers.definitions]
+    if named:
+        return "\n".join([*head, *lines, "", f"{name} = {numbers.module}()"]) + "\n"
     return "\n".join([*head, "", f"{name} = {numbers.nn}.Sequential(", *lines, ")"]) + "\n"
+
+
+def _named_module(layers: Sequence[Layer], records: Sequence[Record], numbers: _Numbers,
+                  input_name: str) -> list[str]:
+    """A network with named tensors as an nn.Module: each layer an attribute (a block an
+    nn.Sequential of it), and a forward that keeps every named tensor in a variable of
+    its name (the same tensor, read by each join that names it)."""
+    numbers.module = numbers.fresh("Network")
+    variables: dict[str, str] = {}
+
+    def variable(name: str) -> str:
+        if name not in variables:
+            ok = name.isidentifier() and not keyword.iskeyword(name)
+            variables[name] = numbers.fresh(name if ok else "t")
+        return variables[name]
+
+    for reserved in ("self", "h"):
+        numbers.taken.add(reserved)
+    first = variable(input_name)
+    init = [f"class {numbers.module}({numbers.nn}.Module):", "    def __init__(self):",
+            "        super().__init__()"]
+    forward = [f"    def forward(self, {first}):", f"        h = {first}"]
+    for layer, record in zip(layers, records, strict=True):
+        comment = f"  # -> {text_shape(record.output_shape)}"
+        join = unbound(layer)
+        if isinstance(join, Join):
+            names = [variable(n) for n in join.names]
+            code = {JoinOp.CONCAT: f"{numbers.torch}.cat([{', '.join(names)}], dim=1)",
+                    JoinOp.ADD: " + ".join(names), JoinOp.MUL: " * ".join(names),
+                    JoinOp.USE: names[0]}[join.op]
+        else:
+            attribute = f"layer{record.index}"
+            if isinstance(record.layer, Repeat | Residual | Concat | Scale):
+                made = record_lines(record, numbers, "            ")
+                init += [f"        self.{attribute} = {numbers.nn}.Sequential(", *made,
+                         "        )"]
+            else:
+                init.append(f"        self.{attribute} = {_module_code(record, numbers)}")
+            code = f"self.{attribute}(h)"
+        target = f"{variable(layer.name)} = h" if isinstance(layer, Bind) else "h"
+        forward.append(f"        {target} = {code}{comment}")
+    return ["", *init, "", *forward, "        return h"]
 
 
 def _alias(module: str, name: str) -> str:

@@ -24,6 +24,7 @@ from symconv.language.layers import (
     kind_of,
 )
 
+BLOCKS = (Repeat, Residual, Concat, Scale)
 INPUT_NAME = "x"  # the network input's name where the description gives none
 
 # How many names each join reads: (least, most); None for any number.
@@ -52,6 +53,10 @@ def check_names(layers: Sequence[Layer], input_name: str = INPUT_NAME) -> None:
             raise InvalidLayerError(f"'{layer.name}' names a layer that is already named "
                                     f"'{inner.name}'; a layer's output has one name",
                                     layer.source, label)
+        if isinstance(layer, Bind) and isinstance(inner, BLOCKS):
+            raise InvalidLayerError(f"'{layer.name} = {kind_of(inner)} ...' names a block; a "
+                                    "binding names the output of one layer: write the block, "
+                                    f"then '{layer.name} = identity'", layer.source, label)
         _no_names_inside(inner, label)
         if isinstance(inner, Join):
             _check_join(inner, bound, later, label)
@@ -81,9 +86,9 @@ def _check_join(join: Join, bound: dict[str, Source | None], later: dict[str, So
             raise UnknownNameError(f"the tensor '{name}' is used before it is bound (it is "
                                    f"bound{line}); a name is read only after the layer that "
                                    "binds it", join.source, label)
-        raise UnknownNameError(f"unknown tensor '{name}'{did_you_mean(name, list(bound))}; a "
-                               f"join reads tensors bound earlier (name = layer) or the input "
-                               f"(the names bound here: {', '.join(bound)})", join.source, label)
+        raise UnknownNameError(f"unknown tensor '{name}': a join reads the input or a tensor "
+                               f"bound earlier by name = layer (here: {', '.join(bound)})"
+                               f"{did_you_mean(name, list(bound))}", join.source, label)
 
 
 def _no_names_inside(layer: Layer, label: str) -> None:

@@ -326,7 +326,8 @@ class _Compiler:
             self._check(condition, 1)
         shape = [self._assign(size, 1) for size in sizes]
         rows, kinds, totals = [], [], []
-        start, named = shape, dict[str, list[str]]()  # the variables of each named tensor (a Bind's output)
+        # The variables of each named tensor (a Bind's output).
+        start, named = shape, dict[str, list[str]]()
         for layer in self.network.layers:
             inner = unbound(layer)
             if isinstance(inner, Join):

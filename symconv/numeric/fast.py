@@ -147,7 +147,8 @@ def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record
     spatial = shape[1:]
     fields: tuple[Field, ...] = tuple(INPUT for _ in spatial)
     records = []
-    start, named = Chain(shape, fields, spatial), dict[str, Chain]()  # where each named tensor was made
+    # Where each named tensor was made.
+    start, named = Chain(shape, fields, spatial), dict[str, Chain]()
     try:
         for index, ((layer, kind, names, block), row) in enumerate(
                 zip(plan.layers, rows, strict=True), start=1):

@@ -16,6 +16,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelShuffle,
     Chunk,
     Concat,
@@ -26,6 +27,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     Layer,
     LayerNorm,
     Linear,
@@ -81,6 +83,10 @@ def _tensorflow_layer(layer: Layer) -> Layer:
                                        shortcut=_tensorflow(shortcut))
         case Concat(branches=branches):
             return dataclasses.replace(layer, branches=tuple(_tensorflow(b) for b in branches))
+        case Bind(layer=inner):
+            return dataclasses.replace(layer, layer=_tensorflow_layer(inner))
+        case Join():
+            return layer
         case (Conv() | ConvTranspose() | Pool() | AdaptivePool() | Linear() | Flatten()
               | BatchNorm() | Activation() | Dropout() | GroupNorm() | LayerNorm()
               | InstanceNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool()
