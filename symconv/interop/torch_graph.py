@@ -35,6 +35,11 @@ class Step:
     features: Value | None = None  # x.view(-1, 400) declares the flattened size
 
 
+class NotATree(Exception):
+    """The graph is no tree of branches that leave one tensor and meet again (a tensor read
+    by several later joins, as in a dense block): torch_named.py reads it with names."""
+
+
 # A node read into a step; the second argument is where the node's path starts (the input
 # of the branch it is in, or the forward's input), which a size taken from a tensor may name.
 Reader = Callable[[Any, Any], "Step | None"]
@@ -108,6 +113,7 @@ class _Walk:
     def __init__(self, read: Reader, start: Any):
         self.read, self.start = read, start
         self.forks: dict[Any, Any] = {}
+        self.seen: set[Any] = set()  # every node read into a step: none is read twice
 
     def inputs(self, node: Any) -> list[Any]:
         kind = _join_kind(node)
@@ -157,11 +163,11 @@ class _Walk:
         steps: list[Step] = []
         node = end
         while node is not start:
-            if node is self.start:
-                raise UnsupportedError(
-                    "a branch of the forward does not start where the others do; symconv "
-                    "reads branches that leave one tensor and meet again"
-                )
+            if node is self.start or node in self.seen:
+                # A branch that starts elsewhere, or a node on more than one branch: as a
+                # tree, its layers would be copied (torch_named.py names the tensors).
+                raise NotATree
+            self.seen.add(node)
             before = self.previous(node)
             if _join_kind(node):
                 steps.append(self.block(node))
@@ -188,6 +194,8 @@ class _Walk:
             return Step(Concat(tuple(b or (Activation("identity"),) for b in branches)), where)
         if _join_kind(join) == "mul":
             gates = [b for b in branches if b]
+            if len(gates) == 2:  # two tensors computed from one: named (torch_named.py)
+                raise NotATree
             if len(gates) != 1:
                 raise UnsupportedError(
                     f"{where} multiplies "
