@@ -48,6 +48,9 @@ KINDS = {
     "Residual": "residual { conv 4 k=K p=P } shortcut { maxpool k=1 }",
     "Concat": "concat { conv 4 k=1 } { avgpool k=3 s=1 p=1 }",
     "Scale": "scale { adaptive_avgpool 1\nconv 4 k=1\nsigmoid }",
+    "Bind": "a = conv 4 k=K s=S p=P\ng = adaptive_avgpool 1\nmul a g",
+    "Join": "u = upsample scale_factor=S\nd = maxpool k=S\nconcat x d\nuse u\nmaxpool k=S\n"
+            "add d x",
 }
 
 

@@ -217,15 +217,6 @@ class TwoInputs(nn.Module):
         return x
 
 
-class TwoGates(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(4, 4, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x) * torch.sigmoid(self.conv(x))
-
-
 class Halved(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * 0.5
@@ -278,9 +269,6 @@ ERRORS = [
      "torch.nn.functional.interpolate in the forward takes its size from the shape of the "
      "output of 'conv', which is not the input of the branch it is in; symconv reads a "
      "resize to the spatial size of the input of the branch it is in"),
-    (TwoGates(), (4, 8, 8), "UnsupportedError",
-     "the product x * y in the forward multiplies two tensors computed from one; symconv "
-     "reads a tensor times a gate computed from it"),
     (Halved(), (4, 8, 8), "UnsupportedError",
      "the product x * y in the forward multiplies a tensor by a number; symconv reads a "
      "tensor times a gate computed from it (x * s, a scale block)"),

@@ -32,7 +32,6 @@ from symconv.language.layers import (
     GroupNorm,
     InstanceNorm,
     Join,
-    JoinOp,
     Layer,
     LayerNorm,
     Linear,
@@ -76,6 +75,7 @@ class _Numbers:
         self.scale, self.global_pool = self.fresh("Scale"), self.fresh("GlobalPool")
         self.chunk = self.fresh("Chunk")
         self.module = "Network"  # the class of a network with named tensors (_named_module)
+        self.join = self.fresh("Join")
         # Modules used at more than one place: a variable each, defined before the network.
         self.shared: dict[str, str] = {}
         self.definitions: list[str] = []
@@ -378,15 +378,13 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         f"# Written by symconv for the input {text_shape(input_shape)} "
         "(PyTorch adds the batch axis in front).",
     ]
-    concat = _uses(records, Concat) or any(isinstance(unbound(layer), Join)
-                                           and unbound(layer).op is JoinOp.CONCAT  # type: ignore[union-attr]
-                                           for layer in network.layers)
+    concat = _uses(records, Concat) or named
     if concat:
         head.append("import torch" + _alias("torch", numbers.torch))
     head.append("from torch import nn" + _alias("nn", numbers.nn))
     own = {"nn": numbers.nn, "torch": numbers.torch, "Residual": numbers.residual,
            "Concat": numbers.concat, "Scale": numbers.scale,
-           "GlobalPool": numbers.global_pool, "Chunk": numbers.chunk}
+           "GlobalPool": numbers.global_pool, "Chunk": numbers.chunk, "Join": numbers.join}
     if _uses(records, Residual):
         head.append(RESIDUAL_CLASS.format(**own))
     if concat:
@@ -397,6 +395,8 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
         head.append(GLOBAL_POOL_CLASS.format(**own))
     if _uses(records, Chunk):
         head.append(CHUNK_CLASS.format(**own))
+    if named:
+        head.append(JOIN_CLASS.format(**own))
     if numbers.definitions:
         head += ["", "# Used at more than one place: one module, its parameters counted once.",
                  *numbers.definitions]
@@ -407,9 +407,9 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
 
 def _named_module(layers: Sequence[Layer], records: Sequence[Record], numbers: _Numbers,
                   input_name: str) -> list[str]:
-    """A network with named tensors as an nn.Module: each layer an attribute (a block an
-    nn.Sequential of it), and a forward that keeps every named tensor in a variable of
-    its name (the same tensor, read by each join that names it)."""
+    """A network with named tensors as an nn.Module: each layer (and each join, a small
+    `Join` module) an attribute `layer<row>`, and a forward that keeps every named tensor in
+    a variable of its name (the same tensor, read by each join that names it)."""
     numbers.module = numbers.fresh("Network")
     variables: dict[str, str] = {}
 
@@ -426,25 +426,40 @@ def _named_module(layers: Sequence[Layer], records: Sequence[Record], numbers: _
             "        super().__init__()"]
     forward = [f"    def forward(self, {first}):", f"        h = {first}"]
     for layer, record in zip(layers, records, strict=True):
+        attribute = f"self.layer{record.index}"
         comment = f"  # -> {text_shape(record.output_shape)}"
         join = unbound(layer)
         if isinstance(join, Join):
-            names = [variable(n) for n in join.names]
-            code = {JoinOp.CONCAT: f"{numbers.torch}.cat([{', '.join(names)}], dim=1)",
-                    JoinOp.ADD: " + ".join(names), JoinOp.MUL: " * ".join(names),
-                    JoinOp.USE: names[0]}[join.op]
+            init.append(f"        {attribute} = {numbers.join}({join.op.value!r})")
+            code = f"{attribute}({', '.join(variable(n) for n in join.names)})"
         else:
-            attribute = f"layer{record.index}"
-            if isinstance(record.layer, Repeat | Residual | Concat | Scale):
-                made = record_lines(record, numbers, "            ")
-                init += [f"        self.{attribute} = {numbers.nn}.Sequential(", *made,
-                         "        )"]
-            else:
-                init.append(f"        self.{attribute} = {_module_code(record, numbers)}")
-            code = f"self.{attribute}(h)"
+            made = record_lines(record, numbers, "        ")
+            made[0] = f"        {attribute} = {made[0].lstrip()}"
+            made[-1] = made[-1].rpartition(",  # -> ")[0]  # the shape goes on the call
+            init += made
+            code = f"{attribute}(h)"
         target = f"{variable(layer.name)} = h" if isinstance(layer, Bind) else "h"
         forward.append(f"        {target} = {code}{comment}")
     return ["", *init, "", *forward, "        return h"]
+
+
+JOIN_CLASS = '''
+class {Join}({nn}.Module):
+    """symconv's join of named tensors: concat (along the channels), add, mul, or use (the
+    one tensor itself)."""
+
+    def __init__(self, op):
+        super().__init__()
+        self.op = op
+
+    def forward(self, *tensors):
+        if self.op == "concat":
+            return {torch}.cat(tensors, dim=1)
+        result = tensors[0]
+        for tensor in tensors[1:]:
+            result = result + tensor if self.op == "add" else result * tensor
+        return result
+'''
 
 
 def _alias(module: str, name: str) -> str:
