@@ -339,6 +339,9 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
     """Fields of paths that meet (sum or concatenation): the largest receptive field over the
     paths, and whether the paths are aligned (every path centres unit u at the same place):
     True, False, or the condition under which they are."""
+    numbers = _plain_numbers(paths)
+    if numbers is not None:
+        return numbers
     merged, conditions = [], []
     for axis in zip(*paths, strict=True):
         widest = axis[0]
@@ -358,6 +361,25 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
     aligned = sympy.And(*conditions)
     decided = truth(aligned)
     return tuple(merged), aligned if decided is None else decided
+
+
+def _plain_numbers(paths: Sequence[tuple[Field, ...]]
+                   ) -> tuple[tuple[Field, ...], bool] | None:
+    """merge_paths in int arithmetic where every field is whole numbers (a dense block's
+    concatenations merge dozens of paths, at every numeric trace); None otherwise."""
+    if not all(type(fd.size) is int and type(fd.jump) is int and type(fd.start) is int
+               for fields in paths for fd in fields):
+        return None
+    merged, aligned = [], True
+    for axis in zip(*paths, strict=True):
+        widest = axis[0]
+        for fd in axis[1:]:
+            if fd.size > widest.size:
+                widest = fd
+        merged.append(widest)
+        aligned = aligned and all(fd.jump == widest.jump and fd.start == widest.start
+                                  for fd in axis)
+    return tuple(merged), aligned
 
 
 def _either(condition: Any, a: Field, b: Field) -> Field:

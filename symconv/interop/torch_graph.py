@@ -114,6 +114,7 @@ class _Walk:
         self.read, self.start = read, start
         self.forks: dict[Any, Any] = {}
         self.seen: set[Any] = set()  # every node read into a step: none is read twice
+        self.before: dict[Any, Any] = {}  # previous(node), worked out once per node
 
     def inputs(self, node: Any) -> list[Any]:
         kind = _join_kind(node)
@@ -132,6 +133,11 @@ class _Walk:
 
     def previous(self, node: Any) -> Any:
         """The node before this one on its path: its input, or for a join, the fork."""
+        if node not in self.before:
+            self.before[node] = self._previous(node)
+        return self.before[node]
+
+    def _previous(self, node: Any) -> Any:
         if _join_kind(node):
             return self.fork(node)
         inputs = self.inputs(node)
