@@ -77,6 +77,7 @@ class Built:
 def build(statements: Sequence[Statement], input_shape: tuple[Value, ...] | None = None) -> Built:
     """Resolve statements into layers; `input_shape` (from --input) replaces an input line."""
     builder = _Builder(input_shape)
+    builder.later = {s.name: s.source for s in statements if isinstance(s, RawBinding)}
     for statement in statements:
         builder.statement(statement)
     check_names(builder.layers, builder.input_name)
@@ -108,6 +109,7 @@ class _Builder:
         self.input_name = INPUT_NAME
         self.top = True  # names are bound and read at the top level only (language/names.py)
         self.ranks: dict[str, int] = {}  # the spatial axes of each named tensor
+        self.later: dict[str, Source] = {}  # every name the description binds, and where
 
     def statement(self, statement: Statement) -> None:
         match statement:
@@ -162,8 +164,9 @@ class _Builder:
             names.append(arg.value.name)
         join = Join(JoinOp(raw.name), tuple(names), raw.source)
         self.ranks.setdefault(self.input_name, self._input_rank())
-        if any(name not in self.ranks for name in names):
-            check_names([*self.layers, join], self.input_name)  # raises, naming the rule
+        if not names or any(name not in self.ranks for name in names):
+            # raises, naming the rule (a name bound later, or none at all)
+            check_names([*self.layers, join], self.input_name, self.later)
         ranks = {self.ranks[name] for name in names}
         if len(ranks) > 1:
             shown = ", ".join(f"{name}: {self.ranks[name]}" for name in names)

@@ -9,7 +9,7 @@ these rules: a name a join reads that no earlier Bind bound is the network's inp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from symconv.errors import InvalidLayerError, Source, UnknownNameError, did_you_mean
 from symconv.language.layers import (
@@ -40,12 +40,15 @@ def has_names(layers: Sequence[Layer]) -> bool:
     return any(isinstance(layer, Bind | Join) for layer in layers)
 
 
-def check_names(layers: Sequence[Layer], input_name: str = INPUT_NAME) -> None:
+def check_names(layers: Sequence[Layer], input_name: str = INPUT_NAME,
+                bound_later: Mapping[str, Source | None] | None = None) -> None:
     """Refuse a name bound twice, read before it is bound or never bound, a join with too
     few or too many names, and names inside a block's body (UnknownNameError,
-    InvalidLayerError, each naming the line, the layer and the rule)."""
+    InvalidLayerError, each naming the line, the layer and the rule). `bound_later`: names
+    that statements after these layers bind (the builder checks as it goes)."""
     bound: dict[str, Source | None] = {input_name: None}
-    later = {layer.name: layer.source for layer in layers if isinstance(layer, Bind)}
+    later = {**(bound_later or {}),
+             **{layer.name: layer.source for layer in layers if isinstance(layer, Bind)}}
     for index, layer in enumerate(layers, start=1):
         label = f"layer {index} ({kind_of(layer)})"
         inner = layer.layer if isinstance(layer, Bind) else layer
