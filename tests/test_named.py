@@ -199,7 +199,7 @@ FIELDS = [
     "input 1 x 33 x 33\na = conv 2 k=3 s=2 p=1\nb = conv 2 k=3 p=1\nadd a b\nconv 2 k=3 p=1",
     "input 2 x 25 x 25\ny = conv 2 k=5 p=2\nuse x\nz = conv 2 k=3 p=1\nadd y z\n"
     "avgpool k=3 s=2 p=1",
-    "input 2 x 17 x 17\na = conv 3 k=3 p=1\ng = adaptive_avgpool 1\nmul a g",
+    "input 2 x 17 x 17\na = conv 3 k=3 p=1\ng = avgpool k=(17, 1)\nmul a g",
 ]
 
 
@@ -237,6 +237,16 @@ def test_receptive_field_is_what_autograd_sees(text: str) -> None:
         n = shape[axis + 1]
         low, high = field.interval(unit) if not field.ended else (0, n - 1)
         assert (max(int(low), 0), min(int(high), n - 1)) == (first, end)
+
+
+def test_a_gate_is_left_out_of_the_field_as_a_scale_blocks_is() -> None:
+    """docs/conventions.md: a tensor pooled to one unit and broadcast (a gate) does not make
+    every unit after it see the whole input."""
+    named = symconv.parse("input 4 x 17 x 17\na = conv 4 k=3 p=1\ng = adaptive_avgpool 1\n"
+                          "mul a g\nconv 4 k=3 p=1")
+    block = symconv.parse("input 4 x 17 x 17\nconv 4 k=3 p=1\nscale { adaptive_avgpool 1 }\n"
+                          "conv 4 k=3 p=1")
+    assert [r.fields for r in named.records()][2:] == [r.fields for r in block.records()][1:]
 
 
 # ---------------------------------------------------------------- the rules of names

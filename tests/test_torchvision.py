@@ -7,7 +7,8 @@ stochastic depth, MobileNetV3 small and large, RegNetY), spatial means (MNASNet,
 models that imported before (ResNet, MobileNetV2, RegNetX, SqueezeNet, GoogLeNet,
 Inception v3, VGG, AlexNet, the 3-D ResNet), segmentation models returning {'out': ...}
 upsampled back to their input's size (FCN, DeepLabV3 with its ASPP pooling branch),
-channel split and shuffle (ShuffleNetV2).
+channel split and shuffle (ShuffleNetV2), dense blocks read with named tensors (DenseNet-121), and LR-ASPP's product of tensors
+from two depths resized to a third's size (named tensors too).
 bench/bench_torchvision.py runs all 78.
 """
 
@@ -27,11 +28,13 @@ EXACT = [
     "regnet_y_400mf", "regnet_y_800mf", "mnasnet0_5", "mnasnet1_0", "s3d",
     "resnet18", "resnet50", "mobilenet_v2", "regnet_x_400mf", "squeezenet1_1", "googlenet",
     "inception_v3", "vgg11_bn", "alexnet", "r3d_18",
-    "fcn_resnet50", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5",
+    "fcn_resnet50", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5", "densenet121",
+    "lraspp_mobilenet_v3_large",
 ]
 
 SYMBOLIC = ["efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "mnasnet0_5",
-            "resnet18", "mobilenet_v2", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5"]
+            "resnet18", "mobilenet_v2", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5",
+            "densenet121"]
 SIZES = [(224, 224), (193, 257), (96, 64)]
 
 

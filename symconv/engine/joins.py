@@ -3,7 +3,8 @@
 
 The inputs are the Chains where each named tensor was made (trace.chain keeps them). The
 receptive field is the widest of the inputs' (as where a residual's paths meet:
-receptive.merge_paths), with whether the inputs centre their units alike. Counts: a
+receptive.merge_paths), with whether the inputs centre their units alike; a gate (an
+input pooled to 1 x 1, broadcast) is left out, as a scale block's is. Counts: a
 concatenation copies and a `use` reads, so neither adds any; a sum or product of n tensors
 is one neuron with n inputs per output element, a product also n - 1 multiplies.
 """
@@ -87,6 +88,13 @@ def join_counts(join: Join, output: Shape) -> tuple[Value, Value, Value]:
     return elements, inputs * elements, macs
 
 
+def _gate(at: Chain, output: Shape) -> bool:
+    """Whether the input is broadcast along every spatial axis of a spatial output."""
+    return len(at.shape) == len(output) > 1 and all(
+        truth(f.equal(n, 1)) is True and truth(f.equal(o, 1)) is not True
+        for n, o in zip(at.shape[1:], output[1:], strict=True))
+
+
 def _broadcast_fields(at: Chain, output: Shape) -> tuple[Field, ...]:
     """The input's fields, where it is broadcast along an axis (its size 1, the output's
     more) as after flatten: every output unit sees the one unit's whole region there."""
@@ -101,8 +109,11 @@ def _broadcast_fields(at: Chain, output: Shape) -> tuple[Field, ...]:
 def join_record(index: int, join: Join, inputs: Sequence[Chain], path: int) -> Record:
     """The record of a join whose named tensors stand at `inputs` (in the order named)."""
     shape, condition = join_shape(join, [at.shape for at in inputs])
-    fields, aligned = merge_paths([_broadcast_fields(at, shape) for at in inputs])
+    # A gate (an input pooled to one unit, broadcast along every spatial axis) is left out,
+    # as a scale block's is (docs/conventions.md), unless every input is one.
+    data = [at for at in inputs if not _gate(at, shape)] or list(inputs)
+    fields, aligned = merge_paths([_broadcast_fields(at, shape) for at in data])
     neurons, connections, macs = join_counts(join, shape)
     return Record(index, kind_of(join), join, inputs[0].shape, shape, 0, neurons, connections,
-                  macs, fields, (), path, aligned=None if len(inputs) == 1 else aligned,
+                  macs, fields, (), path, aligned=None if len(data) == 1 else aligned,
                   condition=condition)

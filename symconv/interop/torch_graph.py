@@ -33,6 +33,9 @@ class Step:
     layer: Layer
     where: str  # "nn.MaxPool2d at 'features.3'" or "torch.flatten in the forward"
     features: Value | None = None  # x.view(-1, 400) declares the flattened size
+    # torch_named.py: the named tensor whose spatial size a resize takes (y.shape[-2:]); None
+    # for the input of the branch (the forward's input at the top)
+    size_of: str | None = None
 
 
 class NotATree(Exception):

@@ -139,6 +139,14 @@ def _from_torch(module: Any, input_shape: Sequence[int] | str | None, torch: Any
     except NotATree:  # a tensor read by several joins: named, not copied
         owners = _Owners(module)
         steps, input_name = read_named(graph, reader)
+    except UnsupportedError as refused:
+        # No tree of blocks (a resize to the size of a tensor inside another branch, say):
+        # read with names where that can be done, else the tree's reason is the message.
+        owners = _Owners(module)
+        try:
+            steps, input_name = read_named(graph, reader)
+        except SymconvError:
+            raise refused from None
     steps = _mark_shared(steps)
     layers = tuple(step.layer for step in steps)
     if not layers:
@@ -801,7 +809,8 @@ def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> tuple[Layer, ...]
                 layer = step.layer
                 shape, _ = join_shape(inner, [named.get(n, origin) for n in inner.names])
             else:
-                inner = resolve(inner, shape, origin)
+                inner = resolve(inner, shape,
+                                origin if step.size_of is None else named[step.size_of])
                 layer = (inner if not isinstance(step.layer, Bind)
                          else dataclasses.replace(step.layer, layer=inner))
                 (record,) = trace(shape, (inner,))

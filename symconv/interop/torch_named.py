@@ -12,6 +12,7 @@ layer's output starts with `use name`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from symconv.interop.torch_graph import (
     located,
     name_of,
 )
+from symconv.interop.torch_sizes import _shape_slice
 from symconv.language.layers import Bind, Join, JoinOp
 
 _OPS = {"cat": JoinOp.CONCAT, "add": JoinOp.ADD, "mul": JoinOp.MUL}
@@ -59,13 +61,17 @@ def read_named(graph: Any, read: Reader) -> tuple[list[Step], str]:
                 f"{name_of(node)}{inside(node)} combines {len(inputs)} tensors; symconv reads "
                 "tensors that meet in an addition, a product or torch.cat")
         source = origin[inputs[0]]
-        step = read(node, start)
+        # F.interpolate(x, size=y.shape[-2:]) with y any tensor: y is named, and its size put
+        # in once the shapes are known (torch_import._check)
+        base = _size_base(node)
+        step = read(node, start if base is None else base)
         if step is None:  # a node that changes nothing: its tensor is its input's
             origin[node] = source
             continue
         if source is not current:  # go on from a named tensor
             items.append(_Item(None, Step(Join(JoinOp.USE, ()), located(node)), [source]))
-        items.append(_Item(node, step, []))
+        sized = [] if base is None or origin[base] is start else [origin[base]]
+        items.append(_Item(node, step, sized))
         origin[node] = current = node
     if origin[result] is not current:
         items.append(_Item(None, Step(Join(JoinOp.USE, ()), "the forward's output"),
@@ -89,9 +95,22 @@ class _Item:
         if isinstance(step.layer, Join):
             join = Join(step.layer.op, tuple(n.name for n in self.joined))
             step = Step(join, step.where, step.features)
+        elif self.joined:  # a resize to a named tensor's size
+            step = dataclasses.replace(step, size_of=self.joined[0].name)
         if self.node is not None and self.node in named and self.node is not start:
-            step = Step(Bind(self.node.name, step.layer), step.where, step.features)
+            step = dataclasses.replace(step, layer=Bind(self.node.name, step.layer))
         return step
+
+
+def _size_base(node: Any) -> Any:
+    """The tensor y of F.interpolate(x, size=y.shape[-2:]) (or y.size()[2:]), else None."""
+    if node.op != "call_function" or getattr(node.target, "__name__", "") != "interpolate":
+        return None
+    size = node.args[1] if len(node.args) > 1 else node.kwargs.get("size")
+    if not hasattr(size, "op"):
+        return None
+    base, _ = _shape_slice(size)
+    return base
 
 
 def _tensor(value: Any, join: Any) -> Any:
