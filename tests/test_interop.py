@@ -265,10 +265,6 @@ ERRORS = [
      "listed in docs/language.md)"),
     (nn.Sequential(nn.LayerNorm(5)), (8,), "ShapeError",
      "nn.LayerNorm at '0': normalized_shape 5 must equal the input's last axes 8"),
-    (Upsampling(), (3, 8, 8), "UnsupportedError",
-     "torch.nn.functional.interpolate in the forward takes its size from the shape of the "
-     "output of 'conv', which is not the input of the branch it is in; symconv reads a "
-     "resize to the spatial size of the input of the branch it is in"),
     (Halved(), (4, 8, 8), "UnsupportedError",
      "the product x * y in the forward multiplies a tensor by a number; symconv reads a "
      "tensor times a gate computed from it (x * s, a scale block)"),
