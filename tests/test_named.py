@@ -144,7 +144,7 @@ def test_products_of_computed_tensors_from_torch(make: type[nn.Module],
     model = make()
     network = symconv.from_torch(model, shape)
     assert facts(network) == torch_facts(model, shape)
-    assert any(isinstance(x, Bind) or isinstance(x, Join) for x in network.layers)
+    assert any(isinstance(x, Bind | Join) for x in network.layers)
 
 
 # ---------------------------------------------------------------- round trip, fast path

@@ -7,8 +7,9 @@ stochastic depth, MobileNetV3 small and large, RegNetY), spatial means (MNASNet,
 models that imported before (ResNet, MobileNetV2, RegNetX, SqueezeNet, GoogLeNet,
 Inception v3, VGG, AlexNet, the 3-D ResNet), segmentation models returning {'out': ...}
 upsampled back to their input's size (FCN, DeepLabV3 with its ASPP pooling branch),
-channel split and shuffle (ShuffleNetV2), dense blocks read with named tensors (DenseNet-121), and LR-ASPP's product of tensors
-from two depths resized to a third's size (named tensors too).
+channel split and shuffle (ShuffleNetV2), dense blocks read with named tensors
+(DenseNet-121), and LR-ASPP's product of tensors from two depths resized to a third's size
+(named tensors too).
 bench/bench_torchvision.py runs all 78.
 """
 
