@@ -30,7 +30,7 @@ from symconv.errors import (
     did_you_mean,
 )
 from symconv.language.build import build, no_words
-from symconv.language.layers import Layer, Shared, shared_of
+from symconv.language.layers import Bind, Layer, Shared, shared_of
 from symconv.language.parse import parse_shape, parse_statements
 from symconv.language.values import describe, substitution, value_of, whole_number
 from symconv.present.values import text_value
@@ -126,6 +126,10 @@ class Network:
     # forward's argument in from_torch). A name a join reads that no Bind before it binds is
     # the input: language/names.check_names sees to that where a network is built.
     input_name: str = field(default="x", compare=False)
+    # A model with several outputs (from_torch: a dict or tuple, e.g. {'out': ..., 'aux': ...}):
+    # each output's key and the named tensor it is. The first is the last layer's output,
+    # which output_shape() and the table's last row give; () for one output.
+    outputs: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     # The compiled evaluator and what numeric calls need besides (symconv.numeric.fast), built on
     # demand; a copy or a pickle of the network starts without it.
     _fast: _FastCache = field(default_factory=lambda: _FastCache(), init=False, repr=False,
@@ -285,6 +289,20 @@ class Network:
         if numeric_args(self, values) is not None:
             return tuple(int(v) for v in shape)
         return tuple(sympy.sympify(v, strict=True) for v in shape)
+
+    def output_shapes(self, **values: object) -> dict[str, tuple[Any, ...]]:
+        """Every output's shape by its key ({'out': ..., 'aux': ...} for a model that returns
+        several; {'': output_shape()} for one), as output_shape() gives it."""
+        if not self.outputs:
+            return {"": self.output_shape(**values)}
+        records = self.records(**values)
+        shapes = {self.input_name: self.bind(values).input_shape}
+        for layer, record in zip(self.layers, records, strict=True):
+            if isinstance(layer, Bind):
+                shapes[layer.name] = record.output_shape
+        numeric = all(isinstance(v, int | sympy.Integer) for s in shapes.values() for v in s)
+        return {key: tuple(int(v) if numeric else sympy.sympify(v, strict=True)
+                           for v in shapes[name]) for key, name in self.outputs}
 
     def params(self, **values: object) -> Any:
         """Learnable parameters of the whole network (for a torch model, those its forward

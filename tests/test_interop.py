@@ -271,8 +271,6 @@ ERRORS = [
     (CatAlongWidth(), (4, 8, 8), "UnsupportedError",
      "torch.cat in the forward joins along dim=3; symconv reads concatenations of the "
      "channels (dim=1)"),
-    (Double(), (4, 8, 8), "UnsupportedError",
-     "the addition x + y in the forward adds a tensor to itself"),
     (TwoInputs(), (3, 8, 8), "UnsupportedError",
      "the forward takes 2 inputs ('x', 'y'); symconv reads models with one input tensor"),
     (DataDependent(), (3, 8, 8), "UnsupportedError",

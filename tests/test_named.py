@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import torch
 from test_fast_path import check_agrees
-from test_interop import Upsampling  # once refused: its size is another branch's tensor's
+from test_interop import Double, Upsampling  # once refused: x + x, a size from elsewhere
 from torch import nn
 
 import symconv
 from symconv.cli import main
 from symconv.interop.torch_check import compare
+from symconv.interop.torch_code import to_torch_module
 from symconv.language.layers import Bind, Join, Layer, unbound
 
 # ---------------------------------------------------------------- dense blocks
@@ -137,8 +138,9 @@ class TwoGates(nn.Module):
 
 
 @pytest.mark.parametrize(("make", "shape"), [(TwoDepths, (3, 16, 12)), (TwoGates, (4, 8, 8)),
-                                             (Upsampling, (3, 17, 17))],
-                         ids=["two depths", "two gates", "resized to a named tensor"])
+                                             (Upsampling, (3, 17, 17)), (Double, (4, 8, 8))],
+                         ids=["two depths", "two gates", "resized to a named tensor",
+                              "x + x"])
 def test_products_of_computed_tensors_from_torch(make: type[nn.Module],
                                                  shape: tuple[int, ...]) -> None:
     model = make()
@@ -335,3 +337,52 @@ def test_solver_and_derivation_follow_the_names() -> None:
     assert str(solution).startswith(f"H in {found[0]}..{found[-1]}")  # brute force
     derivation = symconv.derive(network)
     assert [layer.kind for layer in derivation.layers][:2] == ["y = conv2d", "z = conv2d"]
+
+
+# ---------------------------------------------------------------- several outputs
+
+
+class TwoHeads(nn.Module):
+    """A tuple of two tensors computed from one trunk, at different sizes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trunk = nn.Conv2d(3, 8, 3, padding=1)
+        self.small = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 5, 1))
+        self.flat = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 7))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        trunk = self.trunk(x)
+        return self.small(trunk), self.flat(trunk)
+
+
+def test_a_tuple_of_outputs_reports_each() -> None:
+    model = TwoHeads()
+    network = symconv.from_torch(model, (3, 10, 12))
+    with torch.no_grad():
+        outs = model(torch.zeros(1, 3, 10, 12))
+    expected = {str(i): tuple(out.shape[1:]) for i, out in enumerate(outs)}
+    assert network.output_shapes() == expected
+    assert network.output_shape() == expected["0"]  # the first output stays the output
+    assert int(network.params()) == sum(p.numel() for p in model.parameters())
+    symbolic = symconv.from_torch(model)  # H, W symbols, substituted
+    assert symbolic.output_shapes(H=10, W=12) == expected
+
+
+def test_segmentation_with_an_auxiliary_head_reports_out_and_aux() -> None:
+    from torchvision_zoo import import_torchvision
+
+    segmentation = import_torchvision().models.segmentation
+    with torch.device("meta"):
+        model = segmentation.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=True)
+    network = symconv.from_torch(model.eval(), (3, 64, 48))
+    with torch.no_grad():
+        outs = model(torch.zeros(1, 3, 64, 48, device="meta"))
+    assert network.output_shapes() == {k: tuple(v.shape[1:]) for k, v in outs.items()}
+    assert [key for key, _ in network.outputs] == ["out", "aux"]
+    assert (network.output_shape(), int(network.params())) == (
+        (21, 64, 48), sum(p.numel() for p in model.parameters()))
+    written_model = to_torch_module(network, device="meta")  # its forward returns both
+    with torch.no_grad():
+        written = written_model(torch.zeros(1, 3, 64, 48, device="meta"))
+    assert {k: tuple(v.shape[1:]) for k, v in written.items()} == network.output_shapes()

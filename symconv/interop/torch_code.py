@@ -363,7 +363,8 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
     numbers = _Numbers(name)
     named = has_names(network.layers)
     if named:  # a module whose forward keeps the named tensors
-        lines = _named_module(network.layers, records, numbers, network.input_name)
+        lines = _named_module(network.layers, records, numbers, network.input_name,
+                              network.outputs)
     else:
         lines = [line for r in records for line in record_lines(r, numbers, "    ")]
     if numbers.missing:
@@ -406,7 +407,7 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
 
 
 def _named_module(layers: Sequence[Layer], records: Sequence[Record], numbers: _Numbers,
-                  input_name: str) -> list[str]:
+                  input_name: str, outputs: Sequence[tuple[str, str]] = ()) -> list[str]:
     """A network with named tensors as an nn.Module: each layer (and each join, a small
     `Join` module) an attribute `layer<row>`, and a forward that keeps every named tensor in
     a variable of its name (the same tensor, read by each join that names it)."""
@@ -440,7 +441,12 @@ def _named_module(layers: Sequence[Layer], records: Sequence[Record], numbers: _
             code = f"{attribute}(h)"
         target = f"{variable(layer.name)} = h" if isinstance(layer, Bind) else "h"
         forward.append(f"        {target} = {code}{comment}")
-    return ["", *init, "", *forward, "        return h"]
+    result = "h"
+    if outputs and [key for key, _ in outputs] == [str(i) for i in range(len(outputs))]:
+        result = f"({', '.join(variable(name) for _, name in outputs)},)"  # a tuple
+    elif outputs:
+        result = "{" + ", ".join(f"{key!r}: {variable(name)}" for key, name in outputs) + "}"
+    return ["", *init, "", *forward, f"        return {result}"]
 
 
 JOIN_CLASS = '''

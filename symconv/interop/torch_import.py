@@ -133,18 +133,18 @@ def _from_torch(module: Any, input_shape: Sequence[int] | str | None, torch: Any
     def reader(node: Any, start: Any) -> Step | None:
         return _step(module, node, owners, start)
 
-    input_name = INPUT_NAME
+    input_name, outputs = INPUT_NAME, tuple[tuple[str, str], ...]()
     try:
         steps = read_graph(graph, reader)
     except NotATree:  # a tensor read by several joins: named, not copied
         owners = _Owners(module)
-        steps, input_name = read_named(graph, reader)
+        steps, input_name, outputs = read_named(graph, reader)
     except UnsupportedError as refused:
         # No tree of blocks (a resize to the size of a tensor inside another branch, say):
         # read with names where that can be done, else the tree's reason is the message.
         owners = _Owners(module)
         try:
-            steps, input_name = read_named(graph, reader)
+            steps, input_name, outputs = read_named(graph, reader)
         except SymconvError:
             raise refused from None
     steps = _mark_shared(steps)
@@ -154,7 +154,8 @@ def _from_torch(module: Any, input_shape: Sequence[int] | str | None, torch: Any
     shape = _input_shape(input_shape, steps)
     layers = _check(shape, steps)
     check_names(layers, input_name)
-    return Network(shape, layers, unused_parameters=owners.unused(), input_name=input_name)
+    return Network(shape, layers, unused_parameters=owners.unused(), input_name=input_name,
+                   outputs=outputs)
 
 
 # ---------------------------------------------------------------- tracing

@@ -34,13 +34,21 @@ from symconv.language.layers import Bind, Join, JoinOp
 _OPS = {"cat": JoinOp.CONCAT, "add": JoinOp.ADD, "mul": JoinOp.MUL}
 
 
-def read_named(graph: Any, read: Reader) -> tuple[list[Step], str]:
-    """The steps of a traced forward with one input and one output, each tensor that more
-    than one later node reads (or that a join reads) named; and the input's name."""
-    (start,) = [n for n in graph.nodes if n.op == "placeholder"]
+def read_named(graph: Any, read: Reader
+               ) -> tuple[list[Step], str, tuple[tuple[str, str], ...]]:
+    """The steps of a traced forward with one input, each tensor that more than one later
+    node reads (or that a join reads) named; the input's name; and where the forward
+    returns several tensors (a dict or a tuple), each one's key and name (the first is
+    where the steps end)."""
+    inputs = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(inputs) != 1:
+        raise UnsupportedError(f"the forward takes {len(inputs)} inputs; symconv reads models "
+                               "with one input tensor")
+    (start,) = inputs
     (output,) = [n for n in graph.nodes if n.op == "output"]
-    result = _the_output(output.args[0])
-    wanted = _ancestors(result)
+    results = _outputs(output.args[0])
+    result = results[0][1]
+    wanted = set().union(*(_ancestors(node) for _, node in results))
     walk = _Walk(read, start)
     origin: dict[Any, Any] = {start: start}  # node -> the node whose tensor it is
     items: list[_Item] = []
@@ -77,7 +85,11 @@ def read_named(graph: Any, read: Reader) -> tuple[list[Step], str]:
         items.append(_Item(None, Step(Join(JoinOp.USE, ()), "the forward's output"),
                            [origin[result]]))
     named = {n for item in items for n in item.joined}
-    return [item.step_named(named, start) for item in items], start.name
+    outputs: tuple[tuple[str, str], ...] = ()
+    if len(results) > 1:
+        named |= {origin[node] for _, node in results}
+        outputs = tuple((key, origin[node].name) for key, node in results)
+    return [item.step_named(named, start) for item in items], start.name, outputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,18 @@ class _Item:
         if self.node is not None and self.node in named and self.node is not start:
             step = dataclasses.replace(step, layer=Bind(self.node.name, step.layer))
         return step
+
+
+def _outputs(result: Any) -> list[tuple[str, Any]]:
+    """(key, tensor) of each output: one tensor (key ''), or every value of a dict, tuple
+    or list of tensors (keys as given, or 0, 1, ...)."""
+    if hasattr(result, "op"):
+        return [("", result)]
+    named = (list(result.items()) if isinstance(result, dict)
+             else list(enumerate(result)) if isinstance(result, tuple | list) else [])
+    if not named or not all(hasattr(value, "op") for _, value in named):
+        _the_output(result)  # refused, in its words (it takes one tensor only)
+    return [(str(key), value) for key, value in named]
 
 
 def _size_base(node: Any) -> Any:
