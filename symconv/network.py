@@ -13,6 +13,7 @@ import sympy
 
 from symconv.algebra.symbols import Value, truth
 from symconv.engine.guards import LayerWarning, layer_warnings
+from symconv.engine.joins import data_paths
 from symconv.engine.receptive import INPUT, ClosedForm, Field
 from symconv.engine.receptive import closed_forms as receptive_closed_forms
 from symconv.engine.records import Record, checked_unit
@@ -251,7 +252,9 @@ class Network:
                 raise ShapeError(f"closed_forms: layer {target} ({record.kind}) has no spatial "
                                  "axes left; each of its units sees the whole input")
         start = tuple(INPUT for _ in self.input_shape[1:])
-        return receptive_closed_forms([start, *(r.fields for r in records[:target])])
+        if target == 0:
+            return receptive_closed_forms([start])
+        return receptive_closed_forms(data_paths(self.layers, records, start)[target - 1])
 
     def region(
         self, layer: int, unit: Sequence[Value], **values: object

@@ -16,6 +16,7 @@ import pytest
 import torch
 from test_fast_path import check_agrees
 from test_interop import Double, Upsampling  # once refused: x + x, a size from elsewhere
+from test_torch_sizes import FromOther, TwoOutputs  # once refused: read with names now
 from torch import nn
 
 import symconv
@@ -138,9 +139,10 @@ class TwoGates(nn.Module):
 
 
 @pytest.mark.parametrize(("make", "shape"), [(TwoDepths, (3, 16, 12)), (TwoGates, (4, 8, 8)),
-                                             (Upsampling, (3, 17, 17)), (Double, (4, 8, 8))],
+                                             (Upsampling, (3, 17, 17)), (Double, (4, 8, 8)),
+                                             (FromOther, (3, 16, 16))],
                          ids=["two depths", "two gates", "resized to a named tensor",
-                              "x + x"])
+                              "x + x", "resized to another branch's tensor"])
 def test_products_of_computed_tensors_from_torch(make: type[nn.Module],
                                                  shape: tuple[int, ...]) -> None:
     model = make()
@@ -367,6 +369,15 @@ def test_a_tuple_of_outputs_reports_each() -> None:
     assert int(network.params()) == sum(p.numel() for p in model.parameters())
     symbolic = symconv.from_torch(model)  # H, W symbols, substituted
     assert symbolic.output_shapes(H=10, W=12) == expected
+
+
+def test_a_dict_of_outputs_one_computed_from_the_other() -> None:
+    model = TwoOutputs()  # {"out": b(a(x)), "aux": a(x)}
+    network = symconv.from_torch(model, (3, 16, 16))
+    with torch.no_grad():
+        outs = model(torch.zeros(1, 3, 16, 16))
+    assert network.output_shapes() == {k: tuple(v.shape[1:]) for k, v in outs.items()}
+    assert network.output_shape() == tuple(outs["out"].shape[1:])
 
 
 def test_segmentation_with_an_auxiliary_head_reports_out_and_aux() -> None:

@@ -22,7 +22,7 @@ from symconv.engine.blocks import agree, equal_when
 from symconv.engine.receptive import Field, merge_paths
 from symconv.engine.records import PENDING_RULES, Chain, Record, Shape
 from symconv.errors import ShapeError
-from symconv.language.layers import Join, JoinOp, kind_of
+from symconv.language.layers import Bind, Join, JoinOp, Layer, kind_of, unbound
 from symconv.present.values import text_shape
 
 
@@ -117,3 +117,23 @@ def join_record(index: int, join: Join, inputs: Sequence[Chain], path: int) -> R
     return Record(index, kind_of(join), join, inputs[0].shape, shape, 0, neurons, connections,
                   macs, fields, (), path, aligned=None if len(data) == 1 else aligned,
                   condition=condition)
+
+
+def data_paths(layers: Sequence[Layer], records: Sequence[Record], start: tuple[Field, ...]
+               ) -> list[list[tuple[Field, ...]]]:
+    """For each record, the fields along its data path from the input (the input's first,
+    the record's last): the chain of the layers before it, where a join goes on from the
+    input whose field it keeps (the widest), so that each step is a window (`symconv rf`'s
+    per-layer k, s, p and the closed forms; a join itself is the identity step)."""
+    named: dict[str, list[tuple[Field, ...]]] = {}
+    path, paths = [start], []
+    for layer, record in zip(layers, records, strict=True):
+        join = unbound(layer)
+        if isinstance(join, Join):
+            options = [named.get(name, [start]) for name in join.names]
+            path = list(next((p for p in options if p[-1] == record.fields), options[0]))
+        path = [*path, record.fields]
+        paths.append(path)
+        if isinstance(layer, Bind):
+            named[layer.name] = path
+    return paths
