@@ -397,3 +397,12 @@ def test_segmentation_with_an_auxiliary_head_reports_out_and_aux() -> None:
     with torch.no_grad():
         written = written_model(torch.zeros(1, 3, 64, 48, device="meta"))
     assert {k: tuple(v.shape[1:]) for k, v in written.items()} == network.output_shapes()
+
+
+def test_a_derivation_goes_on_from_the_tensor_a_join_reads() -> None:
+    """After `use a` the next layer's formula reads the join's sizes (H_3), not those of the
+    layer written before it (b's H_2), whatever their values."""
+    network = symconv.parse("input 3 x H x W\na = conv 4 k=3 s=2 p=1\nb = conv 6 k=5 p=2\n"
+                            "use a\nc = conv 6 k=1\nadd b c")
+    text = str(symconv.derive(network))
+    assert "H_4 = floor((H_3 - K_4" in text and "params_4 = (C_3*" in text
