@@ -174,7 +174,7 @@ class Network:
         if not 1 <= n <= len(self.layers):
             raise UnknownNameError(f"no layer {n}: the network has layers 1 to "
                                    f"{len(self.layers)}")
-        return dataclasses.replace(self, layers=self.layers[:n])
+        return dataclasses.replace(self, layers=self.layers[:n], outputs=())
 
     # ---------------------------------------------------------- answers
 
