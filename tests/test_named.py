@@ -406,3 +406,10 @@ def test_a_derivation_goes_on_from_the_tensor_a_join_reads() -> None:
                             "use a\nc = conv 6 k=1\nadd b c")
     text = str(symconv.derive(network))
     assert "H_4 = floor((H_3 - K_4" in text and "params_4 = (C_3*" in text
+
+
+def test_a_long_dense_block_in_text_is_not_refused_for_its_names() -> None:
+    """Tensors' names are not symbols: a dense block of 60 layers (60 names read ~1800
+    times) stays within the limit on symbolic terms times layers."""
+    network = symconv.parse(dense_text(60, size=4))
+    assert network.output_shape() == (3 + 60 * 4, 4, 4)

@@ -635,6 +635,8 @@ def _check_terms(statements: tuple[Statement, ...]) -> None:
         match item:
             case InputDecl(shape=shape, source=source):
                 values = [(v, source) for v in shape]
+            case RawLayer(name=name, call=False) if name in _JOIN_WORDS:
+                layers += 1  # its arguments name tensors: no symbols are carried on
             case RawLayer():
                 layers += 1
                 values = [(a.value, a.source) for a in item.args]
@@ -657,6 +659,10 @@ def _check_terms(statements: tuple[Statement, ...]) -> None:
                         f"over {layers} layers so far, and symconv takes at most "
                         f"{MAX_TERM_LAYERS} terms times layers (the formulas carry each term "
                         "through every layer); write fewer symbols", source)
+
+
+# The joins of named tensors (language/layers.JoinOp), whose arguments are tensors' names.
+_JOIN_WORDS = frozenset({"concat", "add", "mul", "use"})
 
 
 def parse_shape(text: str) -> tuple[Value, ...]:
