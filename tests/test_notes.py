@@ -59,7 +59,8 @@ def _example_pdf(path: Path, where: Path) -> tuple[Path, int]:
 
 # The most pages each example's notes may take (docs/tutorial-latex.md lists the counts).
 PAGES = {"alexnet": 5, "alexnet_v2": 4, "audio1d": 5, "densenet_block": 5, "lenet5": 4,
-         "resnet18": 6, "resnet50": 7, "seed_conv": 3, "symbolic": 3, "unet": 5, "vgg16": 6, "video3d": 6}
+         "resnet18": 6, "resnet50": 7, "seed_conv": 3, "symbolic": 3, "unet": 5, "vgg16": 6,
+         "video3d": 6}
 
 
 def test_every_example_compiles_to_a_pdf(pdflatex: str, tmp_path: Path) -> None:
