@@ -13,6 +13,7 @@ import sympy
 
 from symconv.algebra.symbols import Value, truth
 from symconv.engine.guards import LayerWarning, layer_warnings
+from symconv.engine.joins import data_paths
 from symconv.engine.receptive import INPUT, ClosedForm, Field
 from symconv.engine.receptive import closed_forms as receptive_closed_forms
 from symconv.engine.records import Record, checked_unit
@@ -30,7 +31,7 @@ from symconv.errors import (
     did_you_mean,
 )
 from symconv.language.build import build, convention_named, no_words
-from symconv.language.layers import Convention, Layer, Shared, shared_of
+from symconv.language.layers import Bind, Convention, Layer, Shared, shared_of
 from symconv.language.parse import parse_shape, parse_statements
 from symconv.language.values import describe, substitution, value_of, whole_number
 from symconv.present.values import text_value
@@ -192,6 +193,14 @@ class Network:
     # from_torch: what model.parameters() holds beyond the layers' parameters. Not part of
     # the network's arithmetic (so not compared), but said wherever totals are shown.
     unused_parameters: tuple[Unused, ...] = field(default=(), compare=False)
+    # The input's name, which joins of named tensors read (`input 3 x H x W as x0`; the
+    # forward's argument in from_torch). A name a join reads that no Bind before it binds is
+    # the input: language/names.check_names sees to that where a network is built.
+    input_name: str = field(default="x", compare=False)
+    # A model with several outputs (from_torch: a dict or tuple, e.g. {'out': ..., 'aux': ...}):
+    # each output's key and the named tensor it is. The first is the last layer's output,
+    # which output_shape() and the table's last row give; () for one output.
+    outputs: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     # The compiled evaluator and what numeric calls need besides (symconv.numeric.fast), built on
     # demand; a copy or a pickle of the network starts without it.
     _fast: _FastCache = field(default_factory=lambda: _FastCache(), init=False, repr=False,
@@ -239,7 +248,7 @@ class Network:
         if not 1 <= n <= len(self.layers):
             raise UnknownNameError(f"no layer {n}: the network has layers 1 to "
                                    f"{len(self.layers)}")
-        return dataclasses.replace(self, layers=self.layers[:n])
+        return dataclasses.replace(self, layers=self.layers[:n], outputs=())
 
     # ---------------------------------------------------------- answers
 
@@ -292,7 +301,8 @@ class Network:
         # compiled), each made into a LayerRecord at once; else the trace's records
         if (rows := fast_layers(self, values)) is not None:
             return Table((_row(row, memory, 1) if row.block is None
-                          else _public(dataclasses.replace(row.block, index=row.index), memory)
+                          else _public(dataclasses.replace(row.block, index=row.index,
+                                                           kind=row.kind), memory)
                           for row in rows), self, keys, memory)
         records = self.traced_records(**values)
         # the network only says its input shape where there is no record to say it
@@ -325,7 +335,9 @@ class Network:
                 raise ShapeError(f"closed_forms: layer {target} ({record.kind}) has no spatial "
                                  "axes left; each of its units sees the whole input")
         start = tuple(INPUT for _ in self.input_shape[1:])
-        return receptive_closed_forms([start, *(r.fields for r in records[:target])])
+        if target == 0:
+            return receptive_closed_forms([start])
+        return receptive_closed_forms(data_paths(self.layers, records, start)[target - 1])
 
     def region(
         self, layer: int, unit: Sequence[Value], **values: object
@@ -363,6 +375,20 @@ class Network:
         if numeric_args(self, values) is not None:
             return tuple(int(v) for v in shape)
         return tuple(sympy.sympify(v, strict=True) for v in shape)
+
+    def output_shapes(self, **values: object) -> dict[str, tuple[Any, ...]]:
+        """Every output's shape by its key ({'out': ..., 'aux': ...} for a model that returns
+        several; {'': output_shape()} for one), as output_shape() gives it."""
+        if not self.outputs:
+            return {"": self.output_shape(**values)}
+        records = self.records(**values)
+        shapes = {self.input_name: self.bind(values).input_shape}
+        for layer, record in zip(self.layers, records, strict=True):
+            if isinstance(layer, Bind):
+                shapes[layer.name] = record.output_shape
+        numeric = all(isinstance(v, int | sympy.Integer) for s in shapes.values() for v in s)
+        return {key: tuple(int(v) if numeric else sympy.sympify(v, strict=True)
+                           for v in shapes[name]) for key, name in self.outputs}
 
     def params(self, **values: object) -> Any:
         """Learnable parameters of the whole network (for a torch model, those its forward
@@ -465,7 +491,8 @@ def parse(text: str, input_shape: Shape | str | None = None,
         )
     if not built.layers:
         raise ShapeError("the description has no layers", built.input_source)
-    return Network(built.input_shape, built.layers, built.input_source)
+    return Network(built.input_shape, built.layers, built.input_source,
+                   input_name=built.input_name)
 
 
 def closed_forms(network: object, layer: object = None, /, **values: object

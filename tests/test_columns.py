@@ -62,6 +62,8 @@ def _forward(network: symconv.Network, values: dict[str, int], dtype: torch.dtyp
     weights: list[tuple[int, ...]] = []
 
     def hook(m: torch.nn.Module, _: object, out: torch.Tensor) -> None:
+        if type(m).__name__ == "Join" and getattr(m, "op", "") in ("concat", "use"):
+            return  # named tensors joined as a concat block joins its branches: no neurons
         if not list(m.children()) or type(m).__name__ in NEW_TENSOR:
             outputs.append(out.numel() * out.element_size())
         weight = getattr(m, "weight", None)

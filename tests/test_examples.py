@@ -243,6 +243,34 @@ def resnet50() -> nn.Module:
     return ResNet(Bottleneck, (3, 4, 6, 3))
 
 
+class SmallDenseNet(nn.Module):
+    """examples/densenet_block.net: each module named as the text names its output (x0, y1,
+    ...), so that from_torch, which names a tensor after the node that makes it, reads the
+    same names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x0 = nn.Conv2d(3, 24, 3, padding=1, bias=False)
+        for i in range(1, 5):
+            channels = 24 + 12 * (i - 1)
+            setattr(self, f"b{i}", nn.Sequential(
+                nn.BatchNorm2d(channels), nn.ReLU(), nn.Conv2d(channels, 48, 1, bias=False),
+                nn.BatchNorm2d(48), nn.ReLU()))
+            setattr(self, f"y{i}", nn.Conv2d(48, 12, 3, padding=1, bias=False))
+        self.transition = nn.Sequential(nn.BatchNorm2d(72), nn.ReLU(),
+                                        nn.Conv2d(72, 36, 1, bias=False), nn.AvgPool2d(2))
+        self.head = nn.Sequential(nn.BatchNorm2d(36), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                  nn.Flatten(), nn.Linear(36, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [self.x0(x)]
+        for i in range(1, 5):
+            block, last = getattr(self, f"b{i}"), getattr(self, f"y{i}")
+            source = features[0] if i == 1 else torch.cat(features, 1)
+            features.append(last(block(source)))
+        return self.head(self.transition(torch.cat(features, 1)))
+
+
 # example file, torch definition, input shape (no batch axis)
 REFERENCES = [
     ("lenet5", LeNet5, (1, 32, 32)),
@@ -253,6 +281,7 @@ REFERENCES = [
     ("video3d", C3D, (3, 16, 112, 112)),
     ("resnet18", resnet18, (3, 224, 224)),
     ("resnet50", resnet50, (3, 224, 224)),
+    ("densenet_block", SmallDenseNet, (3, 32, 32)),
 ]
 NAMES = [name for name, *_ in REFERENCES]
 

@@ -54,6 +54,9 @@ KINDS = {
     "ChannelNorm": "layernorm2d",
     "LayerScale": "layerscale",
     "ChannelsLast": "channels_last { layernorm 4\nlinear O\ngelu\nlinear 4 }",
+    "Bind": "a = conv 4 k=K s=S p=P\ng = adaptive_avgpool 1\nmul a g",
+    "Join": "u = upsample scale_factor=S\nd = maxpool k=S\nconcat x d\nuse u\nmaxpool k=S\n"
+            "add d x",
 }
 
 

@@ -217,15 +217,6 @@ class TwoInputs(nn.Module):
         return x
 
 
-class TwoGates(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(4, 4, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x) * torch.sigmoid(self.conv(x))
-
-
 class Halved(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * 0.5
@@ -274,21 +265,12 @@ ERRORS = [
      "listed in docs/language.md)"),
     (nn.Sequential(nn.LayerNorm(5)), (8,), "ShapeError",
      "nn.LayerNorm at '0': normalized_shape 5 must equal the input's last axes 8"),
-    (Upsampling(), (3, 8, 8), "UnsupportedError",
-     "torch.nn.functional.interpolate in the forward takes its size from the shape of the "
-     "output of 'conv', which is not the input of the branch it is in; symconv reads a "
-     "resize to the spatial size of the input of the branch it is in"),
-    (TwoGates(), (4, 8, 8), "UnsupportedError",
-     "the product x * y in the forward multiplies two tensors computed from one; symconv "
-     "reads a tensor times a gate computed from it"),
     (Halved(), (4, 8, 8), "UnsupportedError",
      "the product x * y in the forward multiplies a tensor by a number; symconv reads a "
      "tensor times a gate computed from it (x * s, a scale block)"),
     (CatAlongWidth(), (4, 8, 8), "UnsupportedError",
      "torch.cat in the forward joins along dim=3; symconv reads concatenations of the "
      "channels (dim=1)"),
-    (Double(), (4, 8, 8), "UnsupportedError",
-     "the addition x + y in the forward adds a tensor to itself"),
     (TwoInputs(), (3, 8, 8), "UnsupportedError",
      "the forward takes 2 inputs ('x', 'y'); symconv reads models with one input tensor"),
     (DataDependent(), (3, 8, 8), "UnsupportedError",

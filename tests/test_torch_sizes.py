@@ -134,14 +134,8 @@ class TwoOutputs(nn.Module):
 
 
 REFUSED = [
-    (FromOther, "torch.nn.functional.interpolate in the forward takes its size from the "
-                "shape of the output of 'a', which is not the input of the branch it is in; "
-                "symconv reads a resize to the spatial size of the input of the branch it is "
-                "in (or of the forward's input), y.shape[-2:] or y.shape[2:]"),
     (FromArithmetic, "takes its size from _operator.getitem; symconv reads a resize"),
     (ThreeAxes, "the size is the last 3 axes of a tensor with 2 spatial axes"),
-    (TwoOutputs, "the forward returns 2 outputs ('out', 'aux'); symconv reads models with one "
-                 "output tensor"),
 ]
 
 

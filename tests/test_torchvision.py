@@ -8,7 +8,8 @@ models that imported before (ResNet, MobileNetV2, RegNetX, SqueezeNet, GoogLeNet
 Inception v3, VGG, AlexNet, the 3-D ResNet), segmentation models returning {'out': ...}
 upsampled back to their input's size (FCN, DeepLabV3 with its ASPP pooling branch),
 channel split and shuffle (ShuffleNetV2), channels-last sections, LayerNorm2d and layer scale
-(ConvNeXt).
+(ConvNeXt), dense blocks read with named tensors (DenseNet-121), and LR-ASPP's product of
+tensors from two depths resized to a third's size (named tensors too).
 bench/bench_torchvision.py runs all 78.
 """
 
@@ -29,11 +30,12 @@ EXACT = [
     "resnet18", "resnet50", "mobilenet_v2", "regnet_x_400mf", "squeezenet1_1", "googlenet",
     "inception_v3", "vgg11_bn", "alexnet", "r3d_18",
     "fcn_resnet50", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5", "convnext_tiny",
+    "densenet121", "lraspp_mobilenet_v3_large",
 ]
 
 SYMBOLIC = ["efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "mnasnet0_5",
             "resnet18", "mobilenet_v2", "deeplabv3_mobilenet_v3_large", "shufflenet_v2_x0_5",
-            "convnext_tiny"]
+            "convnext_tiny", "densenet121"]
 SIZES = [(224, 224), (193, 257), (96, 64)]
 
 

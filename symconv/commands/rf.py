@@ -17,6 +17,7 @@ from symconv.commands.options import (
     values_from,
     whole_option,
 )
+from symconv.engine.joins import data_paths
 from symconv.engine.receptive import (
     INPUT,
     Field,
@@ -91,8 +92,9 @@ def _report(network: Network, records: Sequence[Record], target: int,
     before: tuple[Field, ...] = tuple(INPUT for _ in spatial)
     rows = [{"index": "", "layer": "input", "k": None, "s": None, "p": None, "p after": None,
              **_fields(before)}]
-    path = [before]
-    for r in records:
+    paths = data_paths(network.layers, records, before)  # a join goes on from an input
+    for r, path in zip(records, paths, strict=True):
+        before = path[-2]
         stages = [stage(a, b) for a, b in zip(before, r.fields, strict=True)]
         rows.append({
             "index": r.index, "layer": r.kind,
@@ -103,13 +105,11 @@ def _report(network: Network, records: Sequence[Record], target: int,
             **_fields(r.fields),
         })
         _add_cases(rows[-1], ("k", "s", "p", "p after", "r", "j", "start"))
-        before = r.fields
-        path.append(r.fields)
     report: dict[str, Any] = {"axes": list(axes), "rows": rows, "layer": target}
     if target == 0:
         return report
     record = records[target - 1]
-    forms = closed_forms(path[: target + 1])
+    forms = closed_forms(paths[target - 1])
     u = internal_symbol("u", network.symbols)  # the unit's index
     report["unit_index"] = u
     report["closed_forms"] = {

@@ -36,6 +36,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -49,6 +50,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     LayerNorm,
     LayerScale,
     Linear,
@@ -389,18 +391,25 @@ def _layer_steps(record: Record, chain: _Chain, at: Label | None = None) -> list
             return _block_steps(record, chain, at)
         case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             return _block_steps(record, chain, at)
+        # A join's output as the engine computes it from the named tensors, every size given
+        # (the chain's names were the previous layer's, which the join need not read). A
+        # Bind never reaches here: its record holds the layer it names.
+        case Join() | Bind():
+            return _block_steps(record, chain, at, every=True)
         case _:
             assert_never(layer)
 
 
-def _block_steps(record: Record, chain: _Chain, at: Label) -> list[Step]:
+def _block_steps(record: Record, chain: _Chain, at: Label, every: bool = False
+                 ) -> list[Step]:
     """A block's output sizes and parameters as the engine sums them over its inner layers
     (the table lists them); the chain continues from the block's output."""
     shape = record.output_shape
     if len(shape) != len(chain.names):
         chain.reshape(len(shape))
     steps = [given_step(Quantity.SHAPE, chain.advance(i, at, v), v)
-             for i, v in enumerate(shape) if chain.values[i] != v or chain.names[i][-1] == "?"]
+             for i, v in enumerate(shape)
+             if every or chain.values[i] != v or chain.names[i][-1] == "?"]
     if record.params != 0:
         steps.append(given_step(Quantity.PARAMS, chain.name("params", at), record.params))
     return steps

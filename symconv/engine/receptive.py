@@ -31,6 +31,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -44,6 +45,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     Layer,
     LayerNorm,
     LayerScale,
@@ -261,6 +263,11 @@ def layer_fields(
             return fields
         case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             raise AssertionError("blocks are traced by trace.py")
+        case Bind(layer=inner):
+            return layer_fields(inner, fields, in_spatial, input_spatial)
+        # A join's inputs are named tensors, whose fields trace.chain keeps (engine/joins.py).
+        case Join():
+            raise AssertionError("joins are traced by trace.py")
         case _:
             assert_never(layer)
 
@@ -340,6 +347,9 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
     """Fields of paths that meet (sum or concatenation): the largest receptive field over the
     paths, and whether the paths are aligned (every path centres unit u at the same place):
     True, False, or the condition under which they are."""
+    numbers = _plain_numbers(paths)
+    if numbers is not None:
+        return numbers
     merged, conditions = [], []
     for axis in zip(*paths, strict=True):
         widest = axis[0]
@@ -359,6 +369,25 @@ def merge_paths(paths: Sequence[tuple[Field, ...]]) -> tuple[tuple[Field, ...], 
     aligned = sympy.And(*conditions)
     decided = truth(aligned)
     return tuple(merged), aligned if decided is None else decided
+
+
+def _plain_numbers(paths: Sequence[tuple[Field, ...]]
+                   ) -> tuple[tuple[Field, ...], bool] | None:
+    """merge_paths in int arithmetic where every field is whole numbers (a dense block's
+    concatenations merge dozens of paths, at every numeric trace); None otherwise."""
+    if not all(type(fd.size) is int and type(fd.jump) is int and type(fd.start) is int
+               for fields in paths for fd in fields):
+        return None
+    merged, aligned = [], True
+    for axis in zip(*paths, strict=True):
+        widest = axis[0]
+        for fd in axis[1:]:
+            if fd.size > widest.size:
+                widest = fd
+        merged.append(widest)
+        aligned = aligned and all(fd.jump == widest.jump and fd.start == widest.start
+                                  for fd in axis)
+    return tuple(merged), aligned
 
 
 def _either(condition: Any, a: Field, b: Field) -> Field:

@@ -7,6 +7,7 @@ undecided; it is checked again once values are substituted).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -18,6 +19,7 @@ from symconv.algebra.symbols import Value, free_names, truth
 from symconv.engine import formulas as f
 from symconv.engine import receptive, windows
 from symconv.engine.blocks import block_record
+from symconv.engine.joins import join_record
 from symconv.engine.receptive import INPUT
 from symconv.engine.records import PENDING_RULES, SCALED_SIZES, Chain, Record, Shape, axis_names
 from symconv.errors import (
@@ -31,6 +33,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     Block,
     ChannelNorm,
     ChannelShuffle,
@@ -45,6 +48,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     Layer,
     LayerNorm,
     LayerScale,
@@ -60,6 +64,7 @@ from symconv.language.layers import (
     Window,
     kind_of,
     shared_of,
+    unbound,
 )
 from symconv.language.parse import MAX_DIGITS, too_big
 from symconv.present.values import text_shape
@@ -81,12 +86,20 @@ def trace(input_shape: Shape, layers: Sequence[Layer]) -> tuple[Record, ...]:
 
 
 def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Record, ...], Chain]:
-    """The records of layers applied in sequence from `at`, and where the chain ends."""
+    """The records of layers applied in sequence from `at`, and where the chain ends. A
+    join reads the tensors named by the Binds before it; a name none bound is the chain's
+    start, the network input (language/names.check_names allows no other)."""
     records = []
+    start, named = at, dict[str, Chain]()
     for index, layer in enumerate(layers, start=1):
         try:
             _check_complexity(at)
-            record = _record(index, layer, at, path)
+            if isinstance(join := unbound(layer), Join):
+                record = join_record(index, join, [named.get(n, start) for n in join.names],
+                                     path)
+                record = dataclasses.replace(record, kind=kind_of(layer))
+            else:
+                record = _record(index, layer, at, path)
             _check_magnitude(record)
         except SymconvError as error:
             if error.source is None and error.layer is None:
@@ -98,10 +111,17 @@ def chain(layers: Sequence[Layer], at: Chain, path: int = 0) -> tuple[tuple[Reco
             raise
         records.append(record)
         at = Chain(record.output_shape, record.fields, at.input_spatial)
+        if isinstance(layer, Bind):
+            named[layer.name] = at
     return tuple(records), at
 
 
 def _record(index: int, layer: Layer, at: Chain, path: int) -> Record:
+    if isinstance(layer, Bind):  # the layer's record, its row labelled with the name
+        inner = _record(index, layer.layer, at, path)
+        return dataclasses.replace(inner, kind=kind_of(layer))
+    if isinstance(layer, Join):
+        raise AssertionError("joins are traced by chain, which knows the named tensors")
     if isinstance(layer, Block):
         if isinstance(layer, Repeat):
             check_size("the count of repeat", layer.count, 1, argument="count")
@@ -215,6 +235,10 @@ def _effect(layer: Layer, shape: Shape) -> _Effect:
             return _layer_scale(layer, shape)
         case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             raise AssertionError("blocks are traced by symconv.blocks")
+        case Bind(layer=inner):
+            return _effect(inner, shape)
+        case Join():
+            raise AssertionError("joins are traced by engine.joins")
         case _:
             assert_never(layer)
 

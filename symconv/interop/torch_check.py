@@ -19,6 +19,7 @@ from symconv.errors import SymconvError
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_code import to_torch_module
 from symconv.language.layers import ChannelsLast, Concat, Repeat, Residual, Scale
+from symconv.language.names import has_names
 from symconv.present.values import row_label, text_shape
 from symconv.render.table import unused_note
 
@@ -76,7 +77,10 @@ def compare(network: Network, values: Mapping[str, int]) -> Comparison:
     records = network.records(**values)
     input_shape = _ints(records[0].input_shape)
     module = to_torch_module(network, device="meta", **values).eval()
-    pairs = _pairs(records, list(module))
+    # A network with named tensors is a module whose rows are its attributes layer1, ...
+    rows_of = (list(module) if not has_names(network.layers)
+               else [getattr(module, f"layer{r.index}") for r in records])
+    pairs = _pairs(records, rows_of)
     # Every call's output shape, in call order: a module used twice is called twice.
     calls: dict[int, list[Ints]] = {}
 

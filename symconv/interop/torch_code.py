@@ -20,6 +20,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -33,6 +34,8 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
+    Layer,
     LayerNorm,
     LayerScale,
     Linear,
@@ -46,7 +49,9 @@ from symconv.language.layers import (
     Upsample,
     kind_of,
     shared_of,
+    unbound,
 )
+from symconv.language.names import has_names
 from symconv.present.values import text_shape
 
 if TYPE_CHECKING:
@@ -76,6 +81,8 @@ class _Numbers:
         self.channels_last, self.layer_norm_2d = self.fresh("ChannelsLast"), self.fresh(
             "LayerNorm2d")
         self.layer_scale = self.fresh("LayerScale")
+        self.module = "Network"  # the class of a network with named tensors (_named_module)
+        self.join = self.fresh("Join")
         # Modules used at more than one place: a variable each, defined before the network.
         self.shared: dict[str, str] = {}
         self.definitions: list[str] = []
@@ -232,6 +239,8 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
                     f"{'' if rank == 2 else f', rank={rank}'})")
         case Repeat() | Residual() | Concat() | Scale() | ChannelsLast():
             raise AssertionError("blocks are written by block_lines")
+        case Join() | Bind():
+            raise AssertionError("named tensors are written by _named_module's forward")
         case _:
             assert_never(layer)
     return f"{numbers.nn}.{TORCH_CLASS[kind_of(layer)]}({', '.join(args)})"
@@ -433,19 +442,25 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
                                 + (" (a keyword of Python)" if keyword.iskeyword(name) else ""))
     records = network.records(**values)
     numbers = _Numbers(name)
-    lines = [line for r in records for line in record_lines(r, numbers, "    ")]
+    named = has_names(network.layers)
+    if named:  # a module whose forward keeps the named tensors
+        lines = _named_module(network.layers, records, numbers, network.input_name,
+                              network.outputs)
+    else:
+        lines = [line for r in records for line in record_lines(r, numbers, "    ")]
     if numbers.missing:
         names = ", ".join(sorted(numbers.missing))
         raise ShapeError(
             f"PyTorch code needs numbers for every channel count, window size and repeat "
             f"count; give values for {names}"
         )
-    input_shape = records[0].input_shape if records else network.bind(values).input_shape
+    input_shape = (network.bind(values).input_shape if named or not records
+                   else records[0].input_shape)
     head = [
         f"# Written by symconv for the input {text_shape(input_shape)} "
         "(PyTorch adds the batch axis in front).",
     ]
-    concat = _uses(records, Concat)
+    concat = _uses(records, Concat) or named
     if concat or _uses(records, LayerScale):
         head.append("import torch" + _alias("torch", numbers.torch))
     head.append("from torch import nn" + _alias("nn", numbers.nn))
@@ -453,7 +468,7 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
            "Concat": numbers.concat, "Scale": numbers.scale,
            "GlobalPool": numbers.global_pool, "Chunk": numbers.chunk,
            "ChannelsLast": numbers.channels_last, "LayerNorm2d": numbers.layer_norm_2d,
-           "LayerScale": numbers.layer_scale}
+           "LayerScale": numbers.layer_scale, "Join": numbers.join}
     if _uses(records, Residual):
         head.append(RESIDUAL_CLASS.format(**own))
     if concat:
@@ -468,10 +483,76 @@ def to_torch_code(network: Network, name: str = "net", **values: object) -> str:
                        (LayerScale, LAYER_SCALE_CLASS)):
         if _uses(records, kind):
             head.append(text.format(**own))
+    if named:
+        head.append(JOIN_CLASS.format(**own))
     if numbers.definitions:
         head += ["", "# Used at more than one place: one module, its parameters counted once.",
                  *numbers.definitions]
+    if named:
+        return "\n".join([*head, *lines, "", f"{name} = {numbers.module}()"]) + "\n"
     return "\n".join([*head, "", f"{name} = {numbers.nn}.Sequential(", *lines, ")"]) + "\n"
+
+
+def _named_module(layers: Sequence[Layer], records: Sequence[Record], numbers: _Numbers,
+                  input_name: str, outputs: Sequence[tuple[str, str]] = ()) -> list[str]:
+    """A network with named tensors as an nn.Module: each layer (and each join, a small
+    `Join` module) an attribute `layer<row>`, and a forward that keeps every named tensor in
+    a variable of its name (the same tensor, read by each join that names it)."""
+    numbers.module = numbers.fresh("Network")
+    variables: dict[str, str] = {}
+
+    def variable(name: str) -> str:
+        if name not in variables:
+            ok = name.isidentifier() and not keyword.iskeyword(name)
+            variables[name] = numbers.fresh(name if ok else "t")
+        return variables[name]
+
+    for reserved in ("self", "h"):
+        numbers.taken.add(reserved)
+    first = variable(input_name)
+    init = [f"class {numbers.module}({numbers.nn}.Module):", "    def __init__(self):",
+            "        super().__init__()"]
+    forward = [f"    def forward(self, {first}):", f"        h = {first}"]
+    for layer, record in zip(layers, records, strict=True):
+        attribute = f"self.layer{record.index}"
+        comment = f"  # -> {text_shape(record.output_shape)}"
+        join = unbound(layer)
+        if isinstance(join, Join):
+            init.append(f"        {attribute} = {numbers.join}({join.op.value!r})")
+            code = f"{attribute}({', '.join(variable(n) for n in join.names)})"
+        else:
+            made = record_lines(record, numbers, "        ")
+            made[0] = f"        {attribute} = {made[0].lstrip()}"
+            made[-1] = made[-1].rpartition(",  # -> ")[0]  # the shape goes on the call
+            init += made
+            code = f"{attribute}(h)"
+        target = f"{variable(layer.name)} = h" if isinstance(layer, Bind) else "h"
+        forward.append(f"        {target} = {code}{comment}")
+    result = "h"
+    if outputs and [key for key, _ in outputs] == [str(i) for i in range(len(outputs))]:
+        result = f"({', '.join(variable(name) for _, name in outputs)},)"  # a tuple
+    elif outputs:
+        result = "{" + ", ".join(f"{key!r}: {variable(name)}" for key, name in outputs) + "}"
+    return ["", *init, "", *forward, f"        return {result}"]
+
+
+JOIN_CLASS = '''
+class {Join}({nn}.Module):
+    """symconv's join of named tensors: concat (along the channels), add, mul, or use (the
+    one tensor itself)."""
+
+    def __init__(self, op):
+        super().__init__()
+        self.op = op
+
+    def forward(self, *tensors):
+        if self.op == "concat":
+            return {torch}.cat(tensors, dim=1)
+        result = tensors[0]
+        for tensor in tensors[1:]:
+            result = result + tensor if self.op == "add" else result * tensor
+        return result
+'''
 
 
 def _alias(module: str, name: str) -> str:

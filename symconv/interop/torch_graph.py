@@ -8,6 +8,7 @@ fork itself, as in an identity shortcut). Branches may nest.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from symconv.errors import UnsupportedError
 from symconv.language.layers import (
     PER_POSITION,
     Activation,
+    Bind,
     ChannelNorm,
     ChannelsLast,
     Concat,
@@ -49,6 +51,14 @@ class Step:
     # the section, the spatial axes its permutes take (checked against the shapes).
     permute: tuple[int, ...] | None = None
     rank: int | None = None
+    # torch_named.py: the named tensor whose spatial size a resize takes (y.shape[-2:]); None
+    # for the input of the branch (the forward's input at the top)
+    size_of: str | None = None
+
+
+class NotATree(Exception):
+    """The graph is no tree of branches that leave one tensor and meet again (a tensor read
+    by several later joins, as in a dense block): torch_named.py reads it with names."""
 
 
 # A node read into a step; the second argument is where the node's path starts (the input
@@ -179,6 +189,10 @@ def channels_last_sections(steps: list[Step]) -> list[Step]:
                 f"around {PER_POSITION}")
         closing = steps[j]
         body = steps[i + 1:j]
+        if isinstance(opening.layer, Bind):  # (torch_named.py names a tensor read twice)
+            raise UnsupportedError(
+                f"{opening.where} puts the channels last in a tensor that other layers read "
+                f"too; symconv reads a permute only as the pair around {PER_POSITION}")
         for step in body:
             why = not_per_position(step.layer)
             if why is not None:
@@ -187,14 +201,21 @@ def channels_last_sections(steps: list[Step]) -> list[Step]:
                     f"and {closing.where}, with the channels last: {why}")
         layers = tuple(step.layer for step in body)
         where = f"the layers between {opening.where} and {closing.where}"
+        section: Step | None
         match layers:
             case ():
-                pass  # the axes put back as they were: nothing happens
+                section = None  # the axes put back as they were: nothing happens
             case (LayerNorm(normalized_shape=(channels,)) as norm,):
-                out.append(Step(ChannelNorm(channels, norm.affine, norm.bias, norm.source,
-                                            norm.shared), body[0].where, rank=rank))
+                section = Step(ChannelNorm(channels, norm.affine, norm.bias, norm.source,
+                                           norm.shared), body[0].where, rank=rank)
             case _:
-                out.append(Step(ChannelsLast(layers), where, rank=rank))
+                section = Step(ChannelsLast(layers), where, rank=rank)
+        if isinstance(closing.layer, Bind):  # the section's output is a named tensor
+            section = section or Step(Activation("identity"), closing.where)
+            section = dataclasses.replace(section, layer=Bind(closing.layer.name,
+                                                              section.layer))
+        if section is not None:
+            out.append(section)
         i = j + 1
     return out
 
@@ -218,6 +239,8 @@ class _Walk:
     def __init__(self, read: Reader, start: Any):
         self.read, self.start = read, start
         self.forks: dict[Any, Any] = {}
+        self.seen: set[Any] = set()  # every node read into a step: none is read twice
+        self.before: dict[Any, Any] = {}  # previous(node), worked out once per node
 
     def inputs(self, node: Any) -> list[Any]:
         kind = _join_kind(node)
@@ -237,6 +260,11 @@ class _Walk:
 
     def previous(self, node: Any) -> Any:
         """The node before this one on its path: its input, or for a join, the fork."""
+        if node not in self.before:
+            self.before[node] = self._previous(node)
+        return self.before[node]
+
+    def _previous(self, node: Any) -> Any:
         if _join_kind(node):
             return self.fork(node)
         inputs = self.inputs(node)
@@ -268,11 +296,11 @@ class _Walk:
         steps: list[Step] = []
         node = end
         while node is not start:
-            if node is self.start:
-                raise UnsupportedError(
-                    "a branch of the forward does not start where the others do; symconv "
-                    "reads branches that leave one tensor and meet again"
-                )
+            if node is self.start or node in self.seen:
+                # A branch that starts elsewhere, or a node on more than one branch: as a
+                # tree, its layers would be copied (torch_named.py names the tensors).
+                raise NotATree
+            self.seen.add(node)
             before = self.previous(node)
             if _join_kind(node):
                 steps.append(self.block(node))
@@ -299,6 +327,8 @@ class _Walk:
             return Step(Concat(tuple(b or (Activation("identity"),) for b in branches)), where)
         if _join_kind(join) == "mul":
             gates = [b for b in branches if b]
+            if len(gates) == 2:  # two tensors computed from one: named (torch_named.py)
+                raise NotATree
             if len(gates) != 1:
                 raise UnsupportedError(
                     f"{where} multiplies "

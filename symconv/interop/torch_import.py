@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from symconv.algebra.symbols import Value, symbol
+from symconv.engine.joins import join_shape
 from symconv.engine.records import axis_names
 from symconv.engine.trace import trace
 from symconv.errors import (
@@ -30,6 +31,7 @@ from symconv.errors import (
 from symconv.interop._torch import require_torch
 from symconv.interop.torch_channels import read_chunk, read_part, shuffle_part
 from symconv.interop.torch_graph import (
+    NotATree,
     Step,
     inside,
     is_layer_scale,
@@ -39,6 +41,7 @@ from symconv.interop.torch_graph import (
     permutation,
     read_graph,
 )
+from symconv.interop.torch_named import read_named
 from symconv.interop.torch_sizes import resolve, size_reference
 from symconv.language import catalog
 from symconv.language.catalog import Entry, Family
@@ -46,6 +49,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -57,6 +61,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     Layer,
     LayerNorm,
     LayerScale,
@@ -73,7 +78,9 @@ from symconv.language.layers import (
     Window,
     WithParameters,
     shared_of,
+    unbound,
 )
+from symconv.language.names import INPUT_NAME, check_names
 
 if TYPE_CHECKING:
     from symconv.network import Unused
@@ -128,14 +135,32 @@ def _from_torch(module: Any, input_shape: Sequence[int] | str | None, torch: Any
     graph = _trace(module, torch)
     _refuse_direct_tensors(graph)
     owners = _Owners(module)
-    steps = read_graph(graph, lambda node, start: _step(module, node, owners, start))
+    def reader(node: Any, start: Any) -> Step | None:
+        return _step(module, node, owners, start)
+
+    input_name, outputs = INPUT_NAME, tuple[tuple[str, str], ...]()
+    try:
+        steps = read_graph(graph, reader)
+    except NotATree:  # a tensor read by several joins: named, not copied
+        owners = _Owners(module)
+        steps, input_name, outputs = read_named(graph, reader)
+    except UnsupportedError as refused:
+        # No tree of blocks (a resize to the size of a tensor inside another branch, say):
+        # read with names where that can be done, else the tree's reason is the message.
+        owners = _Owners(module)
+        try:
+            steps, input_name, outputs = read_named(graph, reader)
+        except SymconvError:
+            raise refused from None
     steps = _mark_shared(steps)
     layers = tuple(step.layer for step in steps)
     if not layers:
         raise ShapeError("the module has no layers")
     shape = _input_shape(input_shape, steps)
     layers = _check(shape, steps)
-    return Network(shape, layers, unused_parameters=owners.unused())
+    check_names(layers, input_name)
+    return Network(shape, layers, unused_parameters=owners.unused(), input_name=input_name,
+                   outputs=outputs)
 
 
 # ---------------------------------------------------------------- tracing
@@ -494,6 +519,8 @@ def _mark_shared(steps: Sequence[Step]) -> list[Step]:
 
     def mark(layer: Any) -> Any:
         match layer:
+            case Bind(layer=inner):
+                return dataclasses.replace(layer, layer=mark(inner))
             case Residual(body=body, shortcut=shortcut):
                 return dataclasses.replace(layer, body=tuple(mark(x) for x in body),
                                            shortcut=tuple(mark(x) for x in shortcut))
@@ -832,7 +859,7 @@ def _input_shape(given: Sequence[int] | str | None, steps: Sequence[Step]) -> tu
 def _inferred_shape(steps: Sequence[Step]) -> tuple[Value, ...] | None:
     """Channels from the first layer that declares them, spatial sizes as symbols."""
     for step in steps:
-        layer = step.layer
+        layer = unbound(step.layer)
         match layer:
             case Conv(window=w) | ConvTranspose(window=w) if layer.in_channels is not None:
                 return (layer.in_channels, *_spatial(w.rank))
@@ -855,17 +882,28 @@ def _check(shape: tuple[Value, ...], steps: Sequence[Step]) -> tuple[Layer, ...]
     """The layers, each size taken from a tensor put in (torch_sizes.resolve), traced once
     so that a layer that cannot follow its input is named by its module path."""
     origin, layers = shape, []
+    named: dict[str, tuple[Value, ...]] = {}  # the shape of each named tensor
     for step in steps:
         try:
-            layer = resolve(step.layer, shape, origin)
+            inner = unbound(step.layer)
+            if isinstance(inner, Join):
+                layer = step.layer
+                shape, _ = join_shape(inner, [named.get(n, origin) for n in inner.names])
+            else:
+                inner = resolve(inner, shape,
+                                origin if step.size_of is None else named[step.size_of])
+                layer = (inner if not isinstance(step.layer, Bind)
+                         else dataclasses.replace(step.layer, layer=inner))
+                (record,) = trace(shape, (inner,))
+                if step.rank is not None and len(shape) - 1 != step.rank:
+                    raise ShapeError(f"the permutes around it take {step.rank} spatial axes, "
+                                     f"but its input has {len(shape) - 1}", None, step.where)
+                shape = record.output_shape
             layers.append(layer)
-            (record,) = trace(shape, (layer,))
         except SymconvError as error:
             raise type(error)(error.message, None, step.where) from None
-        if step.rank is not None and len(shape) - 1 != step.rank:
-            raise ShapeError(f"the permutes around it take {step.rank} spatial axes, but its "
-                             f"input has {len(shape) - 1}", None, step.where)
-        shape = record.output_shape
+        if isinstance(layer, Bind):
+            named[layer.name] = shape
         if step.features is not None and sympy.sympify(shape[0] - step.features, strict=True) != 0:
             raise ShapeError(
                 f"the forward flattens to {step.features} features, but the input here has "

@@ -34,6 +34,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -47,6 +48,8 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
+    JoinOp,
     Layer,
     LayerNorm,
     LayerScale,
@@ -63,7 +66,15 @@ from symconv.language.layers import (
     kind_of,
     not_per_position,
 )
-from symconv.language.parse import ConventionDecl, InputDecl, RawBlock, RawLayer, Statement
+from symconv.language.names import INPUT_NAME, check_names
+from symconv.language.parse import (
+    ConventionDecl,
+    InputDecl,
+    RawBinding,
+    RawBlock,
+    RawLayer,
+    Statement,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,7 @@ class Built:
     input_source: Source | None
     layers: tuple[Layer, ...]
     convention: Convention = Convention.TORCH
+    input_name: str = INPUT_NAME
 
 
 def build(statements: Sequence[Statement], input_shape: tuple[Value, ...] | None = None,
@@ -81,10 +93,12 @@ def build(statements: Sequence[Statement], input_shape: tuple[Value, ...] | None
     """Resolve statements into layers; `input_shape` (from --input) replaces an input line,
     `convention` (from --convention) a convention line."""
     builder = _Builder(input_shape, convention)
+    builder.later = {s.name: s.source for s in statements if isinstance(s, RawBinding)}
     for statement in statements:
         builder.statement(statement)
+    check_names(builder.layers, builder.input_name)
     return Built(builder.input_shape, builder.input_source, tuple(builder.layers),
-                 builder.convention)
+                 builder.convention, builder.input_name)
 
 
 def convention_named(word: str, source: Source | None = None) -> Convention:
@@ -122,17 +136,80 @@ class _Builder:
         self.rank: int | None = None if input_shape is None else len(input_shape) - 1
         if input_shape is not None:
             no_words(input_shape, None)
+        self.input_name = INPUT_NAME
+        self.top = True  # names are bound and read at the top level only (language/names.py)
+        self.ranks: dict[str, int] = {}  # the spatial axes of each named tensor
+        self.later: dict[str, Source] = {}  # every name the description binds, and where
 
     def statement(self, statement: Statement) -> None:
         match statement:
-            case InputDecl(shape=shape, source=source):
+            case InputDecl(shape=shape, source=source, name=name):
                 self._input(shape, source)
+                if name is not None:
+                    self.input_name = name
             case ConventionDecl(word=word, source=source):
                 self._convention(word, source)
             case RawLayer():
                 self._layer(statement)
             case RawBlock():
                 self.layers.append(self._block(statement))
+            case RawBinding():
+                self._binding(statement)
+
+    # ---------------------------------------------------------- names
+
+    def _outside(self, what: str, source: Source, name: str) -> None:
+        if not self.top:
+            raise InvalidLayerError(f"{what} inside a block: names are bound and read at the "
+                                    "top level of a network only", source, name)
+
+    def _binding(self, raw: RawBinding) -> None:
+        """`name = layer`: the layer built, wrapped in a Bind (the names' rules are
+        language/names.py's, checked with the join that reads them and at the end)."""
+        self._outside(f"the binding '{raw.name}'", raw.source, raw.name)
+        before = len(self.layers)
+        self.statement(raw.statement)
+        built = self.layers[before:]
+        if len(built) != 1:
+            raise InvalidLayerError(f"'{raw.name} = ...' names one layer; here it is "
+                                    f"{len(built)}", raw.source, raw.name)
+        self.layers[before] = Bind(raw.name, built[0], raw.source)
+        if self.rank is not None:
+            self.ranks[raw.name] = self.rank
+
+    def _join(self, raw: RawLayer) -> None:
+        """`concat a b`, `add a b`, `mul a b`, `use a`: each argument a name."""
+        self._outside(f"'{raw.name}' of named tensors", raw.source, raw.name)
+        if self.rank is None:
+            raise ShapeError("no input shape: start with a line such as 'input 3 x 224 x 224' "
+                             "or give --input", raw.source, raw.name)
+        if raw.keywords:
+            raise InvalidLayerError(f"{raw.name} takes names of tensors, not keywords "
+                                    f"({raw.keywords[0].name}=)", raw.keywords[0].source,
+                                    raw.name)
+        names = []
+        for arg in raw.args:
+            if not (isinstance(arg.value, sympy.Symbol)):
+                raise InvalidLayerError(f"{raw.name} takes names of tensors (bound by name = "
+                                        f"layer, or the input), not {show_value(arg.value)}",
+                                        arg.source, raw.name)
+            names.append(arg.value.name)
+        join = Join(JoinOp(raw.name), tuple(names), raw.source)
+        self.ranks.setdefault(self.input_name, self._input_rank())
+        if not names or any(name not in self.ranks for name in names):
+            # raises, naming the rule (a name bound later, or none at all)
+            check_names([*self.layers, join], self.input_name, self.later)
+        ranks = {self.ranks[name] for name in names}
+        if len(ranks) > 1:
+            shown = ", ".join(f"{name}: {self.ranks[name]}" for name in names)
+            raise ShapeError(f"{raw.name} joins tensors with different numbers of spatial "
+                             f"axes ({shown})", raw.source, raw.name)
+        self.layers.append(join)
+        (self.rank,) = ranks
+
+    def _input_rank(self) -> int:
+        assert self.input_shape is not None  # a join needs the input shape (checked first)
+        return len(self.input_shape) - 1
 
     def _input(self, shape: tuple[Value, ...], source: Source) -> None:
         if self.layers:
@@ -160,6 +237,9 @@ class _Builder:
             self.convention = convention
 
     def _layer(self, raw: RawLayer) -> None:
+        if not raw.call and raw.name in JOINS:
+            self._join(raw)
+            return
         entry = _lookup(raw)
         if entry is None:  # a container: nn.Sequential(a, b, ...)
             for arg in raw.args:
@@ -237,6 +317,7 @@ class _Builder:
         """The layers of one body and the number of spatial axes after it."""
         inner = _Builder(None, self.convention)
         inner.rank = self.rank
+        inner.top = False
         for statement in statements:
             if isinstance(statement, InputDecl | ConventionDecl):
                 what = "an input" if isinstance(statement, InputDecl) else "a convention"
@@ -248,6 +329,10 @@ class _Builder:
         assert inner.rank is not None
         return tuple(inner.layers), inner.rank
 
+
+# The joins of named tensors, written as a layer with names: `concat x0 y1` (a `concat`
+# followed by bodies is the block).
+JOINS = tuple(op.value for op in JoinOp)
 
 _BLOCKS = {
     "repeat": "repeat N { ... }",

@@ -332,16 +332,58 @@ class ChannelsLast:
     source: Source | None = field(default=None, compare=False)
 
 
+class JoinOp(enum.Enum):
+    CONCAT = "concat"  # the channels concatenated; every other size must agree
+    ADD = "add"  # element-wise, PyTorch's broadcasting (each size equal, or 1)
+    MUL = "mul"
+    USE = "use"  # one named tensor, taken up again
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """`concat a b c`, `add a b`, `mul a b`, `use a`: a layer whose input is the named
+    tensors (bound by `Bind`, or the network's input), not the previous layer's output.
+    Names are bound at the top level of a network only (language/names.py checks them)."""
+
+    op: JoinOp
+    names: tuple[str, ...]
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Bind:
+    """`name = <layer>`: the layer, its output named so that later joins can read it (the
+    same tensor, not a copy). The layer is never itself a Bind."""
+
+    name: str
+    layer: Layer
+    source: Source | None = field(default=None, compare=False)
+
+
 Layer: TypeAlias = (
     Conv | ConvTranspose | Pool | AdaptivePool | Flatten | Linear | BatchNorm | GroupNorm
     | LayerNorm | InstanceNorm | Pad | PixelShuffle | Upsample | GlobalPool | ChannelShuffle
     | Chunk | Activation | Dropout | Repeat | Residual | Concat | Scale | ChannelNorm
-    | LayerScale | ChannelsLast
+    | LayerScale | ChannelsLast | Join | Bind
 )
 
 # The blocks: layers whose record holds the records of the layers inside them (traced by
 # engine/blocks.py; the compiled code reaches them through the trace's recursion).
 Block: TypeAlias = Repeat | Residual | Concat | Scale | ChannelsLast
+
+# How many names a join's label lists before it says how many more (a dense block's last
+# concatenation joins dozens).
+SHOWN_NAMES = 4
+
+
+def join_label(join: Join) -> str:
+    """`concat x0 x1 x2`, or `concat x0 x1 … x24 (25 tensors)` where the names are many."""
+    names = join.names
+    if len(names) > SHOWN_NAMES:
+        shown = [*names[:SHOWN_NAMES - 1], "…", names[-1]]
+        return f"{join.op.value} {' '.join(shown)} ({len(names)} tensors)"
+    return " ".join((join.op.value, *names))
+
 
 # The layers that hold learnable parameters (and so may share them, see Shared).
 WithParameters: TypeAlias = (
@@ -350,9 +392,16 @@ WithParameters: TypeAlias = (
 )
 
 
+def unbound(layer: Layer) -> Layer:
+    """The layer itself, without the name a Bind gives its output."""
+    return layer.layer if isinstance(layer, Bind) else layer
+
+
 def shared_of(layer: Layer) -> Shared | None:
     """The parameters the layer shares with others, or None where it has its own."""
     match layer:
+        case Bind(layer=inner):
+            return shared_of(inner)
         case (Conv(shared=s) | ConvTranspose(shared=s) | Linear(shared=s) | BatchNorm(shared=s)
               | GroupNorm(shared=s) | LayerNorm(shared=s) | InstanceNorm(shared=s)
               | ChannelNorm(shared=s) | LayerScale(shared=s)):
@@ -430,5 +479,9 @@ def kind_of(layer: Layer) -> str:
             return "layerscale"
         case ChannelsLast():
             return "channels_last"
+        case Join():
+            return join_label(layer)
+        case Bind(name=name, layer=inner):
+            return f"{name} = {kind_of(inner)}"
         case _:
             assert_never(layer)

@@ -62,6 +62,7 @@ class RawLayer:
 class InputDecl:
     shape: tuple[Value, ...]
     source: Source
+    name: str | None = None  # `input 3 x H x W as x0`: the input's name for joins
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,17 @@ class RawBlock:
     source: Source
 
 
+@dataclass(frozen=True, slots=True)
+class RawBinding:
+    """`y1 = conv 32 k=3`: a layer (or block) whose output is named."""
+
+    name: str
+    statement: RawLayer | RawBlock
+    source: Source
+
+
 RawValue: TypeAlias = "Value | tuple[Value, ...] | str | RawLayer"
-Statement: TypeAlias = "InputDecl | ConventionDecl | RawLayer | RawBlock"
+Statement: TypeAlias = "InputDecl | ConventionDecl | RawLayer | RawBlock | RawBinding"
 
 
 # ---------------------------------------------------------------- the parser
@@ -390,7 +400,8 @@ class _ToStatements(Transformer[Token, Any]):
     # statements
     @v_args(meta=True)
     def input_decl(self, meta: Any, children: list[Any]) -> InputDecl:
-        return InputDecl(children[0], self._at(meta))
+        shape, name = children
+        return InputDecl(shape, self._at(meta), None if name is None else str(name))
 
     @v_args(meta=True)
     def convention_decl(self, meta: Any, children: list[Any]) -> ConventionDecl:
@@ -434,6 +445,11 @@ class _ToStatements(Transformer[Token, Any]):
 
     def assignment(self, children: list[Any]) -> RawLayer:
         return children[1]
+
+    @v_args(meta=True)
+    def binding(self, meta: Any, children: list[Any]) -> RawBinding:
+        name, statement = children
+        return RawBinding(str(name), statement, self._at(meta))
 
     @v_args(meta=True)
     def layer_call(self, meta: Any, children: list[Any]) -> RawLayer:
@@ -632,10 +648,14 @@ def _check_terms(statements: tuple[Statement, ...]) -> None:
         match item:
             case InputDecl(shape=shape, source=source):
                 values = [(v, source) for v in shape]
+            case RawLayer(name=name, call=False) if name in _JOIN_WORDS:
+                layers += 1  # its arguments name tensors: no symbols are carried on
             case RawLayer():
                 layers += 1
                 values = [(a.value, a.source) for a in item.args]
                 values += [(k.value, k.source) for k in item.keywords]
+            case RawBinding(statement=inner):
+                stack.append(inner)
             case RawBlock(argument=argument, bodies=bodies):
                 layers += 1
                 values = [] if argument is None else [(argument.value, argument.source)]
@@ -652,6 +672,10 @@ def _check_terms(statements: tuple[Statement, ...]) -> None:
                         f"over {layers} layers so far, and symconv takes at most "
                         f"{MAX_TERM_LAYERS} terms times layers (the formulas carry each term "
                         "through every layer); write fewer symbols", source)
+
+
+# The joins of named tensors (language/layers.JoinOp), whose arguments are tensors' names.
+_JOIN_WORDS = frozenset({"concat", "add", "mul", "use"})
 
 
 def parse_shape(text: str) -> tuple[Value, ...]:

@@ -29,6 +29,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from symconv.algebra.symbols import Value, symbol
 from symconv.engine.blocks import MAX_UNROLLED, unrolled_layers
 from symconv.engine.formulas import scaled_size
+from symconv.engine.joins import join_counts, join_record, join_shape
 from symconv.engine.receptive import INPUT, Field, layer_fields
 from symconv.engine.records import PENDING_RULES, SCALED_SIZES, Chain, Record
 from symconv.engine.substitute import collect_names, substitute
@@ -37,6 +38,7 @@ from symconv.errors import InvalidValueError, SymconvError
 from symconv.language.layers import (
     Activation,
     BatchNorm,
+    Bind,
     Block,
     ChannelShuffle,
     Chunk,
@@ -48,6 +50,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     Layer,
     LayerNorm,
     Linear,
@@ -59,6 +62,7 @@ from symconv.language.layers import (
     Scale,
     Upsample,
     kind_of,
+    unbound,
 )
 from symconv.language.parse import TOO_BIG, too_big
 from symconv.language.values import substitution, value_of
@@ -361,6 +365,8 @@ class _Compiler:
         self.constants: dict[str, tuple[Field, ...]] = {}
         self.by_fields: dict[tuple[Field, ...], str] = {}
         self.recursed: list[tuple[Layer, tuple[int, ...]]] = []
+        self.joined: list[Join] = []  # the joins whose records the table program asks for
+        self.after_join = False  # whether a join came before (see _join_fields)
         self.input_spatial: tuple[str, ...] = ()
         # Whether the symbols' trace of the current top-level layer (from the input's
         # fields) ends each axis's field; None where it did not trace the layer whole.
@@ -385,10 +391,22 @@ class _Compiler:
         fields: _Fields = tuple(INPUT for _ in shape[1:])
         fields, held = self._field_tuple(fields)
         rows, kinds, totals, table_rows = [], [], [], []
+        # The variables of each named tensor (a Bind's output): its sizes, its fields and
+        # the table program's variable holding them.
+        start: _Tensor = (shape, fields, held)
+        named: dict[str, _Tensor] = {}
         for which, layer in enumerate(self.network.layers):
             before, self.ends = shape, None
-            shape, counts = self._layer(layer, shape, 1)
-            fields, held, record = self._fields(which, layer, before, fields, held)
+            inner = unbound(layer)
+            if isinstance(inner, Join):
+                sources = [named.get(n, start) for n in inner.names]
+                shape, counts = self._join(inner, [sizes for sizes, _, _ in sources])
+                fields, held, record = self._join_fields(inner, sources)
+            else:
+                shape, counts = self._layer(inner, shape, 1)
+                fields, held, record = self._fields(which, inner, before, fields, held)
+            if isinstance(layer, Bind):
+                named[layer.name] = (shape, fields, held)
             row = f"({', '.join(shape)},), {', '.join(counts)}"
             rows.append(f"({row})")
             table_rows.append(f"({row}, {held}, {record})")
@@ -406,7 +424,7 @@ class _Compiler:
             "Fraction": Fraction, "_Rejected": _Rejected, "_gcd": math.gcd,
             "_traced": self._run_trace, "_scaled": _scaled, "_F": Field, "_number": _number,
             "_checked": _checked, "_unpacked": _unpacked, "_recursed": self._run_fields,
-            "_block": self._run_block, **self.constants}
+            "_block": self._run_block, "_joined": self._run_join, **self.constants}
         exec(compile(source, "<symconv evaluator>", "exec"), scope)  # our own generated code
         exec(compile(table_source, "<symconv table>", "exec"), scope)  # (the same, and fields)
         vector_source = "" if self.vector_lines is None else "\n".join(self.vector_lines) + "\n"
@@ -515,6 +533,34 @@ class _Compiler:
         return ([self._assign(size, depth) for size in sizes],
                 [self._assign(count, depth, "c") for count in counts])
 
+    def _join(self, join: Join, inputs: list[list[str]]) -> tuple[list[str], list[str]]:
+        """Lines computing a join's output sizes and counts from the variables of its named
+        tensors (joins stand at the top level only: depth 1)."""
+        # A variable that holds a number is that number here (a pooled 1 x 1 broadcasts).
+        shapes = [tuple(_rename(_variable(name), self.copies) for name in shape)
+                  for shape in inputs]
+        pending: list[Any] = []
+        token = PENDING_RULES.set(pending)
+        try:
+            out, _ = join_shape(join, shapes)
+            values = [*out, 0, *join_counts(join, out)]
+            for condition in pending:
+                self.printer._print(condition)
+            for value in values:
+                _exact(self.printer, value)
+        except (SymconvError, TypeError):
+            # The shapes never fit (or have no code): the trace decides, and says why.
+            self.lines.append("    raise _Rejected")
+            self.vector_lines = None
+            return list(inputs[0]), [self._assign(0, 1, "c") for _ in _COUNTS]
+        finally:
+            PENDING_RULES.reset(token)
+        for condition in pending:
+            self._check(condition, 1)
+        sizes, counts = values[:len(out)], values[len(out):]
+        return ([self._assign(size, 1) for size in sizes],
+                [self._assign(count, 1, "c") for count in counts])
+
     def _repeat(self, block: Repeat, shape: list[str], depth: int
                 ) -> tuple[list[str], list[str]]:
         """A loop over the body, its counts summed; the trace's unroll limit checked first
@@ -570,7 +616,7 @@ class _Compiler:
         in_spatial = tuple(_variable(n) for n in shape[1:])
         input_spatial = tuple(_variable(n) for n in self.input_spatial)
         after: _Fields | None = None
-        if not isinstance(layer, Block):
+        if not isinstance(layer, Block) and not self.after_join:
             try:
                 after = layer_fields(substitute(layer, self.safe), fields, in_spatial,
                                      input_spatial)
@@ -601,16 +647,39 @@ class _Compiler:
         # field has ended (after flatten) is as the symbols' trace said (of the layer's
         # fields, or of the whole block's from its own start), else as before the layer,
         # and checked at run time (the trace answers where it is not so).
+        if self.after_join:
+            return fields, out, record  # (known at run time only: see _join_fields)
         ends = [fd.ended for fd in after or fields]
         if after is None and self.ends is not None:
             ends = [a or b for a, b in zip(ends, self.ends, strict=True)]
+        return self._unpacked(out, ends), out, record
+
+    def _unpacked(self, out: str, ends: Sequence[bool]) -> _Fields:
+        """Variables for the fields held at run time by `out`, each axis's field ended where
+        `ends` says (checked at run time: the trace answers where it is not so)."""
         state = []
         for axis, ended in enumerate(ends):
             values = [self._name("f") for _ in range(3)]
             self._table_line(f"    {', '.join(values)} = _unpacked({out}[{axis}], {ended})")
             size, jump, start = (sympy.Symbol(v, rational=True) for v in values)
             state.append(Field(size, None if ended else jump, start))
-        return tuple(state), out, record
+        return tuple(state)
+
+    def _join_fields(self, join: Join, sources: list[_Tensor]) -> tuple[_Fields, str, str]:
+        """The table program's lines for a join's record (engine/joins.join_record on the
+        named tensors' numbers and fields at run time): its fields, the code that holds
+        them, and the record's variable. Whether a join's field has ended depends on the
+        numbers (an input broadcast along an axis sees the whole input there), so from the
+        first join on every layer's fields are the trace's code on the call's numbers, and
+        the compile-time fields returned are a stand-in nothing reads."""
+        self.after_join = True
+        self.joined.append(join)
+        inputs = _tuple_code([f"({_tuple_code(sizes)}, {held})" for sizes, _, held in sources])
+        record, out = self._name("r"), self._name("fd")
+        self._table_line(f"    {record} = _joined({len(self.joined) - 1}, {inputs}, "
+                         f"{_tuple_code(self.input_spatial)})")
+        self._table_line(f"    {out} = {record}.fields")
+        return sources[0][1], out, record
 
     def _field_tuple(self, fields: _Fields) -> tuple[_Fields, str]:
         """Code holding `fields` at run time (a constant where every value is a number, else
@@ -677,6 +746,19 @@ class _Compiler:
             raise _Rejected from None
         return record
 
+    def _run_join(self, which: int, inputs: tuple[tuple[tuple[int, ...], tuple[Field, ...]],
+                                                  ...],
+                  input_spatial: tuple[int, ...]) -> Record:
+        """A join's record by the trace's own code (engine/joins.py), on numbers."""
+        chains = [Chain(shape, fields, input_spatial) for shape, fields in inputs]
+        try:
+            record = join_record(0, self.joined[which], chains, 0)
+        except SymconvError:
+            raise _Rejected from None
+        if any(map(_field_too_big, record.fields)):
+            raise _Rejected
+        return record
+
     def _run_trace(self, which: int, shape: tuple[int, ...], args: tuple[int, ...]
                    ) -> tuple[Any, ...]:
         """One block's numbers by the trace itself, with the call's values in place."""
@@ -693,6 +775,8 @@ class _Compiler:
 # Compile-time receptive fields: each value a number, None (the jump of an ended field) or
 # an expression in the table program's variables.
 _Fields = tuple[Field, ...]
+# A tensor in the table program: its sizes' variables, its fields, the code holding them.
+_Tensor = tuple[list[str], _Fields, str]
 
 # Layer kinds whose receptive field is one formula in the sizes and fields before it, for
 # every value (so traced once with symbols, it is compiled). Any other (adaptive pooling,

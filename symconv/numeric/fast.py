@@ -26,6 +26,7 @@ from symconv.language.layers import (
     Block,
     Layer,
     kind_of,
+    unbound,
 )
 from symconv.language.values import substitution, value_of
 
@@ -77,7 +78,7 @@ def _plan(network: Network) -> _Plan:
             names: set[str] = set()
             collect_names(layer, names)
             layers.append((layer, kind_of(layer), tuple(sorted(names)),
-                           isinstance(layer, Block)))
+                           isinstance(unbound(layer), Block)))
         plan = _Plan(network.symbols, tuple(layers), any(names for _, _, names, _ in layers))
         network._fast["plan"] = plan  # the same plan whoever builds it: no lock needed
     return plan
@@ -168,7 +169,7 @@ def fast_layers(network: Network, values: Mapping[str, object]
         for index, ((layer, kind, names, _), row) in enumerate(
                 zip(plan.layers, rows, strict=True), start=1):
             bound = layer if not names else _bind(layer, names, given)
-            found_rows.append(FastRow(index, kind, bound, shape, *row))
+            found_rows.append(FastRow(index, kind, unbound(bound), shape, *row))
             shape = row[0]
     except SymconvError:
         return None  # the trace says where and why, with the values named
@@ -181,7 +182,8 @@ def fast_records(network: Network, values: Mapping[str, object]) -> tuple[Record
     if (rows := fast_layers(network, values)) is None:
         return None
     return tuple(Record(*row[:10]) if row.block is None
-                 else dataclasses.replace(row.block, index=row.index) for row in rows)
+                 else dataclasses.replace(row.block, index=row.index, kind=row.kind)
+                 for row in rows)
 
 
 def _bind(layer: Layer, names: tuple[str, ...], given: Mapping[str, int]) -> Layer:

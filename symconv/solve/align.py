@@ -25,20 +25,23 @@ from symconv.engine import formulas as f
 from symconv.engine.records import axis_names
 from symconv.errors import NoSolutionError, UnsupportedError
 from symconv.language.layers import (
+    Bind,
     Concat,
     Conv,
     Convention,
     ConvTranspose,
+    Join,
     Layer,
     PixelShuffle,
     Pool,
     Repeat,
     Residual,
     Window,
+    unbound,
 )
 from symconv.network import Network, bind_whole, parse
 from symconv.solve.solution import first_true
-from symconv.solve.walk import FLAT, axis_size
+from symconv.solve.walk import FLAT, axis_size, joined
 
 # Input sizes times layers walked to find the aligned residues (about a second), and the
 # most sizes `Alignment.sizes` lists.
@@ -179,13 +182,21 @@ def _torch_same_only(w: Window) -> None:
 
 
 def _walk(layers: Sequence[Layer], axis: int, n: int) -> tuple[int, bool] | None:
-    """The length after the layers and whether none discarded anything (None: empty)."""
-    exact = True
+    """The length after the layers and whether none discarded anything (None: empty). A
+    join goes on from the lengths of the tensors it names (walk.joined)."""
+    exact, start, named = True, n, dict[str, int]()
     for layer in layers:
-        walked = _step(layer, axis, n)
+        if isinstance(join := unbound(layer), Join):
+            sizes = joined(join, [(named.get(name, start),) for name in join.names], False)
+            assert sizes is not None
+            walked: tuple[int, bool] | None = (sizes[0], True)
+        else:
+            walked = _step(unbound(layer), axis, n)
         if walked is None or walked[0] < 1:
             return None
         n, exact = walked[0], exact and walked[1]
+        if isinstance(layer, Bind):
+            named[layer.name] = n
     return n, exact
 
 

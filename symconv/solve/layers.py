@@ -15,6 +15,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -28,6 +29,7 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
     Layer,
     LayerNorm,
     LayerScale,
@@ -68,6 +70,10 @@ def _layer_in(layer: Layer, convention: Convention) -> Layer:
         case Concat(branches=branches):
             return dataclasses.replace(layer, branches=tuple(_in(b, convention)
                                                              for b in branches))
+        case Bind(layer=inner):
+            return dataclasses.replace(layer, layer=_layer_in(inner, convention))
+        case Join():
+            return layer
         case (Conv() | ConvTranspose() | Pool() | AdaptivePool() | Linear() | Flatten()
               | BatchNorm() | Activation() | Dropout() | GroupNorm() | LayerNorm()
               | InstanceNorm() | Pad() | PixelShuffle() | Upsample() | GlobalPool()

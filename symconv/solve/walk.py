@@ -23,6 +23,7 @@ from symconv.language.layers import (
     Activation,
     AdaptivePool,
     BatchNorm,
+    Bind,
     ChannelNorm,
     ChannelShuffle,
     ChannelsLast,
@@ -36,6 +37,8 @@ from symconv.language.layers import (
     GlobalPool,
     GroupNorm,
     InstanceNorm,
+    Join,
+    JoinOp,
     Layer,
     LayerNorm,
     LayerScale,
@@ -74,6 +77,11 @@ def _layer_roles(layers: Sequence[Layer], u: sympy.Symbol, rank: int
                     yield from ((v, -1, False) for v in w.stride)
             case ConvTranspose(window=w) if w.same:
                 yield from ((v, 1, False) for v in w.stride)
+            case Bind(layer=inner):
+                yield from _layer_roles((inner,), u, rank)
+            # A join's sizes are those of tensors made by the layers before it.
+            case Join():
+                pass
             case Conv(window=w) | Pool(window=w):
                 yield from _window_roles(w, 1, isinstance(layer, Pool) and layer.ceil_mode)
             case ConvTranspose(window=w, output_padding=op):
@@ -354,13 +362,23 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
     """The spatial sizes after the layers (ints, or expressions where `at` leaves symbols);
     None once some size is below 1. Only the first path of a block is followed unless
     `agree` (see output_sizes). Inside a repeat, every layer applied is spent from its
-    outermost repeat's `budget` (UnsupportedError past it)."""
+    outermost repeat's `budget` (UnsupportedError past it). A join reads the sizes of the
+    tensors named before it (a name none bound is the input: language/names.py)."""
+    start, named = sizes, dict[str, Any]()
     for layer in layers:
         if budget is not None:
             budget.spend(1)
         if sizes is None or _empty(sizes):
             return None
         match layer:
+            case Bind(name=name, layer=Join() as join):
+                sizes = joined(join, [named.get(n, start) for n in join.names], agree)
+                named[name] = sizes
+            case Bind(name=name, layer=one):
+                sizes = run_layers((one,), sizes, at, agree, budget)
+                named[name] = sizes
+            case Join():
+                sizes = joined(layer, [named.get(n, start) for n in layer.names], agree)
             case Repeat(count=count, body=body):
                 passes = at(count)
                 if isinstance(count, int):  # a written count: the trace's limits, at once
@@ -378,6 +396,28 @@ def run_layers(layers: Sequence[Layer], sizes: tuple[Any, ...] | None,
                 outs = [axis_size(layer, axis, n, at) for axis, n in enumerate(sizes)]
                 sizes = () if FLAT in outs else tuple(outs)
     return None if _empty(sizes) else sizes
+
+
+def joined(join: Join, inputs: Sequence[tuple[Any, ...] | None], agree: bool
+           ) -> tuple[Any, ...] | None:
+    """The spatial sizes of a join of tensors of these sizes: the first's for a
+    concatenation, along each axis the size other than 1 for a sum or product (PyTorch's
+    broadcasting). With `agree`, the others must give the same (PathsDisagree)."""
+    if any(sizes is None for sizes in inputs):
+        return None
+    first = inputs[0]
+    assert first is not None
+    if join.op is JoinOp.CONCAT or join.op is JoinOp.USE:
+        if agree and any(sizes != first for sizes in inputs[1:]):
+            raise PathsDisagree(kind_of(join))
+        return first
+    out = []
+    for axis in zip(*inputs, strict=True):
+        wide = [n for n in axis if not (isinstance(n, int) and n == 1)]
+        if agree and any(n != wide[0] for n in wide[1:]):
+            raise PathsDisagree(kind_of(join))
+        out.append(wide[0] if wide else 1)
+    return tuple(out)
 
 
 # What axis_size returns for a layer after which no axis is spatial (flatten, linear,
@@ -432,8 +472,10 @@ def axis_size(layer: Layer, axis: int, n: Any, at: Callable[[Value], Any]) -> An
         # Its layers act on each position's channels alone: the positions keep their sizes.
         case ChannelsLast():
             return n
-        case Repeat() | Residual() | Concat():
-            raise AssertionError("blocks are walked by their paths, not as one step")
+        case Bind(layer=inner):
+            return axis_size(inner, axis, n, at)
+        case Repeat() | Residual() | Concat() | Join():
+            raise AssertionError("blocks and joins are walked by their paths, not as one step")
         case _:
             assert_never(layer)
 
