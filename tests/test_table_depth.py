@@ -77,9 +77,12 @@ def test_module_names_are_indented_by_depth(resnet: Any) -> None:
     _, network = resnet
     lines = str(network.table(depth=3, columns="name,params")).splitlines()
     row = {line.split()[0]: line for line in lines if line.split()}
-    assert "   layer1          " in row["5"] + " " * 20  # depth 1: not indented
-    assert "  layer1.0 " in row["5.1"] and "    layer1.0.conv1 " in row["5.1.1"]
-    assert row["5.1.1"].index("layer1.0.conv1") == row["5.1"].index("layer1.0") + 2
+    top = row["5"].index("layer1")  # depth 1: where the column starts
+    assert row["5.1"].index("layer1.0") == top + 2
+    assert row["5.1.1"].index("layer1.0.conv1") == top + 4
+    assert row["1"].index("conv1") == top
+    markdown = network.table(depth=2, columns="name")._repr_markdown_()
+    assert "| &nbsp;&nbsp;layer1\\.0 |" in markdown and "| layer1 |" in markdown
 
 
 class TwiceShared(nn.Module):
