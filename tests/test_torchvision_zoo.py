@@ -15,8 +15,9 @@ A model from_torch refuses must be refused for its known reason (REFUSED), and o
 reading is known to take minutes (SLOW: DenseNet today) must give no answer in SLOW_SECONDS;
 a model that imports joins the checks by itself, whatever the tables say. The heavier half
 carries the `zoo` marker: `python -m pytest` runs everything, `-m 'not zoo'` leaves it out of
-a quick local run. Measured under load 4-10 on the 2-core machine: the quick half 4.2 min
-(88 s of CPU), all 78 14.8 min; fvcore's trace is half of it.
+a quick local run. Measured on the 2-core machine at load 2: the quick half 55 s, the heavy
+half 2.5 min (40 s of it DenseNet's 10 s each); under load 4-10, 4.2 and 13 min. fvcore's
+trace takes about half.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ REFUSED = {
     "lraspp_": "multiplies two tensors",
 }
 
-# The heavier half: the models that took longest over the four tests (14.8 min for all 78
-# under load 6-10 on 2 cores, 11.3 of them here), but for one small model per family
+# The heavier half: the models that took longest over the four tests (2.5 of 3.4 min for
+# all 78 at load 2 on 2 cores), but for one small model per family
 # (EfficientNet B0, RegNetX and RegNetY 400MF, DeepLabV3 MobileNetV3), kept in the quick run.
 HEAVY = ("deeplabv3_resnet101", "deeplabv3_resnet50", "densenet121", "densenet161",
          "densenet169", "densenet201", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3",
