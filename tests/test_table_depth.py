@@ -54,16 +54,44 @@ def test_resnet18_folds_as_torchinfo_shows_it(resnet: Any, depth: int,
 def test_each_module_row_is_what_pytorch_counts_and_sums_its_layers(resnet: Any,
                                                                     depth: int) -> None:
     model, network = resnet
+    check_folded(model, network, depth)
+    # ResNet-18's functions (torch.flatten) and blocks (the residual sums) count no
+    # multiply-adds: a module's are those of the layers named inside it
     unfolded = [r for _, r in flat_rows(network.table()) if not r.children]
+    for label, r in flat_rows(network.table(depth=depth)):
+        inside = [u for u in unfolded if u.name == r.name or u.name.startswith(r.name + ".")]
+        assert not r.name or int(r.macs) == sum(int(u.macs) for u in inside), label
+
+
+# Concatenations (GoogLeNet, ShuffleNet), functions between modules (F.relu in GoogLeNet's
+# BasicConv2d, channel_shuffle, torch.flatten, the mean of MNASNet), squeeze-and-excitation
+# (EfficientNet), 3-D (S3D).
+@pytest.mark.parametrize("name", ["googlenet", "shufflenet_v2_x0_5", "efficientnet_b0",
+                                  "mobilenet_v2", "mnasnet0_5", "s3d"])
+def test_every_model_folds_to_pytorchs_count_of_each_module(name: str) -> None:
+    from torchvision_zoo import input_shape
+
+    model = build(name)
+    network = symconv.from_torch(model, input_shape(name))
+    for depth in (1, 2, 3):
+        check_folded(model, network, depth)
+        names = [r.name for _, r in flat_rows(network.table(depth=depth)) if r.name]
+        assert len(names) == len(set(names)), depth  # one row per module called once
+
+
+def check_folded(model: Any, network: symconv.Network, depth: int) -> None:
+    """Each row of the table folded to `depth`: no deeper, its parameters PyTorch's count of
+    its module (those the forward uses), a parent's numbers its children's sums, and the
+    totals those of the unfolded table."""
+    unused = [u.path + "." for u in network.unused_parameters]
     folded = network.table(depth=depth)
     for label, r in flat_rows(folded):
         assert r.depth <= depth
         if not r.name:
             continue
-        module = model.get_submodule(r.name)
-        assert int(r.params) == sum(p.numel() for p in module.parameters()), label
-        inside = [u for u in unfolded if u.name == r.name or u.name.startswith(r.name + ".")]
-        assert int(r.macs) == sum(int(u.macs) for u in inside), label
+        used = [p.numel() for path, p in model.get_submodule(r.name).named_parameters(r.name)
+                if not path.startswith(tuple(unused))]
+        assert int(r.params) == sum(used), label
         if r.children:  # a parent's numbers are its children's sums
             for key in ("params", "macs"):
                 assert getattr(r, key) == sum(getattr(c, key) for c in r.children), label

@@ -49,7 +49,7 @@ def fold(records: Sequence[LayerRecord], depth: int) -> tuple[LayerRecord, ...]:
     if not any(r.name for r in _all(records)):
         return _truncated(records, depth, 1)
     top: list[_Node] = []
-    for piece in _pieces(records, ()):
+    for piece in _pieces(records, (), [()]):
         key = piece.path[:depth]
         if not key:  # no module: a row of its own at the top
             top.append(_Node((), [piece], held=[piece]))
@@ -68,8 +68,9 @@ def fold(records: Sequence[LayerRecord], depth: int) -> tuple[LayerRecord, ...]:
 def _called_again(node: _Node, piece: _Piece) -> bool:
     """Whether the piece is a second call of the module the node already is (a module used
     twice in a row is two rows, as torchinfo shows it)."""
-    return piece.whole and piece.path == node.path and any(
-        p.whole and p.path == node.path for p in node.held)
+    name = piece.record.name
+    return bool(name) and piece.path == node.path and any(
+        p.record.name == name for p in node.held)
 
 
 def _all(records: Sequence[LayerRecord]) -> Iterator[LayerRecord]:
@@ -108,19 +109,36 @@ class _Node:
     held: list[_Piece] = field(default_factory=list)
 
 
-def _pieces(records: Sequence[LayerRecord], around: tuple[str, ...]) -> Iterator[_Piece]:
+def _pieces(records: Sequence[LayerRecord], around: tuple[str, ...],
+            caller: list[tuple[str, ...]]) -> Iterator[_Piece]:
     """The pieces of the rows in order, a block's own part after its layers (so that the
-    last piece of a module gives its output shape)."""
+    last piece of a module gives its output shape). A function (a row without a module)
+    belongs to the module that most likely called it, `caller[0]`, where that lies inside
+    the block (`around`): right after a block, the block's module (F.relu after the sum of
+    a residual in a BasicBlock's forward, torch.channel_shuffle after ShuffleNet's concat);
+    inside a block, right after a layer, the module around that layer (F.relu after
+    'inception3a.branch1.bn' to 'inception3a.branch1'). At the top, after a layer, a
+    function belongs to no module (torch.flatten after 'avgpool')."""
+    branch = None
     for r in records:
+        if r.path != branch:  # a new branch of a block: nothing ran before on it
+            branch, caller[0] = r.path, ()
         if not r.children:
-            yield _Piece(tuple(r.name.split(".")) if r.name else around, r, True)
+            if r.name:
+                path = tuple(r.name.split("."))
+                caller[0] = path[:-1] if around else ()
+            else:
+                path = caller[0] if len(caller[0]) > len(around) and \
+                    caller[0][:len(around)] == around else around
+            yield _Piece(path, r, True)
             continue
         names = [tuple(c.name.split(".")) for c in _all(r.children) if c.name]
         path = _common(names) if names else around
-        yield from _pieces(r.children, path)
+        yield from _pieces(r.children, path, [()])
         own = {f: getattr(r, f) - sum((getattr(c, f) for c in r.children), sympy.S.Zero)
                for f in SUMMED}
         yield _Piece(path, dataclasses.replace(r, children=(), **own), False)
+        caller[0] = path
 
 
 def _common(paths: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
