@@ -9,9 +9,9 @@ module that has no row of its own ('layer1', an nn.Sequential) gets one, of kind
 summing the rows inside it. What a block adds of its own (the sum of a residual, the
 product of a scale) belongs to the module around its layers (their common path); a layer
 without a module (a function) belongs to the module that most likely called it (see
-_pieces), or is a row of its own at the top. For a description, whose rows have no module names, the nesting
-is the blocks': a block at `depth` keeps its row (which already sums its layers) and shows
-none of its layers.
+_pieces), or is a row of its own at the top. For a description, whose rows have no module
+names, the nesting is the blocks': a block at `depth` keeps its row (which already sums its
+layers) and shows none of its layers.
 """
 
 from __future__ import annotations
