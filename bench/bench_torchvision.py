@@ -1,7 +1,8 @@
 """from_torch over every convolutional model of torchvision (classification, segmentation,
 video; the transformers left out): which import with PyTorch's output shape and parameter
-count, how long each takes, and why the others do not. Each model is read in a process of
-its own, given up after --timeout seconds (60 by default).
+count, how long each takes (and the median and the slowest), and why the others do not.
+Each model is read in a process of its own, given up after --timeout seconds (60 by
+default).
 
     python bench/bench_torchvision.py            # every model
     python bench/bench_torchvision.py resnet18   # some
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -70,6 +72,11 @@ def main() -> int:
     imported = sum(o.ok for o in outcomes)
     print(f"\n{imported} of {len(outcomes)} import exactly "
           f"({time.perf_counter() - start:.0f} s in all)")
+    read = sorted((o.seconds, o.name) for o in outcomes if o.ok)
+    if read:  # the README's speed table: the median and the slowest from_torch
+        slowest = read[-1]
+        print(f"from_torch: median {statistics.median(s for s, _ in read):.2f} s, slowest "
+              f"{slowest[0]:.2f} s ({slowest[1]})")
     return 0
 
 

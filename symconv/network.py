@@ -276,7 +276,7 @@ class Network:
         return records
 
     def table(self, *, columns: object = None, dtype: object = None, batch: object = None,
-              **values: object) -> Table:
+              depth: object = None, **values: object) -> Table:
         """One record per layer (after the input), every field a SymPy object: a tuple of
         `LayerRecord`s that prints as the text table and displays in Jupyter (see
         symconv.render.table_object.Table: to_dicts, to_pandas).
@@ -286,7 +286,9 @@ class Network:
         default the default columns, or the 'memory' ones when `dtype` or `batch` is given.
         The memory columns count `dtype` (float32 unless given; float16, bfloat16, float64,
         int8) and `batch` examples (1 unless given; a number, or a symbol such as "N": memory
-        as a formula in it)."""
+        as a formula in it). With `depth` (1, 2, ...) the rows nest no deeper: each deeper
+        row folded into its parent, which sums it, as torchinfo's depth does (for a torch
+        model, a row per module whose path has at most `depth` parts; see Table.folded)."""
         from symconv.render.table import MEMORY_SET, column_keys
         from symconv.render.table_object import Table
 
@@ -300,14 +302,16 @@ class Network:
         # compiled rows where the call gives a number for every symbol (and the network is
         # compiled), each made into a LayerRecord at once; else the trace's records
         if (rows := fast_layers(self, values)) is not None:
-            return Table((_row(row, memory, 1) if row.block is None
-                          else _public(dataclasses.replace(row.block, index=row.index,
-                                                           kind=row.kind), memory)
-                          for row in rows), self, keys, memory)
-        records = self.traced_records(**values)
-        # the network only says its input shape where there is no record to say it
-        shown = self.bind(values) if values and not records else self
-        return Table((_public(r, memory) for r in records), shown, keys, memory)
+            table = Table((_row(row, memory, 1) if row.block is None
+                           else _public(dataclasses.replace(row.block, index=row.index,
+                                                            kind=row.kind), memory)
+                           for row in rows), self, keys, memory)
+        else:
+            records = self.traced_records(**values)
+            # the network only says its input shape where there is no record to say it
+            shown = self.bind(values) if values and not records else self
+            table = Table((_public(r, memory) for r in records), shown, keys, memory)
+        return table if depth is None else table.folded(depth)
 
     def receptive_fields(self, **values: object) -> tuple[tuple[Field, ...], ...]:
         """Per layer (after the input, as `table` numbers them), one `Field` per spatial axis

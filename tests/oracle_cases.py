@@ -6,6 +6,7 @@ CPU forward pass is cheap, and they stray on purpose into what PyTorch rejects.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -137,3 +138,41 @@ MAKERS = {
 def cases(kind: str, seed: int, count: int) -> list[Case]:
     rng = random.Random(seed)
     return [MAKERS[kind](rng) for _ in range(count)]
+
+
+def canonical(network: Any) -> Any:
+    """The network with shared parameters named by order of first use (the module paths of
+    the model read and of the code written back differ), and a residual block's identity
+    shortcut as none: what a network read from a torch model and one read from the code
+    to_torch_code wrote for it have in common (tests/test_interop.py,
+    tests/test_torchvision_zoo.py); named tensors renamed by order of binding."""
+    import symconv.language.layers as symconv_layers
+
+    identity = symconv_layers.Activation("identity")
+    names: dict[str, str] = {}
+    # named tensors by order of binding (the model's torch.fx node names, the written code's
+    # attribute names)
+    tensors = {network.input_name: "input"}
+
+    def tensor(name: str) -> str:
+        return tensors.setdefault(name, f"t{len(tensors)}")
+
+    def rename(obj: Any) -> Any:
+        if isinstance(obj, tuple):
+            return tuple(rename(x) for x in obj)
+        if isinstance(obj, symconv_layers.Bind):
+            obj = dataclasses.replace(obj, name=tensor(obj.name))
+        if isinstance(obj, symconv_layers.Join):
+            obj = dataclasses.replace(obj, names=tuple(map(tensor, obj.names)))
+        if isinstance(obj, symconv_layers.Residual) and obj.shortcut == (identity,):
+            obj = dataclasses.replace(obj, shortcut=())  # the written Residual's nn.Identity
+        if isinstance(obj, symconv_layers.Shared):
+            return dataclasses.replace(obj, name=names.setdefault(obj.name, f"s{len(names)}"))
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.replace(obj, **{f.name: rename(getattr(obj, f.name))
+                                               for f in dataclasses.fields(obj) if f.init})
+        return obj
+
+    layers = rename(network.layers)
+    outputs = tuple((key, tensor(name)) for key, name in network.outputs)
+    return dataclasses.replace(network, layers=layers, input_name="input", outputs=outputs)

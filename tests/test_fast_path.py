@@ -112,10 +112,11 @@ SHAPE_FIELDS = ("output_shape", "input_shape", "receptive_field", "jump", "start
 def check_tables(network: symconv.Network, values: dict[str, int]) -> None:
     """The compiled table is the trace's in every column and every form: its records (every
     field, receptive fields and warnings too), the text and HTML tables and the rows as data,
-    with the default columns and with all of them for another dtype and batch. The trace's
+    with the default columns, with all of them for another dtype and batch, and folded to
+    depth 1 (every option a numeric call takes, on either path). The trace's
     table is a deep copy's, whose first calls are traced."""
     assert "evaluator" in network._fast
-    for options in ({}, {"columns": "all", "dtype": "float16", "batch": 3}):
+    for options in ({}, {"columns": "all", "dtype": "float16", "batch": 3}, {"depth": 1}):
         clone = copy.deepcopy(network)
         traced = clone.table(**options, **values)
         assert "evaluator" not in clone._fast  # (the trace answered)

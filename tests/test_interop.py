@@ -3,7 +3,6 @@ oracle for every shape and parameter count."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 import symconv.layers as symconv_layers
 import torch
 import torch.nn.functional as F
+from oracle_cases import canonical
 from test_examples import BasicBlock
 from torch import nn
 
@@ -551,30 +551,6 @@ class _TwoShared(nn.Module):
         return self.b(self.a(self.b(self.a(x))))
 
 
-IDENTITY = symconv_layers.Activation("identity")
-
-
-def _canonical(network: symconv.Network) -> symconv.Network:
-    """The network with shared parameters named by order of first use (the module paths of
-    the model read and of the code written back differ), and a residual block's identity
-    shortcut as none."""
-    names: dict[str, str] = {}
-
-    def rename(obj: Any) -> Any:
-        if isinstance(obj, tuple):
-            return tuple(rename(x) for x in obj)
-        if isinstance(obj, symconv_layers.Residual) and obj.shortcut == (IDENTITY,):
-            obj = dataclasses.replace(obj, shortcut=())  # the written Residual's nn.Identity
-        if isinstance(obj, symconv_layers.Shared):
-            return dataclasses.replace(obj, name=names.setdefault(obj.name, f"s{len(names)}"))
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            return dataclasses.replace(obj, **{f.name: rename(getattr(obj, f.name))
-                                               for f in dataclasses.fields(obj) if f.init})
-        return obj
-
-    return dataclasses.replace(network, layers=rename(network.layers))
-
-
 # Every name the code defines or uses, names that differ from them by a suffix, and names a
 # reader might fear (locals of the written classes, builtins, torch's functional alias).
 NAMES = ["net", "nn", "torch", "Residual", "Concat", "shared1", "shared2", "shared3", "nn_1",
@@ -599,7 +575,7 @@ def test_the_code_runs_and_reads_back_whatever_the_network_is_called(
     written = namespace[name].eval()
     assert isinstance(written, nn.Sequential)
     assert torch_outputs(written, shape) == torch_outputs(model, shape)
-    assert _canonical(symconv.from_torch(written, shape)) == _canonical(network)
+    assert canonical(symconv.from_torch(written, shape)) == canonical(network)
     assert code.count(f"\n{name} = ") == 1  # the network's is the only such definition
 
 
@@ -610,3 +586,16 @@ def test_a_name_that_is_not_a_python_variable_is_refused(name: Any) -> None:
         network.to_torch_code(name)
     assert str(caught.value).startswith(f"name: expected a Python name such as net, got "
                                         f"{name!r}")
+
+
+@pytest.mark.parametrize("call", ["size=(8, 8)", "size=8", "scale_factor=(2, 2)",
+                                  "scale_factor=2", "scale_factor=(2, 3)",
+                                  "size=(8, 8), mode='bilinear'"])
+def test_an_upsampling_reads_back_as_the_layer_it_was_written_from(call: str) -> None:
+    """A size or scale per axis is written per axis, even where the values are equal (one
+    value would read back as one for every axis, another layer: the segmentation models'
+    upsampling to their input's size was)."""
+    network = symconv.parse(f"input 3 x 4 x 4\nnn.Upsample({call})")
+    namespace: dict[str, Any] = {}
+    exec(network.to_torch_code(), namespace)
+    assert symconv.from_torch(namespace["net"], (3, 4, 4)).layers == network.layers

@@ -6,9 +6,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from symconv.commands.options import add_network_arguments, load_network, read_option, values_from
+from symconv.commands.options import (
+    add_network_arguments,
+    load_network,
+    read_option,
+    values_from,
+    whole_option,
+)
 from symconv.engine.statistics import DTYPES, memory_of
 from symconv.language.parse import parse_expression
+from symconv.render.fold import fold_depth
 from symconv.render.table import (
     ALL_COLUMNS,
     DEFAULT_COLUMNS,
@@ -39,6 +46,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--batch", metavar="N", default="1",
                         help="batch size of the activation memory: a number or a symbol "
                         "of its own such as N, not one of the network's (default 1)")
+    parser.add_argument("--depth", metavar="N", type=whole_option,
+                        help="nest rows no deeper than N, each deeper row folded into its "
+                        "parent, which sums it (as torchinfo's depth; for a torch model a row "
+                        "per module whose path has at most N parts)")
     parser.add_argument("--separators", action=argparse.BooleanOptionalAction, default=True,
                         help="thousands separators in whole numbers of the text table "
                         "(default on, as torchinfo prints them)")
@@ -50,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     columns = _columns(args.columns)
     batch = read_option("--batch", parse_expression, args.batch)
     memory = memory_of(args.dtype, batch, "--batch", network.symbols)
-    records = network.table(dtype=args.dtype, batch=memory.batch, **values_from(args))
+    depth = None if args.depth is None else fold_depth(args.depth, "--depth")
+    records = network.table(dtype=args.dtype, batch=memory.batch, depth=depth,
+                            **values_from(args))
     if args.format == "text":
         text = table_text(network, records, columns, args.separators, memory)
     elif args.format == "json":

@@ -197,14 +197,17 @@ def layer_code(record: Record, numbers: _Numbers) -> str:
                 args.append(_number(value))
         case PixelShuffle(factor=r):
             args.append(numbers.int(r))
-        case Upsample(size=size, scale=scale, mode=mode, align_corners=corners):
+        case Upsample(size=size, scale=scale, mode=mode, align_corners=corners, every_axis=one):
+            # One value where the layer has one for every axis, else one per axis (as
+            # equal as they may be), so that the code reads back to the same layer.
             if size is not None:
-                args.append(f"size={numbers.axes(size)}")  # one value: every axis
+                texts = [numbers.int(v) for v in size]
             else:
                 assert scale is not None
                 texts = [_number(q, numbers) for q in scale]
-                shown = texts[0] if len(set(texts)) == 1 else "(" + ", ".join(texts) + ")"
-                args.append(f"scale_factor={shown}")
+            shown = texts[0] if one else "(" + ", ".join(texts) + ("," if len(texts) == 1
+                                                                   else "") + ")"
+            args.append(f"{'size' if size is not None else 'scale_factor'}={shown}")
             if mode != "nearest":
                 args.append(f"mode={mode!r}")
             if corners is not None:

@@ -281,6 +281,14 @@ def _indent(label: str) -> str:
     return "  " * label.count(".")
 
 
+def _nested(r: LayerRecord, cells: Sequence[Any], columns: Sequence[str] | None,
+            step: str) -> list[Any]:
+    """The row's cells with its module name indented by its depth (`step` per level), as
+    torchinfo indents its names."""
+    return [step * (r.depth - 1) + cell if c.key == "name" and cell else cell
+            for c, cell in zip(chosen(columns), cells, strict=True)]
+
+
 def _total(records: Sequence[LayerRecord], column: Column | str) -> sympy.Expr:
     read = column.value if isinstance(column, Column) else (
         lambda r: getattr(r, column))
@@ -305,7 +313,8 @@ def table_text(network: Network, records: Sequence[LayerRecord],
     totals = ["", "total", *cells(total_cells(records, columns))]
     input_shape = records[0].input_shape if records else network.input_shape
     rows = [["", "input", *cells(input_cells(input_shape, columns))],
-            *([label, _indent(label) + r.kind, *cells(row_cells(r, columns))]
+            *([label, _indent(label) + r.kind, *cells(_nested(r, row_cells(r, columns),
+                                                              columns, "  "))]
               for label, r in flat_rows(records))]
     left = ("layer", "output shape", "kernel shape", "module")
     table = aligned_table(header(columns), rows, left=left, footer=totals)
@@ -364,8 +373,10 @@ def _notes(records: Sequence[LayerRecord]) -> list[str]:
         notes += [f"{label} {r.kind}: {line}" for line in warning_notes(r.warnings)]
         if r.shared is not None and r.shared.reuse:
             name = r.shared.name
-            first = next(x for x, o in rows if o.shared is not None and o.shared.name == name)
-            notes.append(f"{label} {r.kind}: reuses the parameters of '{name}' (row {first}), "
+            first = next((x for x, o in rows if o.shared is not None and o.shared.name == name),
+                         None)  # None: that row is folded into a module's (Table.folded)
+            where = "an earlier row" if first is None else f"row {first}"
+            notes.append(f"{label} {r.kind}: reuses the parameters of '{name}' ({where}), "
                          "counted there")
         if r.condition is not None:
             notes.append(f"{label} {r.kind}: the branches' shapes agree only where "
@@ -390,7 +401,8 @@ def table_markdown(network: Network, records: Sequence[LayerRecord],
              line(["", "input", *map(markdown_cell, input_cells(input_shape, columns))])]
     for label, r in flat_rows(records):
         kind = _indent(label).replace(" ", "&nbsp;") + escape_markdown(r.kind)
-        lines.append(line([label, kind, *map(markdown_cell, row_cells(r, columns))]))
+        shown = [markdown_cell(c) for c in row_cells(r, columns)]
+        lines.append(line([label, kind, *_nested(r, shown, columns, "&nbsp;&nbsp;")]))
     lines.append(line(["", "**total**", *map(markdown_cell, total_cells(records, columns))]))
     lines += [f"\n{escape_markdown(note)}"
               for note in table_notes(network, records, columns, memory)]

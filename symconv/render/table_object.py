@@ -46,6 +46,14 @@ class Table(tuple["LayerRecord", ...]):
     def __getnewargs__(self) -> tuple[Any, ...]:  # pickle and copy keep what it shows
         return tuple(self), self.network, self.columns, self.memory
 
+    def folded(self, depth: object) -> Table:
+        """The table nested no deeper than `depth`, as torchinfo's depth folds a summary:
+        each row deeper folded into its parent, whose numbers sum what it holds; for a torch
+        model a row per module up to that depth (symconv.render.fold)."""
+        from symconv.render.fold import fold, fold_depth
+
+        return Table(fold(self, fold_depth(depth)), self.network, self.columns, self.memory)
+
     # ---------------------------------------------------------------- text
 
     def __str__(self) -> str:
