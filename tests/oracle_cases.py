@@ -176,3 +176,18 @@ def canonical(network: Any) -> Any:
     layers = rename(network.layers)
     outputs = tuple((key, tensor(name)) for key, name in network.outputs)
     return dataclasses.replace(network, layers=layers, input_name="input", outputs=outputs)
+
+
+def forward_facts(model: Any, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+    """PyTorch's answer for a model: (output shape without the batch axis, parameters), by a
+    forward pass on the CPU (tests/test_named.py, tests/test_channels_last.py)."""
+    import torch
+
+    with torch.no_grad():
+        out = model.eval()(torch.randn(2, *shape))
+    return tuple(out.shape[1:]), sum(p.numel() for p in model.parameters())
+
+
+def network_facts(network: Any) -> tuple[tuple[int, ...], int]:
+    """symconv's answer for the same: (output shape, parameters)."""
+    return tuple(int(v) for v in network.output_shape()), int(network.params())

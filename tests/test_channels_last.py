@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import torch
+from oracle_cases import forward_facts, network_facts
 from test_fast_path import check_agrees
 from torch import nn
 from torchvision_zoo import import_torchvision
@@ -88,17 +89,6 @@ CASES: dict[str, tuple[str, Callable[[], nn.Module]]] = {
 }
 
 
-def torch_answer(model: nn.Module, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
-    """(output shape without the batch axis, parameters), by a forward pass on CPU."""
-    with torch.no_grad():
-        out = model.eval()(torch.randn(2, *shape))
-    return tuple(out.shape[1:]), sum(p.numel() for p in model.parameters())
-
-
-def answer(network: symconv.Network) -> tuple[tuple[int, ...], int]:
-    return tuple(int(v) for v in network.output_shape()), int(network.params())
-
-
 def kinds(records: Any) -> list[str]:
     return [k for r in records for k in (r.kind, *kinds(r.children))]
 
@@ -115,7 +105,7 @@ def shape_of(network: symconv.Network) -> tuple[int, ...]:
 def test_the_language_agrees_with_pytorch(case: str) -> None:
     text, module = CASES[case]
     network = symconv.parse(text)
-    assert answer(network) == torch_answer(module(), shape_of(network))
+    assert network_facts(network) == forward_facts(module(), shape_of(network))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -124,7 +114,7 @@ def test_from_torch_reads_the_same_network(case: str) -> None:
     written = symconv.parse(text)
     model = module()
     read = symconv.from_torch(model, shape_of(written))
-    assert answer(read) == torch_answer(model, shape_of(written))
+    assert network_facts(read) == forward_facts(model, shape_of(written))
     assert kinds(read.records()) == kinds(written.records())
     assert read.unused_parameters == ()
 
@@ -135,11 +125,11 @@ def test_the_written_code_builds_the_same_model_and_reads_back(case: str) -> Non
     namespace: dict[str, Any] = {}
     exec(network.to_torch_code(), namespace)
     written = namespace["net"]
-    assert torch_answer(written, shape_of(network)) == answer(network)
+    assert forward_facts(written, shape_of(network)) == network_facts(network)
     back = symconv.from_torch(written, shape_of(network))
     # (the written Residual's shortcut, nn.Identity, reads back as an identity layer)
     assert without_identity(back.records()) == without_identity(network.records())
-    assert answer(back) == answer(network)
+    assert network_facts(back) == network_facts(network)
 
 
 def test_a_layernorm_alone_with_the_channels_last_is_layernorm2d() -> None:
@@ -147,7 +137,7 @@ def test_a_layernorm_alone_with_the_channels_last_is_layernorm2d() -> None:
     model = nn.Sequential(Permute(0, 2, 3, 1), nn.LayerNorm(8, bias=False), Permute(0, 3, 1, 2))
     read = symconv.from_torch(model, (8, 4, 4))
     assert [r.kind for r in read.records()] == ["layernorm2d"]
-    assert answer(read) == torch_answer(model, (8, 4, 4)) == ((8, 4, 4), 8)
+    assert network_facts(read) == forward_facts(model, (8, 4, 4)) == ((8, 4, 4), 8)
 
 
 @pytest.mark.parametrize("c, h, w, c_out", [(8, 5, 7, 32), (96, 56, 56, 384), (3, 1, 9, 1)])
@@ -171,7 +161,7 @@ def test_symbolic_sizes_substituted_agree_with_pytorch() -> None:
     network = symconv.from_torch(model)
     assert [str(v) for v in network.input_shape] == ["3", "H", "W"]
     for h, w in [(37, 36), (64, 40), (8, 8)]:
-        assert answer(network.bind({"H": h, "W": w})) == torch_answer(model, (3, h, w))
+        assert network_facts(network.bind({"H": h, "W": w})) == forward_facts(model, (3, h, w))
 
 
 # ---------------------------------------------------------------- receptive fields

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import torch
+from oracle_cases import forward_facts, network_facts
 from test_fast_path import check_agrees
 from test_interop import Double, Upsampling  # once refused: x + x, a size from elsewhere
 from test_torch_sizes import FromOther, TwoOutputs  # once refused: read with names now
@@ -57,16 +58,6 @@ class DenseBlock(nn.Module):
         return torch.cat(features, 1)
 
 
-def torch_facts(model: nn.Module, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
-    with torch.no_grad():
-        out = model.eval()(torch.zeros(1, *shape))
-    return tuple(out.shape[1:]), sum(p.numel() for p in model.parameters())
-
-
-def facts(network: symconv.Network) -> tuple[tuple[int, ...], int]:
-    return tuple(int(v) for v in network.output_shape()), int(network.params())
-
-
 def every_record(records: Any) -> list[Any]:
     return [x for r in records for x in (r, *every_record(r.children))]
 
@@ -97,7 +88,7 @@ def canonical(network: symconv.Network) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("layers", [1, 2, 3, 4])
 def test_dense_block_in_the_language_agrees_with_torch(layers: int) -> None:
     network = symconv.parse(dense_text(layers))
-    assert facts(network) == torch_facts(DenseBlock(layers), (3, 9, 9))
+    assert network_facts(network) == forward_facts(DenseBlock(layers), (3, 9, 9))
     comparison = compare(network, {})  # the code to_torch_code writes, row by row
     assert comparison.torch_error is None and comparison.agrees
     assert len(comparison.rows) == len(network.layers)
@@ -107,7 +98,7 @@ def test_dense_block_in_the_language_agrees_with_torch(layers: int) -> None:
 def test_dense_block_from_torch_is_named_not_copied(layers: int) -> None:
     model = DenseBlock(layers)
     network = symconv.from_torch(model, (3, 9, 9))
-    assert facts(network) == torch_facts(model, (3, 9, 9))
+    assert network_facts(network) == forward_facts(model, (3, 9, 9))
     # one convolution per dense layer: no layer is copied into a second branch
     assert sum(r.kind.endswith("conv2d") for r in every_record(network.records())) == layers
     if layers > 1:  # one layer is still a tree of blocks (concat { identity } { ... })
@@ -148,7 +139,7 @@ def test_products_of_computed_tensors_from_torch(make: type[nn.Module],
                                                  shape: tuple[int, ...]) -> None:
     model = make()
     network = symconv.from_torch(model, shape)
-    assert facts(network) == torch_facts(model, shape)
+    assert network_facts(network) == forward_facts(model, shape)
     assert any(isinstance(x, Bind | Join) for x in network.layers)
 
 
@@ -171,7 +162,7 @@ def test_to_torch_code_reads_back_as_the_same_network(text: str) -> None:
     exec(network.to_torch_code(), namespace)  # the test runs the code symconv wrote
     model = namespace["net"]
     shape = tuple(int(v) for v in network.input_shape)
-    assert facts(network) == torch_facts(model, shape)
+    assert network_facts(network) == forward_facts(model, shape)
     back = symconv.from_torch(model, shape)
     if any(isinstance(unbound(x), Join) for x in back.layers):
         assert canonical(back) == canonical(network)
@@ -435,7 +426,7 @@ class DenseChannelsLast(nn.Module):
 def test_a_named_graph_reads_its_permutes_as_a_channels_last_section() -> None:
     model, shape = DenseChannelsLast(), (4, 6, 5)
     network = symconv.from_torch(model, shape)
-    assert facts(network) == torch_facts(model, shape)
+    assert network_facts(network) == forward_facts(model, shape)
     assert [type(unbound(x)).__name__ for x in network.layers].count("ChannelsLast") == 1
     assert "identity" not in [kind_of(unbound(x)) for x in network.layers]  # no permute left
 
