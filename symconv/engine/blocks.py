@@ -393,7 +393,8 @@ def equal_when(x: Value, y: Value) -> Any:
     if mx is None or my is None or not all(
         isinstance(v, sympy.Integer | int) for v in (mx.divisor, my.divisor)
     ) or sympy.simplify(mx.scale / mx.divisor - my.scale / my.divisor) != 0:
-        return sympy.Eq(x, y)
+        periodic = _periodic(sympy.sympify(difference, strict=True), w)
+        return sympy.Eq(x, y) if periodic is None else periodic
     period = math.lcm(int(mx.divisor), int(my.divisor))
     if period > PERIOD_LIMIT:  # too many residues to try: the condition as it is
         return sympy.Eq(x, y)
@@ -402,6 +403,29 @@ def equal_when(x: Value, y: Value) -> Any:
     if None in same_at:
         return sympy.Eq(x, y)
     residues = [r for r, same in enumerate(same_at) if same]
+    if len(residues) == period:
+        return True
+    if not residues:
+        return False
+    return sympy.Or(*(sympy.Eq(sympy.Mod(w, period), r) for r in residues))
+
+
+def _periodic(difference: Any, w: sympy.Symbol) -> Any:
+    """True, False or the residues of w where `difference` (of one symbol, its roundings of
+    arguments linear in w with rational slopes) is 0, where it repeats with the period of
+    those roundings (2*floor(W/2) + 2 - W, say: never 0); None where it does not."""
+    roundings = difference.atoms(sympy.floor, sympy.ceiling)
+    slopes = [sympy.diff(r.args[0], w) for r in roundings]
+    if not roundings or not all(s.is_Rational for s in slopes):
+        return None
+    period = math.lcm(*(int(sympy.Rational(s).q) for s in slopes))
+    if period > PERIOD_LIMIT or sympy.simplify(
+            difference.subs(w, w + period) - difference) != 0:
+        return None
+    values = [difference.subs(w, period + r) for r in range(period)]
+    if not all(v.is_Integer for v in values):
+        return None
+    residues = [r for r, v in enumerate(values) if v == 0]
     if len(residues) == period:
         return True
     if not residues:
