@@ -201,3 +201,52 @@ def test_resnet18_example() -> None:
     forms = closed_forms(path)
     assert [(cf.receptive_field, cf.stride, cf.padding) for cf in forms] == [(435, 32, 217)] * 2
     assert records[before_pool - 1].receptive_field == (435, 435)
+
+
+# ---------------------------------------------------------------- when branches agree
+
+BRANCHES = [
+    "avgpool k=3 s=2 p=1 ceil\nupsample scale_factor=2",  # 2*floor(W/2) + 2: never W
+    "maxpool k=2\nupsample scale_factor=2",  # W even
+    "conv 4 k=3 s=2 p=1\nupsample scale_factor=2",  # W even
+    "maxpool k=3 s=3 ceil\nupsample scale_factor=3",  # W a multiple of 3
+    "avgpool k=2 s=2 ceil\nupsample scale_factor=2\nconv 4 k=2",  # W even... or not: brute
+    "conv 4 k=3 p=1",  # always
+]
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_where_a_concat_agrees_is_what_numbers_say(branch: str) -> None:
+    """The symbolic condition under which the branches agree (or the refusal where they never
+    do) against the numeric trace at every size from 2 to 40."""
+    text = f"input 4 x W x W\nconcat {{ conv 4 k=1 }} {{ {branch} }}"
+    works = {}
+    for w in range(2, 41):
+        try:
+            symconv.parse(text).output_shape(W=w)
+            works[w] = True
+        except symconv.SymconvError:
+            works[w] = False
+    try:
+        (record,) = symconv.parse(text).table()
+    except symconv.SymconvError as error:
+        assert not any(works.values()), error
+        assert "cannot be concatenated for any input size" in str(error)
+        return
+    assert any(works.values()), "branches that never agree must be refused, not kept"
+    condition = record.condition
+    said = {w: True if condition is None else bool(condition.subs(symbol("W"), w))
+            for w in works}
+    assert said == works
+
+
+def test_check_says_where_a_concat_agrees() -> None:
+    import contextlib
+    import io
+
+    from symconv.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", "-e", "input 4 x W x W\nconcat { conv 8 k=3 s=2 p=1 } { maxpool k=2 }"])
+    assert "warning: 1 concat: the branches' shapes agree only where W even" in out.getvalue()

@@ -293,3 +293,29 @@ def _commented(name: str, net: symconv.Network, comment: str) -> int:
     number = next(i for i, line in enumerate(lines, start=1) if comment in line)
     return next(rec.index for rec in net.records()
                 if rec.layer.source is not None and rec.layer.source.line == number)
+
+
+def _dense_block() -> keras.Model:
+    x = keras.Input((9, 9, 3))
+    y1 = L.Conv2D(4, 3, padding="same", name="y1")(x)
+    y2 = L.Conv2D(4, 3, padding="same", name="y2")(L.Concatenate()([x, y1]))
+    return keras.Model(x, L.Concatenate()([x, y1, y2]))
+
+
+def _shared_layer() -> keras.Model:
+    x = keras.Input((8, 8, 4))
+    conv = L.Conv2D(4, 3, padding="same", name="shared")
+    return keras.Model(x, conv(conv(x)))
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_dense_block, "the output of layer 'y1' (Conv2D) is read by more than one join (as in a "
+                   "dense block); from_keras reads branches that leave one tensor and meet "
+                   "again, and would count its layers twice"),
+    (_shared_layer, "layer 'shared' (Conv2D) is called more than once (one layer, shared): "
+                    "from_keras would count its parameters twice"),
+])
+def test_a_graph_it_would_copy_is_refused_never_counted_twice(make: Any, message: str) -> None:
+    with pytest.raises(symconv.SymconvError) as caught:
+        symconv.from_keras(make())
+    assert message in str(caught.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sympy
 
@@ -202,3 +204,47 @@ def test_functions_and_layers_share_the_call_syntax() -> None:
     network = symconv.parse("input 3x8x8\nnn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())\n"
                             "conv floor(9/2) k=max(1, 3)")
     assert network.output_shape() == (4, 4, 4)
+
+
+# ---------------------------------------------------------------- pasted code, imports and all
+
+@pytest.mark.parametrize("text", [
+    "from torch import nn", "import torch", "import torch.nn as nn",
+    "from torch import nn as nn_1", "import torch\nfrom torch import nn",
+])
+def test_pytorchs_imports_above_pasted_code_are_read_and_left_aside(text: str) -> None:
+    assert symconv.parse(f"input 3 x 8 x 8\n{text}\nconv 4 k=3") == \
+        symconv.parse("input 3 x 8 x 8\nconv 4 k=3")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("import os", "line 2, column 1: only PyTorch's own imports are read (torch and torch.nn, "
+                  "as to_torch_code writes them), not 'os'"),
+    ("from os import path", "not 'os.path'"),
+    ("from torch import optim", "not 'torch.optim'"),
+    ("import", "line 2, column 7: unexpected end of line; expected a module such as torch.nn"),
+    ("from torch import", "expected a name"),
+])
+def test_any_other_import_is_refused_never_run(line: str, message: str) -> None:
+    with pytest.raises(symconv.SymconvError) as caught:
+        symconv.parse(f"input 3 x 8 x 8\n{line}\nconv 4 k=3")
+    assert message in str(caught.value)
+
+
+def _leaves(network: symconv.Network) -> list[tuple[object, ...]]:
+    from symconv.render.table import flat_rows
+
+    return [(r.kind, r.output_shape, r.params) for _, r in flat_rows(network.table())
+            if not r.children]
+
+
+@pytest.mark.parametrize("name", ["alexnet", "vgg16", "lenet5", "audio1d", "video3d"])
+def test_the_code_to_torch_code_writes_reads_back_as_pasted(name: str) -> None:
+    """The whole code, its import line included, pasted after an input line: the same
+    layers (a repeat written out as its passes)."""
+    network = symconv.parse((Path(__file__).parent.parent / "examples" / f"{name}.net")
+                            .read_text())
+    code = network.to_torch_code()
+    assert code.startswith("# Written by symconv") and "from torch import nn" in code
+    shape = " x ".join(map(str, network.input_shape))
+    assert _leaves(symconv.parse(f"input {shape}\n{code}")) == _leaves(network)

@@ -198,6 +198,10 @@ FIELDS = [
     "input 2 x 25 x 25\ny = conv 2 k=5 p=2\nuse x\nz = conv 2 k=3 p=1\nadd y z\n"
     "avgpool k=3 s=2 p=1",
     "input 2 x 17 x 17\na = conv 3 k=3 p=1\ng = avgpool k=(17, 1)\nmul a g",
+    # a scale block whose gate is spatial (attention-like, not pooled): the gate's field too
+    "input 2 x 17 x 17\nconv 2 k=1\nscale { conv 2 k=7 p=3\nsigmoid }",
+    "input 2 x 19 x 19\nconv 2 k=3 s=2 p=1\nscale { avgpool k=3 s=1 p=1\nconv 1 k=3 p=1\n"
+    "sigmoid }",  # (one channel: the gate broadcast along the channels)
 ]
 
 

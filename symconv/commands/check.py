@@ -14,11 +14,10 @@ from typing import Any
 import sympy
 
 from symconv.commands.options import add_network_arguments, load_network, values_from, whole_option
-from symconv.engine.guards import notes
 from symconv.errors import SymconvError
 from symconv.present.values import counted, text_shape
 from symconv.render.columns import wrap_line
-from symconv.render.table import flat_rows
+from symconv.render.table import row_notes
 
 MAX_SIZES = 100  # each is a PyTorch run of the whole network
 
@@ -49,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"ok: {counted(len(records), 'layer')}, output "
               f"{text_shape(records[-1].output_shape)}, {counted(params, 'parameter')} (add "
               "--torch to compare with PyTorch)")
-        for label, r in flat_rows(records):
-            for line in notes(r.warnings):
-                print(wrap_line(f"warning: {label} {r.kind}: {line}"))
+        # as under a table: each layer's warnings, and where a block's branches agree only
+        # for some inputs, or centre their units differently
+        for line in row_notes(records):
+            print(wrap_line(f"warning: {line}"))
         return 0
     from symconv.interop.torch_check import compare, random_values, report
 

@@ -24,7 +24,7 @@ from symconv.algebra.simplify import (
 )
 from symconv.algebra.symbols import Value, internal_symbol, truth
 from symconv.engine import formulas as f
-from symconv.engine.receptive import merge_paths, repeat_fields
+from symconv.engine.receptive import Field, merge_paths, repeat_fields
 from symconv.engine.records import PENDING_RULES, Chain, Record, Shape, Walk, axis_names
 from symconv.errors import ShapeError, UnsupportedError
 from symconv.language.layers import (
@@ -296,8 +296,8 @@ def _concat(index: int, block: Concat, at: Chain, path: int, chain: Walk) -> Rec
 
 def _scale(index: int, block: Scale, at: Chain, path: int, chain: Walk) -> Record:
     """The input times the body's output (the gate), broadcast: the gate's sizes must each
-    be 1 or the input's. The output is the input's shape; its receptive field is the input
-    path's (the gate, which usually pools the whole input, is left out: see
+    be 1 or the input's. The output is the input's shape; its receptive field takes in the
+    gate's, unless the gate pools the whole input to one unit (left out: see
     docs/conventions.md)."""
     body, body_end = chain(block.body, at, path=1)
     gate, shape = body_end.shape, at.shape
@@ -321,12 +321,37 @@ def _scale(index: int, block: Scale, at: Chain, path: int, chain: Walk) -> Recor
                 pending.append(conditions[-1])
     elements = f.product(shape)  # the product: one neuron, two inputs, one multiply each
     sums = _sums(body)
-    end = Chain(shape, at.fields, at.input_spatial)
+    # The output sees what the input path and the gate see, but a gate pooled to one unit
+    # (squeeze-and-excitation) is left out, as a join's is (engine/joins.py).
+    paths = [at] if is_gate(body_end, shape) else [at, body_end]
+    fields, aligned = merge_paths([broadcast_fields(p, shape) for p in paths])
+    end = Chain(shape, fields, at.input_spatial)
     return _make(index, block, at, end, body, path,
+                 aligned=None if len(paths) == 1 else aligned,
                  condition=sympy.And(*conditions) if conditions else None,
                  neurons=sums["neurons"] + elements,
                  connections=sums["connections"] + 2 * elements,
                  macs=sums["macs"] + elements)
+
+
+def is_gate(at: Chain, output: Shape) -> bool:
+    """Whether the input is broadcast along every spatial axis of a spatial output (a gate
+    pooled to one unit, as squeeze-and-excitation's: left out of the receptive field, see
+    docs/conventions.md)."""
+    return len(at.shape) == len(output) > 1 and all(
+        truth(f.equal(n, 1)) is True and truth(f.equal(o, 1)) is not True
+        for n, o in zip(at.shape[1:], output[1:], strict=True))
+
+
+def broadcast_fields(at: Chain, output: Shape) -> tuple[Field, ...]:
+    """The input's fields, where it is broadcast along an axis (its size 1, the output's
+    more) as after flatten: every output unit sees the one unit's whole region there."""
+    if len(at.shape) != len(output):
+        return at.fields
+    return tuple(
+        Field(fd.size, None, fd.start)
+        if truth(f.equal(n, 1)) is True and truth(f.equal(o, 1)) is not True else fd
+        for fd, n, o in zip(at.fields, at.shape[1:], output[1:], strict=True))
 
 
 def _channels_last(index: int, block: ChannelsLast, at: Chain, path: int, chain: Walk
@@ -393,7 +418,8 @@ def equal_when(x: Value, y: Value) -> Any:
     if mx is None or my is None or not all(
         isinstance(v, sympy.Integer | int) for v in (mx.divisor, my.divisor)
     ) or sympy.simplify(mx.scale / mx.divisor - my.scale / my.divisor) != 0:
-        return sympy.Eq(x, y)
+        periodic = _periodic(sympy.sympify(difference, strict=True), w)
+        return sympy.Eq(x, y) if periodic is None else periodic
     period = math.lcm(int(mx.divisor), int(my.divisor))
     if period > PERIOD_LIMIT:  # too many residues to try: the condition as it is
         return sympy.Eq(x, y)
@@ -402,6 +428,29 @@ def equal_when(x: Value, y: Value) -> Any:
     if None in same_at:
         return sympy.Eq(x, y)
     residues = [r for r, same in enumerate(same_at) if same]
+    if len(residues) == period:
+        return True
+    if not residues:
+        return False
+    return sympy.Or(*(sympy.Eq(sympy.Mod(w, period), r) for r in residues))
+
+
+def _periodic(difference: Any, w: sympy.Symbol) -> Any:
+    """True, False or the residues of w where `difference` (of one symbol, its roundings of
+    arguments linear in w with rational slopes) is 0, where it repeats with the period of
+    those roundings (2*floor(W/2) + 2 - W, say: never 0); None where it does not."""
+    roundings = difference.atoms(sympy.floor, sympy.ceiling)
+    slopes = [sympy.diff(r.args[0], w) for r in roundings]
+    if not roundings or not all(s.is_Rational for s in slopes):
+        return None
+    period = math.lcm(*(int(sympy.Rational(s).q) for s in slopes))
+    if period > PERIOD_LIMIT or sympy.simplify(
+            difference.subs(w, w + period) - difference) != 0:
+        return None
+    values = [difference.subs(w, period + r) for r in range(period)]
+    if not all(v.is_Integer for v in values):
+        return None
+    residues = [r for r, v in enumerate(values) if v == 0]
     if len(residues) == period:
         return True
     if not residues:

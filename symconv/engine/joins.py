@@ -18,7 +18,7 @@ import sympy
 
 from symconv.algebra.symbols import Value, truth
 from symconv.engine import formulas as f
-from symconv.engine.blocks import agree, equal_when
+from symconv.engine.blocks import agree, broadcast_fields, equal_when, is_gate
 from symconv.engine.receptive import Field, merge_paths
 from symconv.engine.records import PENDING_RULES, Chain, Record, Shape
 from symconv.errors import ShapeError
@@ -88,31 +88,13 @@ def join_counts(join: Join, output: Shape) -> tuple[Value, Value, Value]:
     return elements, inputs * elements, macs
 
 
-def _gate(at: Chain, output: Shape) -> bool:
-    """Whether the input is broadcast along every spatial axis of a spatial output."""
-    return len(at.shape) == len(output) > 1 and all(
-        truth(f.equal(n, 1)) is True and truth(f.equal(o, 1)) is not True
-        for n, o in zip(at.shape[1:], output[1:], strict=True))
-
-
-def _broadcast_fields(at: Chain, output: Shape) -> tuple[Field, ...]:
-    """The input's fields, where it is broadcast along an axis (its size 1, the output's
-    more) as after flatten: every output unit sees the one unit's whole region there."""
-    if len(at.shape) != len(output):
-        return at.fields
-    return tuple(
-        Field(fd.size, None, fd.start)
-        if truth(f.equal(n, 1)) is True and truth(f.equal(o, 1)) is not True else fd
-        for fd, n, o in zip(at.fields, at.shape[1:], output[1:], strict=True))
-
-
 def join_record(index: int, join: Join, inputs: Sequence[Chain], path: int) -> Record:
     """The record of a join whose named tensors stand at `inputs` (in the order named)."""
     shape, condition = join_shape(join, [at.shape for at in inputs])
     # A gate (an input pooled to one unit, broadcast along every spatial axis) is left out,
     # as a scale block's is (docs/conventions.md), unless every input is one.
-    data = [at for at in inputs if not _gate(at, shape)] or list(inputs)
-    fields, aligned = merge_paths([_broadcast_fields(at, shape) for at in data])
+    data = [at for at in inputs if not is_gate(at, shape)] or list(inputs)
+    fields, aligned = merge_paths([broadcast_fields(at, shape) for at in data])
     neurons, connections, macs = join_counts(join, shape)
     return Record(index, kind_of(join), join, inputs[0].shape, shape, 0, neurons, connections,
                   macs, fields, (), path, aligned=None if len(data) == 1 else aligned,

@@ -161,6 +161,11 @@ class _Reader:
         self.channels_last = data_format == "channels_last"
         self.forks: dict[int, Any] = {}
         self.joins = (keras.layers.Add, keras.layers.Concatenate, keras.layers.Multiply)
+        # Each tensor is read into one place of the tree and each layer called once: a
+        # tensor two joins read (a dense block) or a layer called twice would otherwise be
+        # copied, its parameters counted twice.
+        self.read: set[int] = set()
+        self.called: dict[int, int] = {}
 
     # -------------------------------------------------------------- walking back
 
@@ -203,6 +208,7 @@ class _Reader:
                 raise UnsupportedError("a branch of the model does not start where the "
                                        "others do; symconv reads branches that leave one "
                                        "tensor and meet again")
+            self._once(tensor, op)
             before = self.previous(tensor)
             if self._join(tensor) is not None:
                 items.append(self.block(op, inputs, before))
@@ -210,6 +216,22 @@ class _Reader:
                 items += reversed(self.layer(op, inputs[0], tensor))
             tensor = before
         return items[::-1]
+
+    def _once(self, tensor: Any, op: Any) -> None:
+        """Refuses a tensor read a second time, or a layer called a second time."""
+        if id(tensor) in self.read:
+            raise UnsupportedError(
+                f"the output of {_named(op)} is read by more than one join (as in a dense "
+                "block); from_keras reads branches that leave one tensor and meet again, and "
+                "would count its layers twice (from_torch reads such graphs with named "
+                "tensors)")
+        self.read.add(id(tensor))
+        node = tensor._keras_history[1]
+        if self.called.setdefault(id(op), node) != node and not isinstance(
+                op, self.keras.layers.InputLayer):
+            raise UnsupportedError(
+                f"{_named(op)} is called more than once (one layer, shared): from_keras "
+                "would count its parameters twice")
 
     def block(self, op: Any, inputs: list[Any], fork: Any) -> Item:
         branches = [_merged(self.graph(fork, t)) for t in inputs]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 import sympy
 
@@ -74,6 +75,7 @@ from symconv.language.parse import (
     RawBlock,
     RawLayer,
     Statement,
+    TorchImport,
 )
 
 
@@ -155,6 +157,10 @@ class _Builder:
                 self.layers.append(self._block(statement))
             case RawBinding():
                 self._binding(statement)
+            case TorchImport():
+                pass  # PyTorch's import above pasted code: nothing to build
+            case _:
+                assert_never(statement)
 
     # ---------------------------------------------------------- names
 

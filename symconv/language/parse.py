@@ -94,7 +94,19 @@ class RawBinding:
 
 
 RawValue: TypeAlias = "Value | tuple[Value, ...] | str | RawLayer"
-Statement: TypeAlias = "InputDecl | ConventionDecl | RawLayer | RawBlock | RawBinding"
+@dataclass(frozen=True, slots=True)
+class TorchImport:
+    """`from torch import nn`, `import torch`: PyTorch's own import above pasted code (as
+    to_torch_code writes it), read and left aside; never run."""
+
+    source: Source
+
+
+Statement: TypeAlias = (
+    "InputDecl | ConventionDecl | RawLayer | RawBlock | RawBinding | TorchImport")
+
+# What an import line may name: PyTorch's modules, as to_torch_code imports them.
+TORCH_MODULES = ("torch", "torch.nn")
 
 
 # ---------------------------------------------------------------- the parser
@@ -408,6 +420,17 @@ class _ToStatements(Transformer[Token, Any]):
         return ConventionDecl(str(children[0]), self._at(meta))
 
     @v_args(meta=True)
+    def torch_import(self, meta: Any, children: list[Any]) -> TorchImport:
+        # import torch.nn [as nn]: [module, alias]; from torch import nn [as nn]: [module,
+        # name, alias]
+        imported = ".".join(str(c) for c in children[:len(children) - 1])
+        if imported not in TORCH_MODULES:
+            raise SyntaxProblem(
+                f"only PyTorch's own imports are read ({' and '.join(TORCH_MODULES)}, as "
+                f"to_torch_code writes them), not '{imported}'", self._at(meta))
+        return TorchImport(self._at(meta))
+
+    @v_args(meta=True)
     def positional(self, meta: Any, children: list[Any]) -> Arg:
         return Arg(_plain(children[0]), self._at(meta))
 
@@ -512,6 +535,8 @@ def _plain(value: Any) -> Any:
 
 _WORDS = {
     "NAME": "a name",
+    "DOTTED": "a module such as torch.nn",
+    "_IMPORT": "import",
     "NUMBER": "a number",
     "CALL": "a call such as nn.Conv2d(",
     "STRING": "a quoted string",

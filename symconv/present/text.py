@@ -24,7 +24,11 @@ class OrderedTerms:
         if not expr.free_symbols:
             return list(expr.args)  # a sum worked out from numbers: as written
         order: Sequence[str] = self._settings["arg_order"]
-        return sorted(terms, key=lambda t: term_rank(t, order)) if order else reading(terms)
+        placed = order and any(getattr(x, "name", "") in order
+                               for t in terms for x in t.free_symbols)
+        # (terms the formula's order does not place read as a formula does: W - K + 2*P)
+        return sorted(reading(terms), key=lambda t: term_rank(t, order)) if placed \
+            else reading(terms)
 
 
 class TextPrinter(OrderedTerms, StrPrinter):

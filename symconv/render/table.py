@@ -140,7 +140,7 @@ def table_notes(network: Network, records: Sequence[LayerRecord],
                 separators: bool = True) -> list[str]:
     """The lines under a table, the same in every form: warnings, conditions, reused and
     unused parameters, and (for a table with memory columns) the memory summary."""
-    notes = [*_notes(records), *(unused_note(u) for u in network.unused_parameters)]
+    notes = [*row_notes(records), *(unused_note(u) for u in network.unused_parameters)]
     if memory is not None and shows_memory(columns):
         notes += memory_summary(records, memory, separators)
     return notes
@@ -362,7 +362,7 @@ def warning_lines(records: Sequence[LayerRecord]) -> list[str]:
             for line in warning_notes(r.warnings)]
 
 
-def _notes(records: Sequence[LayerRecord]) -> list[str]:
+def row_notes(records: Sequence[LayerRecord]) -> list[str]:
     """Warnings (pixels discarded or skipped, sizes that depend on the input's parity),
     conditions under which a block's branches agree, and branches that are not aligned."""
     from symconv.engine.blocks import describe
