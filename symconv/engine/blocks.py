@@ -418,8 +418,10 @@ def equal_when(x: Value, y: Value) -> Any:
     if mx is None or my is None or not all(
         isinstance(v, sympy.Integer | int) for v in (mx.divisor, my.divisor)
     ) or sympy.simplify(mx.scale / mx.divisor - my.scale / my.divisor) != 0:
+        # (decided never or always; where it holds for some residues the equation stays,
+        # as the solver and the presentation read it)
         periodic = _periodic(sympy.sympify(difference, strict=True), w)
-        return sympy.Eq(x, y) if periodic is None else periodic
+        return periodic if isinstance(periodic, bool) else sympy.Eq(x, y)
     period = math.lcm(int(mx.divisor), int(my.divisor))
     if period > PERIOD_LIMIT:  # too many residues to try: the condition as it is
         return sympy.Eq(x, y)
