@@ -240,13 +240,9 @@ def test_where_a_concat_agrees_is_what_numbers_say(branch: str) -> None:
     assert said == works
 
 
-def test_check_says_where_a_concat_agrees() -> None:
-    import contextlib
-    import io
-
+def test_check_says_where_a_concat_agrees(capsys: pytest.CaptureFixture[str]) -> None:
     from symconv.cli import main
 
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        main(["check", "-e", "input 4 x W x W\nconcat { conv 8 k=3 s=2 p=1 } { maxpool k=2 }"])
-    assert "warning: 1 concat: the branches' shapes agree only where W even" in out.getvalue()
+    main(["check", "-e", "input 4 x W x W\nconcat { conv 8 k=3 s=2 p=1 } { maxpool k=2 }"])
+    assert "warning: 1 concat: the branches' shapes agree only where W even" in \
+        capsys.readouterr().out

@@ -156,9 +156,11 @@ def _row(node: _Node, index: int) -> LayerRecord:
     if len(node.pieces) == 1 and first.whole and first.path == node.path and not children:
         return dataclasses.replace(first.record, index=index, path=0)
     record = last.record
-    sums: dict[str, Any] = {f: sympy.sympify(sum((getattr(p.record, f) for p in node.pieces),
-                                                 sympy.S.Zero), strict=True)
-                            for f in SUMMED}
+    # (the records' own SymPy values summed: no text reaches sympify)
+    sums: dict[str, Any] = {
+        f: sympy.sympify(sum((getattr(p.record, f) for p in node.pieces), sympy.S.Zero),
+                         strict=True)
+        for f in SUMMED}
     return dataclasses.replace(
         record, index=index, path=0, kind="module" if node.path else record.kind,
         input_shape=first.record.input_shape, children=children,
